@@ -1,0 +1,111 @@
+"""create_bot(): builds Archivist from the environment. No module-level bot, no globals."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+import discord
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.interactions import ArchivistTree
+from bot.scheduler import Scheduler
+from bot.services.episodes import EpisodeService
+from bot.storage import settings as settings_store
+from bot.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+# Every feature cog, in load order. Each module has `async def setup(bot)`.
+COGS = (
+    "cogs.admin",
+    "cogs.episodes",
+)
+TREE_HASH_KEY = "command_tree_hash"
+
+
+def intents() -> discord.Intents:
+    value = discord.Intents.none()
+    value.guilds = True
+    value.members = True
+    value.guild_messages = True
+    value.guild_reactions = True
+    value.dm_messages = True
+    value.message_content = True
+    return value
+
+
+class Archivist(commands.Bot):
+    """The bot: owns the database, the scheduler and the services the cogs use."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents(),
+            tree_cls=ArchivistTree,
+            allowed_mentions=discord.AllowedMentions(
+                everyone=False, roles=False, users=True, replied_user=False
+            ),
+        )
+        self.settings = settings
+        self.db = Database(settings.database_path)
+        self.scheduler = Scheduler(self.db)
+        self.episodes = EpisodeService(self, self.db, self.scheduler)
+        self.synced_commands = False
+        self._scheduler_started = False
+
+    async def setup_hook(self) -> None:
+        await self.db.open()
+        for name in COGS:
+            await self.load_extension(name)
+        tree = self.tree
+        assert isinstance(tree, ArchivistTree)
+        tree.guard_all()
+        await self.sync_commands()
+        # Delivery starts once the gateway is ready (the guild cache is needed to deliver anything);
+        # on_ready below starts it. Jobs that fell due while offline are delivered then, marked late.
+
+    async def on_ready(self) -> None:
+        if not self._scheduler_started:
+            self._scheduler_started = True
+            await self.scheduler.start()
+            self.dispatch("archivist_ready")
+        log.info("Archivist is ready as %s in %d server(s)", self.user, len(self.guilds))
+
+    async def sync_commands(self, *, force: bool = False) -> bool:
+        """Sync the command tree only when its definition changed since the last sync."""
+        payload = [c.to_dict(self.tree) for c in self.tree.get_commands()]
+        for kind in (discord.AppCommandType.message, discord.AppCommandType.user):
+            payload += [c.to_dict(self.tree) for c in self.tree.get_commands(type=kind)]
+        digest = hashlib.sha256(
+            json.dumps([payload, self.settings.guild_id], sort_keys=True, default=str).encode()
+        ).hexdigest()
+        if not force and await settings_store.get_meta(self.db, TREE_HASH_KEY) == digest:
+            log.info("command tree unchanged; not syncing")
+            return False
+        await self.tree.sync()
+        if self.settings.guild_id:
+            guild = discord.Object(self.settings.guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+        await settings_store.set_meta(self.db, TREE_HASH_KEY, digest)
+        self.synced_commands = True
+        log.info("command tree synced (%d top-level commands)", len(payload))
+        return True
+
+    async def close(self) -> None:
+        try:
+            await self.scheduler.stop()
+        finally:
+            try:
+                await super().close()
+            finally:
+                await self.db.close()
+
+
+def create_bot() -> Archivist:
+    """Build the bot from environment variables (.env already loaded). Needs no token."""
+    return Archivist(Settings.from_env())

@@ -1,0 +1,250 @@
+"""The one scheduler: persisted jobs, one sleeper task, a handler per job kind.
+
+The sleeper sleeps until the earliest pending job (known in memory, so an idle bot runs no query),
+delivers every due job, records each outcome, and sleeps again. Scheduling something sooner, or
+cancelling the job it waits for, restarts it. When nothing is pending the task simply ends.
+
+Handlers receive all due jobs of their kind at once (so they can group messages per channel) and
+return an outcome per job id: `DONE`, `Retry(...)` or `Failed(...)`. A job is marked done only after
+its handler says so; an exception in a handler retries the whole batch with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import discord
+
+from bot.clock import now
+from bot.storage import jobs as job_store
+from bot.storage.db import Database
+from bot.storage.jobs import Job
+
+log = logging.getLogger(__name__)
+
+LATE_AFTER = 60.0  # seconds past due before a delivery counts as late
+BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    reason: str
+    after: float | None = None  # seconds; None = exponential backoff
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    reason: str
+
+
+DONE = Done()
+Outcome = Done | Retry | Failed
+Handler = Callable[[list[Job]], Awaitable[dict[int, Outcome]]]
+
+
+def backoff(attempts: int) -> float:
+    """30 s, 60 s, 120 s … capped at 15 minutes."""
+    return float(min(30 * 2 ** max(attempts, 0), 900))
+
+
+def is_late(job: Job, at: float | None = None) -> bool:
+    at = now().timestamp() if at is None else at
+    return at - job.due_at > LATE_AFTER
+
+
+class Scheduler:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._handlers: dict[str, Handler] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._next_due: float | None = None
+        self._sleeping = False
+        self._running = False
+        self.wakeups = 0  # for benchmarks
+        self.last_round_seconds = 0.0
+
+    # -- set-up -------------------------------------------------------------------------------------
+
+    def register(self, kind: str, handler: Handler) -> None:
+        if kind in self._handlers:
+            raise ValueError(f"a handler for {kind!r} is already registered")
+        self._handlers[kind] = handler
+
+    def register_each(self, kind: str, handler: Callable[[Job], Awaitable[Outcome]]) -> None:
+        """Register a handler that deals with one job at a time."""
+
+        async def batch(jobs: list[Job]) -> dict[int, Outcome]:
+            results: dict[int, Outcome] = {}
+            for job in jobs:
+                try:
+                    results[job.id] = await handler(job)
+                except Exception as exc:
+                    log.exception("job %s (%s) failed", job.id, job.kind)
+                    results[job.id] = Retry(f"{type(exc).__name__}: {exc}")
+            return results
+
+        self.register(kind, batch)
+
+    async def start(self) -> None:
+        """Begin delivering: reads the earliest pending job once, then sleeps until it."""
+        self._running = True
+        self._next_due = await job_store.next_due(self.db)
+        self._spawn()
+
+    async def stop(self) -> None:
+        self._running = False
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- public API ---------------------------------------------------------------------------------
+
+    async def schedule(
+        self,
+        kind: str,
+        when: datetime | float,
+        payload: dict[str, Any] | None = None,
+        *,
+        guild_id: int | None = None,
+        dedupe_key: str | None = None,
+        replace: bool = False,
+    ) -> int:
+        """Persist a job; returns its id. See jobs.add for the dedupe-key rules."""
+        due = when.timestamp() if isinstance(when, datetime) else float(when)
+        job_id, effective_due = await job_store.add(
+            self.db,
+            kind=kind,
+            due_at=due,
+            payload=payload or {},
+            guild_id=guild_id,
+            dedupe_key=dedupe_key,
+            created_at=now().timestamp(),
+            replace=replace,
+        )
+        self._consider(effective_due)
+        return job_id
+
+    async def cancel(self, job_id: int) -> bool:
+        due = await job_store.cancel(self.db, job_id)
+        if due is None:
+            return False
+        if self._next_due is not None and due <= self._next_due and self._sleeping:
+            await self._recompute_and_restart()
+        return True
+
+    async def cancel_by_key_prefix(self, prefix: str) -> int:
+        count = await job_store.cancel_by_key_prefix(self.db, prefix)
+        if count and self._sleeping:
+            await self._recompute_and_restart()
+        return count
+
+    @property
+    def next_due(self) -> float | None:
+        return self._next_due
+
+    async def run_due_now(self) -> None:
+        """Deliver whatever is due right now (used by tests and start-up reconciliation)."""
+        await self._round()
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _consider(self, due: float) -> None:
+        if self._next_due is None or due < self._next_due:
+            self._next_due = due
+            if self._running:
+                self._restart()
+
+    async def _recompute_and_restart(self) -> None:
+        self._next_due = await job_store.next_due(self.db)
+        self._restart()
+
+    def _restart(self) -> None:
+        """Replace a sleeping (or finished) sleeper; a sleeper that is delivering re-reads on its own."""
+        if self._task is not None and not self._task.done():
+            if not self._sleeping:
+                return
+            self._task.cancel()
+        self._sleeping = False
+        self._spawn()
+
+    def _spawn(self) -> None:
+        if not self._running or self._next_due is None:
+            return
+        self._task = asyncio.create_task(self._loop(), name="archivist-scheduler")
+
+    async def _loop(self) -> None:
+        while self._running and self._next_due is not None:
+            self._sleeping = True
+            try:
+                await discord.utils.sleep_until(datetime.fromtimestamp(self._next_due, tz=now().tzinfo))
+            except asyncio.CancelledError:
+                return
+            finally:
+                if asyncio.current_task() is self._task:
+                    self._sleeping = False
+            self.wakeups += 1
+            try:
+                await self._round()
+            except Exception:
+                # Never let one bad round kill delivery: log it and try again a little later.
+                log.exception("scheduler round failed")
+                self._next_due = now().timestamp() + backoff(0)
+                continue
+            self._next_due = await job_store.next_due(self.db)
+
+    async def _round(self) -> None:
+        started = time.monotonic()
+        while True:
+            at = now().timestamp()
+            due = await job_store.due(self.db, at, BATCH)
+            if not due:
+                break
+            by_kind: dict[str, list[Job]] = {}
+            for job in due:
+                by_kind.setdefault(job.kind, []).append(job)
+            done: list[int] = []
+            failed: list[tuple[int, str]] = []
+            retry: list[tuple[int, float, str]] = []
+            for kind, batch in by_kind.items():
+                outcomes = await self._deliver(kind, batch)
+                for job in batch:
+                    outcome = outcomes.get(job.id, Retry("handler returned no outcome"))
+                    if isinstance(outcome, Done):
+                        done.append(job.id)
+                    elif isinstance(outcome, Failed):
+                        log.warning("job %s (%s) failed for good: %s", job.id, kind, outcome.reason)
+                        failed.append((job.id, outcome.reason))
+                    else:
+                        delay = outcome.after if outcome.after is not None else backoff(job.attempts)
+                        log.info(
+                            "job %s (%s) will be retried in %.0f s: %s", job.id, kind, delay, outcome.reason
+                        )
+                        retry.append((job.id, now().timestamp() + delay, outcome.reason))
+            await job_store.finish(self.db, done=done, failed=failed, retry=retry, now=now().timestamp())
+            if len(due) < BATCH:
+                break
+        self.last_round_seconds = time.monotonic() - started
+
+    async def _deliver(self, kind: str, batch: list[Job]) -> dict[int, Outcome]:
+        handler = self._handlers.get(kind)
+        if handler is None:
+            return {job.id: Failed(f"no handler for job kind {kind!r}") for job in batch}
+        try:
+            return await handler(batch)
+        except Exception as exc:
+            log.exception("handler for %s failed on %d job(s)", kind, len(batch))
+            return {job.id: Retry(f"{type(exc).__name__}: {exc}") for job in batch}

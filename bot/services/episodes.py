@@ -1,0 +1,323 @@
+"""Episodes: create, move, edit, and keep each episode's forum post (card, tags, name) in sync.
+
+A change is committed to the database first; the forum post is brought up to date right after.
+When Discord refuses that update, a `card_sync` job retries it within two minutes (and at the
+next start), so no change is ever lost to a Discord hiccup.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import discord
+
+from bot.clock import now
+from bot.domain import episodes as rules
+from bot.domain.episodes import Status
+from bot.errors import InvalidInput, NotAllowed, NotConfigured, NotFound
+from bot.scheduler import DONE, Failed, Outcome, Retry, Scheduler
+from bot.storage import episodes as store
+from bot.storage import settings as settings_store
+from bot.storage.db import Database
+from bot.storage.episodes import CardData, Episode
+from bot.storage.jobs import Job
+from bot.storage.settings import GuildSettings
+from bot.ui.cards import call_for_research, status_card
+
+log = logging.getLogger(__name__)
+
+CARD_SYNC = "card_sync"
+CARD_RETRY_SECONDS = 30.0
+StatusListener = Callable[[Episode, Status, int], Awaitable[None]]
+Progress = Callable[[], Awaitable[None]]
+
+
+async def _no_progress() -> None:
+    return None
+
+
+# What the bot needs in the research forum, with the words Discord's settings screen uses.
+FORUM_PERMISSIONS = {
+    "view_channel": "View Channel",
+    "send_messages": "Create Posts / Send Messages",
+    "send_messages_in_threads": "Send Messages in Threads",
+    "embed_links": "Embed Links",
+    "read_message_history": "Read Message History",
+}
+
+
+class EpisodeService:
+    def __init__(self, bot: discord.Client, db: Database, scheduler: Scheduler) -> None:
+        self.bot = bot
+        self.db = db
+        self.scheduler = scheduler
+        self.status_listeners: list[StatusListener] = []
+        scheduler.register_each(CARD_SYNC, self._card_job)
+
+    # -- lookups and permissions --------------------------------------------------------------------
+
+    async def settings(self, guild_id: int) -> GuildSettings:
+        return await settings_store.get(self.db, guild_id)
+
+    async def resolve(self, guild_id: int, code: str) -> Episode:
+        episode = await store.get_by_code(self.db, guild_id, code)
+        if episode is None:
+            raise NotFound(
+                f"There is no episode `{code.strip()[:40]}` in this server. "
+                "Pick one from the suggestions or see `/episode list`."
+            )
+        return episode
+
+    async def is_host(self, member: discord.Member) -> bool:
+        cfg = await self.settings(member.guild.id)
+        if cfg.host_role_id is None:
+            raise NotConfigured("No host role is set yet: an admin can set it with `/config roles`.")
+        return any(role.id == cfg.host_role_id for role in member.roles)
+
+    async def require_host(self, member: discord.Member, doing: str = "do that") -> None:
+        if not await self.is_host(member):
+            raise NotAllowed(f"Only hosts can {doing}.")
+
+    async def require_host_or_author(self, member: discord.Member, episode: Episode, doing: str) -> None:
+        if await store.is_author(self.db, episode.id, member.id):
+            return
+        if not await self.is_host(member):
+            raise NotAllowed(f"Only hosts and the authors of `{episode.code}` can {doing}.")
+
+    async def forum(self, guild: discord.Guild) -> discord.ForumChannel:
+        cfg = await self.settings(guild.id)
+        channel = guild.get_channel(cfg.research_forum_id) if cfg.research_forum_id else None
+        if not isinstance(channel, discord.ForumChannel):
+            raise NotConfigured(
+                "No research forum is set yet: an admin can choose it with `/config channels research_forum:`."
+            )
+        return channel
+
+    # -- use cases ----------------------------------------------------------------------------------
+
+    async def create(
+        self,
+        guild: discord.Guild,
+        member: discord.Member,
+        code: str,
+        title: str,
+        description: str | None,
+        progress: Progress = _no_progress,
+    ) -> tuple[Episode, discord.Thread]:
+        await self.require_host(member, "create episodes")
+        code = rules.validate_code(code)
+        title = rules.validate_title(title)
+        description = rules.validate_description(description)
+        if await store.code_exists(self.db, guild.id, code):
+            raise InvalidInput(f"An episode with the code `{code}` already exists. Pick another code.")
+        forum = await self.forum(guild)
+        self._check_forum_permissions(forum)
+        await progress()
+        tags = await self._ensure_tags(forum)
+        draft = Episode(0, guild.id, code, title, description, Status.IN_RESEARCH, forum.id, None, None,
+                        member.id, now(), now(), None, None)  # fmt: skip
+        card = status_card(CardData(draft, [], [], 0, [], 0))
+        try:
+            created = await forum.create_thread(
+                name=rules.thread_name(code, title),
+                content=call_for_research(draft),
+                embed=card,
+                applied_tags=self._tags_for(tags, Status.IN_RESEARCH, has_authors=False),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except discord.Forbidden as exc:
+            raise NotAllowed(
+                f"I can't create posts in {forum.mention}: give my role "
+                f"{', '.join(FORUM_PERMISSIONS.values())} there, then run the command again."
+            ) from exc
+        except discord.HTTPException as exc:
+            raise InvalidInput(
+                f"Discord refused to create the post ({exc.status}). Nothing was saved; please try again."
+            ) from exc
+        try:
+            episode = await store.create(
+                self.db,
+                guild_id=guild.id,
+                code=code,
+                title=title,
+                description=description,
+                created_by=member.id,
+                forum_id=forum.id,
+                thread_id=created.thread.id,
+                starter_message_id=created.message.id,
+            )
+        except BaseException:
+            await self._delete_quietly(created.thread)
+            raise
+        return episode, created.thread
+
+    async def set_status(
+        self,
+        member: discord.Member,
+        episode: Episode,
+        status: Status,
+        note: str | None,
+        progress: Progress = _no_progress,
+    ) -> tuple[Episode, bool]:
+        await self.require_host_or_author(member, episode, "change its status")
+        note = rules.validate_note(note)
+        if status == episode.status:
+            raise InvalidInput(f"`{episode.code}` is already {status.label}.")
+        await progress()
+        old = episode.status
+        episode = await store.set_status(self.db, episode, status, member.id, note)
+        synced = await self.refresh(episode.id)
+        text = f"🔄 <@{member.id}> moved this episode from **{old.label}** to **{status.label}**."
+        if note:
+            text += f"\n> {note}"
+        await self.post_in_thread(episode, text)
+        for listener in self.status_listeners:
+            try:
+                await listener(episode, old, member.id)
+            except Exception:
+                log.exception("status listener %r failed for episode %s", listener, episode.id)
+        return episode, synced
+
+    async def edit(
+        self,
+        member: discord.Member,
+        episode: Episode,
+        title: str | None,
+        description: str | None,
+        progress: Progress = _no_progress,
+    ) -> tuple[Episode, bool]:
+        await self.require_host(member, "edit episodes")
+        if title is None and description is None:
+            raise InvalidInput("Give a new `title`, a new `description`, or both.")
+        if title is not None:
+            title = rules.validate_title(title)
+        if description is not None:
+            description = rules.validate_description(description) or ""
+        await progress()
+        episode = await store.edit(self.db, episode, title=title, description=description, actor_id=member.id)
+        return episode, await self.refresh(episode.id)
+
+    # -- keeping Discord in sync --------------------------------------------------------------------
+
+    async def refresh(self, episode_id: int, *, delay: float | None = None) -> bool:
+        """Bring the post up to date now (or after `delay` seconds, coalescing bursts).
+
+        Returns True when Discord accepted the update; otherwise a retry is scheduled."""
+        if delay is not None:
+            await self.scheduler.schedule(
+                CARD_SYNC,
+                now().timestamp() + delay,
+                {"episode_id": episode_id},
+                dedupe_key=f"card:{episode_id}",
+            )
+            return True
+        try:
+            await self.sync_post(episode_id)
+            return True
+        except LookupError as exc:
+            log.warning("status card of episode %s not updated: %s", episode_id, exc)
+            return False
+        except discord.HTTPException as exc:
+            log.warning("status card of episode %s not updated (%s); retrying later", episode_id, exc.status)
+            await self.scheduler.schedule(
+                CARD_SYNC,
+                now().timestamp() + CARD_RETRY_SECONDS,
+                {"episode_id": episode_id},
+                dedupe_key=f"card:{episode_id}",
+            )
+            return False
+
+    async def sync_post(self, episode_id: int) -> None:
+        """Card, name and tags of the episode's post; raises discord.HTTPException on refusal."""
+        data = await store.card_data(self.db, episode_id)
+        episode = data.episode
+        thread = await self.thread(episode)
+        if thread is None:
+            raise LookupError(f"the post of episode {episode.code} is gone")
+        if thread.archived:
+            await thread.edit(archived=False)
+        await thread.get_partial_message(episode.starter_message_id).edit(embed=status_card(data))
+        forum = thread.parent
+        tags = await self._ensure_tags(forum) if isinstance(forum, discord.ForumChannel) else {}
+        wanted_name = rules.thread_name(episode.code, episode.title)
+        keep = [t for t in thread.applied_tags if t.name not in rules.MANAGED_TAGS]
+        applied = (keep + self._tags_for(tags, episode.status, bool(data.authors)))[:5]
+        if thread.name != wanted_name or {t.id for t in applied} != {t.id for t in thread.applied_tags}:
+            await thread.edit(name=wanted_name, applied_tags=applied)
+
+    async def _card_job(self, job: Job) -> Outcome:
+        try:
+            await self.sync_post(job.payload["episode_id"])
+        except LookupError as exc:
+            return Failed(str(exc))
+        except discord.NotFound:
+            return Failed("the episode's post was deleted")
+        except discord.Forbidden as exc:
+            return Retry(f"forbidden: {exc.text}", after=CARD_RETRY_SECONDS * 4)
+        except discord.HTTPException as exc:
+            return Retry(f"HTTP {exc.status}", after=CARD_RETRY_SECONDS)
+        return DONE
+
+    async def thread(self, episode: Episode) -> discord.Thread | None:
+        if episode.thread_id is None:
+            return None
+        channel = self.bot.get_channel(episode.thread_id)
+        if isinstance(channel, discord.Thread):
+            return channel
+        try:
+            fetched = await self.bot.fetch_channel(episode.thread_id)
+        except discord.NotFound:
+            return None
+        return fetched if isinstance(fetched, discord.Thread) else None
+
+    async def post_in_thread(
+        self, episode: Episode, content: str | None = None, *, ping: list[int] | None = None, **kwargs
+    ) -> discord.Message | None:
+        """Post in the episode's thread; pings only the members in `ping`. None when Discord refused."""
+        mentions = discord.AllowedMentions(everyone=False, roles=False, replied_user=False,
+                                           users=[discord.Object(u) for u in ping or []])  # fmt: skip
+        try:
+            thread = await self.thread(episode)
+            if thread is None:
+                return None
+            return await thread.send(content, allowed_mentions=mentions, **kwargs)
+        except discord.HTTPException as exc:
+            log.warning("could not post in the thread of episode %s: %s", episode.id, exc)
+            return None
+
+    async def _ensure_tags(self, forum: discord.ForumChannel) -> dict[str, discord.ForumTag]:
+        by_name = {t.name: t for t in forum.available_tags}
+        missing = [name for name in rules.MANAGED_TAGS if name not in by_name]
+        if missing and len(forum.available_tags) + len(missing) <= 20:
+            try:
+                forum = await forum.edit(
+                    available_tags=[*forum.available_tags, *(discord.ForumTag(name=n) for n in missing)]
+                )
+                by_name = {t.name: t for t in forum.available_tags}
+            except discord.HTTPException as exc:
+                log.warning("could not create forum tags in %s: %s", forum.id, exc)
+        return by_name
+
+    @staticmethod
+    def _tags_for(
+        tags: dict[str, discord.ForumTag], status: Status, has_authors: bool
+    ) -> list[discord.ForumTag]:
+        return [tags[n] for n in rules.managed_tag_names(status, has_authors) if n in tags]
+
+    @staticmethod
+    def _check_forum_permissions(forum: discord.ForumChannel) -> None:
+        perms = forum.permissions_for(forum.guild.me)
+        missing = [label for name, label in FORUM_PERMISSIONS.items() if not getattr(perms, name)]
+        if missing:
+            raise NotAllowed(
+                f"I'm missing permissions in {forum.mention}: {', '.join(missing)}. "
+                "Give them to my role there, then run the command again."
+            )
+
+    @staticmethod
+    async def _delete_quietly(thread: discord.Thread) -> None:
+        try:
+            await thread.delete()
+        except discord.HTTPException:
+            log.warning("could not remove the orphaned post %s", thread.id)

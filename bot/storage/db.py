@@ -1,0 +1,187 @@
+"""The one aiosqlite connection: WAL, foreign keys, numbered migrations, transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every bundled migration, in order; versions must be 1, 2, 3 …"""
+    found = []
+    for entry in resources.files("bot.storage").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    for expected, (version, name, _) in enumerate(found, start=1):
+        if version != expected:
+            raise RuntimeError(f"migration {name} is numbered {version}, expected {expected}")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    lastrowid: int | None
+    rowcount: int
+
+
+class Tx:
+    """The statements of one open transaction; every cursor is closed before COMMIT."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
+        self._db.queries += 1
+        async with self._db.conn.execute(sql, params) as cur:
+            return Result(cur.lastrowid, cur.rowcount)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Result:
+        self._db.queries += 1
+        async with self._db.conn.executemany(sql, rows) as cur:
+            return Result(cur.lastrowid, cur.rowcount)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        self._db.queries += 1
+        async with self._db.conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        self._db.queries += 1
+        async with self._db.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+
+class Database:
+    """Owns the connection. Writes go through `transaction()` (serialised by a lock)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+        self.queries = 0  # statements run, for benchmarks
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError("database is not open")
+        return self._conn
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+    async def open(self, *, target_version: int | None = None) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", "busy_timeout=5000"):
+            async with self._conn.execute(f"PRAGMA {pragma}") as cur:
+                await cur.fetchall()
+        await self.migrate(target_version)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()
+
+    async def user_version(self) -> int:
+        async with self.conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0])
+
+    async def migrate(self, target_version: int | None = None) -> list[str]:
+        """Apply pending migrations in one transaction; returns the names applied."""
+        current = await self.user_version()
+        pending = [
+            m for m in migrations() if m[0] > current and (target_version is None or m[0] <= target_version)
+        ]
+        if not pending:
+            return []
+        async with self.transaction() as tx:
+            for version, name, sql in pending:
+                log.info("applying migration %s", name)
+                for statement in _split_sql(sql):
+                    await tx.execute(statement)
+                await tx.execute(f"PRAGMA user_version = {int(version)}")
+        return [name for _, name, _ in pending]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any error. Not re-entrant."""
+        async with self._lock:
+            await self._run("BEGIN IMMEDIATE")
+            try:
+                yield Tx(self)
+            except BaseException:
+                await self._run("ROLLBACK")
+                raise
+            await self._run("COMMIT")
+
+    async def _run(self, sql: str) -> None:
+        async with self.conn.execute(sql):
+            pass
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One write statement in its own transaction; returns lastrowid (or rowcount for updates)."""
+        async with self._lock:
+            self.queries += 1
+            async with self.conn.execute(sql, params) as cur:
+                result = cur.lastrowid if sql.lstrip()[:6].upper() == "INSERT" else cur.rowcount
+            return int(result or 0)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.transaction() as tx:
+            await tx.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        self.queries += 1
+        async with self.conn.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        self.queries += 1
+        async with self.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def backup_to(self, target: str | Path) -> None:
+        """A consistent copy through SQLite's online backup API, safe while the bot runs."""
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        async with aiosqlite.connect(str(target)) as dest:
+            await self.conn.backup(dest)
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies (BEGIN … END;) whole."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        stripped = line.strip()
+        if not buffer and (not stripped or stripped.startswith("--")):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise RuntimeError(f"incomplete SQL statement in migration: {buffer[:80]!r}")
+    return statements

@@ -1,0 +1,383 @@
+"""Episodes, their authors, their history and the figures shown on the status card."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.clock import from_ts, now_ts
+from bot.domain.episodes import Milestone, Status
+from bot.errors import Conflict
+
+from .db import Database, Tx
+
+_EPISODE_COLS = (
+    "id, guild_id, code, title, description, status, forum_id, thread_id, starter_message_id, "
+    "created_by, created_at, updated_at, thanked_at, last_seen_message_id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    id: int
+    guild_id: int
+    code: str
+    title: str
+    description: str | None
+    status: Status
+    forum_id: int | None
+    thread_id: int | None
+    starter_message_id: int | None
+    created_by: int
+    created_at: datetime
+    updated_at: datetime
+    thanked_at: datetime | None
+    last_seen_message_id: int | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Episode:
+        return cls(
+            id=row["id"],
+            guild_id=row["guild_id"],
+            code=row["code"],
+            title=row["title"],
+            description=row["description"],
+            status=Status(row["status"]),
+            forum_id=row["forum_id"],
+            thread_id=row["thread_id"],
+            starter_message_id=row["starter_message_id"],
+            created_by=row["created_by"],
+            created_at=from_ts(row["created_at"]),
+            updated_at=from_ts(row["updated_at"]),
+            thanked_at=from_ts(row["thanked_at"]),
+            last_seen_message_id=row["last_seen_message_id"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    episode_id: int
+    milestone: Milestone
+    due_at: datetime
+    set_by: int
+
+
+@dataclass(frozen=True, slots=True)
+class CardData:
+    """Everything the status card shows, read in one place."""
+
+    episode: Episode
+    authors: list[int]
+    deadlines: list[Deadline]
+    contribution_count: int
+    contributors: list[int]  # most contributions first
+    contributor_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeEvent:
+    id: int
+    episode_id: int
+    kind: str
+    actor_id: int | None
+    subject_id: int | None
+    from_value: str | None
+    to_value: str | None
+    note: str | None
+    created_at: datetime
+
+
+async def create(
+    db: Database,
+    *,
+    guild_id: int,
+    code: str,
+    title: str,
+    description: str | None,
+    created_by: int,
+    forum_id: int,
+    thread_id: int,
+    starter_message_id: int,
+) -> Episode:
+    ts = now_ts()
+    try:
+        async with db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO episodes (guild_id, code, title, description, created_by, forum_id, thread_id, "
+                "starter_message_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    guild_id,
+                    code,
+                    title,
+                    description,
+                    created_by,
+                    forum_id,
+                    thread_id,
+                    starter_message_id,
+                    ts,
+                    ts,
+                ),
+            )
+            episode_id = cur.lastrowid
+            await conn.execute(
+                "INSERT INTO episode_events (episode_id, kind, actor_id, to_value, created_at) "
+                "VALUES (?, 'created', ?, ?, ?)",
+                (episode_id, created_by, Status.IN_RESEARCH.value, ts),
+            )
+    except sqlite3.IntegrityError as exc:
+        raise Conflict(f"An episode with the code `{code}` already exists in this server.") from exc
+    episode = await get(db, episode_id)
+    assert episode is not None
+    return episode
+
+
+async def get(db: Database, episode_id: int) -> Episode | None:
+    row = await db.fetchone(f"SELECT {_EPISODE_COLS} FROM episodes WHERE id = ?", (episode_id,))
+    return Episode.from_row(row) if row else None
+
+
+async def get_by_code(db: Database, guild_id: int, code: str) -> Episode | None:
+    row = await db.fetchone(
+        f"SELECT {_EPISODE_COLS} FROM episodes WHERE guild_id = ? AND code = ?", (guild_id, code.strip())
+    )
+    return Episode.from_row(row) if row else None
+
+
+async def get_by_thread(db: Database, thread_id: int) -> Episode | None:
+    row = await db.fetchone(f"SELECT {_EPISODE_COLS} FROM episodes WHERE thread_id = ?", (thread_id,))
+    return Episode.from_row(row) if row else None
+
+
+async def code_exists(db: Database, guild_id: int, code: str) -> bool:
+    return bool(await db.fetchval("SELECT 1 FROM episodes WHERE guild_id = ? AND code = ?", (guild_id, code)))
+
+
+async def search_codes(db: Database, guild_id: int, text: str, limit: int = 25) -> list[tuple[str, str]]:
+    """(code, title) for autocomplete: code prefix matches first, then code/title substrings, newest first."""
+    text = text.strip()
+    if not text:
+        rows = await db.fetchall(
+            "SELECT code, title FROM episodes WHERE guild_id = ? ORDER BY id DESC LIMIT ?", (guild_id, limit)
+        )
+        return [(r[0], r[1]) for r in rows]
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = await db.fetchall(
+        "SELECT code, title FROM episodes WHERE guild_id = ? AND (code LIKE ? ESCAPE '\\' OR title LIKE ? ESCAPE '\\') "
+        "ORDER BY (code LIKE ? ESCAPE '\\') DESC, id DESC LIMIT ?",
+        (guild_id, f"%{escaped}%", f"%{escaped}%", f"{escaped}%", limit),
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+async def list_filtered(
+    db: Database,
+    guild_id: int,
+    *,
+    status: Status | None = None,
+    author_id: int | None = None,
+    needs_author: bool | None = None,
+) -> list[Episode]:
+    where, params = ["e.guild_id = ?"], [guild_id]
+    if status is not None:
+        where.append("e.status = ?")
+        params.append(status.value)
+    if author_id is not None:
+        where.append("EXISTS (SELECT 1 FROM episode_authors a WHERE a.episode_id = e.id AND a.user_id = ?)")
+        params.append(author_id)
+    if needs_author is not None:
+        where.append(
+            ("NOT " if needs_author else "")
+            + "EXISTS (SELECT 1 FROM episode_authors a WHERE a.episode_id = e.id)"
+        )
+    rows = await db.fetchall(
+        f"SELECT {', '.join('e.' + c.strip() for c in _EPISODE_COLS.split(','))} FROM episodes e "
+        f"WHERE {' AND '.join(where)} ORDER BY e.code COLLATE NOCASE",
+        params,
+    )
+    return [Episode.from_row(r) for r in rows]
+
+
+async def set_status(
+    db: Database, episode: Episode, status: Status, actor_id: int, note: str | None
+) -> Episode:
+    ts = now_ts()
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE episodes SET status = ?, updated_at = ? WHERE id = ?", (status.value, ts, episode.id)
+        )
+        await conn.execute(
+            "INSERT INTO episode_events (episode_id, kind, actor_id, from_value, to_value, note, created_at) "
+            "VALUES (?, 'status', ?, ?, ?, ?, ?)",
+            (episode.id, actor_id, episode.status.value, status.value, note, ts),
+        )
+    return await _reload(db, episode.id)
+
+
+async def edit(
+    db: Database, episode: Episode, *, title: str | None, description: str | None, actor_id: int
+) -> Episode:
+    ts = now_ts()
+    async with db.transaction() as conn:
+        if title is not None:
+            await conn.execute(
+                "UPDATE episodes SET title = ?, updated_at = ? WHERE id = ?", (title, ts, episode.id)
+            )
+            await record_event_in(
+                conn, episode.id, "title", actor_id, from_value=episode.title, to_value=title
+            )
+        if description is not None:
+            await conn.execute(
+                "UPDATE episodes SET description = ?, updated_at = ? WHERE id = ?",
+                (description, ts, episode.id),
+            )
+            await record_event_in(
+                conn,
+                episode.id,
+                "description",
+                actor_id,
+                from_value=episode.description,
+                to_value=description,
+            )
+    return await _reload(db, episode.id)
+
+
+async def mark_thanked(db: Database, episode_id: int) -> bool:
+    """Claim the one-time thank-you; True only for the first caller."""
+    changed = await db.execute(
+        "UPDATE episodes SET thanked_at = ? WHERE id = ? AND thanked_at IS NULL", (now_ts(), episode_id)
+    )
+    return changed == 1
+
+
+async def unmark_thanked(db: Database, episode_id: int) -> None:
+    await db.execute("UPDATE episodes SET thanked_at = NULL WHERE id = ?", (episode_id,))
+
+
+async def set_last_seen(db: Database, episode_id: int, message_id: int) -> None:
+    await db.execute(
+        "UPDATE episodes SET last_seen_message_id = ? WHERE id = ? AND COALESCE(last_seen_message_id, 0) < ?",
+        (message_id, episode_id, message_id),
+    )
+
+
+async def with_threads(db: Database, guild_id: int | None = None) -> list[Episode]:
+    sql = f"SELECT {_EPISODE_COLS} FROM episodes WHERE thread_id IS NOT NULL"
+    params: tuple = ()
+    if guild_id is not None:
+        sql += " AND guild_id = ?"
+        params = (guild_id,)
+    return [Episode.from_row(r) for r in await db.fetchall(sql, params)]
+
+
+# -- authors -----------------------------------------------------------------------------------------
+
+
+async def authors(db: Database, episode_id: int) -> list[int]:
+    rows = await db.fetchall(
+        "SELECT user_id FROM episode_authors WHERE episode_id = ? ORDER BY added_at, user_id", (episode_id,)
+    )
+    return [r[0] for r in rows]
+
+
+async def is_author(db: Database, episode_id: int, user_id: int) -> bool:
+    return bool(
+        await db.fetchval(
+            "SELECT 1 FROM episode_authors WHERE episode_id = ? AND user_id = ?", (episode_id, user_id)
+        )
+    )
+
+
+async def add_author(
+    db: Database, episode_id: int, user_id: int, actor_id: int, note: str | None = None
+) -> bool:
+    """Add an author; False when they already were one (nothing changes then)."""
+    ts = now_ts()
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "INSERT OR IGNORE INTO episode_authors (episode_id, user_id, added_by, added_at) VALUES (?, ?, ?, ?)",
+            (episode_id, user_id, actor_id, ts),
+        )
+        if cur.rowcount != 1:
+            return False
+        await record_event_in(conn, episode_id, "author_added", actor_id, subject_id=user_id, note=note)
+    return True
+
+
+async def remove_author(db: Database, episode_id: int, user_id: int, actor_id: int) -> bool:
+    """Remove an author; False when they were not one."""
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "DELETE FROM episode_authors WHERE episode_id = ? AND user_id = ?", (episode_id, user_id)
+        )
+        if cur.rowcount != 1:
+            return False
+        await record_event_in(conn, episode_id, "author_removed", actor_id, subject_id=user_id)
+    return True
+
+
+# -- history -----------------------------------------------------------------------------------------
+
+
+async def record_event_in(
+    conn: Tx,
+    episode_id: int,
+    kind: str,
+    actor_id: int | None,
+    *,
+    subject_id: int | None = None,
+    from_value: str | None = None,
+    to_value: str | None = None,
+    note: str | None = None,
+) -> None:
+    """Append to an episode's history inside an open transaction."""
+    await conn.execute(
+        "INSERT INTO episode_events (episode_id, kind, actor_id, subject_id, from_value, to_value, note, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (episode_id, kind, actor_id, subject_id, from_value, to_value, note, now_ts()),
+    )
+
+
+async def record_event(db: Database, episode_id: int, kind: str, actor_id: int | None, **values) -> None:
+    async with db.transaction() as conn:
+        await record_event_in(conn, episode_id, kind, actor_id, **values)
+
+
+async def history(db: Database, episode_id: int) -> list[EpisodeEvent]:
+    rows = await db.fetchall(
+        "SELECT id, episode_id, kind, actor_id, subject_id, from_value, to_value, note, created_at "
+        "FROM episode_events WHERE episode_id = ? ORDER BY id",
+        (episode_id,),
+    )
+    return [EpisodeEvent(*r[:8], created_at=from_ts(r[8])) for r in rows]
+
+
+# -- the status card ---------------------------------------------------------------------------------
+
+
+async def card_data(db: Database, episode_id: int, contributor_limit: int = 15) -> CardData:
+    episode = await _reload(db, episode_id)
+    deadline_rows = await db.fetchall(
+        "SELECT episode_id, milestone, due_at, set_by FROM deadlines WHERE episode_id = ? ORDER BY due_at",
+        (episode_id,),
+    )
+    counts = await db.fetchall(
+        "SELECT author_id, COUNT(*) AS n FROM contributions WHERE episode_id = ? "
+        "GROUP BY author_id ORDER BY n DESC, MIN(id)",
+        (episode_id,),
+    )
+    return CardData(
+        episode=episode,
+        authors=await authors(db, episode_id),
+        deadlines=[Deadline(r[0], Milestone(r[1]), from_ts(r[2]), r[3]) for r in deadline_rows],
+        contribution_count=sum(r[1] for r in counts),
+        contributors=[r[0] for r in counts[:contributor_limit]],
+        contributor_total=len(counts),
+    )
+
+
+async def _reload(db: Database, episode_id: int) -> Episode:
+    episode = await get(db, episode_id)
+    if episode is None:
+        raise LookupError(f"episode {episode_id} vanished")
+    return episode

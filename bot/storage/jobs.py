@@ -1,0 +1,160 @@
+"""The scheduler's persisted jobs."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from .db import Database
+
+_COLS = "id, guild_id, kind, due_at, payload, dedupe_key, attempts, created_at"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    guild_id: int | None
+    kind: str
+    due_at: float  # unix seconds, UTC
+    payload: dict[str, Any] = field(default_factory=dict)
+    dedupe_key: str | None = None
+    attempts: int = 0
+    created_at: float = 0.0
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Job:
+        return cls(
+            id=row["id"],
+            guild_id=row["guild_id"],
+            kind=row["kind"],
+            due_at=row["due_at"],
+            payload=json.loads(row["payload"]),
+            dedupe_key=row["dedupe_key"],
+            attempts=row["attempts"],
+            created_at=row["created_at"],
+        )
+
+
+async def add(
+    db: Database,
+    *,
+    kind: str,
+    due_at: float,
+    payload: dict[str, Any],
+    guild_id: int | None,
+    dedupe_key: str | None,
+    created_at: float,
+    replace: bool,
+) -> tuple[int, float]:
+    """Insert a pending job. With a dedupe key already pending: keep the existing one (or, with
+    `replace`, move it to the new time and payload). Returns (job id, its due time)."""
+    async with db.transaction() as conn:
+        if dedupe_key is not None:
+            existing = await conn.fetchone(
+                "SELECT id, due_at FROM jobs WHERE dedupe_key = ? AND state = 'pending'", (dedupe_key,)
+            )
+            if existing is not None:
+                if not replace:
+                    return existing[0], existing[1]
+                await conn.execute(
+                    "UPDATE jobs SET due_at = ?, payload = ?, attempts = 0 WHERE id = ?",
+                    (due_at, json.dumps(payload), existing[0]),
+                )
+                return existing[0], due_at
+        cur = await conn.execute(
+            "INSERT INTO jobs (guild_id, kind, due_at, payload, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (guild_id, kind, due_at, json.dumps(payload), dedupe_key, created_at),
+        )
+        return int(cur.lastrowid), due_at
+
+
+async def add_many(
+    db: Database, rows: list[tuple[int | None, str, float, dict[str, Any], str | None, float]]
+) -> None:
+    """Bulk insert (guild_id, kind, due_at, payload, dedupe_key, created_at), for seeding."""
+    await db.executemany(
+        "INSERT INTO jobs (guild_id, kind, due_at, payload, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [(g, k, d, json.dumps(p), key, c) for g, k, d, p, key, c in rows],
+    )
+
+
+async def due(db: Database, now: float, limit: int) -> list[Job]:
+    rows = await db.fetchall(
+        f"SELECT {_COLS} FROM jobs WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+        (now, limit),
+    )
+    return [Job.from_row(r) for r in rows]
+
+
+async def next_due(db: Database) -> float | None:
+    return await db.fetchval("SELECT MIN(due_at) FROM jobs WHERE state = 'pending'")
+
+
+async def get(db: Database, job_id: int) -> Job | None:
+    row = await db.fetchone(f"SELECT {_COLS} FROM jobs WHERE id = ?", (job_id,))
+    return Job.from_row(row) if row else None
+
+
+async def pending(db: Database, kind: str | None = None, guild_id: int | None = None) -> list[Job]:
+    where, params = ["state = 'pending'"], []
+    if kind is not None:
+        where.append("kind = ?")
+        params.append(kind)
+    if guild_id is not None:
+        where.append("guild_id = ?")
+        params.append(guild_id)
+    rows = await db.fetchall(
+        f"SELECT {_COLS} FROM jobs WHERE {' AND '.join(where)} ORDER BY due_at, id", params
+    )
+    return [Job.from_row(r) for r in rows]
+
+
+async def finish(
+    db: Database,
+    *,
+    done: list[int],
+    failed: list[tuple[int, str]],
+    retry: list[tuple[int, float, str]],
+    now: float,
+) -> None:
+    """Record the outcome of one round of deliveries in one transaction."""
+    async with db.transaction() as conn:
+        if done:
+            await conn.executemany(
+                "UPDATE jobs SET state = 'done', finished_at = ?, attempts = attempts + 1 WHERE id = ?",
+                [(now, i) for i in done],
+            )
+        if failed:
+            await conn.executemany(
+                "UPDATE jobs SET state = 'failed', finished_at = ?, attempts = attempts + 1, last_error = ? "
+                "WHERE id = ?",
+                [(now, err, i) for i, err in failed],
+            )
+        if retry:
+            await conn.executemany(
+                "UPDATE jobs SET due_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+                [(at, err, i) for i, at, err in retry],
+            )
+
+
+async def cancel(db: Database, job_id: int) -> float | None:
+    """Cancel one pending job; returns its due time, or None when it was not pending."""
+    async with db.transaction() as conn:
+        row = await conn.fetchone("SELECT due_at FROM jobs WHERE id = ? AND state = 'pending'", (job_id,))
+        if row is None:
+            return None
+        await conn.execute(
+            "UPDATE jobs SET state = 'cancelled', finished_at = due_at WHERE id = ?", (job_id,)
+        )
+        return row[0]
+
+
+async def cancel_by_key_prefix(db: Database, prefix: str) -> int:
+    """Cancel every pending job whose dedupe key starts with `prefix`; returns how many."""
+    return await db.execute(
+        "UPDATE jobs SET state = 'cancelled', finished_at = due_at "
+        "WHERE state = 'pending' AND dedupe_key IS NOT NULL AND dedupe_key >= ? AND dedupe_key < ?",
+        (prefix, prefix + "\U0010ffff"),
+    )

@@ -1,0 +1,1 @@
+"""What members see: embeds, pagers and other shared Discord UI pieces."""

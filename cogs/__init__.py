@@ -1,0 +1,1 @@
+"""Archivist's feature cogs: thin Discord front ends over bot.services."""

@@ -1,0 +1,147 @@
+"""`/episode create|info|list|status|edit`: episodes and their forum posts.
+
+Other cogs add their own subcommands to the `/episode` group (see `bot.ui.groups.episode_group`).
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.domain.episodes import DESCRIPTION_MAX, NOTE_MAX, TITLE_MAX, Status
+from bot.interactions import reply, thinking
+from bot.storage import episodes as store
+from bot.ui import autocomplete
+from bot.ui.cards import status_card
+from bot.ui.pager import Pager
+
+STATUS_CHOICES = [app_commands.Choice(name=s.label, value=s.value) for s in Status]
+
+
+def thread_link(guild_id: int, thread_id: int | None) -> str:
+    return f"https://discord.com/channels/{guild_id}/{thread_id}" if thread_id else "(no post)"
+
+
+@app_commands.guild_only()
+class Episodes(
+    commands.GroupCog, group_name="episode", group_description="Episodes and their research threads"
+):
+    """Create, find and move episodes."""
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+        self.service = bot.episodes
+        super().__init__()
+
+    @app_commands.command(name="create", description="Create an episode and its research post (hosts)")
+    @app_commands.describe(
+        code="Short unique code, e.g. 1924-01 (letters, digits, - _ .)",
+        title=f"The episode's title (up to {TITLE_MAX} characters)",
+        description="What the episode is about; shown on the status card",
+    )
+    async def create(
+        self,
+        interaction: discord.Interaction,
+        code: app_commands.Range[str, 1, 100],
+        title: app_commands.Range[str, 1, 200],
+        description: app_commands.Range[str, 1, 4000] | None = None,
+    ) -> None:
+        episode, thread = await self.service.create(
+            interaction.guild, interaction.user, code, title, description, thinking(interaction)
+        )
+        await reply(interaction, f"Created **{episode.code}** · {episode.title}: {thread.mention}")
+
+    @app_commands.command(name="info", description="Show an episode's status card")
+    @app_commands.describe(episode="The episode's code")
+    @app_commands.autocomplete(episode=autocomplete.episode)
+    async def info(self, interaction: discord.Interaction, episode: str) -> None:
+        found = await self.service.resolve(interaction.guild_id, episode)
+        data = await store.card_data(self.bot.db, found.id)
+        await reply(
+            interaction, f"Thread: {thread_link(found.guild_id, found.thread_id)}", embed=status_card(data)
+        )
+
+    @app_commands.command(name="list", description="List episodes, optionally filtered")
+    @app_commands.describe(
+        status="Only episodes with this status",
+        author="Only episodes this member writes",
+        needs_author="Only episodes that still need an author (True) or that have one (False)",
+    )
+    @app_commands.choices(status=STATUS_CHOICES)
+    async def list_(
+        self,
+        interaction: discord.Interaction,
+        status: str | None = None,
+        author: discord.Member | None = None,
+        needs_author: bool | None = None,
+    ) -> None:
+        episodes = await store.list_filtered(
+            self.bot.db,
+            interaction.guild_id,
+            status=Status(status) if status else None,
+            author_id=author.id if author else None,
+            needs_author=needs_author,
+        )
+        lines = [
+            f"**{e.code}** · {discord.utils.escape_markdown(e.title)} — {e.status.label}"
+            + (f" · <#{e.thread_id}>" if e.thread_id else "")
+            for e in episodes
+        ]
+        filters = [Status(status).label if status else None, f"by {author.display_name}" if author else None,
+                   {True: "needing an author", False: "with an author", None: None}[needs_author]]  # fmt: skip
+        title = f"Episodes ({len(episodes)})" + (
+            " · " + ", ".join(f for f in filters if f) if any(filters) else ""
+        )
+        await Pager(interaction.user.id, title, lines, empty="No episodes match.").send(interaction)
+
+    @app_commands.command(name="status", description="Move an episode to another status (hosts, its authors)")
+    @app_commands.describe(
+        episode="The episode's code",
+        status="The new status",
+        note=f"A short note (up to {NOTE_MAX} characters)",
+    )
+    @app_commands.autocomplete(episode=autocomplete.episode)
+    @app_commands.choices(status=STATUS_CHOICES)
+    async def status(
+        self,
+        interaction: discord.Interaction,
+        episode: str,
+        status: str,
+        note: app_commands.Range[str, 1, 1000] | None = None,
+    ) -> None:
+        found = await self.service.resolve(interaction.guild_id, episode)
+        moved, synced = await self.service.set_status(
+            interaction.user, found, Status(status), note, thinking(interaction)
+        )
+        text = f"**{moved.code}** is now **{moved.status.label}**."
+        if not synced:
+            text += " Discord didn't take the status card update just now; I'll bring it up to date shortly."
+        await reply(interaction, text)
+
+    @app_commands.command(name="edit", description="Edit an episode's title or description (hosts)")
+    @app_commands.describe(
+        episode="The episode's code",
+        title=f"New title (up to {TITLE_MAX} characters)",
+        description=f"New description (up to {DESCRIPTION_MAX} characters)",
+    )
+    @app_commands.autocomplete(episode=autocomplete.episode)
+    async def edit(
+        self,
+        interaction: discord.Interaction,
+        episode: str,
+        title: app_commands.Range[str, 1, 200] | None = None,
+        description: app_commands.Range[str, 1, 4000] | None = None,
+    ) -> None:
+        found = await self.service.resolve(interaction.guild_id, episode)
+        edited, synced = await self.service.edit(
+            interaction.user, found, title, description, thinking(interaction)
+        )
+        text = f"Saved **{edited.code}** · {edited.title}."
+        if not synced:
+            text += " Discord didn't take the post update just now; I'll bring it up to date shortly."
+        await reply(interaction, text)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Episodes(bot))
