@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 COGS = (
     "cogs.admin",
     "cogs.episodes",
+    "cogs.assignments",
+    "cogs.research",
+    "cogs.reminders",
 )
 TREE_HASH_KEY = "command_tree_hash"
 

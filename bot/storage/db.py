@@ -21,16 +21,16 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
 def migrations() -> list[tuple[int, str, str]]:
-    """(version, name, sql) of every bundled migration, in order; versions must be 1, 2, 3 …"""
+    """(version, name, sql) of every bundled migration, in order; versions must be unique."""
     found = []
     for entry in resources.files("bot.storage").joinpath("migrations").iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     found.sort()
-    for expected, (version, name, _) in enumerate(found, start=1):
-        if version != expected:
-            raise RuntimeError(f"migration {name} is numbered {version}, expected {expected}")
+    versions = [version for version, _, _ in found]
+    if len(set(versions)) != len(versions) or (versions and versions[0] < 1):
+        raise RuntimeError(f"migration numbers must be unique and start at 1: {versions}")
     return found
 
 
