@@ -48,7 +48,7 @@ def format_offset(offset: timedelta) -> str:
     minutes = int(offset.total_seconds() // 60)
     if minutes == 0:
         return "0"
-    for unit, size in (("w", 7 * 24 * 60), ("d", 24 * 60), ("h", 60), ("m", 1)):
+    for unit, size in (("d", 24 * 60), ("h", 60), ("m", 1)):
         if minutes % size == 0:
             return f"{minutes // size}{unit}"
     return f"{minutes}m"
@@ -70,10 +70,9 @@ def parse_clock(text: str) -> time:
     match = re.fullmatch(r"\s*(\d{1,2})(?::(\d{2}))?\s*(am|pm)?\s*", text.lower())
     if match:
         hour, minute, half = int(match.group(1)), int(match.group(2) or 0), match.group(3)
+        valid = 1 <= hour <= 12 if half else hour < 24
         if half:
-            if not 1 <= hour <= 12:
-                hour = 99
             hour = hour % 12 + (12 if half == "pm" else 0)
-        if hour < 24 and minute < 60:
+        if valid and minute < 60:
             return time(hour, minute)
     raise InvalidInput(f"`{text.strip()[:20]}` is not a time of day: use 24-hour `HH:MM`, like `09:00`.")

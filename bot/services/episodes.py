@@ -70,6 +70,9 @@ class EpisodeService:
         return episode
 
     async def is_host(self, member: discord.Member) -> bool:
+        """Members with the configured host role; server admins (Manage Server) count as hosts too."""
+        if member.guild_permissions.manage_guild:
+            return True
         cfg = await self.settings(member.guild.id)
         if cfg.host_role_id is None:
             raise NotConfigured("No host role is set yet: an admin can set it with `/config roles`.")

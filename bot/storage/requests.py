@@ -1,0 +1,220 @@
+"""Author requests ("intent to write"): recorded, decided exactly once, and linked to their review message.
+
+Every decision is a conditional UPDATE (`… WHERE id = ? AND status = 'pending'`): whoever changes
+the row first wins, every later or concurrent attempt gets None back and changes nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.clock import from_ts, now_ts
+from bot.errors import Conflict
+
+from .db import Database, Tx
+from .episodes import record_event_in
+
+
+class RequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+_COLS = (
+    "id, guild_id, episode_id, user_id, pitch, status, created_at, decided_by, decided_at, reason, "
+    "review_channel_id, review_message_id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorRequest:
+    id: int
+    guild_id: int
+    episode_id: int
+    user_id: int
+    pitch: str | None
+    status: RequestStatus
+    created_at: datetime
+    decided_by: int | None
+    decided_at: datetime | None
+    reason: str | None
+    review_channel_id: int | None
+    review_message_id: int | None
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status is RequestStatus.PENDING
+
+    @property
+    def review_posted(self) -> bool:
+        return self.review_message_id is not None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> AuthorRequest:
+        return cls(
+            id=row["id"],
+            guild_id=row["guild_id"],
+            episode_id=row["episode_id"],
+            user_id=row["user_id"],
+            pitch=row["pitch"],
+            status=RequestStatus(row["status"]),
+            created_at=from_ts(row["created_at"]),
+            decided_by=row["decided_by"],
+            decided_at=from_ts(row["decided_at"]),
+            reason=row["reason"],
+            review_channel_id=row["review_channel_id"],
+            review_message_id=row["review_message_id"],
+        )
+
+
+async def create(
+    db: Database, *, guild_id: int, episode_id: int, user_id: int, pitch: str | None
+) -> AuthorRequest:
+    """Record a pending request; Conflict when the member already has one pending for the episode."""
+    ts = now_ts()
+    try:
+        async with db.transaction() as tx:
+            cur = await tx.execute(
+                "INSERT INTO author_requests (guild_id, episode_id, user_id, pitch, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (guild_id, episode_id, user_id, pitch, ts),
+            )
+            request_id = int(cur.lastrowid)
+            await record_event_in(tx, episode_id, "author_requested", user_id, subject_id=user_id)
+    except sqlite3.IntegrityError as exc:
+        raise Conflict("You already have a pending request to write this episode.") from exc
+    created = await get(db, request_id)
+    assert created is not None
+    return created
+
+
+async def get(db: Database, request_id: int, guild_id: int | None = None) -> AuthorRequest | None:
+    """One request; with `guild_id`, only when it belongs to that server."""
+    if guild_id is None:
+        row = await db.fetchone(f"SELECT {_COLS} FROM author_requests WHERE id = ?", (request_id,))
+    else:
+        row = await db.fetchone(
+            f"SELECT {_COLS} FROM author_requests WHERE id = ? AND guild_id = ?", (request_id, guild_id)
+        )
+    return AuthorRequest.from_row(row) if row else None
+
+
+async def pending_for(db: Database, episode_id: int, user_id: int) -> AuthorRequest | None:
+    row = await db.fetchone(
+        f"SELECT {_COLS} FROM author_requests WHERE episode_id = ? AND user_id = ? AND status = 'pending'",
+        (episode_id, user_id),
+    )
+    return AuthorRequest.from_row(row) if row else None
+
+
+async def list_pending(db: Database, guild_id: int, episode_id: int | None = None) -> list[AuthorRequest]:
+    """Pending requests of a server (optionally of one episode), oldest first."""
+    if episode_id is None:
+        rows = await db.fetchall(
+            f"SELECT {_COLS} FROM author_requests WHERE guild_id = ? AND status = 'pending' "
+            "ORDER BY created_at, id",
+            (guild_id,),
+        )
+    else:
+        rows = await db.fetchall(
+            f"SELECT {_COLS} FROM author_requests WHERE guild_id = ? AND episode_id = ? AND status = 'pending' "
+            "ORDER BY created_at, id",
+            (guild_id, episode_id),
+        )
+    return [AuthorRequest.from_row(r) for r in rows]
+
+
+async def set_review_message(db: Database, request_id: int, channel_id: int, message_id: int) -> None:
+    await db.execute(
+        "UPDATE author_requests SET review_channel_id = ?, review_message_id = ? WHERE id = ?",
+        (channel_id, message_id, request_id),
+    )
+
+
+async def _decide(
+    tx: Tx, request_id: int, status: RequestStatus, decided_by: int, reason: str | None, ts: int
+) -> sqlite3.Row | None:
+    """The conditional UPDATE every decision goes through; the row when this call won, else None."""
+    cur = await tx.execute(
+        "UPDATE author_requests SET status = ?, decided_by = ?, decided_at = ?, reason = ? "
+        "WHERE id = ? AND status = 'pending'",
+        (status.value, decided_by, ts, reason, request_id),
+    )
+    if cur.rowcount != 1:
+        return None
+    return await tx.fetchone(f"SELECT {_COLS} FROM author_requests WHERE id = ?", (request_id,))
+
+
+async def approve(db: Database, request_id: int, decided_by: int) -> AuthorRequest | None:
+    """Approve and add the member as an author, in one transaction. None when it was already decided."""
+    ts = now_ts()
+    async with db.transaction() as tx:
+        row = await _decide(tx, request_id, RequestStatus.APPROVED, decided_by, None, ts)
+        if row is None:
+            return None
+        request = AuthorRequest.from_row(row)
+        cur = await tx.execute(
+            "INSERT OR IGNORE INTO episode_authors (episode_id, user_id, added_by, added_at) VALUES (?, ?, ?, ?)",
+            (request.episode_id, request.user_id, decided_by, ts),
+        )
+        if cur.rowcount == 1:
+            await record_event_in(
+                tx,
+                request.episode_id,
+                "author_added",
+                decided_by,
+                subject_id=request.user_id,
+                note=f"request #{request.id} approved",
+            )
+    return request
+
+
+async def decline(db: Database, request_id: int, decided_by: int, reason: str | None) -> AuthorRequest | None:
+    """Decline with an optional reason. None when it was already decided."""
+    async with db.transaction() as tx:
+        row = await _decide(tx, request_id, RequestStatus.DECLINED, decided_by, reason, now_ts())
+        if row is None:
+            return None
+        request = AuthorRequest.from_row(row)
+        await record_event_in(
+            tx, request.episode_id, "author_request_declined", decided_by, subject_id=request.user_id, note=reason
+        )
+    return request
+
+
+async def withdraw(db: Database, request_id: int, user_id: int) -> AuthorRequest | None:
+    """The member takes back their own pending request. None when it was already decided (or not theirs)."""
+    async with db.transaction() as tx:
+        owner = await tx.fetchone("SELECT user_id FROM author_requests WHERE id = ?", (request_id,))
+        if owner is None or owner[0] != user_id:
+            return None
+        row = await _decide(tx, request_id, RequestStatus.WITHDRAWN, user_id, None, now_ts())
+        if row is None:
+            return None
+        request = AuthorRequest.from_row(row)
+        await record_event_in(
+            tx, request.episode_id, "author_request_withdrawn", user_id, subject_id=user_id
+        )
+    return request
+
+
+async def settle_for_author(db: Database, episode_id: int, user_id: int, decided_by: int) -> AuthorRequest | None:
+    """The member became an author another way (claim/assign): their pending request counts as approved."""
+    async with db.transaction() as tx:
+        found = await tx.fetchone(
+            "SELECT id FROM author_requests WHERE episode_id = ? AND user_id = ? AND status = 'pending'",
+            (episode_id, user_id),
+        )
+        if found is None:
+            return None
+        row = await _decide(tx, found[0], RequestStatus.APPROVED, decided_by, None, now_ts())
+    return AuthorRequest.from_row(row) if row else None
