@@ -25,6 +25,7 @@ COGS = (
     "cogs.assignments",
     "cogs.research",
     "cogs.reminders",
+    "cogs.help",
 )
 TREE_HASH_KEY = "command_tree_hash"
 

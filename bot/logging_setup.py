@@ -42,3 +42,7 @@ def configure(level: int, log_dir: Path | None, token: str | None) -> None:
         handler.addFilter(redact)
         root.addHandler(handler)
     logging.getLogger("discord.http").setLevel(max(level, logging.INFO))
+    # Archivist never uses voice; discord.py's start-up warnings about it are noise.
+    logging.getLogger("discord.client").addFilter(
+        lambda r: "voice will NOT be supported" not in r.getMessage()
+    )

@@ -17,7 +17,9 @@ async def test_every_cog_loads_and_commands_are_unique_and_described(simcord_env
         assert command.description and command.description != "…", command.qualified_name
         if isinstance(command, app_commands.Command):
             for param in command.parameters:
-                assert param.description and param.description != "…", f"{command.qualified_name} {param.name}"
+                assert param.description and param.description != "…", (
+                    f"{command.qualified_name} {param.name}"
+                )
     assert len(names) == len(set(names))
     menus = [m.name for m in bot.tree.get_commands(type=discord.AppCommandType.message)]
     assert len(menus) == len(set(menus))

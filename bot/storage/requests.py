@@ -186,7 +186,12 @@ async def decline(db: Database, request_id: int, decided_by: int, reason: str | 
             return None
         request = AuthorRequest.from_row(row)
         await record_event_in(
-            tx, request.episode_id, "author_request_declined", decided_by, subject_id=request.user_id, note=reason
+            tx,
+            request.episode_id,
+            "author_request_declined",
+            decided_by,
+            subject_id=request.user_id,
+            note=reason,
         )
     return request
 
@@ -201,13 +206,13 @@ async def withdraw(db: Database, request_id: int, user_id: int) -> AuthorRequest
         if row is None:
             return None
         request = AuthorRequest.from_row(row)
-        await record_event_in(
-            tx, request.episode_id, "author_request_withdrawn", user_id, subject_id=user_id
-        )
+        await record_event_in(tx, request.episode_id, "author_request_withdrawn", user_id, subject_id=user_id)
     return request
 
 
-async def settle_for_author(db: Database, episode_id: int, user_id: int, decided_by: int) -> AuthorRequest | None:
+async def settle_for_author(
+    db: Database, episode_id: int, user_id: int, decided_by: int
+) -> AuthorRequest | None:
     """The member became an author another way (claim/assign): their pending request counts as approved."""
     async with db.transaction() as tx:
         found = await tx.fetchone(

@@ -7,7 +7,14 @@ from datetime import time, timedelta
 import pytest
 
 from bot.domain import schedule_rules, timezones
-from bot.domain.episodes import Milestone, Status, managed_tag_names, thread_name, validate_code, validate_title
+from bot.domain.episodes import (
+    Milestone,
+    Status,
+    managed_tag_names,
+    thread_name,
+    validate_code,
+    validate_title,
+)
 from bot.errors import InvalidInput
 
 

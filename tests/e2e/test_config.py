@@ -61,7 +61,9 @@ async def test_timezone_is_validated_and_autocompleted(world):
 
 
 async def test_reminder_settings_are_validated(world):
-    r = await world.admin.slash(world.general, "config reminders", offsets="7d, 2d, 12h", digest_day="friday", digest_time="17:30")
+    r = await world.admin.slash(
+        world.general, "config reminders", offsets="7d, 2d, 12h", digest_day="friday", digest_time="17:30"
+    )
     assert "saved" in r.response.content
     assert "7d,2d,12h" in value(r.response.embeds[0], "Reminders")
     assert "Friday at 17:30" in value(r.response.embeds[0], "Reminders")

@@ -73,7 +73,9 @@ async def test_bad_code_and_long_title_are_refused(world):
     assert "not a valid episode code" in r.response.content
     r = await world.host.slash(world.general, "episode create", code="1924-03", title="T" * 91)
     assert "limit is 90" in r.response.content
-    r = await world.host.slash(world.general, "episode create", code="1924-03", title="Ok", description="d" * 2001)
+    r = await world.host.slash(
+        world.general, "episode create", code="1924-03", title="Ok", description="d" * 2001
+    )
     assert "limit is 2000" in r.response.content
     assert world.forum.threads == []
 
@@ -101,7 +103,8 @@ async def test_commands_before_configuration_say_what_to_run(simcord_env):
     assert r.response.ephemeral and "/config roles" in r.response.content
     role = guild.create_role("Host")
     admin = guild.add_member(
-        simcord_env.create_user("owner"), roles=[guild.create_role("Admin", permissions=discord.Permissions(manage_guild=True))]
+        simcord_env.create_user("owner"),
+        roles=[guild.create_role("Admin", permissions=discord.Permissions(manage_guild=True))],
     )
     await admin.slash(general, "config roles", host=role)
     host = guild.add_member(simcord_env.create_user("host"), roles=[role])
@@ -111,7 +114,9 @@ async def test_commands_before_configuration_say_what_to_run(simcord_env):
 
 async def test_status_moves_update_card_tags_and_thread_note(world):
     thread = await world.episode("1924-01", "Lenin's Death")
-    r = await world.host.slash(world.general, "episode status", episode="1924-01", status="writing", note="Script time")
+    r = await world.host.slash(
+        world.general, "episode status", episode="1924-01", status="writing", note="Script time"
+    )
     assert r.response.ephemeral and "Writing" in r.response.content
     embed = card(await starter(world, "1924-01"))
     assert field(embed, "Status") == "Writing"
@@ -120,7 +125,9 @@ async def test_status_moves_update_card_tags_and_thread_note(world):
     note = thread.last_message
     assert "In Research" in note.content and "Writing" in note.content and "Script time" in note.content
     assert world.host.mention in note.content
-    history = await world.bot.db.fetchall("SELECT from_value, to_value, note FROM episode_events WHERE kind = 'status'")
+    history = await world.bot.db.fetchall(
+        "SELECT from_value, to_value, note FROM episode_events WHERE kind = 'status'"
+    )
     assert [tuple(r) for r in history] == [("in_research", "writing", "Script time")]
 
 
@@ -144,7 +151,9 @@ async def test_authors_may_move_their_own_episode(world):
 
 async def test_edit_renames_post_and_updates_card(world):
     thread = await world.episode("1924-01", "Lenin's Death")
-    r = await world.host.slash(world.general, "episode edit", episode="1924-01", title="Lenin's Death and Stalin's Rise")
+    r = await world.host.slash(
+        world.general, "episode edit", episode="1924-01", title="Lenin's Death and Stalin's Rise"
+    )
     assert "Saved" in r.response.content
     assert world.bot.get_channel(thread.id).name == "1924-01 Lenin's Death and Stalin's Rise"
     assert card(await starter(world, "1924-01")).title.endswith("Stalin's Rise")
@@ -206,7 +215,9 @@ async def test_create_survives_restart_with_same_database(world, restart):
 
 
 async def test_forum_refusal_leaves_nothing_and_retry_works(world):
-    world.env.inject_error("POST", "/channels/*/threads", status=403, code=50013, message="Missing Permissions")
+    world.env.inject_error(
+        "POST", "/channels/*/threads", status=403, code=50013, message="Missing Permissions"
+    )
     r = await world.host.slash(world.general, "episode create", code="1924-01", title="Lenin's Death")
     assert "Create Posts" in r.response.content
     assert world.forum.threads == []
@@ -223,7 +234,10 @@ async def test_card_update_failure_is_retried_later(world):
     assert field(card(await starter(world, "1924-01")), "Status") == "In Research"
     await world.env.advance_time(60)
     assert field(card(await starter(world, "1924-01")), "Status") == "Writing"
-    assert {t.name for t in world.bot.get_channel(world.thread_of("1924-01").id).applied_tags} == {"Writing", "Needs Author"}
+    assert {t.name for t in world.bot.get_channel(world.thread_of("1924-01").id).applied_tags} == {
+        "Writing",
+        "Needs Author",
+    }
 
 
 async def test_card_retry_survives_restart(world, restart):
@@ -245,5 +259,7 @@ async def test_rate_limited_card_update_does_not_fail_the_command(world):
 
 
 async def test_server_admins_count_as_hosts(world):
-    r = await world.admin.slash(world.general, "episode create", code="1924-05", title="Admins can run episodes too")
+    r = await world.admin.slash(
+        world.general, "episode create", code="1924-05", title="Admins can run episodes too"
+    )
     assert "Created" in r.response.content

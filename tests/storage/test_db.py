@@ -57,7 +57,8 @@ async def test_failed_migration_rolls_back_everything(tmp_path, monkeypatch):
     path = tmp_path / "broken.sqlite3"
     good = migrations()
     monkeypatch.setattr(
-        "bot.storage.db.migrations", lambda: [*good, (999, "0999_broken.sql", "CREATE TABLE x (a);\nNOT SQL;")]
+        "bot.storage.db.migrations",
+        lambda: [*good, (999, "0999_broken.sql", "CREATE TABLE x (a);\nNOT SQL;")],
     )
     db = Database(path)
     with pytest.raises(Exception, match="syntax"):
@@ -74,10 +75,13 @@ async def test_failed_migration_rolls_back_everything(tmp_path, monkeypatch):
 
 
 async def test_transaction_rolls_back_on_error(db):
-    with pytest.raises(RuntimeError):
+    async def insert_then_fail():
         async with db.transaction() as tx:
             await tx.execute("INSERT INTO meta (key, value) VALUES ('a', 'b')")
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await insert_then_fail()
     assert await db.fetchval("SELECT COUNT(*) FROM meta") == 0
 
 

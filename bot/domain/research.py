@@ -1,0 +1,459 @@
+"""Research rules as plain functions: links, safe full-text queries, excerpts, the bibliography,
+the thank-you's message split, and the dossier rendered as Markdown, JSON or CSV. No discord here."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from bot.errors import InvalidInput
+
+MESSAGE_LIMIT = 2000
+QUERY_MAX_TERMS = 24
+
+# -- links ---------------------------------------------------------------------------------------------
+
+_URL = re.compile(r"https?://[^\s<>\"'`|]+", re.IGNORECASE)
+_TRAILING = ".,;:!?*_~'\"”’»›)]}>"
+_PAIRS = {")": "(", "]": "[", "}": "{"}
+
+
+def _trim_url(url: str) -> str:
+    """Drop punctuation that ends the sentence rather than the URL, keeping balanced brackets."""
+    while url and url[-1] in _TRAILING:
+        last = url[-1]
+        if last in _PAIRS and url.count(_PAIRS[last]) >= url.count(last):
+            break
+        url = url[:-1]
+    return url
+
+
+def extract_links(*texts: str | None) -> list[str]:
+    """Every http(s) URL in the texts, in order of appearance, without repeats."""
+    found: dict[str, None] = {}
+    for text in texts:
+        for match in _URL.finditer(text or ""):
+            url = _trim_url(match.group(0))
+            if len(url) > len("https://") and urlsplit(url).netloc:
+                found.setdefault(url, None)
+    return list(found)
+
+
+def normalize_url(url: str) -> str:
+    """A key under which the same web page cited twice compares equal."""
+    parts = urlsplit(url.strip())
+    host = parts.netloc.lower().removeprefix("www.")
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not k.lower().startswith("utm_")
+        ]
+    )
+    path = parts.path.rstrip("/")
+    return urlunsplit(
+        ("https" if parts.scheme.lower() in ("http", "https") else parts.scheme, host, path, query, "")
+    )
+
+
+# -- full-text search ----------------------------------------------------------------------------------
+
+_TERM = re.compile(r"[^\W_]+(?:\*)?", re.UNICODE)  # letters/digits (any script), optional trailing *
+_OPERATORS = {"AND", "OR", "NOT", "NEAR"}
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _terms(text: str) -> list[str]:
+    return [m.group(0) for m in _TERM.finditer(text)]
+
+
+def build_fts_query(text: str) -> str:
+    """An FTS5 MATCH expression for any member text; never an FTS5 syntax error.
+
+    Every word is quoted (so AND, NOT, NEAR, parentheses, colons and stray quotes are plain text);
+    words inside a pair of double quotes form a phrase; a word ending in * matches as a prefix; the
+    word OR in capitals between two terms means either. Raises InvalidInput when nothing searchable
+    is left (only punctuation, emoji or spaces)."""
+    pieces = text.split('"')
+    if len(pieces) % 2 == 0:  # an unbalanced quote: the last one is plain text
+        pieces = [*pieces[:-2], pieces[-2] + " " + pieces[-1]]
+    items: list[tuple[str, str]] = []  # (kind, fts text): kind "term" or "or"
+    for index, piece in enumerate(pieces):
+        if index % 2 == 1:  # a quoted phrase
+            words = [w.rstrip("*") for w in _terms(piece)]
+            words = [w for w in words if w]
+            if words:
+                items.append(("term", _quote(" ".join(words))))
+            continue
+        for word in _terms(piece):
+            bare = word.rstrip("*")
+            if not bare:
+                continue
+            if bare in _OPERATORS and not word.endswith("*"):
+                items.append(("op", bare))
+                continue
+            items.append(("term", _quote(bare) + ("*" if word.endswith("*") else "")))
+    terms = [(k, v) for k, v in items if k == "term"]
+    if not terms:
+        # Only operator words ("AND OR"): search for them as words rather than refuse.
+        items = [("term", _quote(v)) for k, v in items if k == "op"]
+        terms = items
+    if not terms:
+        raise InvalidInput(
+            "There is nothing to search for in that: use at least one word (letters or digits)."
+        )
+    out: list[str] = []
+    pending_or = False
+    count = 0
+    for kind, value in items:
+        if kind == "op":
+            pending_or = pending_or or (value == "OR" and bool(out))
+            continue
+        if count >= QUERY_MAX_TERMS:
+            break
+        if out:
+            out.append("OR" if pending_or else "AND")
+        out.append(value)
+        pending_or = False
+        count += 1
+    return " ".join(out)
+
+
+# -- text helpers --------------------------------------------------------------------------------------
+
+
+def excerpt(text: str | None, limit: int = 90) -> str:
+    """One line of at most `limit` characters, cut visibly."""
+    flat = " ".join((text or "").split())
+    if len(flat) <= limit:
+        return flat
+    return flat[: max(limit - 1, 1)].rstrip() + "…"
+
+
+def split_sources(sources: str | None) -> list[str]:
+    """The lines of a sources field, without list bullets or numbering."""
+    lines = []
+    for line in (sources or "").splitlines():
+        cleaned = re.sub(r"^\s*(?:[-*•·]|\d+[.)])\s*", "", line).strip()
+        if cleaned:
+            lines.append(cleaned)
+    return lines
+
+
+def chunk_mentions(
+    header: str, user_ids: Sequence[int], footer: str = "", limit: int = MESSAGE_LIMIT
+) -> list[str]:
+    """The thank-you as messages shorter than `limit` characters, every member mentioned exactly once."""
+    messages: list[str] = []
+    current = header
+    for mention in (f"<@{u}>" for u in dict.fromkeys(user_ids)):
+        candidate = f"{current} {mention}" if current else mention
+        if current and len(candidate) >= limit:
+            messages.append(current)
+            current = mention
+        else:
+            current = candidate
+    if footer:
+        if len(current) + 1 + len(footer) < limit:
+            current = f"{current}\n{footer}"
+        else:
+            messages.append(current)
+            current = footer
+    messages.append(current)
+    return messages
+
+
+# -- the dossier ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DossierEntry:
+    id: int  # the contribution number
+    author: Person
+    origin: str  # thread | form | menu
+    title: str | None
+    body: str
+    sources: str | None
+    created_at: datetime
+    edited_at: datetime | None
+    url: str | None
+    likes: int
+    liked_by: tuple[int, ...] = ()
+    attachments: tuple[tuple[str, str], ...] = ()  # (filename, url)
+    links: tuple[str, ...] = ()
+    reply_to_message_id: int | None = None
+    reply_to_id: int | None = None  # the contribution it answers, when that one is recorded too
+    added_by: Person | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DossierEpisode:
+    code: str
+    title: str
+    status: str
+    description: str | None
+    authors: tuple[Person, ...]
+    created_at: datetime
+    updated_at: datetime
+    exported_at: datetime
+    dates: tuple[tuple[str, datetime], ...] = ()  # deadlines and the like: (label, when)
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    person: Person
+    contributions: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dossier:
+    episode: DossierEpisode
+    entries: tuple[DossierEntry, ...]  # oldest first
+    credits: tuple[Credit, ...] = field(default=())
+
+
+def credits_of(entries: Iterable[DossierEntry]) -> tuple[Credit, ...]:
+    """Contributors with their number of contributions: most first, then by first contribution."""
+    counts: dict[int, int] = {}
+    people: dict[int, Person] = {}
+    for entry in entries:
+        counts[entry.author.id] = counts.get(entry.author.id, 0) + 1
+        people.setdefault(entry.author.id, entry.author)
+    order = list(people)
+    ranked = sorted(order, key=lambda uid: (-counts[uid], order.index(uid)))
+    return tuple(Credit(people[uid], counts[uid]) for uid in ranked)
+
+
+def bibliography(entries: Iterable[DossierEntry]) -> list[str]:
+    """Every source line and every URL cited, each once: a URL already part of a source line is not
+    repeated on its own; the same page cited with small differences (www., a trailing /, utm_ tags)
+    counts once."""
+    entries = list(entries)
+    seen: set[str] = set()
+    items: list[str] = []
+    for entry in entries:
+        for line in split_sources(entry.sources):
+            urls = extract_links(line)
+            key = " ".join(line.casefold().split())
+            url_keys = {normalize_url(u) for u in urls}
+            if key in seen or (urls and url_keys <= seen and _is_only_urls(line, urls)):
+                continue
+            seen.add(key)
+            seen.update(url_keys)
+            items.append(line)
+    for entry in entries:
+        for url in entry.links:
+            key = normalize_url(url)
+            if key not in seen:
+                seen.add(key)
+                items.append(url)
+    return items
+
+
+def _is_only_urls(line: str, urls: list[str]) -> bool:
+    rest = line
+    for url in urls:
+        rest = rest.replace(url, "")
+    return not rest.strip(" -–—:;,.<>()[]")
+
+
+def _md_escape(text: str) -> str:
+    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", text)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _quoted(text: str) -> list[str]:
+    return [f"> {line}" if line.strip() else ">" for line in text.splitlines()] or [">"]
+
+
+def _who(person: Person) -> str:
+    return f"{_md_escape(person.name)} (<@{person.id}>, id {person.id})"
+
+
+def render_markdown(dossier: Dossier) -> str:
+    ep = dossier.episode
+    credits = dossier.credits or credits_of(dossier.entries)
+    lines = [
+        f"# {_md_escape(ep.code)} · {_md_escape(ep.title)}",
+        "",
+        "Research dossier compiled by Archivist.",
+        "",
+    ]
+    lines.append(f"- **Status:** {ep.status}")
+    authors = ", ".join(_who(a) for a in ep.authors) or "none yet"
+    lines.append(f"- **Authors:** {authors}")
+    lines.append(f"- **Created:** {_when(ep.created_at)}")
+    lines.append(f"- **Last updated:** {_when(ep.updated_at)}")
+    for label, when in ep.dates:
+        lines.append(f"- **{_md_escape(label)}:** {_when(when)}")
+    if ep.url:
+        lines.append(f"- **Thread:** {ep.url}")
+    lines.append(f"- **Exported:** {_when(ep.exported_at)}")
+    lines.append(f"- **Contributions:** {len(dossier.entries)} from {len(credits)} contributor(s)")
+    if ep.description:
+        lines += ["", *_quoted(ep.description)]
+    lines += ["", "## Contributions", ""]
+    if not dossier.entries:
+        lines += ["No contributions yet.", ""]
+    for entry in dossier.entries:
+        heading = f"### #{entry.id}"
+        if entry.title:
+            heading += f" · {_md_escape(entry.title)}"
+        lines += [heading, ""]
+        lines.append(f"- **Author:** {_who(entry.author)}")
+        date = _when(entry.created_at)
+        if entry.edited_at:
+            date += f" (edited {_when(entry.edited_at)})"
+        lines.append(f"- **Date:** {date}")
+        if entry.url:
+            lines.append(f"- **Link:** {entry.url}")
+        lines.append(f"- **Likes:** {entry.likes}")
+        if entry.reply_to_id is not None:
+            lines.append(f"- **In reply to:** #{entry.reply_to_id}")
+        elif entry.reply_to_message_id is not None:
+            lines.append(f"- **In reply to:** message {entry.reply_to_message_id}")
+        if entry.added_by is not None and entry.origin == "menu":
+            lines.append(f"- **Added by:** {_who(entry.added_by)}")
+        lines += ["", *_quoted(entry.body or "(no text)"), ""]
+        if entry.sources:
+            lines += ["**Sources:**", ""]
+            lines += [f"- {s}" for s in split_sources(entry.sources)]
+            lines.append("")
+        if entry.attachments:
+            lines += ["**Attachments:**", ""]
+            lines += [f"- [{_md_escape(name)}]({url})" for name, url in entry.attachments]
+            lines.append("")
+    lines += ["## Bibliography", ""]
+    bib = bibliography(dossier.entries)
+    lines += [f"{i}. {item}" for i, item in enumerate(bib, 1)] or ["No sources or links cited."]
+    lines += ["", "## Credits", ""]
+    lines += [f"- {_who(c.person)} — {c.contributions} contribution(s)" for c in credits] or [
+        "No contributors yet."
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_json(dossier: Dossier) -> str:
+    ep = dossier.episode
+    credits = dossier.credits or credits_of(dossier.entries)
+
+    def person(p: Person | None) -> dict | None:
+        return None if p is None else {"id": str(p.id), "name": p.name}
+
+    data = {
+        "episode": {
+            "code": ep.code,
+            "title": ep.title,
+            "status": ep.status,
+            "description": ep.description,
+            "authors": [person(a) for a in ep.authors],
+            "created_at": _iso(ep.created_at),
+            "updated_at": _iso(ep.updated_at),
+            "dates": [{"label": label, "at": _iso(when)} for label, when in ep.dates],
+            "url": ep.url,
+            "exported_at": _iso(ep.exported_at),
+        },
+        "contributions": [
+            {
+                "id": e.id,
+                "author": person(e.author),
+                "origin": e.origin,
+                "title": e.title,
+                "text": e.body,
+                "sources": split_sources(e.sources),
+                "links": list(e.links),
+                "attachments": [{"filename": n, "url": u} for n, u in e.attachments],
+                "created_at": _iso(e.created_at),
+                "edited_at": _iso(e.edited_at),
+                "url": e.url,
+                "likes": e.likes,
+                "liked_by": [str(u) for u in e.liked_by],
+                "reply_to": e.reply_to_id,
+                "reply_to_message_id": str(e.reply_to_message_id) if e.reply_to_message_id else None,
+                "added_by": person(e.added_by),
+            }
+            for e in dossier.entries
+        ],
+        "bibliography": bibliography(dossier.entries),
+        "credits": [{**person(c.person), "contributions": c.contributions} for c in credits],
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+CSV_COLUMNS = (
+    "id",
+    "created_at",
+    "edited_at",
+    "author_id",
+    "author_name",
+    "origin",
+    "title",
+    "text",
+    "sources",
+    "links",
+    "attachments",
+    "likes",
+    "url",
+    "reply_to",
+)
+
+
+def render_csv(dossier: Dossier) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for e in dossier.entries:
+        writer.writerow(
+            (
+                e.id,
+                _iso(e.created_at),
+                _iso(e.edited_at) or "",
+                str(e.author.id),
+                e.author.name,
+                e.origin,
+                e.title or "",
+                e.body,
+                "\n".join(split_sources(e.sources)),
+                " ".join(e.links),
+                " ".join(u for _, u in e.attachments),
+                e.likes,
+                e.url or "",
+                e.reply_to_id if e.reply_to_id is not None else "",
+            )
+        )
+    return out.getvalue()
+
+
+RENDERERS = {"markdown": ("md", render_markdown), "json": ("json", render_json), "csv": ("csv", render_csv)}
+
+
+def render(dossier: Dossier, fmt: str) -> tuple[str, str]:
+    """(file name, text) of the dossier in `fmt`: markdown, json or csv."""
+    try:
+        ext, renderer = RENDERERS[fmt]
+    except KeyError:
+        raise InvalidInput("The format must be markdown, json or csv.") from None
+    return f"{dossier.episode.code}-research.{ext}", renderer(dossier)

@@ -1,0 +1,202 @@
+"""The author-request review message: its embed, its persistent Approve / Decline buttons, the Decline
+form, and the Withdraw button a volunteer gets.
+
+The buttons are `DynamicItem`s whose custom id carries the request id, so they keep working after a
+restart (registered with `bot.add_dynamic_items` on every start). What a click does is up to the
+object the assignments cog puts on the bot as `review_actions` (see `ReviewActions`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import discord
+
+from bot.interactions import ArchivistModal, guarded, report
+from bot.storage.episodes import Episode
+from bot.storage.requests import AuthorRequest, RequestStatus
+from bot.ui.cards import ts
+
+REASON_MAX = 500
+REASON_FIELD = "reason"  # the Decline form's text input custom id
+
+_COLOURS = {
+    RequestStatus.PENDING: discord.Colour.orange(),
+    RequestStatus.APPROVED: discord.Colour.green(),
+    RequestStatus.DECLINED: discord.Colour.red(),
+    RequestStatus.WITHDRAWN: discord.Colour.light_grey(),
+}
+
+
+class ReviewActions(Protocol):
+    async def approve_clicked(self, interaction: discord.Interaction, request_id: int) -> None: ...
+
+    async def decline_clicked(self, interaction: discord.Interaction, request_id: int) -> None: ...
+
+    async def withdraw_clicked(self, interaction: discord.Interaction, request_id: int) -> None: ...
+
+
+def thread_link(episode: Episode) -> str | None:
+    if episode.thread_id is None:
+        return None
+    return f"https://discord.com/channels/{episode.guild_id}/{episode.thread_id}"
+
+
+def message_link(request: AuthorRequest) -> str | None:
+    if request.review_message_id is None or request.review_channel_id is None:
+        return None
+    return f"https://discord.com/channels/{request.guild_id}/{request.review_channel_id}/{request.review_message_id}"
+
+
+def episode_label(episode: Episode) -> str:
+    return f"{episode.code} · {discord.utils.escape_markdown(episode.title)}"
+
+
+def decision_text(request: AuthorRequest) -> str:
+    """What happened to a request, with who and when (Discord timestamps)."""
+    when = f"{ts(request.decided_at)} ({ts(request.decided_at, 'R')})" if request.decided_at else ""
+    if request.status is RequestStatus.APPROVED:
+        return f"✅ Approved by <@{request.decided_by}> · {when}"
+    if request.status is RequestStatus.DECLINED:
+        text = f"❌ Declined by <@{request.decided_by}> · {when}"
+        if request.reason:
+            text += f"\nReason: {request.reason}"
+        return text
+    if request.status is RequestStatus.WITHDRAWN:
+        return f"↩️ Withdrawn by <@{request.user_id}> · {when}"
+    return "⏳ Waiting for a host"
+
+
+def review_embed(request: AuthorRequest, episode: Episode) -> discord.Embed:
+    embed = discord.Embed(
+        title=f"Author request · {episode.code} · {episode.title}"[:256],
+        description=request.pitch or "*No pitch given.*",
+        colour=_COLOURS[request.status],
+        url=thread_link(episode),
+    )
+    embed.add_field(name="Member", value=f"<@{request.user_id}>", inline=True)
+    embed.add_field(name="Episode", value=episode_label(episode)[:1024], inline=True)
+    embed.add_field(
+        name="Requested", value=f"{ts(request.created_at)} ({ts(request.created_at, 'R')})", inline=True
+    )
+    embed.add_field(name="Decision", value=decision_text(request)[:1024], inline=False)
+    embed.set_footer(text=f"Request #{request.id} · only hosts can decide")
+    return embed
+
+
+def _actions(interaction: discord.Interaction) -> ReviewActions:
+    actions = getattr(interaction.client, "review_actions", None)
+    if actions is None:
+        raise RuntimeError("the assignments cog is not loaded")
+    return actions
+
+
+class _RequestButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"archivist:request:unused:(?P<id>\d+)"
+):
+    """Base: a button whose custom id is `archivist:request:<action>:<request id>`."""
+
+    action = "unused"
+    label = "?"
+    style = discord.ButtonStyle.secondary
+
+    def __init__(self, request_id: int, *, disabled: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=self.label,
+                style=self.style,
+                custom_id=f"archivist:request:{self.action}:{request_id}",
+                disabled=disabled,
+            )
+        )
+        self.request_id = request_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ):
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await guarded(interaction, lambda: self.run(_actions(interaction), interaction))
+        except Exception as exc:
+            await report(interaction, exc)
+
+    async def run(self, actions: ReviewActions, interaction: discord.Interaction) -> None:
+        raise NotImplementedError
+
+
+class ApproveButton(_RequestButton, template=r"archivist:request:approve:(?P<id>\d+)"):
+    action = "approve"
+    label = "Approve"
+    style = discord.ButtonStyle.success
+
+    async def run(self, actions: ReviewActions, interaction: discord.Interaction) -> None:
+        await actions.approve_clicked(interaction, self.request_id)
+
+
+class DeclineButton(_RequestButton, template=r"archivist:request:decline:(?P<id>\d+)"):
+    action = "decline"
+    label = "Decline"
+    style = discord.ButtonStyle.danger
+
+    async def run(self, actions: ReviewActions, interaction: discord.Interaction) -> None:
+        await actions.decline_clicked(interaction, self.request_id)
+
+
+class WithdrawButton(_RequestButton, template=r"archivist:request:withdraw:(?P<id>\d+)"):
+    action = "withdraw"
+    label = "Withdraw"
+    style = discord.ButtonStyle.secondary
+
+    async def run(self, actions: ReviewActions, interaction: discord.Interaction) -> None:
+        await actions.withdraw_clicked(interaction, self.request_id)
+
+
+DYNAMIC_ITEMS = (ApproveButton, DeclineButton, WithdrawButton)
+
+
+def review_view(request: AuthorRequest) -> discord.ui.View:
+    """Approve / Decline, disabled once the request is decided or withdrawn."""
+    view = discord.ui.View(timeout=None)
+    decided = not request.is_pending
+    view.add_item(ApproveButton(request.id, disabled=decided))
+    view.add_item(DeclineButton(request.id, disabled=decided))
+    return view
+
+
+def withdraw_view(request: AuthorRequest) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(WithdrawButton(request.id))
+    return view
+
+
+DeclineSubmit = Callable[[discord.Interaction, int, str | None], Awaitable[None]]
+
+
+class DeclineForm(ArchivistModal):
+    """Asks the host for an optional reason; the decision is made only on submit."""
+
+    def __init__(self, request_id: int, episode: Episode, submit: DeclineSubmit) -> None:
+        super().__init__(
+            title=f"Decline request for {episode.code}"[:45],
+            custom_id=f"archivist:request:decline-form:{request_id}",
+            timeout=900,
+        )
+        self.request_id = request_id
+        self._submit = submit
+        self.reason = discord.ui.TextInput(
+            label="Reason (optional, sent to the member)",
+            custom_id=REASON_FIELD,
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=REASON_MAX,
+        )
+        self.add_item(self.reason)
+
+    async def submitted(self, interaction: discord.Interaction) -> None:
+        reason = (self.reason.value or "").strip() or None
+        await self._submit(interaction, self.request_id, reason)

@@ -1,0 +1,65 @@
+"""`python -m bot`: one clear sentence instead of a traceback, and the operations commands."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+GOOD_SHAPE = "MTAxMjM0NTY3ODkwMTIzNDU2Nw.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB"
+
+
+def run_bot(tmp_path, *args, token=None, timeout=60):
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    env.update(DATABASE_PATH=str(tmp_path / "cli.sqlite3"), LOG_DIR="")
+    if token is not None:
+        env["DISCORD_TOKEN"] = token
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"), [(None, "DISCORD_TOKEN is not set"), ("abc", "does not look like")]
+)
+def test_missing_or_malformed_token(tmp_path, token, expected):
+    result = run_bot(tmp_path, token=token)
+    assert result.returncode != 0
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unreachable_or_refusing_discord_is_one_sentence(tmp_path):
+    result = run_bot(tmp_path, token=GOOD_SHAPE)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "could not be reached" in result.stderr or "refused the token" in result.stderr
+    assert GOOD_SHAPE not in result.stderr + result.stdout
+
+
+def test_check_and_backup(tmp_path):
+    result = run_bot(tmp_path, "check")
+    assert result.returncode == 1 and "no database" in result.stderr
+    import asyncio
+
+    from bot.storage.db import Database, migrations
+
+    async def make():
+        db = Database(tmp_path / "cli.sqlite3")
+        await db.open()
+        await db.close()
+
+    asyncio.run(make())
+    result = run_bot(tmp_path, "check")
+    assert result.returncode == 0, result.stderr
+    assert "integrity: ok" in result.stdout and f"of {migrations()[-1][0]} (up to date)" in result.stdout
+    result = run_bot(tmp_path, "backup", str(tmp_path / "b" / "copy.sqlite3"))
+    assert result.returncode == 0 and (tmp_path / "b" / "copy.sqlite3").exists()
