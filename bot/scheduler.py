@@ -64,6 +64,12 @@ def is_late(job: Job, at: float | None = None) -> bool:
     return at - job.due_at > LATE_AFTER
 
 
+def _earliest(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    return a if b is None else min(a, b)
+
+
 class Scheduler:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -72,6 +78,9 @@ class Scheduler:
         self._next_due: float | None = None
         self._sleeping = False
         self._running = False
+        # The earliest due time scheduled while the sleeper was delivering: the sleeper's own re-read
+        # of the table may have run before that job was committed, so it takes the minimum of both.
+        self._hint: float | None = None
         self.wakeups = 0  # for benchmarks
         self.last_round_seconds = 0.0
 
@@ -81,6 +90,10 @@ class Scheduler:
         if kind in self._handlers:
             raise ValueError(f"a handler for {kind!r} is already registered")
         self._handlers[kind] = handler
+
+    def unregister(self, kind: str) -> None:
+        """Forget a kind's handler (when its cog unloads); its jobs stay pending until one is registered."""
+        self._handlers.pop(kind, None)
 
     def register_each(self, kind: str, handler: Callable[[Job], Awaitable[Outcome]]) -> None:
         """Register a handler that deals with one job at a time."""
@@ -163,6 +176,8 @@ class Scheduler:
     # -- internals ----------------------------------------------------------------------------------
 
     def _consider(self, due: float) -> None:
+        if self._task is not None and not self._task.done() and not self._sleeping:
+            self._hint = due if self._hint is None else min(self._hint, due)
         if self._next_due is None or due < self._next_due:
             self._next_due = due
             if self._running:
@@ -204,7 +219,10 @@ class Scheduler:
                 log.exception("scheduler round failed")
                 self._next_due = now().timestamp() + backoff(0)
                 continue
-            self._next_due = await job_store.next_due(self.db)
+            self._hint = None
+            stored = await job_store.next_due(self.db)
+            self._next_due = _earliest(stored, self._hint)
+            self._hint = None
 
     async def _round(self) -> None:
         started = time.monotonic()

@@ -1,14 +1,260 @@
-"""`/episode claim|unclaim|assign|unassign|volunteer|requests` and the Approve/Decline review."""
+"""`/episode claim|unclaim|assign|unassign|volunteer|requests` and the Approve/Decline review.
+
+The subcommands join the `/episode` group owned by `cogs.episodes`; the review buttons are dynamic
+items (their custom id carries the request id), so they keep working after a restart.
+"""
 
 from __future__ import annotations
 
+import logging
+
+import discord
+from discord import app_commands
 from discord.ext import commands
+
+from bot.errors import NotAllowed
+from bot.interactions import reply, thinking
+from bot.services.assignments import PITCH_MAX, AssignmentService, AuthorChange, Decided
+from bot.ui import autocomplete
+from bot.ui.cards import ts
+from bot.ui.groups import episode_group
+from bot.ui.pager import Pager
+from bot.ui.review import (
+    DYNAMIC_ITEMS,
+    DeclineForm,
+    episode_label,
+    message_link,
+    review_embed,
+    review_view,
+    withdraw_view,
+)
+
+log = logging.getLogger(__name__)
+
+SYNC_LATER = " Discord didn't take the status card update just now; I'll bring it up to date shortly."
+
+
+def _member(interaction: discord.Interaction) -> discord.Member:
+    if not isinstance(interaction.user, discord.Member):
+        raise NotAllowed("This only works inside a server.")
+    return interaction.user
+
+
+def _changed(change: AuthorChange, done: str, nothing: str) -> str:
+    if not change.changed:
+        return nothing
+    return done + ("" if change.synced else SYNC_LATER)
 
 
 class Assignments(commands.Cog):
+    """Who writes which episode."""
+
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
+        self.service = AssignmentService(bot, bot.db, bot.scheduler, bot.episodes)
+        self.group = episode_group(bot)
+        self._subcommands = self._build_commands()
+        for command in self._subcommands:
+            self.group.add_command(command)
+        bot.review_actions = self  # what the review buttons call (see bot.ui.review.ReviewActions)
+
+    async def cog_unload(self) -> None:
+        for command in self._subcommands:
+            self.group.remove_command(command.name)
+        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+        if getattr(self.bot, "review_actions", None) is self:
+            del self.bot.review_actions
+
+    # -- slash commands -------------------------------------------------------------------------------
+
+    def _build_commands(self) -> list[app_commands.Command]:
+        service = self.service
+        episodes = self.bot.episodes
+
+        @app_commands.command(name="claim", description="Add yourself as an author of an episode (hosts)")
+        @app_commands.describe(episode="The episode's code")
+        @app_commands.autocomplete(episode=autocomplete.episode)
+        async def claim(interaction: discord.Interaction, episode: str) -> None:
+            found = await episodes.resolve(interaction.guild_id, episode)
+            change = await service.claim(_member(interaction), found, thinking(interaction))
+            label = episode_label(found)
+            await reply(
+                interaction,
+                _changed(
+                    change,
+                    f"You're now an author of **{label}**.",
+                    f"You're already an author of **{label}**.",
+                ),
+            )
+
+        @app_commands.command(name="unclaim", description="Stop being an author of an episode (its authors)")
+        @app_commands.describe(episode="The episode's code")
+        @app_commands.autocomplete(episode=autocomplete.episode)
+        async def unclaim(interaction: discord.Interaction, episode: str) -> None:
+            found = await episodes.resolve(interaction.guild_id, episode)
+            change = await service.unclaim(_member(interaction), found, thinking(interaction))
+            label = episode_label(found)
+            await reply(
+                interaction,
+                _changed(
+                    change,
+                    f"You're no longer an author of **{label}**.",
+                    f"You aren't an author of **{label}**, so there is nothing to unclaim.",
+                ),
+            )
+
+        @app_commands.command(name="assign", description="Add a member as an author of an episode (hosts)")
+        @app_commands.describe(episode="The episode's code", member="The member who will write it")
+        @app_commands.autocomplete(episode=autocomplete.episode)
+        async def assign(interaction: discord.Interaction, episode: str, member: discord.Member) -> None:
+            found = await episodes.resolve(interaction.guild_id, episode)
+            change = await service.assign(_member(interaction), found, member, thinking(interaction))
+            label = episode_label(found)
+            await reply(
+                interaction,
+                _changed(
+                    change,
+                    f"{member.mention} is now an author of **{label}**.",
+                    f"{member.mention} is already an author of **{label}**.",
+                ),
+            )
+
+        @app_commands.command(name="unassign", description="Remove an author from an episode (hosts)")
+        @app_commands.describe(episode="The episode's code", member="The author to remove")
+        @app_commands.autocomplete(episode=autocomplete.episode)
+        async def unassign(interaction: discord.Interaction, episode: str, member: discord.Member) -> None:
+            found = await episodes.resolve(interaction.guild_id, episode)
+            change = await service.unassign(_member(interaction), found, member, thinking(interaction))
+            label = episode_label(found)
+            await reply(
+                interaction,
+                _changed(
+                    change,
+                    f"{member.mention} is no longer an author of **{label}**.",
+                    f"{member.mention} isn't an author of **{label}**, so nothing changed.",
+                ),
+            )
+
+        @app_commands.command(name="volunteer", description="Ask the hosts to let you write an episode")
+        @app_commands.describe(
+            episode="The episode's code",
+            pitch=f"Why you, and your angle on it (up to {PITCH_MAX} characters)",
+        )
+        @app_commands.autocomplete(episode=autocomplete.episode)
+        async def volunteer(
+            interaction: discord.Interaction,
+            episode: str,
+            pitch: app_commands.Range[str, 1, PITCH_MAX] | None = None,
+        ) -> None:
+            found = await episodes.resolve(interaction.guild_id, episode)
+            result = await service.volunteer(_member(interaction), found, pitch, thinking(interaction))
+            label = episode_label(found)
+            request = result.request
+            if not result.created:
+                text = (
+                    f"You already asked to write **{label}** {ts(request.created_at, 'R')}; a host will get back "
+                    "to you. Changed your mind? Withdraw the request below."
+                )
+            elif result.problem:
+                text = (
+                    f"I've recorded your request to write **{label}**, but I couldn't pass it to the hosts yet: "
+                    f"{result.problem} Your request is kept: I'll post it for review as soon as I can, and hosts "
+                    "can see it with `/episode requests`."
+                )
+            else:
+                text = (
+                    f"Thanks! Your request to write **{label}** is with the hosts; you'll hear back by DM. "
+                    "Changed your mind? Withdraw it below."
+                )
+            await reply(interaction, text, view=withdraw_view(request))
+
+        @app_commands.command(name="requests", description="Pending author requests (hosts)")
+        @app_commands.describe(episode="Only the requests for this episode")
+        @app_commands.autocomplete(episode=autocomplete.episode)
+        async def requests(interaction: discord.Interaction, episode: str | None = None) -> None:
+            found = await episodes.resolve(interaction.guild_id, episode) if episode else None
+            pending, hint = await service.pending(_member(interaction), found)
+            lines = [hint] if hint else []
+            for request, ep in pending:
+                link = message_link(request)
+                where = f"[review message]({link})" if link else "not posted for review yet"
+                line = f"**{episode_label(ep)}** · <@{request.user_id}> · {ts(request.created_at, 'R')} · {where}"
+                if request.pitch:
+                    pitch = discord.utils.escape_markdown(" ".join(request.pitch.split()))
+                    line += f"\n> {pitch[:120]}{'…' if len(pitch) > 120 else ''}"
+                lines.append(line)
+            if hint and not pending:
+                lines.append("No pending requests.")
+            title = f"Pending author requests ({len(pending)})" + (f" · {found.code}" if found else "")
+            await Pager(interaction.user.id, title, lines, empty="No pending requests.").send(interaction)
+
+        return [claim, unclaim, assign, unassign, volunteer, requests]
+
+    # -- review buttons (bot.ui.review.ReviewActions) -------------------------------------------------
+
+    async def approve_clicked(self, interaction: discord.Interaction, request_id: int) -> None:
+        decided = await self.service.approve(_member(interaction), request_id)
+        await self._show_decision(interaction, decided)
+        decided = await self.service.after_approval(decided)
+        told = (
+            "I told them by DM."
+            if decided.told_by_dm
+            else "Their DMs are closed, so I told them in the thread."
+        )
+        await reply(
+            interaction,
+            f"Approved: <@{decided.request.user_id}> is now an author of **{episode_label(decided.episode)}**. {told}",
+        )
+
+    async def decline_clicked(self, interaction: discord.Interaction, request_id: int) -> None:
+        request, episode = await self.service.decidable(_member(interaction), request_id)
+        await interaction.response.send_modal(DeclineForm(request.id, episode, self._decline_submitted))
+
+    async def _decline_submitted(
+        self, interaction: discord.Interaction, request_id: int, reason: str | None
+    ) -> None:
+        decided = await self.service.decline(_member(interaction), request_id, reason)
+        await self._show_decision(interaction, decided)
+        decided = await self.service.after_decline(decided)
+        told = (
+            "I told them by DM."
+            if decided.told_by_dm
+            else "Their DMs are closed, so I told them in the thread."
+        )
+        await reply(interaction, f"Declined <@{decided.request.user_id}>'s request. {told}")
+
+    async def withdraw_clicked(self, interaction: discord.Interaction, request_id: int) -> None:
+        withdrawn = await self.service.withdraw(interaction.user, request_id, interaction.guild_id)
+        text = "You withdrew your request. You can still volunteer again later with `/episode volunteer`."
+        try:
+            await interaction.response.edit_message(content=text, view=None, embed=None)
+        except discord.HTTPException:
+            log.info("could not edit the confirmation of request %s", withdrawn.id)
+            await reply(interaction, text)
+
+    async def _show_decision(self, interaction: discord.Interaction, decided: Decided) -> None:
+        """Edit the review message (as the interaction's answer when it was clicked there)."""
+        request, episode = decided.request, decided.episode
+        message = interaction.message
+        if (
+            message is not None
+            and message.id == request.review_message_id
+            and not interaction.response.is_done()
+        ):
+            try:
+                await interaction.response.edit_message(
+                    embed=review_embed(request, episode),
+                    view=review_view(request),
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+                return
+            except discord.HTTPException as exc:
+                log.warning(
+                    "could not edit review message of request %s in place (%s)", request.id, exc.status
+                )
+        await self.service.update_review_message(request, episode)
 
 
 async def setup(bot: commands.Bot) -> None:
     await bot.add_cog(Assignments(bot))
+    bot.add_dynamic_items(*DYNAMIC_ITEMS)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import InvalidInput
@@ -39,6 +39,9 @@ _ISO = re.compile(
 _NEXT_WEEKDAY = re.compile(
     r"^next\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\b(.*)$"
 )
+_CLOCK_TEXT = r"\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.)?"
+_DAY_CLOCK = re.compile(rf"^(?:(?P<day>today|tonight|tomorrow)\s+)?(?:at\s+|@\s*)?(?P<clock>{_CLOCK_TEXT})$")
+_CLOCK_DAY = re.compile(rf"^(?:at\s+)?(?P<clock>{_CLOCK_TEXT})\s+(?P<day>today|tonight|tomorrow)$")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -115,7 +118,29 @@ def _read(raw: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     match = _NEXT_WEEKDAY.match(lowered)
     if match:
         return _next_weekday(match.group(1), match.group(2).strip(), now, tz)
+    if lowered.isdigit():  # "5": five o'clock, five minutes, the 5th? Too ambiguous to guess.
+        return None
+    day_and_clock = _day_and_clock(lowered, now, tz)
+    if day_and_clock is not None:
+        return day_and_clock
     return _dateparser(raw, now, tz)
+
+
+def _day_and_clock(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """`18:00`, `9am`, `today 18:00`, `tomorrow at 9`, `9pm tomorrow`: a wall-clock time on a near day."""
+    match = _DAY_CLOCK.match(text) or _CLOCK_DAY.match(text)
+    if not match:
+        return None
+    day, clock_text = match.group("day"), match.group("clock")
+    clock = _clock(clock_text)
+    if clock is None:
+        return None
+    local_now = now.astimezone(tz)
+    date = local_now.date() + timedelta(days=1 if day == "tomorrow" else 0)
+    when = localize(datetime.combine(date, clock), tz)
+    if day is None and when <= now:  # a bare time of day that has passed today means tomorrow
+        when = localize(datetime.combine(date + timedelta(days=1), clock), tz)
+    return when
 
 
 def _read_iso(raw: str, tz: ZoneInfo) -> datetime | None | bool:
@@ -155,7 +180,7 @@ def _next_weekday(day: str, rest: str, now: datetime, tz: ZoneInfo) -> datetime 
     return localize(datetime.combine(date, clock), tz)
 
 
-def _clock(text: str):
+def _clock(text: str) -> time | None:
     match = re.fullmatch(r"(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?", text.strip())
     if not match:
         return None
@@ -166,7 +191,7 @@ def _clock(text: str):
         hour = hour % 12 + (12 if half.startswith("p") else 0)
     if hour > 23 or minute > 59:
         return None
-    return datetime.min.replace(hour=hour, minute=minute).time()  # noqa: DTZ901
+    return time(hour, minute)
 
 
 def _dateparser(raw: str, now: datetime, tz: ZoneInfo) -> datetime | None:
@@ -197,12 +222,9 @@ def _dateparser(raw: str, now: datetime, tz: ZoneInfo) -> datetime | None:
 
 
 def localize(naive: datetime, tz: ZoneInfo) -> datetime:
-    """A wall-clock time in `tz` as an aware UTC datetime (a skipped time moves forward by the gap)."""
-    aware = naive.replace(tzinfo=tz, fold=0)
-    back = aware.astimezone(UTC).astimezone(tz)
-    if back.replace(tzinfo=None) != naive:  # in a spring-forward gap: use the later offset
-        aware = naive.replace(tzinfo=tz, fold=1)
-    return aware.astimezone(UTC)
+    """A wall-clock time in `tz` as aware UTC. A time skipped by a spring-forward change moves forward
+    by the gap (02:30 → 03:30); a repeated autumn time means its first occurrence."""
+    return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
 def _explain(when: datetime, zone: str) -> str:

@@ -47,6 +47,10 @@ FORUM_PERMISSIONS = {
 }
 
 
+class SyncIncomplete(Exception):
+    """Discord took part of an update (e.g. the forum's tags could not be created yet)."""
+
+
 class EpisodeService:
     def __init__(self, bot: discord.Client, db: Database, scheduler: Scheduler) -> None:
         self.bot = bot
@@ -153,6 +157,8 @@ class EpisodeService:
         except BaseException:
             await self._delete_quietly(created.thread)
             raise
+        if any(name not in tags for name in rules.managed_tag_names(Status.IN_RESEARCH, has_authors=False)):
+            await self.refresh(episode.id, delay=CARD_RETRY_SECONDS)  # the tags could not be made yet
         return episode, created.thread
 
     async def set_status(
@@ -221,8 +227,8 @@ class EpisodeService:
         except LookupError as exc:
             log.warning("status card of episode %s not updated: %s", episode_id, exc)
             return False
-        except discord.HTTPException as exc:
-            log.warning("status card of episode %s not updated (%s); retrying later", episode_id, exc.status)
+        except (discord.HTTPException, SyncIncomplete) as exc:
+            log.warning("post of episode %s not fully updated (%s); retrying later", episode_id, exc)
             await self.scheduler.schedule(
                 CARD_SYNC,
                 now().timestamp() + CARD_RETRY_SECONDS,
@@ -248,6 +254,9 @@ class EpisodeService:
         applied = (keep + self._tags_for(tags, episode.status, bool(data.authors)))[:5]
         if thread.name != wanted_name or {t.id for t in applied} != {t.id for t in thread.applied_tags}:
             await thread.edit(name=wanted_name, applied_tags=applied)
+        wanted = rules.managed_tag_names(episode.status, bool(data.authors))
+        if any(name not in tags for name in wanted):
+            raise SyncIncomplete(f"the forum lacks the tags {wanted}")
 
     async def _card_job(self, job: Job) -> Outcome:
         try:
@@ -260,6 +269,8 @@ class EpisodeService:
             return Retry(f"forbidden: {exc.text}", after=CARD_RETRY_SECONDS * 4)
         except discord.HTTPException as exc:
             return Retry(f"HTTP {exc.status}", after=CARD_RETRY_SECONDS)
+        except SyncIncomplete as exc:
+            return Retry(str(exc), after=None if job.attempts >= 3 else CARD_RETRY_SECONDS)
         return DONE
 
     async def thread(self, episode: Episode) -> discord.Thread | None:

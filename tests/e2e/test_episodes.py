@@ -263,3 +263,34 @@ async def test_server_admins_count_as_hosts(world):
         world.general, "episode create", code="1924-05", title="Admins can run episodes too"
     )
     assert "Created" in r.response.content
+
+
+async def test_list_filters_by_author(world):
+    from bot.storage import episodes as store
+
+    await world.episode("1924-01", "Lenin's Death")
+    await world.episode("1924-02", "Rapallo")
+    episode = await world.bot.episodes.resolve(world.guild.id, "1924-02")
+    await store.add_author(world.bot.db, episode.id, world.bob.id, world.host.id)
+    r = await world.alice.slash(world.general, "episode list", author=world.bob)
+    body = r.response.embeds[0].description
+    assert "1924-02" in body and "1924-01" not in body
+    r = await world.alice.slash(world.general, "episode list", needs_author=True)
+    body = r.response.embeds[0].description
+    assert "1924-01" in body and "1924-02" not in body
+
+
+async def test_unexpected_error_gets_an_apology_and_is_logged(world, monkeypatch, caplog):
+    from bot.storage import episodes as store
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(store, "list_filtered", broken)
+    r = await world.alice.slash(world.general, "episode list")
+    assert r.response.ephemeral and "Sorry, something went wrong" in r.response.content
+    assert any("disk on fire" in str(e) for e in world.env.errors)
+    assert any("unexpected error in /episode list" in rec.getMessage() for rec in caplog.records)
+    monkeypatch.undo()
+    r = await world.alice.slash(world.general, "episode list")
+    assert r.response.embeds

@@ -1,0 +1,436 @@
+"""Author assignment: hosts claim and assign, members volunteer, hosts approve or decline.
+
+Every author change goes to the database first (with the episode's history), then the status card
+and Needs Author tag are refreshed and a short note is posted in the episode's thread.
+
+A volunteer's request is stored before anything is posted, so it is never lost: when the review
+channel is missing or refuses the post, a `review_sync` job posts it later. The same job brings a
+review message up to date when editing it after a decision failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import discord
+
+from bot.clock import now
+from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.scheduler import DONE, Failed, Outcome, Retry, Scheduler
+from bot.services.episodes import EpisodeService
+from bot.storage import episodes as episode_store
+from bot.storage import requests as store
+from bot.storage.db import Database
+from bot.storage.episodes import Episode
+from bot.storage.jobs import Job
+from bot.storage.requests import AuthorRequest, RequestStatus
+from bot.ui.review import REASON_MAX, episode_label, review_embed, review_view, thread_link
+
+log = logging.getLogger(__name__)
+
+REVIEW_SYNC = "review_sync"
+REVIEW_RETRY_SECONDS = 60.0
+PITCH_MAX = 1000
+Progress = Callable[[], Awaitable[None]]
+
+REVIEW_PERMISSIONS = {
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "embed_links": "Embed Links",
+}
+
+
+async def _no_progress() -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorChange:
+    episode: Episode
+    changed: bool  # False: nothing to do (already an author / not an author)
+    synced: bool = True  # False: the card update is retried later
+
+
+@dataclass(frozen=True, slots=True)
+class Volunteered:
+    request: AuthorRequest
+    created: bool  # False: the member already had this request pending
+    problem: str | None = None  # why the review message could not be posted (it will be, later)
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    request: AuthorRequest
+    episode: Episode
+    told_by_dm: bool
+
+
+def validate_pitch(pitch: str | None) -> str | None:
+    if pitch is None or not pitch.strip():
+        return None
+    if len(pitch) > PITCH_MAX:
+        raise InvalidInput(
+            f"Your pitch is {len(pitch)} characters long; keep it to {PITCH_MAX} (you can say more in the thread)."
+        )
+    return pitch
+
+
+def validate_reason(reason: str | None) -> str | None:
+    if reason is None or not reason.strip():
+        return None
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(f"Keep the reason to {REASON_MAX} characters.")
+    return reason.strip()
+
+
+def already_decided(request: AuthorRequest) -> str:
+    when = f"<t:{int(request.decided_at.timestamp())}:R>" if request.decided_at else ""
+    if request.status is RequestStatus.WITHDRAWN:
+        return f"This request was already withdrawn by the member {when}; nothing changed."
+    return (
+        f"This request was already decided: {request.status.label.lower()} by <@{request.decided_by}> {when}."
+    )
+
+
+class AssignmentService:
+    def __init__(
+        self, bot: discord.Client, db: Database, scheduler: Scheduler, episodes: EpisodeService
+    ) -> None:
+        self.bot = bot
+        self.db = db
+        self.scheduler = scheduler
+        self.episodes = episodes
+        try:
+            scheduler.register_each(REVIEW_SYNC, self._review_job)
+        except ValueError:
+            # The cog was reloaded: the first service's handler stays (it holds no state of its own).
+            log.debug("%s handler already registered", REVIEW_SYNC)
+
+    # -- authors ------------------------------------------------------------------------------------
+
+    async def claim(
+        self, member: discord.Member, episode: Episode, progress: Progress = _no_progress
+    ) -> AuthorChange:
+        await self.episodes.require_host(member, "claim episodes")
+        return await self._add(
+            episode, member.id, member.id, progress, f"✍️ <@{member.id}> is now writing this episode."
+        )
+
+    async def assign(
+        self,
+        actor: discord.Member,
+        episode: Episode,
+        member: discord.Member,
+        progress: Progress = _no_progress,
+    ) -> AuthorChange:
+        await self.episodes.require_host(actor, "assign authors")
+        if member.bot:
+            raise InvalidInput("Bots can't write episodes: pick a member.")
+        if member.guild.id != episode.guild_id:
+            raise NotFound("That member isn't in this server.")
+        if member.id == actor.id:
+            text = f"✍️ <@{member.id}> is now writing this episode."
+        else:
+            text = f"✍️ <@{actor.id}> added <@{member.id}> as an author of this episode."
+        return await self._add(episode, member.id, actor.id, progress, text)
+
+    async def unclaim(
+        self, member: discord.Member, episode: Episode, progress: Progress = _no_progress
+    ) -> AuthorChange:
+        # Only the episode's authors can unclaim; for anyone else there is simply nothing to remove.
+        return await self._remove(
+            episode, member.id, member.id, progress, f"👋 <@{member.id}> is no longer writing this episode."
+        )
+
+    async def unassign(
+        self,
+        actor: discord.Member,
+        episode: Episode,
+        member: discord.Member,
+        progress: Progress = _no_progress,
+    ) -> AuthorChange:
+        await self.episodes.require_host(actor, "unassign authors")
+        if member.id == actor.id:
+            text = f"👋 <@{member.id}> is no longer writing this episode."
+        else:
+            text = f"👋 <@{actor.id}> removed <@{member.id}> from the authors of this episode."
+        return await self._remove(episode, member.id, actor.id, progress, text)
+
+    async def _add(
+        self, episode: Episode, user_id: int, actor_id: int, progress: Progress, note: str
+    ) -> AuthorChange:
+        if await episode_store.is_author(self.db, episode.id, user_id):
+            return AuthorChange(episode, changed=False)
+        await progress()
+        if not await episode_store.add_author(self.db, episode.id, user_id, actor_id):
+            return AuthorChange(episode, changed=False)
+        # A pending request of theirs is now moot: it counts as approved by whoever added them.
+        settled = await store.settle_for_author(self.db, episode.id, user_id, actor_id)
+        if settled is not None:
+            await self.update_review_message(settled, episode)
+        return await self._changed(episode, note)
+
+    async def _remove(
+        self, episode: Episode, user_id: int, actor_id: int, progress: Progress, note: str
+    ) -> AuthorChange:
+        if not await episode_store.is_author(self.db, episode.id, user_id):
+            return AuthorChange(episode, changed=False)
+        await progress()
+        if not await episode_store.remove_author(self.db, episode.id, user_id, actor_id):
+            return AuthorChange(episode, changed=False)
+        return await self._changed(episode, note)
+
+    async def _changed(self, episode: Episode, note: str) -> AuthorChange:
+        synced = await self.episodes.refresh(episode.id)
+        await self.episodes.post_in_thread(episode, note)
+        return AuthorChange(episode, changed=True, synced=synced)
+
+    # -- volunteering ---------------------------------------------------------------------------------
+
+    async def volunteer(
+        self,
+        member: discord.Member,
+        episode: Episode,
+        pitch: str | None,
+        progress: Progress = _no_progress,
+    ) -> Volunteered:
+        pitch = validate_pitch(pitch)
+        if await episode_store.is_author(self.db, episode.id, member.id):
+            raise Conflict(f"You're already an author of **{episode_label(episode)}**: no need to volunteer.")
+        existing = await store.pending_for(self.db, episode.id, member.id)
+        if existing is not None:
+            return Volunteered(existing, created=False)
+        request = await store.create(
+            self.db, guild_id=episode.guild_id, episode_id=episode.id, user_id=member.id, pitch=pitch
+        )
+        await progress()
+        problem = await self._post_review(request, episode)
+        await self.episodes.post_in_thread(episode, f"🙋 <@{member.id}> would like to write this episode.")
+        return Volunteered(request, created=True, problem=problem)
+
+    async def withdraw(self, user: discord.abc.User, request_id: int, guild_id: int | None) -> AuthorRequest:
+        request = await store.get(self.db, request_id, guild_id)
+        if request is None or request.user_id != user.id:
+            raise NotAllowed("Only the member who made this request can withdraw it.")
+        withdrawn = await store.withdraw(self.db, request_id, user.id)
+        if withdrawn is None:
+            current = await store.get(self.db, request_id)
+            raise Conflict(already_decided(current or request))
+        episode = await episode_store.get(self.db, withdrawn.episode_id)
+        if episode is not None:
+            await self.update_review_message(withdrawn, episode)
+            await self.episodes.post_in_thread(
+                episode, f"↩️ <@{user.id}> withdrew their request to write this episode."
+            )
+        return withdrawn
+
+    # -- reviewing ------------------------------------------------------------------------------------
+
+    async def decidable(self, member: discord.Member, request_id: int) -> tuple[AuthorRequest, Episode]:
+        """The pending request a host may decide now; refusals raise (nothing changes)."""
+        await self.episodes.require_host(member, "approve or decline author requests")
+        request = await store.get(self.db, request_id, member.guild.id)
+        episode = await episode_store.get(self.db, request.episode_id) if request else None
+        if request is None or episode is None:
+            raise NotFound("This request no longer exists (its episode may have been removed).")
+        if not request.is_pending:
+            await self._schedule_sync(request, delay=0)  # make sure the message shows the outcome
+            raise Conflict(already_decided(request))
+        return request, episode
+
+    async def approve(self, member: discord.Member, request_id: int) -> Decided:
+        request, episode = await self.decidable(member, request_id)
+        decided = await store.approve(self.db, request.id, member.id)
+        if decided is None:
+            raise Conflict(already_decided(await store.get(self.db, request.id) or request))
+        return Decided(decided, episode, told_by_dm=False)
+
+    async def decline(self, member: discord.Member, request_id: int, reason: str | None) -> Decided:
+        reason = validate_reason(reason)
+        request, episode = await self.decidable(member, request_id)
+        decided = await store.decline(self.db, request.id, member.id, reason)
+        if decided is None:
+            raise Conflict(already_decided(await store.get(self.db, request.id) or request))
+        return Decided(decided, episode, told_by_dm=False)
+
+    async def after_approval(self, decided: Decided) -> Decided:
+        """Card, tags, the member told (DM, else a mention in the thread), a note in the thread."""
+        request, episode = decided.request, decided.episode
+        await self.episodes.refresh(episode.id)
+        guild = self.bot.get_guild(episode.guild_id)
+        link = thread_link(episode)
+        by_dm = await self._dm(
+            request.user_id,
+            f"✅ Good news: your request to write **{episode_label(episode)}**"
+            + (f" in **{guild.name}**" if guild else "")
+            + " was approved. You're now one of its authors"
+            + (f": {link}" if link else "."),
+        )
+        note = f"✅ <@{request.user_id}> is now an author of this episode (request approved by <@{request.decided_by}>)."
+        if not by_dm:
+            note += f"\n<@{request.user_id}>, I couldn't reach you by DM, so I'm telling you here."
+        await self.episodes.post_in_thread(episode, note, ping=[] if by_dm else [request.user_id])
+        return Decided(request, episode, told_by_dm=by_dm)
+
+    async def after_decline(self, decided: Decided) -> Decided:
+        request, episode = decided.request, decided.episode
+        guild = self.bot.get_guild(episode.guild_id)
+        text = (
+            f"Your request to write **{episode_label(episode)}**"
+            + (f" in **{guild.name}**" if guild else "")
+            + " was declined by a host."
+        )
+        if request.reason:
+            text += f"\nReason: {request.reason}"
+        text += "\nYour research in the thread is still very welcome."
+        by_dm = await self._dm(request.user_id, text)
+        if not by_dm:
+            note = (
+                f"<@{request.user_id}>, your request to write this episode was declined (I couldn't DM you)."
+            )
+            if request.reason:
+                note += f"\nReason: {request.reason}"
+            await self.episodes.post_in_thread(episode, note, ping=[request.user_id])
+        return Decided(request, episode, told_by_dm=by_dm)
+
+    async def _dm(self, user_id: int, content: str) -> bool:
+        """True when the DM went through; False when Discord refused it (DMs closed, user gone)."""
+        try:
+            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+            await user.send(content, allowed_mentions=discord.AllowedMentions.none())
+            return True
+        except discord.HTTPException as exc:
+            log.info(
+                "could not DM user %s (%s %s); telling them in the thread", user_id, exc.status, exc.code
+            )
+            return False
+
+    async def pending(
+        self, member: discord.Member, episode: Episode | None
+    ) -> tuple[list[tuple[AuthorRequest, Episode]], str | None]:
+        """Pending requests for hosts, oldest first, and a hint when the review channel needs fixing."""
+        await self.episodes.require_host(member, "see author requests")
+        requests = await store.list_pending(self.db, member.guild.id, episode.id if episode else None)
+        found = []
+        for request in requests:
+            ep = episode or await episode_store.get(self.db, request.episode_id)
+            if ep is not None:
+                found.append((request, ep))
+        _, problem = await self._review_channel(member.guild.id)
+        hint = None
+        if problem:
+            hint = f"⚠️ New requests can't reach the review channel: {problem}"
+        return found, hint
+
+    # -- the review message ---------------------------------------------------------------------------
+
+    async def _review_channel(self, guild_id: int) -> tuple[discord.abc.Messageable | None, str | None]:
+        cfg = await self.episodes.settings(guild_id)
+        if cfg.review_channel_id is None:
+            return (
+                None,
+                "no review channel is set yet (an admin can choose one with `/config channels review:`).",
+            )
+        guild = self.bot.get_guild(guild_id)
+        channel = guild.get_channel(cfg.review_channel_id) if guild else None
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            return None, (
+                f"the review channel <#{cfg.review_channel_id}> is gone "
+                "(an admin can choose another with `/config channels review:`)."
+            )
+        perms = channel.permissions_for(channel.guild.me)
+        missing = [label for name, label in REVIEW_PERMISSIONS.items() if not getattr(perms, name)]
+        if missing:
+            return None, f"I can't post in {channel.mention}: give my role {', '.join(missing)} there."
+        return channel, None
+
+    async def _post_review(self, request: AuthorRequest, episode: Episode) -> str | None:
+        """Post the request for review; None when posted, else why not (and a retry is scheduled)."""
+        channel, problem = await self._review_channel(request.guild_id)
+        if channel is not None:
+            try:
+                message = await self._send_review(channel, request, episode)
+            except discord.Forbidden:
+                problem = f"I'm not allowed to post in {channel.mention}: give my role Send Messages and Embed Links there."
+            except discord.HTTPException as exc:
+                problem = f"Discord refused the post in {channel.mention} ({exc.status})."
+            else:
+                await store.set_review_message(self.db, request.id, message.channel.id, message.id)
+                return None
+        log.info("review message for request %s not posted: %s", request.id, problem)
+        await self._schedule_sync(request)
+        return problem
+
+    async def _send_review(
+        self, channel: discord.abc.Messageable, request: AuthorRequest, episode: Episode
+    ) -> discord.Message:
+        return await channel.send(
+            embed=review_embed(request, episode),
+            view=review_view(request),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    async def update_review_message(self, request: AuthorRequest, episode: Episode) -> bool:
+        """Show the request's current state on its review message (retried later when refused)."""
+        if request.review_message_id is None:
+            return True
+        try:
+            await self._edit_review(request, episode)
+            return True
+        except discord.NotFound:
+            log.info("review message of request %s is gone", request.id)
+            return True
+        except discord.HTTPException as exc:
+            log.warning(
+                "review message of request %s not updated (%s); retrying later", request.id, exc.status
+            )
+            await self._schedule_sync(request)
+            return False
+
+    async def _edit_review(self, request: AuthorRequest, episode: Episode) -> None:
+        channel = self.bot.get_channel(request.review_channel_id) or await self.bot.fetch_channel(
+            request.review_channel_id
+        )
+        await channel.get_partial_message(request.review_message_id).edit(
+            embed=review_embed(request, episode),
+            view=review_view(request),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    async def _schedule_sync(self, request: AuthorRequest, delay: float = REVIEW_RETRY_SECONDS) -> None:
+        await self.scheduler.schedule(
+            REVIEW_SYNC,
+            now().timestamp() + delay,
+            {"request_id": request.id},
+            guild_id=request.guild_id,
+            dedupe_key=f"review:{request.id}",
+        )
+
+    async def _review_job(self, job: Job) -> Outcome:
+        request = await store.get(self.db, job.payload["request_id"])
+        if request is None:
+            return Failed("the request is gone")
+        episode = await episode_store.get(self.db, request.episode_id)
+        if episode is None:
+            return Failed("the episode is gone")
+        if request.review_message_id is None:
+            if not request.is_pending:
+                return DONE  # decided before it was ever posted: nothing to show any more
+            channel, problem = await self._review_channel(request.guild_id)
+            if channel is None:
+                return Retry(problem or "no review channel")
+            try:
+                message = await self._send_review(channel, request, episode)
+            except discord.HTTPException as exc:
+                return Retry(f"HTTP {exc.status} posting the review message")
+            await store.set_review_message(self.db, request.id, message.channel.id, message.id)
+            return DONE
+        try:
+            await self._edit_review(request, episode)
+        except discord.NotFound:
+            return Failed("the review message was deleted")
+        except discord.HTTPException as exc:
+            return Retry(f"HTTP {exc.status} editing the review message", after=REVIEW_RETRY_SECONDS)
+        return DONE

@@ -1,0 +1,576 @@
+"""Research: collect every member message in episode threads, the form and the context menu, keep
+edits, deletions and likes, catch up after downtime, search, export, credit, remove, and thank.
+
+Ingesting a message is one indexed lookup and one transaction; the status card is refreshed in
+batches through the scheduler (`EpisodeService.refresh(…, delay=…)`), never per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import re
+import time
+import zipfile
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+import discord
+
+from bot.clock import now, now_ts
+from bot.domain import research as rules
+from bot.domain.episodes import THANKS_STATUSES, Status
+from bot.domain.research import Dossier, DossierEntry, DossierEpisode, Person
+from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.scheduler import DONE, Failed, Outcome, Retry, Scheduler
+from bot.services.episodes import EpisodeService
+from bot.storage import contributions as store
+from bot.storage import episodes as episode_store
+from bot.storage.contributions import Added, Attachment, Contribution, NewContribution, SearchHit
+from bot.storage.db import Database
+from bot.storage.episodes import Episode
+from bot.storage.jobs import Job
+from bot.ui import research as ui
+
+log = logging.getLogger(__name__)
+
+CARD_DELAY = 30.0  # seconds: card updates for new contributions are batched this long
+THANKS_JOB = "research_thanks"
+THANKS_RETRY = 60.0
+TITLE_MAX = 256
+BODY_MAX = 4000
+SOURCES_MAX = 4000
+SEARCH_LIMIT = 50
+_COLLECTED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+Progress = Callable[[], Awaitable[None]]
+
+
+async def _no_progress() -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageData:
+    """A Discord message reduced to what the record keeps."""
+
+    guild_id: int
+    channel_id: int
+    message_id: int
+    author_id: int
+    author_name: str
+    content: str
+    attachments: tuple[Attachment, ...]
+    created_at: int
+    edited_at: int | None
+    jump_url: str
+    reply_to_message_id: int | None
+
+    @property
+    def empty(self) -> bool:
+        return not self.content.strip() and not self.attachments
+
+    def contribution(self, episode_id: int, origin: str, added_by: int | None = None) -> NewContribution:
+        return NewContribution(
+            guild_id=self.guild_id,
+            episode_id=episode_id,
+            author_id=self.author_id,
+            author_name=self.author_name,
+            origin=origin,
+            body=self.content,
+            attachments=self.attachments,
+            links=tuple(rules.extract_links(self.content)),
+            channel_id=self.channel_id,
+            message_id=self.message_id,
+            jump_url=self.jump_url,
+            reply_to_message_id=self.reply_to_message_id,
+            added_by=added_by,
+            created_at=self.created_at,
+            edited_at=self.edited_at,
+        )
+
+
+def message_data(message: discord.Message) -> MessageData:
+    content = message.content or ""
+    attachments = [Attachment(a.filename, a.url) for a in message.attachments]
+    if not content and message.message_snapshots:  # a forwarded message: keep what was forwarded
+        snapshot = message.message_snapshots[0]
+        content = snapshot.content or ""
+        attachments += [Attachment(a.filename, a.url) for a in snapshot.attachments]
+    ref = message.reference
+    reply_to = (
+        ref.message_id
+        if ref is not None and ref.type is discord.MessageReferenceType.reply and ref.message_id
+        else None
+    )
+    author = message.author
+    return MessageData(
+        guild_id=message.guild.id if message.guild else 0,
+        channel_id=message.channel.id,
+        message_id=message.id,
+        author_id=author.id,
+        author_name=getattr(author, "display_name", None) or author.name,
+        content=content,
+        attachments=tuple(attachments),
+        created_at=int(message.created_at.timestamp()),
+        edited_at=int(message.edited_at.timestamp()) if message.edited_at else None,
+        jump_url=message.jump_url,
+        reply_to_message_id=reply_to,
+    )
+
+
+def collectable(message: discord.Message) -> bool:
+    """A member's own message (not a bot's, not a webhook's, not a system message)."""
+    return (
+        message.guild is not None
+        and not message.author.bot
+        and message.webhook_id is None
+        and message.type in _COLLECTED_TYPES
+    )
+
+
+@dataclass
+class IngestStats:
+    messages: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class CatchUp:
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    likes_fixed: int = 0
+
+
+@dataclass
+class _LiveTouches:
+    """Messages edited or deleted live while a catch-up runs: live events win over history pages."""
+
+    ids: set[int] = field(default_factory=set)
+    active: int = 0
+
+
+class ResearchService:
+    def __init__(self, bot: discord.Client, db: Database, scheduler: Scheduler, episodes: EpisodeService) -> None:
+        self.bot = bot
+        self.db = db
+        self.scheduler = scheduler
+        self.episodes = episodes
+        self.stats = IngestStats()
+        self.last_catch_up: dict[int, CatchUp] = {}
+        self._touched = _LiveTouches()
+        self._catch_up_task: asyncio.Task[None] | None = None
+        try:
+            scheduler.register_each(THANKS_JOB, self._thanks_job)
+        except ValueError:  # the cog was reloaded: the first registration stays (same bot and database)
+            pass
+
+    # -- collecting from threads ----------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        if not isinstance(message.channel, discord.Thread) or not collectable(message):
+            return
+        started = time.perf_counter()
+        await self.ingest(message_data(message))
+        self.stats.messages += 1
+        self.stats.seconds += time.perf_counter() - started
+
+    async def ingest(self, data: MessageData, *, respect_removals: bool = False) -> Added | None:
+        """Store a member's message posted in an episode thread (nothing happens elsewhere)."""
+        episode = await episode_store.get_by_thread(self.db, data.channel_id)
+        if episode is None or episode.guild_id != data.guild_id:
+            return None
+        if data.empty:
+            await store.mark_seen(self.db, episode.id, data.message_id)
+            return None
+        added = await store.add(
+            self.db, data.contribution(episode.id, "thread"), seen=True, respect_removals=respect_removals
+        )
+        if added.created:
+            await self._card_later(episode.id)
+        return added
+
+    async def on_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        if payload.guild_id is None or "content" not in payload.data:
+            return
+        message = payload.message
+        if message.author.bot or message.webhook_id is not None:
+            return
+        if self._touched.active:
+            self._touched.ids.add(message.id)
+        data = message_data(message)
+        changed = await store.update_message(
+            self.db,
+            message.id,
+            body=data.content,
+            links=rules.extract_links(data.content),
+            attachments=data.attachments,
+            edited_at=data.edited_at,
+            author_name=data.author_name,
+        )
+        if changed or await store.is_stored(self.db, message.id):
+            return
+        if isinstance(message.channel, discord.Thread) and collectable(message):
+            # Not stored yet (it was empty, or posted while the bot was away): collect it now.
+            await self.ingest(data, respect_removals=True)
+
+    async def on_delete(self, message_ids: Iterable[int]) -> None:
+        ids = list(message_ids)
+        if self._touched.active:
+            self._touched.ids.update(ids)
+        for episode_id in await store.delete_messages(self.db, ids):
+            await self._card_later(episode_id)
+
+    async def on_reaction(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
+        if payload.guild_id is None or (self.bot.user and payload.user_id == self.bot.user.id):
+            return
+        if added and payload.member is not None and payload.member.bot:
+            return
+        if added:
+            await store.add_like(self.db, payload.message_id, payload.user_id, str(payload.emoji))
+        else:
+            await store.remove_like(self.db, payload.message_id, payload.user_id, str(payload.emoji))
+
+    async def on_reactions_cleared(self, message_id: int, emoji: str | None = None) -> None:
+        await store.clear_likes(self.db, message_id, emoji)
+
+    async def _card_later(self, episode_id: int) -> None:
+        await self.episodes.refresh(episode_id, delay=CARD_DELAY)
+
+    # -- catching up ------------------------------------------------------------------------------
+
+    def start_catch_up(self) -> None:
+        """Reconcile every episode thread with Discord in the background."""
+        if self._catch_up_task is None or self._catch_up_task.done():
+            self._catch_up_task = asyncio.create_task(self.catch_up_all(), name="archivist-research-catch-up")
+
+    def stop(self) -> None:
+        if self._catch_up_task is not None and not self._catch_up_task.done():
+            self._catch_up_task.cancel()
+
+    async def catch_up_all(self) -> None:
+        started = time.perf_counter()
+        episodes = [e for e in await episode_store.with_threads(self.db) if self.bot.get_guild(e.guild_id)]
+        for episode in episodes:
+            try:
+                self.last_catch_up[episode.id] = await self.catch_up(episode)
+            except discord.HTTPException as exc:
+                log.warning("could not catch up on the thread of episode %s: %s", episode.id, exc)
+            except Exception:
+                log.exception("catching up on the thread of episode %s failed", episode.id)
+        log.info("caught up on %d episode thread(s) in %.2f s", len(episodes), time.perf_counter() - started)
+
+    async def catch_up(self, episode: Episode) -> CatchUp:
+        """Walk the thread's history: add missed messages, apply missed edits and deletions and likes."""
+        result = CatchUp()
+        thread = await self.episodes.thread(episode)
+        if thread is None:
+            return result
+        self._touched.active += 1
+        try:
+            stored = {s.message_id: s for s in await store.stored_in_channel(self.db, episode.id, thread.id)}
+            removed = await store.removed_message_ids(self.db, episode.id)
+            likes = await store.like_counts(self.db, episode.id, thread.id)
+            present: set[int] = set()
+            newest = 0
+            async for message in thread.history(limit=None, oldest_first=True):
+                present.add(message.id)
+                newest = max(newest, message.id)
+                if message.id in self._touched.ids:
+                    continue
+                known = stored.get(message.id)
+                if known is None:
+                    if not collectable(message) or message.id in removed:
+                        continue
+                    data = message_data(message)
+                    if data.empty:
+                        continue
+                    added = await store.add(
+                        self.db, data.contribution(episode.id, "thread"), seen=True, respect_removals=True
+                    )
+                    result.added += int(added.created)
+                    if added.id is None:
+                        continue
+                elif known.origin != "form" and collectable(message):
+                    data = message_data(message)
+                    if data.content != known.body or data.attachments != known.attachments:
+                        await store.update_message(
+                            self.db,
+                            message.id,
+                            body=data.content,
+                            links=rules.extract_links(data.content),
+                            attachments=data.attachments,
+                            edited_at=data.edited_at,
+                            author_name=data.author_name,
+                        )
+                        result.updated += 1
+                if await self._catch_up_likes(message, likes.get(message.id, {})):
+                    result.likes_fixed += 1
+            gone = [
+                mid
+                for mid, s in stored.items()
+                if s.origin != "form" and mid not in present and mid not in self._touched.ids
+            ]
+            if gone:
+                await store.delete_messages(self.db, gone)
+                result.deleted = len(gone)
+            if newest:
+                await store.mark_seen(self.db, episode.id, newest)
+        finally:
+            self._touched.active -= 1
+            if not self._touched.active:
+                self._touched.ids.clear()
+        if result.added or result.deleted:
+            await self._card_later(episode.id)
+        if result.added or result.updated or result.deleted:
+            log.info("episode %s caught up: %s", episode.code, result)
+        return result
+
+    async def _catch_up_likes(self, message: discord.Message, known: dict[str, int]) -> bool:
+        me = self.bot.user.id if self.bot.user else 0
+        counts = {str(r.emoji): r.count - int(r.me) for r in message.reactions}
+        counts = {k: v for k, v in counts.items() if v > 0}
+        if counts == known:
+            return False
+        pairs: list[tuple[int, str]] = []
+        for reaction in message.reactions:
+            async for user in reaction.users(limit=None):
+                if not user.bot and user.id != me:
+                    pairs.append((user.id, str(reaction.emoji)))
+        await store.replace_likes(self.db, message.id, pairs)
+        return True
+
+    # -- the form and the context menu ----------------------------------------------------------
+
+    async def submit(
+        self, member: discord.Member, episode: Episode, title: str, body: str, sources: str | None
+    ) -> tuple[int, discord.Message | None]:
+        """Store a form contribution and post it in the thread, credited to its author."""
+        title, body, sources = title.strip(), body.strip(), (sources or "").strip() or None
+        if not title:
+            raise InvalidInput("Give your contribution a title.")
+        if not body:
+            raise InvalidInput("The body of your contribution is empty.")
+        if len(title) > TITLE_MAX or len(body) > BODY_MAX or len(sources or "") > SOURCES_MAX:
+            raise InvalidInput(
+                f"Too long: the title takes up to {TITLE_MAX} characters, the body and the sources up to "
+                f"{BODY_MAX} each."
+            )
+        added = await store.add(
+            self.db,
+            NewContribution(
+                guild_id=episode.guild_id,
+                episode_id=episode.id,
+                author_id=member.id,
+                author_name=member.display_name,
+                origin="form",
+                title=title,
+                body=body,
+                sources=sources,
+                links=tuple(rules.extract_links(body, sources)),
+                created_at=now_ts(),
+            ),
+        )
+        assert added.id is not None
+        posted = await self.episodes.post_in_thread(
+            episode, embed=ui.form_embed(added.id, member.id, title, body, sources, episode.code)
+        )
+        if posted is not None:
+            await store.set_message(
+                self.db, added.id, channel_id=posted.channel.id, message_id=posted.id, jump_url=posted.jump_url
+            )
+        await self._card_later(episode.id)
+        return added.id, posted
+
+    async def add_message(self, member: discord.Member, episode: Episode, message: discord.Message) -> Added:
+        """**Add to research**: record any message for an episode (again: it says it is there)."""
+        if message.guild is None or message.guild.id != episode.guild_id:
+            raise InvalidInput("Only messages of this server can be added to its episodes.")
+        existing = await store.get_by_message(self.db, episode.id, message.id)
+        if existing is not None:
+            return Added(existing.id, False)
+        if self.bot.user is not None and message.author.id == self.bot.user.id:
+            raise InvalidInput("That's one of my own posts: add a member's message instead.")
+        data = message_data(message)
+        if data.empty:
+            raise InvalidInput("That message has no text or attachments to add.")
+        added = await store.add(self.db, data.contribution(episode.id, "menu", added_by=member.id))
+        if added.created:
+            await self._card_later(episode.id)
+        return added
+
+    async def episode_of_thread(self, channel: discord.abc.Messageable | None) -> Episode | None:
+        if not isinstance(channel, discord.Thread):
+            return None
+        return await episode_store.get_by_thread(self.db, channel.id)
+
+    async def recent_episodes(self, guild_id: int, limit: int = 25) -> list[tuple[str, str]]:
+        return await episode_store.search_codes(self.db, guild_id, "", limit)
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    async def contributions(self, episode: Episode, author_id: int | None = None) -> list[Contribution]:
+        """Newest first."""
+        return await store.for_episode(self.db, episode.id, author_id=author_id, newest_first=True)
+
+    async def search(self, guild_id: int, query: str, episode: Episode | None = None) -> list[SearchHit]:
+        match = rules.build_fts_query(query)
+        return await store.search(
+            self.db, guild_id, match, episode_id=episode.id if episode else None, limit=SEARCH_LIMIT
+        )
+
+    async def credits(self, guild: discord.Guild, episode: Episode) -> list[tuple[int, str, int]]:
+        """(member id, display name, contributions) of every contributor, most first."""
+        rows = await store.contributors(self.db, episode.id)
+        return [(r.author_id, self.name_of(guild, r.author_id, r.author_name), r.contributions) for r in rows]
+
+    def name_of(self, guild: discord.Guild | None, user_id: int, stored: str | None = None) -> str:
+        member = guild.get_member(user_id) if guild else None
+        if member is not None:
+            return member.display_name
+        if stored:
+            return stored
+        user = self.bot.get_user(user_id)
+        return user.display_name if user else f"member {user_id}"
+
+    async def dossier(self, guild: discord.Guild, episode: Episode) -> Dossier:
+        rows = await store.for_episode(self.db, episode.id)
+        liked = await store.likers(self.db, episode.id)
+        data = await episode_store.card_data(self.db, episode.id, contributor_limit=0)
+        by_message = {r.message_id: r.id for r in rows if r.message_id is not None}
+        names: dict[int, str] = {}
+
+        def person(user_id: int, stored: str | None = None) -> Person:
+            if user_id not in names:
+                names[user_id] = self.name_of(guild, user_id, stored)
+            return Person(user_id, names[user_id])
+
+        entries = tuple(
+            DossierEntry(
+                id=r.id,
+                author=person(r.author_id, r.author_name),
+                origin=r.origin,
+                title=r.title,
+                body=r.body,
+                sources=r.sources,
+                created_at=r.created_at,
+                edited_at=r.edited_at,
+                url=r.jump_url,
+                likes=r.likes,
+                liked_by=tuple(liked.get(r.id, ())),
+                attachments=tuple((a.filename, a.url) for a in r.attachments),
+                links=r.links,
+                reply_to_message_id=r.reply_to_message_id,
+                reply_to_id=by_message.get(r.reply_to_message_id) if r.reply_to_message_id else None,
+                added_by=person(r.added_by) if r.added_by is not None else None,
+            )
+            for r in rows
+        )
+        header = DossierEpisode(
+            code=episode.code,
+            title=episode.title,
+            status=episode.status.label,
+            description=episode.description,
+            authors=tuple(person(a) for a in data.authors),
+            created_at=episode.created_at,
+            updated_at=episode.updated_at,
+            exported_at=now(),
+            dates=tuple((f"{d.milestone.label} deadline", d.due_at) for d in data.deadlines),
+            url=f"https://discord.com/channels/{episode.guild_id}/{episode.thread_id}" if episode.thread_id else None,
+        )
+        return Dossier(header, entries, rules.credits_of(entries))
+
+    async def export(
+        self, guild: discord.Guild, episode: Episode, fmt: str, progress: Progress = _no_progress
+    ) -> tuple[str, bytes]:
+        """(file name, bytes) of the episode's dossier; zipped only when over the upload limit."""
+        if fmt not in rules.RENDERERS:
+            raise InvalidInput("The format must be markdown, json or csv.")
+        await progress()
+        name, text = rules.render(await self.dossier(guild, episode), fmt)
+        payload = text.encode("utf-8")
+        if len(payload) <= guild.filesize_limit:
+            return name, payload
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(name, payload)
+        if buffer.tell() > guild.filesize_limit:
+            raise InvalidInput(
+                "This dossier is larger than this server's upload limit even when zipped; "
+                "export it as csv, or ask an admin for a database export."
+            )
+        return f"{name}.zip", buffer.getvalue()
+
+    # -- removal ----------------------------------------------------------------------------------
+
+    async def remove(self, member: discord.Member, episode: Episode, number: int) -> Contribution:
+        found = await store.get(self.db, episode.guild_id, number)
+        if found is None or found.episode_id != episode.id:
+            raise NotFound(f"There is no contribution #{number} in `{episode.code}`: see `/research list`.")
+        if found.author_id != member.id and not await self.episodes.is_host(member):
+            raise NotAllowed("Only the contributor and hosts can remove a contribution.")
+        if not await store.remove(self.db, found, member.id):
+            raise NotFound(f"Contribution #{number} was already removed.")
+        await self.episodes.refresh(episode.id)
+        await self.episodes.post_in_thread(
+            episode,
+            f"🗑️ <@{member.id}> removed contribution #{found.id} by <@{found.author_id}> from the research record.",
+        )
+        return found
+
+    # -- thank-you --------------------------------------------------------------------------------
+
+    async def on_status(self, episode: Episode, old: Status, actor_id: int) -> None:
+        """The first time an episode reaches Recorded or Published: thank every contributor, once."""
+        if episode.status not in THANKS_STATUSES:
+            return
+        contributors = await store.contributor_ids(self.db, episode.id)
+        if not contributors:
+            return  # nobody to thank yet; a later move to Recorded or Published will
+        if not await episode_store.mark_thanked(self.db, episode.id):
+            return
+        messages = rules.chunk_mentions(
+            f"🎉 **{episode.code} · {episode.title}** is {episode.status.label.lower()}! "
+            "Thank you to everyone whose research went into it:",
+            contributors,
+            footer=f"Your contributions stay in the episode's research dossier: `/research export episode:{episode.code}`.",
+        )
+        remaining = await self._post_thanks(episode, messages)
+        if remaining:
+            await self.scheduler.schedule(
+                THANKS_JOB,
+                now().timestamp() + THANKS_RETRY,
+                {"episode_id": episode.id, "messages": remaining},
+                guild_id=episode.guild_id,
+            )
+
+    async def _post_thanks(self, episode: Episode, messages: list[str]) -> list[str]:
+        """Post the messages in order; returns those not posted (from the first refusal on)."""
+        for index, text in enumerate(messages):
+            ping = [int(u) for u in re.findall(r"<@!?(\d+)>", text)]
+            if await self.episodes.post_in_thread(episode, text, ping=ping) is None:
+                return messages[index:]
+        return []
+
+    async def _thanks_job(self, job: Job) -> Outcome:
+        episode = await episode_store.get(self.db, job.payload["episode_id"])
+        if episode is None:
+            return Failed("the episode was deleted")
+        if await self.episodes.thread(episode) is None:
+            return Failed("the episode's thread is gone")
+        messages = list(job.payload["messages"])
+        remaining = await self._post_thanks(episode, messages)
+        if not remaining:
+            return DONE
+        if len(remaining) == len(messages):
+            return Retry("Discord refused the thank-you", after=THANKS_RETRY)
+        # Part went out: carry on with a new job for the rest, so nothing is posted twice.
+        await self.scheduler.schedule(
+            THANKS_JOB,
+            now().timestamp() + THANKS_RETRY,
+            {"episode_id": episode.id, "messages": remaining},
+            guild_id=episode.guild_id,
+        )
+        return DONE
+

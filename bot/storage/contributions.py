@@ -1,0 +1,477 @@
+"""Contributions: the research record, its likes, full-text search, credits and the export rows.
+
+Every write runs in one transaction. Thread messages are keyed by (episode, message id), so
+collecting the same message twice (live and when catching up) never makes a duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.clock import from_ts, now_ts
+from bot.domain.research import excerpt
+
+from .db import Database, Tx
+from .episodes import record_event_in
+
+ORIGINS = ("thread", "form", "menu")
+# Rows that mirror a Discord message (edits and deletions of that message apply to them). A form
+# contribution is its form: the bot's post of it only shows it.
+_MIRRORED = "origin IN ('thread', 'menu')"
+_COLS = (
+    "c.id, c.guild_id, c.episode_id, c.author_id, c.author_name, c.origin, c.title, c.body, c.sources, "
+    "c.attachments, c.links, c.channel_id, c.message_id, c.jump_url, c.reply_to_message_id, c.added_by, "
+    "c.created_at, c.edited_at, "
+    "(SELECT COUNT(DISTINCT l.user_id) FROM contribution_likes l WHERE l.contribution_id = c.id) AS likes"
+)
+HIT_START, HIT_END = "\x02", "\x03"  # snippet() markers, replaced by bold after escaping markdown
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    url: str
+
+
+def _attachments_json(items: Iterable[Attachment]) -> str:
+    return json.dumps([{"filename": a.filename, "url": a.url} for a in items], ensure_ascii=False)
+
+
+def _attachments(text: str | None) -> tuple[Attachment, ...]:
+    return tuple(Attachment(a.get("filename", ""), a.get("url", "")) for a in json.loads(text or "[]"))
+
+
+@dataclass(frozen=True, slots=True)
+class NewContribution:
+    guild_id: int
+    episode_id: int
+    author_id: int
+    origin: str
+    body: str
+    created_at: int  # epoch seconds
+    title: str | None = None
+    sources: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    links: tuple[str, ...] = ()
+    channel_id: int | None = None
+    message_id: int | None = None
+    jump_url: str | None = None
+    reply_to_message_id: int | None = None
+    added_by: int | None = None
+    edited_at: int | None = None
+    author_name: str | None = None
+
+    def params(self) -> tuple:
+        return (
+            self.guild_id,
+            self.episode_id,
+            self.author_id,
+            self.author_name,
+            self.origin,
+            self.title,
+            self.body,
+            self.sources,
+            _attachments_json(self.attachments),
+            json.dumps(list(self.links), ensure_ascii=False),
+            self.channel_id,
+            self.message_id,
+            self.jump_url,
+            self.reply_to_message_id,
+            self.added_by,
+            self.created_at,
+            self.edited_at,
+        )
+
+
+_INSERT_COLS = (
+    "guild_id, episode_id, author_id, author_name, origin, title, body, sources, attachments, links, "
+    "channel_id, message_id, jump_url, reply_to_message_id, added_by, created_at, edited_at"
+)
+_INSERT = f"INSERT OR IGNORE INTO contributions ({_INSERT_COLS}) VALUES ({', '.join('?' * 17)})"
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    id: int
+    guild_id: int
+    episode_id: int
+    author_id: int
+    author_name: str | None
+    origin: str
+    title: str | None
+    body: str
+    sources: str | None
+    attachments: tuple[Attachment, ...]
+    links: tuple[str, ...]
+    channel_id: int | None
+    message_id: int | None
+    jump_url: str | None
+    reply_to_message_id: int | None
+    added_by: int | None
+    created_at: datetime
+    edited_at: datetime | None
+    likes: int
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Contribution:
+        return cls(
+            id=row["id"],
+            guild_id=row["guild_id"],
+            episode_id=row["episode_id"],
+            author_id=row["author_id"],
+            author_name=row["author_name"],
+            origin=row["origin"],
+            title=row["title"],
+            body=row["body"],
+            sources=row["sources"],
+            attachments=_attachments(row["attachments"]),
+            links=tuple(json.loads(row["links"] or "[]")),
+            channel_id=row["channel_id"],
+            message_id=row["message_id"],
+            jump_url=row["jump_url"],
+            reply_to_message_id=row["reply_to_message_id"],
+            added_by=row["added_by"],
+            created_at=from_ts(row["created_at"]),
+            edited_at=from_ts(row["edited_at"]),
+            likes=row["likes"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    id: int | None  # None: not stored (it was removed from the record before)
+    created: bool  # False: it was already there
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """What catching up compares with a thread's history."""
+
+    id: int
+    message_id: int
+    origin: str
+    body: str
+    attachments: tuple[Attachment, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Contributor:
+    author_id: int
+    author_name: str | None
+    contributions: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    id: int
+    episode_code: str
+    author_id: int
+    created_at: datetime
+    jump_url: str | None
+    snippet: str  # with HIT_START / HIT_END around matches
+
+
+# -- writes --------------------------------------------------------------------------------------------
+
+
+async def add(db: Database, new: NewContribution, *, seen: bool = False, respect_removals: bool = False) -> Added:
+    """Store a contribution; for a message already stored, nothing changes.
+
+    `seen` also moves the episode's last seen message id forward (same transaction);
+    `respect_removals` skips a message that was removed with `/research remove`; an explicit add
+    (origin 'menu') clears that removal instead."""
+    if new.origin not in ORIGINS:
+        raise ValueError(f"unknown origin {new.origin!r}")
+    async with db.transaction() as tx:
+        return await _add_in(tx, new, seen=seen, respect_removals=respect_removals)
+
+
+async def _add_in(tx: Tx, new: NewContribution, *, seen: bool, respect_removals: bool) -> Added:
+    if seen and new.message_id is not None:
+        await tx.execute(
+            "UPDATE episodes SET last_seen_message_id = ? WHERE id = ? AND COALESCE(last_seen_message_id, 0) < ?",
+            (new.message_id, new.episode_id, new.message_id),
+        )
+    if new.message_id is not None:
+        if respect_removals:
+            removed = await tx.fetchone(
+                "SELECT 1 FROM removed_messages WHERE episode_id = ? AND message_id = ?",
+                (new.episode_id, new.message_id),
+            )
+            if removed is not None:
+                return Added(None, False)
+        elif new.origin == "menu":
+            await tx.execute(
+                "DELETE FROM removed_messages WHERE episode_id = ? AND message_id = ?",
+                (new.episode_id, new.message_id),
+            )
+    cur = await tx.execute(_INSERT, new.params())
+    if cur.rowcount == 1:
+        return Added(cur.lastrowid, True)
+    row = await tx.fetchone(
+        "SELECT id FROM contributions WHERE episode_id = ? AND message_id = ?", (new.episode_id, new.message_id)
+    )
+    return Added(row[0] if row else None, False)
+
+
+async def add_many(db: Database, rows: Sequence[NewContribution]) -> None:
+    """Bulk insert in one transaction (seeding, benchmarks)."""
+    async with db.transaction() as tx:
+        await tx.executemany(_INSERT, [r.params() for r in rows])
+
+
+async def mark_seen(db: Database, episode_id: int, message_id: int) -> None:
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE episodes SET last_seen_message_id = ? WHERE id = ? AND COALESCE(last_seen_message_id, 0) < ?",
+            (message_id, episode_id, message_id),
+        )
+
+
+async def set_message(
+    db: Database, contribution_id: int, *, channel_id: int, message_id: int, jump_url: str
+) -> None:
+    """Link a form contribution to the bot's post of it (so that post is never collected again)."""
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE contributions SET channel_id = ?, message_id = ?, jump_url = ? WHERE id = ?",
+            (channel_id, message_id, jump_url, contribution_id),
+        )
+
+
+async def update_message(
+    db: Database,
+    message_id: int,
+    *,
+    body: str,
+    links: Sequence[str],
+    attachments: Sequence[Attachment],
+    edited_at: int | None,
+    author_name: str | None = None,
+) -> list[int]:
+    """Apply an edit of a message to every contribution mirroring it; returns the episodes changed.
+
+    Rows whose text and attachments did not change are left alone (embeds unfurling count as edits)."""
+    links_json = json.dumps(list(links), ensure_ascii=False)
+    att_json = _attachments_json(attachments)
+    async with db.transaction() as tx:
+        rows = await tx.fetchall(
+            "UPDATE contributions SET body = ?, links = ?, attachments = ?, edited_at = COALESCE(?, edited_at), "
+            "author_name = COALESCE(?, author_name) "
+            f"WHERE message_id = ? AND {_MIRRORED} AND (body != ? OR attachments != ?) RETURNING episode_id",
+            (body, links_json, att_json, edited_at, author_name, message_id, body, att_json),
+        )
+    return sorted({r[0] for r in rows})
+
+
+async def is_stored(db: Database, message_id: int) -> bool:
+    return bool(await db.fetchval("SELECT 1 FROM contributions WHERE message_id = ? LIMIT 1", (message_id,)))
+
+
+async def delete_messages(db: Database, message_ids: Sequence[int]) -> list[int]:
+    """The messages were deleted: drop the contributions mirroring them; returns the episodes changed."""
+    if not message_ids:
+        return []
+    episodes: set[int] = set()
+    async with db.transaction() as tx:
+        for start in range(0, len(message_ids), 500):
+            part = list(message_ids[start : start + 500])
+            marks = ", ".join("?" for _ in part)
+            rows = await tx.fetchall(
+                f"DELETE FROM contributions WHERE message_id IN ({marks}) AND {_MIRRORED} RETURNING episode_id",
+                part,
+            )
+            episodes.update(r[0] for r in rows)
+    return sorted(episodes)
+
+
+async def remove(db: Database, contribution: Contribution, actor_id: int) -> bool:
+    """`/research remove`: delete it, remember the message so catching up does not bring it back, and
+    record the removal in the episode's history. False when it was already gone."""
+    async with db.transaction() as tx:
+        cur = await tx.execute("DELETE FROM contributions WHERE id = ?", (contribution.id,))
+        if cur.rowcount != 1:
+            return False
+        if contribution.message_id is not None and contribution.origin != "form":
+            await tx.execute(
+                "INSERT OR REPLACE INTO removed_messages (episode_id, message_id, removed_by, removed_at) "
+                "VALUES (?, ?, ?, ?)",
+                (contribution.episode_id, contribution.message_id, actor_id, now_ts()),
+            )
+        await record_event_in(
+            tx,
+            contribution.episode_id,
+            "contribution_removed",
+            actor_id,
+            subject_id=contribution.author_id,
+            from_value=str(contribution.id),
+            note=excerpt(contribution.title or contribution.body, 200),
+        )
+    return True
+
+
+# -- likes ---------------------------------------------------------------------------------------------
+
+
+async def add_like(db: Database, message_id: int, user_id: int, emoji: str) -> int:
+    async with db.transaction() as tx:
+        cur = await tx.execute(
+            "INSERT OR IGNORE INTO contribution_likes (contribution_id, user_id, emoji) "
+            "SELECT id, ?, ? FROM contributions WHERE message_id = ?",
+            (user_id, emoji, message_id),
+        )
+    return cur.rowcount
+
+
+async def remove_like(db: Database, message_id: int, user_id: int, emoji: str) -> int:
+    async with db.transaction() as tx:
+        cur = await tx.execute(
+            "DELETE FROM contribution_likes WHERE user_id = ? AND emoji = ? "
+            "AND contribution_id IN (SELECT id FROM contributions WHERE message_id = ?)",
+            (user_id, emoji, message_id),
+        )
+    return cur.rowcount
+
+
+async def clear_likes(db: Database, message_id: int, emoji: str | None = None) -> int:
+    sql = "DELETE FROM contribution_likes WHERE contribution_id IN (SELECT id FROM contributions WHERE message_id = ?)"
+    params: tuple = (message_id,)
+    if emoji is not None:
+        sql += " AND emoji = ?"
+        params = (message_id, emoji)
+    async with db.transaction() as tx:
+        cur = await tx.execute(sql, params)
+    return cur.rowcount
+
+
+async def like_counts(db: Database, episode_id: int, channel_id: int) -> dict[int, dict[str, int]]:
+    """{message id: {emoji: members}} of the contributions mirroring messages of one channel."""
+    rows = await db.fetchall(
+        "SELECT c.message_id, l.emoji, COUNT(*) FROM contribution_likes l JOIN contributions c "
+        "ON c.id = l.contribution_id WHERE c.episode_id = ? AND c.channel_id = ? GROUP BY c.message_id, l.emoji",
+        (episode_id, channel_id),
+    )
+    out: dict[int, dict[str, int]] = {}
+    for message_id, emoji, count in rows:
+        out.setdefault(message_id, {})[emoji] = count
+    return out
+
+
+async def replace_likes(db: Database, message_id: int, likes: Iterable[tuple[int, str]]) -> None:
+    """Set the likes of a message's contributions to exactly (user id, emoji) pairs (catching up)."""
+    likes = list(likes)
+    async with db.transaction() as tx:
+        ids = [r[0] for r in await tx.fetchall("SELECT id FROM contributions WHERE message_id = ?", (message_id,))]
+        for cid in ids:
+            await tx.execute("DELETE FROM contribution_likes WHERE contribution_id = ?", (cid,))
+            await tx.executemany(
+                "INSERT OR IGNORE INTO contribution_likes (contribution_id, user_id, emoji) VALUES (?, ?, ?)",
+                [(cid, user, emoji) for user, emoji in likes],
+            )
+
+
+async def likers(db: Database, episode_id: int) -> dict[int, list[int]]:
+    """{contribution id: members who liked it} for one episode."""
+    rows = await db.fetchall(
+        "SELECT l.contribution_id, l.user_id FROM contribution_likes l JOIN contributions c "
+        "ON c.id = l.contribution_id WHERE c.episode_id = ? GROUP BY l.contribution_id, l.user_id "
+        "ORDER BY l.contribution_id, MIN(l.rowid)",
+        (episode_id,),
+    )
+    out: dict[int, list[int]] = {}
+    for cid, user in rows:
+        out.setdefault(cid, []).append(user)
+    return out
+
+
+# -- reads ---------------------------------------------------------------------------------------------
+
+
+async def get(db: Database, guild_id: int, contribution_id: int) -> Contribution | None:
+    row = await db.fetchone(
+        f"SELECT {_COLS} FROM contributions c WHERE c.guild_id = ? AND c.id = ?", (guild_id, contribution_id)
+    )
+    return Contribution.from_row(row) if row else None
+
+
+async def get_by_message(db: Database, episode_id: int, message_id: int) -> Contribution | None:
+    row = await db.fetchone(
+        f"SELECT {_COLS} FROM contributions c WHERE c.episode_id = ? AND c.message_id = ?",
+        (episode_id, message_id),
+    )
+    return Contribution.from_row(row) if row else None
+
+
+async def for_episode(
+    db: Database, episode_id: int, *, author_id: int | None = None, newest_first: bool = False
+) -> list[Contribution]:
+    """Every contribution of one episode, oldest first (or newest first), optionally by one member."""
+    where, params = "c.episode_id = ?", [episode_id]
+    if author_id is not None:
+        where += " AND c.author_id = ?"
+        params.append(author_id)
+    order = "DESC" if newest_first else "ASC"
+    rows = await db.fetchall(
+        f"SELECT {_COLS} FROM contributions c WHERE {where} ORDER BY c.created_at {order}, c.id {order}", params
+    )
+    return [Contribution.from_row(r) for r in rows]
+
+
+async def stored_in_channel(db: Database, episode_id: int, channel_id: int) -> list[StoredMessage]:
+    rows = await db.fetchall(
+        "SELECT id, message_id, origin, body, attachments FROM contributions "
+        "WHERE episode_id = ? AND channel_id = ? AND message_id IS NOT NULL",
+        (episode_id, channel_id),
+    )
+    return [StoredMessage(r[0], r[1], r[2], r[3], _attachments(r[4])) for r in rows]
+
+
+async def removed_message_ids(db: Database, episode_id: int) -> set[int]:
+    rows = await db.fetchall("SELECT message_id FROM removed_messages WHERE episode_id = ?", (episode_id,))
+    return {r[0] for r in rows}
+
+
+async def contributors(db: Database, episode_id: int) -> list[Contributor]:
+    """Who contributed, most contributions first, then by first contribution."""
+    rows = await db.fetchall(
+        "SELECT author_id, (SELECT c2.author_name FROM contributions c2 WHERE c2.episode_id = ? AND "
+        "c2.author_id = c.author_id AND c2.author_name IS NOT NULL ORDER BY c2.id DESC LIMIT 1), COUNT(*) AS n "
+        "FROM contributions c WHERE episode_id = ? GROUP BY author_id ORDER BY n DESC, MIN(id)",
+        (episode_id, episode_id),
+    )
+    return [Contributor(r[0], r[1], r[2]) for r in rows]
+
+
+async def contributor_ids(db: Database, episode_id: int) -> list[int]:
+    """Every contributor of one episode once, in order of their first contribution."""
+    rows = await db.fetchall(
+        "SELECT author_id FROM contributions WHERE episode_id = ? GROUP BY author_id ORDER BY MIN(id)",
+        (episode_id,),
+    )
+    return [r[0] for r in rows]
+
+
+async def search(
+    db: Database, guild_id: int, match: str, *, episode_id: int | None = None, limit: int = 50
+) -> list[SearchHit]:
+    """Best matches first (bm25: titles weigh most, then sources, then text) with a snippet.
+
+    `match` must be a safe FTS5 expression (bot.domain.research.build_fts_query)."""
+    where, params = ["contributions_fts MATCH ?", "c.guild_id = ?"], [match, guild_id]
+    if episode_id is not None:
+        where.append("c.episode_id = ?")
+        params.append(episode_id)
+    params.append(limit)
+    rows = await db.fetchall(
+        "SELECT c.id, e.code, c.author_id, c.created_at, c.jump_url, "
+        f"snippet(contributions_fts, -1, '{HIT_START}', '{HIT_END}', '…', 16) "
+        "FROM contributions_fts JOIN contributions c ON c.id = contributions_fts.rowid "
+        "JOIN episodes e ON e.id = c.episode_id "
+        f"WHERE {' AND '.join(where)} ORDER BY bm25(contributions_fts, 4.0, 1.0, 2.0), c.id DESC LIMIT ?",
+        params,
+    )
+    return [SearchHit(r[0], r[1], r[2], from_ts(r[3]), r[4], r[5] or "") for r in rows]

@@ -1,0 +1,335 @@
+"""Personal reminders, members' time zones, deadlines, and the weekly digests already sent."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.clock import from_ts, now_ts
+from bot.domain.episodes import Milestone, Status
+
+from . import episodes as episode_store
+from .db import Database
+from .episodes import Deadline
+
+_REMINDER_COLS = (
+    "id, guild_id, user_id, channel_id, text, due_at, private, job_id, state, created_at, "
+    "delivered_at, delivered_channel_id, message_id, snoozes"
+)
+PENDING, DELIVERED, CANCELLED, FAILED = "pending", "delivered", "cancelled", "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    id: int
+    guild_id: int
+    user_id: int
+    channel_id: int
+    text: str
+    due_at: datetime
+    private: bool
+    job_id: int | None
+    state: str
+    created_at: datetime
+    delivered_at: datetime | None
+    delivered_channel_id: int | None
+    message_id: int | None
+    snoozes: int
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Reminder:
+        return cls(
+            id=row["id"],
+            guild_id=row["guild_id"],
+            user_id=row["user_id"],
+            channel_id=row["channel_id"],
+            text=row["text"],
+            due_at=from_ts(row["due_at"]),
+            private=bool(row["private"]),
+            job_id=row["job_id"],
+            state=row["state"],
+            created_at=from_ts(row["created_at"]),
+            delivered_at=from_ts(row["delivered_at"]),
+            delivered_channel_id=row["delivered_channel_id"],
+            message_id=row["message_id"],
+            snoozes=row["snoozes"],
+        )
+
+    @property
+    def pending(self) -> bool:
+        return self.state == PENDING
+
+
+# -- personal reminders --------------------------------------------------------------------------------
+
+
+async def create(
+    db: Database, *, guild_id: int, user_id: int, channel_id: int, text: str, due_at: int, private: bool
+) -> Reminder:
+    rid = await db.execute(
+        "INSERT INTO reminders (guild_id, user_id, channel_id, text, due_at, private, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (guild_id, user_id, channel_id, text, due_at, int(private), now_ts()),
+    )
+    reminder = await get(db, rid)
+    assert reminder is not None
+    return reminder
+
+
+async def set_job(db: Database, reminder_id: int, job_id: int) -> None:
+    await db.execute("UPDATE reminders SET job_id = ? WHERE id = ?", (job_id, reminder_id))
+
+
+async def get(db: Database, reminder_id: int) -> Reminder | None:
+    row = await db.fetchone(f"SELECT {_REMINDER_COLS} FROM reminders WHERE id = ?", (reminder_id,))
+    return Reminder.from_row(row) if row else None
+
+
+async def get_many(db: Database, ids: Iterable[int]) -> dict[int, Reminder]:
+    ids = list(dict.fromkeys(ids))
+    found: dict[int, Reminder] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        rows = await db.fetchall(
+            f"SELECT {_REMINDER_COLS} FROM reminders WHERE id IN ({', '.join('?' for _ in part)})", part
+        )
+        found.update((r["id"], Reminder.from_row(r)) for r in rows)
+    return found
+
+
+async def count_pending(db: Database, guild_id: int, user_id: int) -> int:
+    return int(
+        await db.fetchval(
+            "SELECT COUNT(*) FROM reminders WHERE guild_id = ? AND user_id = ? AND state = 'pending'",
+            (guild_id, user_id),
+        )
+    )
+
+
+async def pending_for(db: Database, guild_id: int, user_id: int, limit: int = 100) -> list[Reminder]:
+    rows = await db.fetchall(
+        f"SELECT {_REMINDER_COLS} FROM reminders WHERE guild_id = ? AND user_id = ? AND state = 'pending' "
+        "ORDER BY due_at, id LIMIT ?",
+        (guild_id, user_id, limit),
+    )
+    return [Reminder.from_row(r) for r in rows]
+
+
+async def cancel(db: Database, reminder_id: int) -> bool:
+    """Pending → cancelled; False when it was not pending."""
+    return (
+        await db.execute(
+            "UPDATE reminders SET state = 'cancelled' WHERE id = ? AND state = 'pending'", (reminder_id,)
+        )
+        == 1
+    )
+
+
+async def mark_delivered(db: Database, ids: list[int], *, channel_id: int, message_id: int) -> None:
+    """Record that Discord accepted the message carrying these reminders."""
+    await db.executemany(
+        "UPDATE reminders SET state = 'delivered', delivered_at = ?, delivered_channel_id = ?, message_id = ? "
+        "WHERE id = ? AND state = 'pending'",
+        [(now_ts(), channel_id, message_id, rid) for rid in ids],
+    )
+
+
+async def mark_failed(db: Database, ids: list[int]) -> None:
+    await db.executemany(
+        "UPDATE reminders SET state = 'failed' WHERE id = ? AND state = 'pending'", [(i,) for i in ids]
+    )
+
+
+async def snooze(db: Database, reminder_id: int, due_at: int) -> bool:
+    """Delivered → pending again at `due_at`; False when it is not a delivered reminder."""
+    return (
+        await db.execute(
+            "UPDATE reminders SET state = 'pending', due_at = ?, job_id = NULL, snoozes = snoozes + 1 "
+            "WHERE id = ? AND state = 'delivered'",
+            (due_at, reminder_id),
+        )
+        == 1
+    )
+
+
+async def in_message(db: Database, message_id: int) -> list[Reminder]:
+    rows = await db.fetchall(
+        f"SELECT {_REMINDER_COLS} FROM reminders WHERE message_id = ? ORDER BY id", (message_id,)
+    )
+    return [Reminder.from_row(r) for r in rows]
+
+
+async def without_job(db: Database) -> list[Reminder]:
+    """Pending reminders that have no pending job (a crash between saving and scheduling)."""
+    rows = await db.fetchall(
+        f"SELECT {', '.join('r.' + c.strip() for c in _REMINDER_COLS.split(','))} FROM reminders r "
+        "WHERE r.state = 'pending' AND NOT EXISTS "
+        "(SELECT 1 FROM jobs j WHERE j.id = r.job_id AND j.state = 'pending')"
+    )
+    return [Reminder.from_row(r) for r in rows]
+
+
+# -- members' time zones ---------------------------------------------------------------------------------
+
+
+async def get_timezone(db: Database, guild_id: int, user_id: int) -> str | None:
+    return await db.fetchval(
+        "SELECT tz FROM member_timezones WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    )
+
+
+async def set_timezone(db: Database, guild_id: int, user_id: int, tz: str) -> None:
+    await db.execute(
+        "INSERT INTO member_timezones (guild_id, user_id, tz, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (guild_id, user_id) DO UPDATE SET tz = excluded.tz, updated_at = excluded.updated_at",
+        (guild_id, user_id, tz, now_ts()),
+    )
+
+
+# -- deadlines -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineInfo:
+    """A deadline with what a reminder or the digest needs to know about its episode."""
+
+    episode_id: int
+    guild_id: int
+    code: str
+    title: str
+    status: Status
+    thread_id: int | None
+    milestone: Milestone
+    due_at: datetime
+
+
+_DEADLINE_INFO = (
+    "SELECT d.episode_id, e.guild_id, e.code, e.title, e.status, e.thread_id, d.milestone, d.due_at "
+    "FROM deadlines d JOIN episodes e ON e.id = d.episode_id "
+)
+
+
+def _info(row: sqlite3.Row) -> DeadlineInfo:
+    return DeadlineInfo(
+        row[0], row[1], row[2], row[3], Status(row[4]), row[5], Milestone(row[6]), from_ts(row[7])
+    )
+
+
+async def set_deadline(
+    db: Database, episode_id: int, milestone: Milestone, due_at: int, actor_id: int
+) -> datetime | None:
+    """Set or move a deadline and record it in the episode's history; returns the previous time."""
+    async with db.transaction() as tx:
+        old = await tx.fetchone(
+            "SELECT due_at FROM deadlines WHERE episode_id = ? AND milestone = ?",
+            (episode_id, milestone.value),
+        )
+        await tx.execute(
+            "INSERT INTO deadlines (episode_id, milestone, due_at, set_by, set_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (episode_id, milestone) DO UPDATE SET due_at = excluded.due_at, "
+            "set_by = excluded.set_by, set_at = excluded.set_at",
+            (episode_id, milestone.value, due_at, actor_id, now_ts()),
+        )
+        await episode_store.record_event_in(
+            tx,
+            episode_id,
+            "deadline",
+            actor_id,
+            from_value=None if old is None else str(old[0]),
+            to_value=str(due_at),
+            note=milestone.value,
+        )
+    return None if old is None else from_ts(old[0])
+
+
+async def get_deadline(db: Database, episode_id: int, milestone: Milestone) -> Deadline | None:
+    row = await db.fetchone(
+        "SELECT episode_id, milestone, due_at, set_by FROM deadlines WHERE episode_id = ? AND milestone = ?",
+        (episode_id, milestone.value),
+    )
+    return None if row is None else Deadline(row[0], Milestone(row[1]), from_ts(row[2]), row[3])
+
+
+async def deadline_info(db: Database, episode_id: int, milestone: Milestone) -> DeadlineInfo | None:
+    row = await db.fetchone(
+        _DEADLINE_INFO + "WHERE d.episode_id = ? AND d.milestone = ?", (episode_id, milestone.value)
+    )
+    return None if row is None else _info(row)
+
+
+async def deadlines_of(db: Database, episode_id: int) -> list[DeadlineInfo]:
+    rows = await db.fetchall(_DEADLINE_INFO + "WHERE d.episode_id = ? ORDER BY d.due_at", (episode_id,))
+    return [_info(r) for r in rows]
+
+
+async def deadlines_between(db: Database, guild_id: int, start: int, end: int) -> list[DeadlineInfo]:
+    """Deadlines of one server due in [start, end), soonest first."""
+    rows = await db.fetchall(
+        _DEADLINE_INFO + "WHERE e.guild_id = ? AND d.due_at >= ? AND d.due_at < ? ORDER BY d.due_at, e.code",
+        (guild_id, start, end),
+    )
+    return [_info(r) for r in rows]
+
+
+async def deadlines_after(db: Database, guild_id: int, after: int) -> list[DeadlineInfo]:
+    """Deadlines of one server whose reminders or overdue note may still be ahead."""
+    rows = await db.fetchall(
+        _DEADLINE_INFO + "WHERE e.guild_id = ? AND d.due_at >= ? ORDER BY d.due_at", (guild_id, after)
+    )
+    return [_info(r) for r in rows]
+
+
+# -- the weekly digest -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeCount:
+    code: str
+    title: str
+    thread_id: int | None
+    contributions: int
+    contributors: int
+
+
+async def research_counts(db: Database, guild_id: int) -> list[EpisodeCount]:
+    """Episodes in research with their contribution and contributor counts, busiest first."""
+    rows = await db.fetchall(
+        "SELECT e.code, e.title, e.thread_id, COUNT(c.id), COUNT(DISTINCT c.author_id) "
+        "FROM episodes e LEFT JOIN contributions c ON c.episode_id = e.id "
+        "WHERE e.guild_id = ? AND e.status = 'in_research' "
+        "GROUP BY e.id ORDER BY COUNT(c.id) DESC, e.code COLLATE NOCASE",
+        (guild_id,),
+    )
+    return [EpisodeCount(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+async def needing_author(db: Database, guild_id: int) -> list[episode_store.Episode]:
+    """Open episodes (not published or shelved) that have no author yet."""
+    episodes = await episode_store.list_filtered(db, guild_id, needs_author=True)
+    return [e for e in episodes if e.status not in (Status.PUBLISHED, Status.SHELVED)]
+
+
+async def digest_sent(db: Database, guild_id: int, week: str) -> bool:
+    return bool(
+        await db.fetchval("SELECT 1 FROM digests_sent WHERE guild_id = ? AND week = ?", (guild_id, week))
+    )
+
+
+async def sent_weeks(db: Database, guild_id: int) -> set[str]:
+    rows = await db.fetchall("SELECT week FROM digests_sent WHERE guild_id = ?", (guild_id,))
+    return {r[0] for r in rows}
+
+
+async def record_digest(
+    db: Database, guild_id: int, week: str, *, channel_id: int | None, message_id: int | None
+) -> bool:
+    """Claim the digest of `week`; False when it was already recorded."""
+    async with db.transaction() as tx:
+        result = await tx.execute(
+            "INSERT OR IGNORE INTO digests_sent (guild_id, week, sent_at, channel_id, message_id) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (guild_id, week, now_ts(), channel_id, message_id),
+        )
+    return result.rowcount == 1

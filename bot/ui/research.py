@@ -1,0 +1,147 @@
+"""What members see of research: the submit form, the episode picker of **Add to research**, the
+post of a form contribution, and the lines of `/research list`, `search` and `credits`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import discord
+
+from bot.domain.research import excerpt
+from bot.interactions import ArchivistModal, ArchivistView, guarded
+from bot.storage.contributions import HIT_END, HIT_START, Contribution, SearchHit
+from bot.storage.episodes import Episode
+from bot.ui.cards import ts
+
+FORM_COLOUR = discord.Colour.teal()
+OnSubmit = Callable[[discord.Interaction, str, str, str | None], Awaitable[None]]
+OnPick = Callable[[discord.Interaction, str], Awaitable[None]]
+
+
+def _escape(text: str) -> str:
+    return discord.utils.escape_markdown(text)
+
+
+def form_embed(
+    number: int, author_id: int, title: str, body: str, sources: str | None, code: str
+) -> discord.Embed:
+    """A form contribution as posted in the thread, credited to its author (a mention in an embed
+    shows the name and pings nobody)."""
+    embed = discord.Embed(title=title[:256], description=body[:4096], colour=FORM_COLOUR)
+    embed.add_field(name="Contributed by", value=f"<@{author_id}>", inline=True)
+    embed.add_field(name="Contribution", value=f"#{number}", inline=True)
+    if sources:
+        shown = sources if len(sources) <= 1024 else sources[:1000].rstrip() + "\n… (full list in the export)"
+        embed.add_field(name="Sources", value=shown, inline=False)
+    embed.set_footer(text=f"Research for {code} · sent with /research submit")
+    return embed
+
+
+def contribution_line(c: Contribution) -> str:
+    head = f"**#{c.id}** · <@{c.author_id}> · {ts(c.created_at, 'd')} · ❤️ {c.likes}"
+    if c.jump_url:
+        head += f" · [link]({c.jump_url})"
+    text = _escape(excerpt(c.body, 110)) if c.body else ""
+    if c.title:
+        text = f"**{_escape(excerpt(c.title, 80))}** — {text}" if text else f"**{_escape(excerpt(c.title, 80))}**"
+    if not text and c.attachments:
+        text = f"📎 {_escape(excerpt(', '.join(a.filename for a in c.attachments), 100))}"
+    return f"{head}\n{text}" if text else head
+
+
+def search_line(hit: SearchHit) -> str:
+    head = f"**#{hit.id}** · `{hit.episode_code}` · <@{hit.author_id}> · {ts(hit.created_at, 'd')}"
+    if hit.jump_url:
+        head += f" · [link]({hit.jump_url})"
+    snippet = _escape(" ".join(hit.snippet.split())).replace(HIT_START, "**").replace(HIT_END, "**")
+    return f"{head}\n{snippet[:300]}"
+
+
+def credits_block(names: list[str]) -> str:
+    """Plain names in a code block, ready to paste into a video description."""
+    safe = [" ".join(n.replace("`", "'").split()) for n in names]
+    return "```\nResearch: " + ", ".join(safe) + "\n```"
+
+
+class SubmitModal(ArchivistModal):
+    """`/research submit`: the fields' custom ids are `title`, `body` and `sources`."""
+
+    def __init__(self, episode: Episode, on_submit: OnSubmit) -> None:
+        super().__init__(title=f"Research for {episode.code}"[:45], timeout=1800)
+        self.on_submit_cb = on_submit
+        self.title_input = discord.ui.TextInput(
+            label="Title", custom_id="title", max_length=256, placeholder="What is this piece about?"
+        )
+        self.body = discord.ui.TextInput(
+            label="Research",
+            custom_id="body",
+            style=discord.TextStyle.paragraph,
+            max_length=4000,
+            placeholder="Facts, quotes, dates, context…",
+        )
+        self.sources = discord.ui.TextInput(
+            label="Sources",
+            custom_id="sources",
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=4000,
+            placeholder="One per line: books, articles, links",
+        )
+        for item in (self.title_input, self.body, self.sources):
+            self.add_item(item)
+
+    async def submitted(self, interaction: discord.Interaction) -> None:
+        await self.on_submit_cb(interaction, self.title_input.value, self.body.value, self.sources.value or None)
+
+
+class CodeModal(ArchivistModal):
+    """Asks for an episode code (Add to research, outside an episode thread)."""
+
+    def __init__(self, on_pick: OnPick) -> None:
+        super().__init__(title="Add to research", timeout=900)
+        self.on_pick = on_pick
+        self.code = discord.ui.TextInput(
+            label="Episode code", custom_id="code", max_length=20, placeholder="e.g. 1924-01"
+        )
+        self.add_item(self.code)
+
+    async def submitted(self, interaction: discord.Interaction) -> None:
+        await self.on_pick(interaction, self.code.value)
+
+
+class EpisodePicker(ArchivistView):
+    """A select of recent episodes plus a button that opens a form taking a code."""
+
+    def __init__(self, owner_id: int, episodes: list[tuple[str, str]], on_pick: OnPick) -> None:
+        super().__init__(timeout=900)
+        self.owner_id = owner_id
+        self.on_pick = on_pick
+        if episodes:
+            select: discord.ui.Select = discord.ui.Select(
+                placeholder="Choose the episode",
+                custom_id="research:pick",
+                options=[
+                    discord.SelectOption(label=f"{code} · {title}"[:100], value=code)
+                    for code, title in episodes[:25]
+                ],
+            )
+            select.callback = self._picked
+            self.add_item(select)
+        button: discord.ui.Button = discord.ui.Button(
+            label="Enter a code", style=discord.ButtonStyle.secondary, custom_id="research:code"
+        )
+        button.callback = self._ask_code
+        self.add_item(button)
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id != self.owner_id:
+            await interaction.response.send_message("This choice belongs to someone else.", ephemeral=True)
+            return False
+        return True
+
+    async def _picked(self, interaction: discord.Interaction) -> None:
+        code = (interaction.data or {}).get("values", [""])[0]
+        await guarded(interaction, lambda: self.on_pick(interaction, code))
+
+    async def _ask_code(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(CodeModal(self.on_pick))

@@ -1,0 +1,27 @@
+"""Start-up and restart: the command tree is synced only when it changed; data survives restarts."""
+
+from __future__ import annotations
+
+
+def command_syncs(env):
+    return [r for r in env.http_requests if r.method == "PUT" and r.path.endswith("/commands")]
+
+
+async def test_restart_with_unchanged_commands_does_not_sync(world, restart):
+    assert world.bot.synced_commands
+    before = len(command_syncs(world.env))
+    await restart()
+    assert world.env.bot.synced_commands is False
+    assert len(command_syncs(world.env)) == before
+    r = await world.alice.slash(world.general, "help")
+    assert r.response.embeds
+
+
+async def test_changed_commands_are_synced_again(world, restart, bots):
+    from bot.storage import settings as settings_store
+
+    await settings_store.set_meta(world.bot.db, "command_tree_hash", "stale")
+    before = len(command_syncs(world.env))
+    await restart()
+    assert world.env.bot.synced_commands is True
+    assert len(command_syncs(world.env)) == before + 1
