@@ -90,6 +90,7 @@ class ConfigGroup(
         if not changes:
             raise InvalidInput("Pick at least one channel: `research_forum`, `review` or `announcements`.")
         cfg = await settings_store.update(self.db, interaction.guild_id, **changes)
+        self.bot.dispatch("archivist_settings_changed", interaction.guild_id)
         await reply(interaction, "Channels saved.", embed=settings_embed(cfg))
 
     @app_commands.command(name="roles", description="Choose the host role (hosts create and run episodes)")

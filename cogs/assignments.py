@@ -208,7 +208,9 @@ class Assignments(commands.Cog):
 
     async def decline_clicked(self, interaction: discord.Interaction, request_id: int) -> None:
         request, episode = await self.service.decidable(_member(interaction), request_id)
-        await interaction.response.send_modal(DeclineForm(request.id, episode, self._decline_submitted))
+        await interaction.response.send_modal(
+            DeclineForm(request.id, episode, self._decline_submitted, opened_by=interaction.id)
+        )
 
     async def _decline_submitted(
         self, interaction: discord.Interaction, request_id: int, reason: str | None

@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo
 from bot.errors import InvalidInput
 
 MAX_AHEAD = timedelta(days=5 * 366)
-EXAMPLES = "`in 2 hours`, `2h30m`, `tomorrow 18:00`, `next friday 9am`, `2026-01-10 18:00` or `<t:1767000000>`"
+EXAMPLES = (
+    "`in 2 hours`, `2h30m`, `tomorrow 18:00`, `next friday 9am`, `2026-01-10 18:00` or `<t:1767000000>`"
+)
 
 _UNIT_SECONDS = {
     "w": 7 * 86400, "week": 7 * 86400, "weeks": 7 * 86400, "wk": 7 * 86400, "wks": 7 * 86400,
@@ -27,9 +29,9 @@ _UNIT_SECONDS = {
     "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
 }  # fmt: skip
 _UNIT_NAMES = "|".join(sorted(_UNIT_SECONDS, key=len, reverse=True))
-_DURATION_PART = re.compile(rf"(\d+(?:\.\d+)?)\s*({_UNIT_NAMES})\b")
+_DURATION_PART = re.compile(rf"(\d+(?:\.\d+)?)\s*({_UNIT_NAMES})(?![a-z])")
 _DURATION = re.compile(
-    rf"^(?:in\s+)?(?:(?:\d+(?:\.\d+)?|an?)\s*(?:{_UNIT_NAMES})\b(?:\s*,\s*|\s+and\s+|\s*)?)+(?:\s+from\s+now)?$"
+    rf"^(?:in\s+)?(?:(?:\d+(?:\.\d+)?|an?)\s*(?:{_UNIT_NAMES})(?![a-z])(?:\s*,\s*|\s+and\s+|\s*)?)+(?:\s+from\s+now)?$"
 )
 _DISCORD_TS = re.compile(r"^<t:(-?\d{1,13})(?::[tTdDfFsSR])?>$")
 _ISO = re.compile(
@@ -143,7 +145,7 @@ def _day_and_clock(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     return when
 
 
-def _read_iso(raw: str, tz: ZoneInfo) -> datetime | None | bool:
+def _read_iso(raw: str, tz: ZoneInfo) -> datetime | bool | None:
     """An ISO-like date (and time); False when `raw` is not of that shape, None when it is invalid."""
     match = _ISO.match(raw)
     if not match:

@@ -8,6 +8,7 @@ batches through the scheduler (`EpisodeService.refresh(…, delay=…)`), never 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import re
@@ -152,7 +153,9 @@ class _LiveTouches:
 
 
 class ResearchService:
-    def __init__(self, bot: discord.Client, db: Database, scheduler: Scheduler, episodes: EpisodeService) -> None:
+    def __init__(
+        self, bot: discord.Client, db: Database, scheduler: Scheduler, episodes: EpisodeService
+    ) -> None:
         self.bot = bot
         self.db = db
         self.scheduler = scheduler
@@ -161,10 +164,9 @@ class ResearchService:
         self.last_catch_up: dict[int, CatchUp] = {}
         self._touched = _LiveTouches()
         self._catch_up_task: asyncio.Task[None] | None = None
-        try:
+        # After a cog reload the first registration stays (it serves the same bot and database).
+        with contextlib.suppress(ValueError):
             scheduler.register_each(THANKS_JOB, self._thanks_job)
-        except ValueError:  # the cog was reloaded: the first registration stays (same bot and database)
-            pass
 
     # -- collecting from threads ----------------------------------------------------------------
 
@@ -378,7 +380,11 @@ class ResearchService:
         )
         if posted is not None:
             await store.set_message(
-                self.db, added.id, channel_id=posted.channel.id, message_id=posted.id, jump_url=posted.jump_url
+                self.db,
+                added.id,
+                channel_id=posted.channel.id,
+                message_id=posted.id,
+                jump_url=posted.jump_url,
             )
         await self._card_later(episode.id)
         return added.id, posted
@@ -404,6 +410,9 @@ class ResearchService:
         if not isinstance(channel, discord.Thread):
             return None
         return await episode_store.get_by_thread(self.db, channel.id)
+
+    async def episode_by_code(self, guild_id: int, code: str) -> Episode | None:
+        return await episode_store.get_by_code(self.db, guild_id, code)
 
     async def recent_episodes(self, guild_id: int, limit: int = 25) -> list[tuple[str, str]]:
         return await episode_store.search_codes(self.db, guild_id, "", limit)
@@ -477,7 +486,9 @@ class ResearchService:
             updated_at=episode.updated_at,
             exported_at=now(),
             dates=tuple((f"{d.milestone.label} deadline", d.due_at) for d in data.deadlines),
-            url=f"https://discord.com/channels/{episode.guild_id}/{episode.thread_id}" if episode.thread_id else None,
+            url=f"https://discord.com/channels/{episode.guild_id}/{episode.thread_id}"
+            if episode.thread_id
+            else None,
         )
         return Dossier(header, entries, rules.credits_of(entries))
 
@@ -573,4 +584,3 @@ class ResearchService:
             guild_id=episode.guild_id,
         )
         return DONE
-

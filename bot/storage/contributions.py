@@ -178,7 +178,9 @@ class SearchHit:
 # -- writes --------------------------------------------------------------------------------------------
 
 
-async def add(db: Database, new: NewContribution, *, seen: bool = False, respect_removals: bool = False) -> Added:
+async def add(
+    db: Database, new: NewContribution, *, seen: bool = False, respect_removals: bool = False
+) -> Added:
     """Store a contribution; for a message already stored, nothing changes.
 
     `seen` also moves the episode's last seen message id forward (same transaction);
@@ -213,7 +215,8 @@ async def _add_in(tx: Tx, new: NewContribution, *, seen: bool, respect_removals:
     if cur.rowcount == 1:
         return Added(cur.lastrowid, True)
     row = await tx.fetchone(
-        "SELECT id FROM contributions WHERE episode_id = ? AND message_id = ?", (new.episode_id, new.message_id)
+        "SELECT id FROM contributions WHERE episode_id = ? AND message_id = ?",
+        (new.episode_id, new.message_id),
     )
     return Added(row[0] if row else None, False)
 
@@ -365,7 +368,10 @@ async def replace_likes(db: Database, message_id: int, likes: Iterable[tuple[int
     """Set the likes of a message's contributions to exactly (user id, emoji) pairs (catching up)."""
     likes = list(likes)
     async with db.transaction() as tx:
-        ids = [r[0] for r in await tx.fetchall("SELECT id FROM contributions WHERE message_id = ?", (message_id,))]
+        ids = [
+            r[0]
+            for r in await tx.fetchall("SELECT id FROM contributions WHERE message_id = ?", (message_id,))
+        ]
         for cid in ids:
             await tx.execute("DELETE FROM contribution_likes WHERE contribution_id = ?", (cid,))
             await tx.executemany(
@@ -379,7 +385,7 @@ async def likers(db: Database, episode_id: int) -> dict[int, list[int]]:
     rows = await db.fetchall(
         "SELECT l.contribution_id, l.user_id FROM contribution_likes l JOIN contributions c "
         "ON c.id = l.contribution_id WHERE c.episode_id = ? GROUP BY l.contribution_id, l.user_id "
-        "ORDER BY l.contribution_id, MIN(l.rowid)",
+        "ORDER BY l.contribution_id, l.user_id",
         (episode_id,),
     )
     out: dict[int, list[int]] = {}
@@ -416,7 +422,8 @@ async def for_episode(
         params.append(author_id)
     order = "DESC" if newest_first else "ASC"
     rows = await db.fetchall(
-        f"SELECT {_COLS} FROM contributions c WHERE {where} ORDER BY c.created_at {order}, c.id {order}", params
+        f"SELECT {_COLS} FROM contributions c WHERE {where} ORDER BY c.created_at {order}, c.id {order}",
+        params,
     )
     return [Contribution.from_row(r) for r in rows]
 

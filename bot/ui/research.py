@@ -43,7 +43,11 @@ def contribution_line(c: Contribution) -> str:
         head += f" · [link]({c.jump_url})"
     text = _escape(excerpt(c.body, 110)) if c.body else ""
     if c.title:
-        text = f"**{_escape(excerpt(c.title, 80))}** — {text}" if text else f"**{_escape(excerpt(c.title, 80))}**"
+        text = (
+            f"**{_escape(excerpt(c.title, 80))}** — {text}"
+            if text
+            else f"**{_escape(excerpt(c.title, 80))}**"
+        )
     if not text and c.attachments:
         text = f"📎 {_escape(excerpt(', '.join(a.filename for a in c.attachments), 100))}"
     return f"{head}\n{text}" if text else head
@@ -91,7 +95,9 @@ class SubmitModal(ArchivistModal):
             self.add_item(item)
 
     async def submitted(self, interaction: discord.Interaction) -> None:
-        await self.on_submit_cb(interaction, self.title_input.value, self.body.value, self.sources.value or None)
+        await self.on_submit_cb(
+            interaction, self.title_input.value, self.body.value, self.sources.value or None
+        )
 
 
 class CodeModal(ArchivistModal):

@@ -180,10 +180,12 @@ DeclineSubmit = Callable[[discord.Interaction, int, str | None], Awaitable[None]
 class DeclineForm(ArchivistModal):
     """Asks the host for an optional reason; the decision is made only on submit."""
 
-    def __init__(self, request_id: int, episode: Episode, submit: DeclineSubmit) -> None:
+    def __init__(self, request_id: int, episode: Episode, submit: DeclineSubmit, *, opened_by: int) -> None:
+        # One form per click: discord.py routes a submitted form by its custom id, so two hosts (or two
+        # clicks) must not share one, or a submission would land in the other form.
         super().__init__(
             title=f"Decline request for {episode.code}"[:45],
-            custom_id=f"archivist:request:decline-form:{request_id}",
+            custom_id=f"archivist:request:decline-form:{request_id}:{opened_by}",
             timeout=900,
         )
         self.request_id = request_id

@@ -39,6 +39,19 @@ def pinged(world, channel, message) -> list[int]:
     return list(world.env.backend.get_message(channel.id, message.id).ping_user_ids)
 
 
+def labels(message) -> list[str]:
+    """Button labels of a message (channel messages have component objects, responses raw dicts)."""
+    found = []
+    for row in message.components:
+        for child in row["components"] if isinstance(row, dict) else row.children:
+            found.append(child["label"] if isinstance(child, dict) else child.label)
+    return found
+
+
+def all_disabled(message) -> bool:
+    return all(c.disabled for row in message.components for c in row.children)
+
+
 def reviews(world) -> list[discord.Message]:
     return world.review.history()
 
@@ -190,7 +203,7 @@ async def test_volunteer_posts_a_review_message_and_a_note(world, episode):
     r = await volunteer(world, pitch=pitch)
     assert r.response.ephemeral
     assert "is with the hosts" in r.response.content
-    assert [c.label for row in r.response.components for c in row.children] == ["Withdraw"]
+    assert labels(r.response) == ["Withdraw"]
 
     [review] = reviews(world)
     embed = review.embeds[0]
@@ -198,7 +211,7 @@ async def test_volunteer_posts_a_review_message_and_a_note(world, episode):
     assert embed.description == pitch  # stored and shown whole
     assert field(embed, "Member") == world.alice.mention
     assert "Waiting" in field(embed, "Decision")
-    assert [c.label for row in review.components for c in row.children] == ["Approve", "Decline"]
+    assert labels(review) == ["Approve", "Decline"]
     assert pinged(world, world.review, review) == []
     assert not review.mention_everyone
 
@@ -226,7 +239,7 @@ async def test_one_pending_request_per_member_and_episode(world, episode):
     r = await volunteer(world, pitch="Again!")
     assert r.response.ephemeral
     assert "already asked" in r.response.content
-    assert [c.label for row in r.response.components for c in row.children] == ["Withdraw"]
+    assert labels(r.response) == ["Withdraw"]
     assert len(reviews(world)) == 1
     await volunteer(world, member=world.bob)
     assert len(reviews(world)) == 2
@@ -264,7 +277,7 @@ async def test_host_approves_by_clicking(world, episode):
     decision = field(review.embeds[0], "Decision")
     assert decision.startswith(f"✅ Approved by {world.host.mention}")
     assert "<t:" in decision
-    assert all(c.disabled for row in review.components for c in row.children)
+    assert all_disabled(review)
 
     [dm] = dms(world.alice)
     assert "approved" in dm
@@ -288,7 +301,7 @@ async def test_host_declines_with_a_reason(world, episode):
     decision = field(review.embeds[0], "Decision")
     assert decision.startswith(f"❌ Declined by {world.host.mention}")
     assert "Spartacus already started a script." in decision
-    assert all(c.disabled for row in review.components for c in row.children)
+    assert all_disabled(review)
     [dm] = dms(world.alice)
     assert "declined" in dm
     assert "Spartacus already started a script." in dm
@@ -395,7 +408,7 @@ async def test_member_withdraws_from_the_confirmation(world, episode):
 
     review = reviews(world)[0]
     assert field(review.embeds[0], "Decision").startswith(f"↩️ Withdrawn by {world.alice.mention}")
-    assert all(c.disabled for row in review.components for c in row.children)
+    assert all_disabled(review)
     assert "withdrew" in notes(world)[-1]
     listing = await world.host.slash(world.general, "episode requests")
     assert "No pending requests" in listing.response.embeds[0].description
@@ -439,7 +452,7 @@ async def test_assigning_a_volunteer_settles_their_request(world, episode):
     await world.host.slash(world.general, "episode assign", episode=CODE, member=world.alice)
     review = reviews(world)[0]
     assert field(review.embeds[0], "Decision").startswith(f"✅ Approved by {world.host.mention}")
-    assert all(c.disabled for row in review.components for c in row.children)
+    assert all_disabled(review)
     listing = await world.host.slash(world.general, "episode requests")
     assert "No pending requests" in listing.response.embeds[0].description
 
@@ -557,3 +570,13 @@ async def test_requests_stay_in_their_server(world, episode):
     assert "now an author" in r.response.content
     assert await authors(world) == []
     assert len(reviews(world)) == 1
+
+
+async def test_claim_when_discord_refuses_the_card_update(world, episode):
+    world.env.inject_error("PATCH", f"/channels/{episode.id}/messages/*", status=500, times=1)
+    r = await world.host.slash(world.general, "episode claim", episode=CODE)
+    assert "now an author" in r.response.content
+    assert "shortly" in r.response.content
+    assert await authors(world) == [world.host.id]  # the change is kept
+    await world.env.advance_time(120)
+    assert world.host.mention in field(card(world), "Authors")

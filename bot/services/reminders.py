@@ -1,0 +1,824 @@
+"""Personal reminders, deadline reminders and the weekly digest, delivered through the one scheduler.
+
+Delivery is at-least-once inside the bot and exactly-once as members see it:
+- a job is marked done only after Discord accepted its message; a personal reminder is also marked
+  delivered (with the message id) right after Discord accepted it, so a job retried after a crash
+  sends nothing twice; the digest records its ISO week before the job is marked done;
+- 5xx, 429 and network errors are retried with backoff; a permanent refusal (403, 404) moves on to
+  the next place to deliver (DM → the channel where it was set; deleted channel or thread → the
+  announcements channel), and when none is left the job fails and is logged;
+- everything due at once for one channel goes out grouped into as few messages as Discord's 2000
+  characters allow, paced per channel (`ChannelPacer`) so an outage never ends in a flood or a 429.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import discord
+
+from bot.clock import now
+from bot.domain import recurrence, schedule_rules
+from bot.domain.episodes import Milestone, Status
+from bot.domain.timeparse import ParsedTime, parse_when
+from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.scheduler import DONE, LATE_AFTER, Failed, Outcome, Retry, Scheduler
+from bot.services.episodes import EpisodeService
+from bot.storage import episodes as episode_store
+from bot.storage import jobs as job_store
+from bot.storage import reminders as store
+from bot.storage import settings as settings_store
+from bot.storage.db import Database
+from bot.storage.episodes import Episode
+from bot.storage.jobs import Job
+from bot.storage.reminders import DeadlineInfo, Reminder
+from bot.storage.settings import GuildSettings
+from bot.ui.reminders import delivered_view
+
+log = logging.getLogger(__name__)
+
+REMINDER, DEADLINE, DIGEST = "reminder", "deadline", "digest"
+TEXT_MAX = 1500
+MAX_PENDING = 25
+OVERDUE_AFTER = timedelta(days=1)
+DIGEST_HORIZON = timedelta(days=14)
+MESSAGE_MAX = 2000
+EMBED_MAX = 3900
+Progress = Callable[[], Awaitable[None]]
+
+
+async def _no_progress() -> None:
+    return None
+
+
+def ts(when: datetime | float, style: str = "f") -> str:
+    value = when.timestamp() if isinstance(when, datetime) else when
+    return f"<t:{int(value)}:{style}>"
+
+
+# -- sending: routes, grouping, pacing ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One place to deliver something: a channel (`channel_id`) or a member's DMs (`dm_user_id`)."""
+
+    text: str
+    channel_id: int | None = None
+    dm_user_id: int | None = None
+    ping: tuple[int, ...] = ()
+    reminder_id: int | None = None  # a personal reminder: recorded as delivered, gets Snooze buttons
+    reveal: bool = False  # a private reminder shown in a channel: the text stays behind a button
+
+    @property
+    def key(self) -> str:
+        return f"dm:{self.dm_user_id}" if self.dm_user_id is not None else f"ch:{self.channel_id}"
+
+    @property
+    def solo(self) -> bool:
+        """Text with an open code block would swallow whatever is grouped after it."""
+        return "```" in self.text
+
+
+@dataclass(slots=True)
+class Delivery:
+    job_id: int
+    routes: list[Route]
+    step: int = 0
+
+    @property
+    def route(self) -> Route:
+        return self.routes[self.step]
+
+
+class ChannelPacer:
+    """At most `limit` messages per `per` seconds into one channel (Discord's per-channel limit is
+    5 per 5 s): what does not fit now is retried a little later instead of meeting a 429."""
+
+    def __init__(self, limit: int = 5, per: float = 5.0) -> None:
+        self.limit = limit
+        self.per = per
+        self._sent: dict[str, list[float]] = {}
+
+    def wait(self, key: str) -> float:
+        at = now().timestamp()
+        recent = [t for t in self._sent.get(key, []) if at - t < self.per]
+        if recent:
+            self._sent[key] = recent
+        else:
+            self._sent.pop(key, None)
+        return 0.0 if len(recent) < self.limit else recent[0] + self.per - at
+
+    def sent(self, key: str) -> None:
+        self._sent.setdefault(key, []).append(now().timestamp())
+
+
+class _Permanent(Exception):
+    """This route can never work (deleted channel, DMs closed, no access)."""
+
+
+def pack(deliveries: list[Delivery], limit: int = MESSAGE_MAX) -> list[list[Delivery]]:
+    """Group texts for one channel into as few messages of at most `limit` characters as possible."""
+    messages: list[list[Delivery]] = []
+    length = 0
+    for delivery in deliveries:
+        text = delivery.route.text
+        if (
+            not messages
+            or delivery.route.solo
+            or messages[-1][-1].route.solo
+            or length + 2 + len(text) > limit
+        ):
+            messages.append([delivery])
+            length = len(text)
+        else:
+            messages[-1].append(delivery)
+            length += 2 + len(text)
+    return messages
+
+
+class Outbox:
+    """Sends deliveries grouped per channel, with fallbacks, pacing and an outcome per job."""
+
+    def __init__(self, bot: discord.Client, db: Database, pacer: ChannelPacer) -> None:
+        self.bot = bot
+        self.db = db
+        self.pacer = pacer
+        self.messages_sent = 0
+        self.rate_limited = 0
+
+    async def deliver(self, deliveries: list[Delivery]) -> dict[int, Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        active = [d for d in deliveries if d.routes]
+        for d in deliveries:
+            if not d.routes:
+                outcomes[d.job_id] = Failed("nowhere to deliver")
+        while active:
+            by_route: dict[str, list[Delivery]] = {}
+            for d in active:
+                by_route.setdefault(d.route.key, []).append(d)
+            moved: list[Delivery] = []
+            for key, group in by_route.items():
+                moved += await self._send_group(key, group, outcomes)
+            active = []
+            for d in moved:
+                d.step += 1
+                if d.step < len(d.routes):
+                    active.append(d)
+                else:
+                    outcomes[d.job_id] = Failed("every place to deliver refused it")
+        return outcomes
+
+    async def _send_group(
+        self, key: str, group: list[Delivery], outcomes: dict[int, Outcome]
+    ) -> list[Delivery]:
+        """Send one channel's share; returns the deliveries that must move to their next route."""
+        try:
+            channel = await self._resolve(group[0].route)
+        except _Permanent as exc:
+            log.warning("cannot deliver to %s: %s", key, exc)
+            return group
+        except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            for d in group:
+                outcomes[d.job_id] = _transient(exc)
+            return []
+        messages = pack(group)
+        for index, batch in enumerate(messages):
+            wait = self.pacer.wait(key)
+            if wait > 0:
+                rest = [d for b in messages[index:] for d in b]
+                for d in rest:
+                    outcomes[d.job_id] = Retry("paced: channel busy", after=max(wait, 6.0))
+                return []
+            try:
+                message = await channel.send(**self._message(batch))
+            except (discord.Forbidden, discord.NotFound) as exc:
+                log.warning("delivery to %s refused (%s); falling back", key, exc.status)
+                return [d for b in messages[index:] for d in b]
+            except discord.HTTPException as exc:
+                if exc.status == 429:
+                    self.rate_limited += 1
+                if exc.status == 429 or exc.status >= 500:
+                    for d in (d for b in messages[index:] for d in b):
+                        outcomes[d.job_id] = _transient(exc)
+                    return []
+                log.warning("delivery to %s rejected (%s %s); falling back", key, exc.status, exc.text)
+                return [d for b in messages[index:] for d in b]
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                for d in (d for b in messages[index:] for d in b):
+                    outcomes[d.job_id] = _transient(exc)
+                return []
+            self.pacer.sent(key)
+            self.messages_sent += 1
+            await self._record(batch, message)
+            for d in batch:
+                outcomes[d.job_id] = DONE
+        return []
+
+    async def _resolve(self, route: Route) -> discord.abc.Messageable:
+        try:
+            if route.dm_user_id is not None:
+                user = self.bot.get_user(route.dm_user_id) or await self.bot.fetch_user(route.dm_user_id)
+                return user.dm_channel or await user.create_dm()
+            assert route.channel_id is not None
+            channel = self.bot.get_channel(route.channel_id)
+            if channel is None:
+                channel = await self.bot.fetch_channel(route.channel_id)
+        except (discord.NotFound, discord.Forbidden) as exc:
+            raise _Permanent(f"{exc.status} {exc.text}") from exc
+        if not isinstance(channel, discord.abc.Messageable):
+            raise _Permanent("not a channel one can post in")
+        return channel
+
+    def _message(self, batch: list[Delivery]) -> dict:
+        pings = sorted({u for d in batch for u in d.route.ping})
+        reminder_ids = [d.route.reminder_id for d in batch if d.route.reminder_id is not None]
+        reveal = any(d.route.reveal for d in batch)
+        kwargs: dict = {
+            "content": "\n\n".join(d.route.text for d in batch),
+            "allowed_mentions": discord.AllowedMentions(
+                everyone=False, roles=False, replied_user=False, users=[discord.Object(u) for u in pings]
+            ),
+        }
+        if reminder_ids:
+            target = str(reminder_ids[0]) if len(batch) == 1 else "m"
+            kwargs["view"] = delivered_view(target, reveal=reveal)
+        return kwargs
+
+    async def _record(self, batch: list[Delivery], message: discord.Message) -> None:
+        ids = [d.route.reminder_id for d in batch if d.route.reminder_id is not None]
+        if not ids:
+            return
+        try:
+            await store.mark_delivered(self.db, ids, channel_id=message.channel.id, message_id=message.id)
+        except Exception:
+            log.exception("reminders %s were delivered but could not be marked so", ids)
+
+
+def _transient(exc: BaseException) -> Retry:
+    if isinstance(exc, discord.HTTPException):
+        after = None
+        if exc.status == 429:
+            retry_after = getattr(exc, "retry_after", None)
+            after = max(float(retry_after), 6.0) if retry_after else 10.0
+        return Retry(f"HTTP {exc.status}", after=after)
+    return Retry(f"{type(exc).__name__}: {exc}")
+
+
+# -- the service -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineSet:
+    info: DeadlineInfo
+    previous: datetime | None
+    reminders: list[datetime]
+    met: bool
+
+
+@dataclass(slots=True)
+class SnoozeResult:
+    reminders: list[Reminder] = field(default_factory=list)
+    until: datetime | None = None
+
+
+class ReminderService:
+    def __init__(
+        self, bot: discord.Client, db: Database, scheduler: Scheduler, episodes: EpisodeService
+    ) -> None:
+        self.bot = bot
+        self.db = db
+        self.scheduler = scheduler
+        self.episodes = episodes
+        self.pacer = ChannelPacer()
+        self.outbox = Outbox(bot, db, self.pacer)
+        self.digests_sent = 0
+
+    def register(self) -> None:
+        self.scheduler.register(REMINDER, self.deliver_reminders)
+        self.scheduler.register(DEADLINE, self.deliver_deadlines)
+        self.scheduler.register_each(DIGEST, self.deliver_digest)
+        self.episodes.status_listeners.append(self.on_status)
+
+    def unregister(self) -> None:
+        for kind in (REMINDER, DEADLINE, DIGEST):
+            self.scheduler.unregister(kind)
+        if self.on_status in self.episodes.status_listeners:
+            self.episodes.status_listeners.remove(self.on_status)
+
+    # -- time zones ------------------------------------------------------------------------------------
+
+    async def zone_for(self, guild_id: int, user_id: int) -> str:
+        own = await store.get_timezone(self.db, guild_id, user_id)
+        if own:
+            return own
+        return (await settings_store.get(self.db, guild_id)).timezone
+
+    async def set_timezone(self, guild_id: int, user_id: int, zone: str) -> None:
+        await store.set_timezone(self.db, guild_id, user_id, zone)
+
+    async def parse(self, guild_id: int, user_id: int, when: str) -> ParsedTime:
+        return parse_when(when, now=now(), zone=await self.zone_for(guild_id, user_id))
+
+    # -- personal reminders ----------------------------------------------------------------------------
+
+    async def create(
+        self, guild_id: int, user_id: int, channel_id: int, when: str, text: str, private: bool
+    ) -> Reminder:
+        if not text.strip():
+            raise InvalidInput("The reminder's text is empty: write what I should remind you of.")
+        if len(text) > TEXT_MAX:
+            raise InvalidInput(
+                f"The reminder's text is {len(text):,} characters long; the limit is {TEXT_MAX:,}."
+            )
+        if await store.count_pending(self.db, guild_id, user_id) >= MAX_PENDING:
+            raise InvalidInput(
+                f"You already have {MAX_PENDING} pending reminders, the most one member can hold. "
+                "Cancel one with `/remind cancel` (see `/remind list`), then try again."
+            )
+        parsed = await self.parse(guild_id, user_id, when)
+        reminder = await store.create(
+            self.db,
+            guild_id=guild_id,
+            user_id=user_id,
+            channel_id=channel_id,
+            text=text,
+            due_at=parsed.timestamp,
+            private=private,
+        )
+        await self._schedule_reminder(reminder)
+        return reminder
+
+    async def _schedule_reminder(self, reminder: Reminder) -> None:
+        job_id = await self.scheduler.schedule(
+            REMINDER,
+            reminder.due_at,
+            {"reminder_id": reminder.id},
+            guild_id=reminder.guild_id,
+            dedupe_key=f"reminder:{reminder.id}:{int(reminder.due_at.timestamp())}",
+        )
+        await store.set_job(self.db, reminder.id, job_id)
+
+    async def pending(self, guild_id: int, user_id: int) -> list[Reminder]:
+        return await store.pending_for(self.db, guild_id, user_id)
+
+    async def owned(self, guild_id: int, user_id: int, reference: str, doing: str) -> Reminder:
+        raw = reference.strip().lstrip("#")
+        reminder = await store.get(self.db, int(raw)) if raw.isdigit() and len(raw) < 19 else None
+        if reminder is None or reminder.guild_id != guild_id:
+            raise NotFound(
+                f"There is no reminder `{reference.strip()[:30]}` here. Pick one of yours from the "
+                "suggestions, or see `/remind list`."
+            )
+        if reminder.user_id != user_id:
+            raise NotAllowed(f"That reminder belongs to someone else: you can only {doing} your own.")
+        return reminder
+
+    async def cancel(self, guild_id: int, user_id: int, reference: str) -> Reminder:
+        reminder = await self.owned(guild_id, user_id, reference, "cancel")
+        if not reminder.pending:
+            raise InvalidInput(f"Reminder #{reminder.id} is not pending any more ({reminder.state}).")
+        await store.cancel(self.db, reminder.id)
+        if reminder.job_id is not None:
+            await self.scheduler.cancel(reminder.job_id)
+        return reminder
+
+    async def snooze(
+        self, guild_id: int | None, user_id: int, target: str, seconds: int, message_id: int | None
+    ) -> SnoozeResult:
+        """Snooze one reminder (`target` is its id) or the caller's reminders in a grouped message."""
+        if target == "m":
+            mine = [r for r in await store.in_message(self.db, message_id or 0) if r.user_id == user_id]
+            if not mine:
+                raise NotAllowed("None of these reminders are yours: only their owners can snooze them.")
+        else:
+            reminder = await store.get(self.db, int(target))
+            if reminder is None or (guild_id is not None and reminder.guild_id != guild_id):
+                raise NotFound("That reminder no longer exists.")
+            if reminder.user_id != user_id:
+                raise NotAllowed("Only the member this reminder is for can snooze it.")
+            mine = [reminder]
+        ready = [r for r in mine if r.state == store.DELIVERED]
+        if not ready:
+            again = [r for r in mine if r.pending]
+            if again:
+                raise InvalidInput(
+                    f"Already snoozed: I'll remind you again {ts(again[0].due_at)} ({ts(again[0].due_at, 'R')})."
+                )
+            raise InvalidInput("This reminder can't be snoozed any more.")
+        until = now().replace(microsecond=0) + timedelta(seconds=seconds)
+        result = SnoozeResult(until=until)
+        for r in ready:
+            if await store.snooze(self.db, r.id, int(until.timestamp())):
+                snoozed = await store.get(self.db, r.id)
+                assert snoozed is not None
+                await self._schedule_reminder(snoozed)
+                result.reminders.append(snoozed)
+        return result
+
+    async def reveal(self, user_id: int, target: str, message_id: int | None) -> list[Reminder]:
+        if target == "m":
+            rows = await store.in_message(self.db, message_id or 0)
+        else:
+            found = await store.get(self.db, int(target))
+            rows = [found] if found else []
+        mine = [r for r in rows if r.user_id == user_id and r.private]
+        if not mine:
+            raise NotAllowed("This private reminder is not yours: only its owner can read it.")
+        return mine
+
+    async def deliver_reminders(self, jobs: list[Job]) -> dict[int, Outcome]:
+        reminders = await store.get_many(self.db, [j.payload.get("reminder_id", 0) for j in jobs])
+        outcomes: dict[int, Outcome] = {}
+        deliveries: list[Delivery] = []
+        announcements: dict[int, int | None] = {}
+        for job in jobs:
+            reminder = reminders.get(job.payload.get("reminder_id", 0))
+            if reminder is None or not reminder.pending:
+                outcomes[job.id] = DONE  # cancelled, or already delivered before a crash
+                continue
+            if reminder.job_id is not None and reminder.job_id != job.id:
+                outcomes[job.id] = DONE  # superseded by a newer job (snoozed)
+                continue
+            if reminder.guild_id not in announcements:
+                cfg = await settings_store.get(self.db, reminder.guild_id)
+                announcements[reminder.guild_id] = cfg.announcements_channel_id
+            deliveries.append(
+                Delivery(job.id, self._reminder_routes(reminder, announcements[reminder.guild_id]))
+            )
+        results = await self.outbox.deliver(deliveries)
+        failed = [
+            reminders[j.payload["reminder_id"]].id
+            for j in jobs
+            if isinstance(results.get(j.id), Failed) and j.payload.get("reminder_id") in reminders
+        ]
+        if failed:
+            log.warning("reminders %s could not be delivered anywhere", failed)
+            await store.mark_failed(self.db, failed)
+        outcomes.update(results)
+        return outcomes
+
+    def _reminder_routes(self, r: Reminder, announcements_id: int | None) -> list[Route]:
+        late = now().timestamp() - r.due_at.timestamp() > LATE_AFTER
+        head = f"⏰ <@{r.user_id}>, your reminder from {ts(r.created_at, 'R')}"
+        if late:
+            head += f" (this was due {ts(r.due_at, 'R')}; I was away)"
+        full = f"{head}:\n{r.text}"
+        ping = (r.user_id,)
+        note = (
+            f"🔒 <@{r.user_id}>, your private reminder from {ts(r.created_at, 'R')} is due"
+            + (f" (it was due {ts(r.due_at, 'R')})" if late else "")
+            + ", but I couldn't send it by DM. Press **Show reminder** to read it here, only you can see it."
+        )
+        moved = f"(I couldn't post in <#{r.channel_id}>, so it's here.) "
+        routes: list[Route]
+        if r.private:
+            routes = [
+                Route(full, dm_user_id=r.user_id, ping=ping, reminder_id=r.id),
+                Route(note, channel_id=r.channel_id, ping=ping, reminder_id=r.id, reveal=True),
+            ]
+            if announcements_id and announcements_id != r.channel_id:
+                routes.append(
+                    Route(moved + note, channel_id=announcements_id, ping=ping, reminder_id=r.id, reveal=True)
+                )
+            return routes
+        routes = [Route(full, channel_id=r.channel_id, ping=ping, reminder_id=r.id)]
+        if announcements_id and announcements_id != r.channel_id:
+            routes.append(Route(moved + full, channel_id=announcements_id, ping=ping, reminder_id=r.id))
+        routes.append(Route(moved + full, dm_user_id=r.user_id, ping=ping, reminder_id=r.id))
+        return routes
+
+    # -- deadlines -------------------------------------------------------------------------------------
+
+    async def set_deadline(
+        self,
+        member: discord.Member,
+        episode: Episode,
+        milestone: Milestone,
+        when: str,
+        progress: Progress = _no_progress,
+    ) -> DeadlineSet:
+        await self.episodes.require_host_or_author(member, episode, "set its deadlines")
+        parsed = await self.parse(member.guild.id, member.id, when)
+        await progress()
+        previous = await store.set_deadline(self.db, episode.id, milestone, parsed.timestamp, member.id)
+        info = await store.deadline_info(self.db, episode.id, milestone)
+        assert info is not None
+        times = await self.schedule_deadline(info)
+        await self.episodes.refresh(episode.id)
+        verb = "moved" if previous else "set"
+        text = f"📅 <@{member.id}> {verb} the **{milestone.label}** deadline: {ts(info.due_at)} ({ts(info.due_at, 'R')})"
+        if previous:
+            text += f", was {ts(previous)}"
+        await self.episodes.post_in_thread(episode, text + ".")
+        return DeadlineSet(info, previous, times, milestone.met_by(info.status))
+
+    async def schedule_deadline(
+        self, info: DeadlineInfo, offsets: list[timedelta] | None = None
+    ) -> list[datetime]:
+        """(Re)place the reminder jobs of one deadline; returns when its reminders will go out."""
+        prefix = f"deadline:{info.episode_id}:{info.milestone.value}:"
+        await self.scheduler.cancel_by_key_prefix(prefix)
+        if info.milestone.met_by(info.status) or info.status is Status.SHELVED:
+            return []
+        if offsets is None:
+            cfg = await settings_store.get(self.db, info.guild_id)
+            offsets = _offsets(cfg)
+        current = now()
+        due = int(info.due_at.timestamp())
+        times: list[datetime] = []
+        base = {"episode_id": info.episode_id, "milestone": info.milestone.value, "deadline": due}
+        for offset in offsets:
+            at = info.due_at - offset
+            if at <= current:
+                continue  # already past when scheduling: skipped, never sent late
+            seconds = int(offset.total_seconds())
+            await self.scheduler.schedule(
+                DEADLINE,
+                at,
+                {**base, "offset": seconds, "at": int(at.timestamp())},
+                guild_id=info.guild_id,
+                dedupe_key=f"{prefix}{seconds}",
+            )
+            times.append(at)
+        overdue_at = info.due_at + OVERDUE_AFTER
+        if overdue_at > current:
+            await self.scheduler.schedule(
+                DEADLINE,
+                overdue_at,
+                {**base, "offset": None, "at": int(overdue_at.timestamp())},
+                guild_id=info.guild_id,
+                dedupe_key=f"{prefix}overdue",
+            )
+        return times
+
+    async def on_status(self, episode: Episode, old: Status, actor_id: int) -> None:
+        """A status change may meet a milestone (drop its reminders) or reopen one (bring them back)."""
+        for info in await store.deadlines_of(self.db, episode.id):
+            await self.schedule_deadline(info)
+
+    async def deliver_deadlines(self, jobs: list[Job]) -> dict[int, Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        infos: dict[tuple[int, str], DeadlineInfo | None] = {}
+        latest: dict[tuple[int, str], Job] = {}
+        for job in jobs:
+            key = (int(job.payload["episode_id"]), str(job.payload["milestone"]))
+            if key not in infos:
+                infos[key] = await store.deadline_info(self.db, key[0], Milestone(key[1]))
+            info = infos[key]
+            if (
+                info is None
+                or int(info.due_at.timestamp()) != int(job.payload["deadline"])
+                or info.milestone.met_by(info.status)
+                or info.status is Status.SHELVED
+            ):
+                outcomes[job.id] = DONE  # moved, met, shelved or gone: nothing stale is sent
+                continue
+            # After an outage several reminders of one deadline may be due at once: only the latest speaks.
+            held = latest.get(key)
+            if held is None or _stage(job) > _stage(held):
+                if held is not None:
+                    outcomes[held.id] = DONE
+                latest[key] = job
+            else:
+                outcomes[job.id] = DONE
+        deliveries: list[Delivery] = []
+        settings: dict[int, GuildSettings] = {}
+        for key, job in latest.items():
+            info = infos[key]
+            assert info is not None
+            if info.guild_id not in settings:
+                settings[info.guild_id] = await settings_store.get(self.db, info.guild_id)
+            authors = await episode_store.authors(self.db, info.episode_id)
+            text = _deadline_text(info, job, authors)
+            routes = []
+            if info.thread_id:
+                routes.append(Route(text, channel_id=info.thread_id, ping=tuple(authors)))
+            announcements = settings[info.guild_id].announcements_channel_id
+            if announcements:
+                routes.append(
+                    Route(
+                        f"(The thread of **{info.code}** is gone, so this is here.) {text}",
+                        channel_id=announcements,
+                        ping=tuple(authors),
+                    )
+                )
+            deliveries.append(Delivery(job.id, routes))
+        outcomes.update(await self.outbox.deliver(deliveries))
+        return outcomes
+
+    # -- the weekly digest -----------------------------------------------------------------------------
+
+    async def ensure_digest(self, guild_id: int, *, reschedule: bool = False) -> datetime | None:
+        """Make sure a server with an announcements channel has its next digest scheduled."""
+        prefix = f"digest:{guild_id}:"
+        cfg = await settings_store.get(self.db, guild_id)
+        if not cfg.announcements_channel_id:
+            await self.scheduler.cancel_by_key_prefix(prefix)
+            return None
+        if not reschedule:
+            existing = await job_store.pending(self.db, kind=DIGEST, guild_id=guild_id)
+            if existing:
+                return datetime.fromtimestamp(existing[0].due_at, tz=UTC)
+        else:
+            await self.scheduler.cancel_by_key_prefix(prefix)
+        return await self._schedule_next_digest(cfg, now())
+
+    async def _schedule_next_digest(
+        self, cfg: GuildSettings, after: datetime, *, skip: str | None = None
+    ) -> datetime:
+        """Schedule the first digest after `after` whose week has none yet (nor is `skip`, the week
+        of the job being delivered, whose own job is still pending until it is marked done)."""
+        sent = await store.sent_weeks(self.db, cfg.guild_id)
+        if skip:
+            sent.add(skip)
+        at_time = recurrence.parse_hhmm(cfg.digest_time)
+        when = recurrence.next_weekly(after, cfg.digest_day, at_time, cfg.timezone)
+        while recurrence.week_key(when, cfg.timezone) in sent:
+            when = recurrence.next_weekly(when, cfg.digest_day, at_time, cfg.timezone)
+        week = recurrence.week_key(when, cfg.timezone)
+        await self.scheduler.schedule(
+            DIGEST,
+            when,
+            {"week": week, "zone": cfg.timezone},
+            guild_id=cfg.guild_id,
+            dedupe_key=f"digest:{cfg.guild_id}:{week}",
+        )
+        return when
+
+    async def deliver_digest(self, job: Job) -> Outcome:
+        guild_id = job.guild_id
+        if guild_id is None:
+            return Failed("a digest job without a server")
+        cfg = await settings_store.get(self.db, guild_id)
+        week = str(job.payload.get("week") or recurrence.week_key(now(), cfg.timezone))
+        if not cfg.announcements_channel_id:
+            return DONE  # scheduled again when announcements are configured
+        if await store.digest_sent(self.db, guild_id, week):
+            await self._schedule_next_digest(cfg, now(), skip=week)
+            return DONE
+        pages = await self.digest_pages(cfg, week, late=now().timestamp() - job.due_at > LATE_AFTER)
+        allowed = discord.AllowedMentions.none()
+        try:
+            channel = self.bot.get_channel(cfg.announcements_channel_id) or await self.bot.fetch_channel(
+                cfg.announcements_channel_id
+            )
+            first = await channel.send(embed=pages[0], allowed_mentions=allowed)
+        except (discord.NotFound, discord.Forbidden) as exc:
+            log.warning(
+                "digest of server %s not posted: announcements channel refused (%s)", guild_id, exc.status
+            )
+            await self._schedule_next_digest(cfg, now(), skip=week)
+            return Failed(f"announcements channel refused ({exc.status})")
+        except discord.HTTPException as exc:
+            return _transient(exc)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            return _transient(exc)
+        await store.record_digest(self.db, guild_id, week, channel_id=channel.id, message_id=first.id)
+        self.digests_sent += 1
+        for page in pages[1:]:
+            try:
+                await channel.send(embed=page, allowed_mentions=allowed)
+            except discord.HTTPException as exc:
+                log.warning("part of the digest of server %s was not posted (%s)", guild_id, exc.status)
+        await self._schedule_next_digest(cfg, now(), skip=week)
+        return DONE
+
+    async def digest_pages(self, cfg: GuildSettings, week: str, *, late: bool = False) -> list[discord.Embed]:
+        current = now()
+        needing = await store.needing_author(self.db, cfg.guild_id)
+        research = await store.research_counts(self.db, cfg.guild_id)
+        upcoming = [
+            d
+            for d in await store.deadlines_between(
+                self.db, cfg.guild_id, int(current.timestamp()), int((current + DIGEST_HORIZON).timestamp())
+            )
+            if not d.milestone.met_by(d.status) and d.status is not Status.SHELVED
+        ]
+        sections = [
+            (
+                f"✍️ Needs an author ({len(needing)})",
+                [f"• **{e.code}** · {_clean(e.title)}{_where(e.thread_id)}" for e in needing],
+                "Every episode has an author.",
+            ),
+            (
+                f"🔎 In research ({len(research)})",
+                [
+                    f"• **{c.code}** · {_clean(c.title)} — {_plural(c.contributions, 'contribution')}"
+                    + (f" from {_plural(c.contributors, 'member')}" if c.contributions else "")
+                    + _where(c.thread_id)
+                    for c in research
+                ],
+                "No episode is in research.",
+            ),
+            (
+                f"📅 Deadlines in the next 14 days ({len(upcoming)})",
+                [
+                    f"• {ts(d.due_at)} ({ts(d.due_at, 'R')}) · **{d.code}** {d.milestone.label}{_where(d.thread_id)}"
+                    for d in upcoming
+                ],
+                "No deadline in the next two weeks.",
+            ),
+        ]
+        lines: list[str] = []
+        for title, items, empty in sections:
+            if lines:
+                lines.append("")
+            lines.append(f"**{title}**")
+            lines.extend(items or [f"*{empty}*"])
+        chunks: list[str] = []
+        buffer = ""
+        for line in lines:
+            line = line[:1000]
+            if buffer and len(buffer) + 1 + len(line) > EMBED_MAX:
+                chunks.append(buffer)
+                buffer = ""
+            buffer = f"{buffer}\n{line}" if buffer else line
+        chunks.append(buffer)
+        local = current.astimezone(ZoneInfo(cfg.timezone))
+        pages = []
+        for index, chunk in enumerate(chunks, start=1):
+            title = f"📰 Weekly digest · {week}"
+            if len(chunks) > 1:
+                title += f" ({index}/{len(chunks)})"
+            embed = discord.Embed(title=title, description=chunk, colour=discord.Colour.blurple())
+            footer = f"{local:%A %d %B %Y} · {cfg.timezone}"
+            if late:
+                footer += " · delayed: I was offline at the usual time"
+            embed.set_footer(text=footer)
+            pages.append(embed)
+        return pages
+
+    # -- keeping jobs in line with settings --------------------------------------------------------------
+
+    async def settings_changed(self, guild_id: int) -> None:
+        """Time zone, offsets, digest day/time or channels changed: reschedule what depends on them."""
+        await self.ensure_digest(guild_id, reschedule=True)
+        cfg = await settings_store.get(self.db, guild_id)
+        offsets = _offsets(cfg)
+        after = int((now() - OVERDUE_AFTER).timestamp())
+        for info in await store.deadlines_after(self.db, guild_id, after):
+            await self.schedule_deadline(info, offsets)
+
+    async def reconcile(self) -> None:
+        """At start: every pending reminder has a job, every configured server a pending digest."""
+        for reminder in await store.without_job(self.db):
+            log.info("rescheduling reminder %s, which had no pending job", reminder.id)
+            await self._schedule_reminder(reminder)
+        pending = {job.guild_id for job in await job_store.pending(self.db, kind=DIGEST)}
+        for guild_id in await settings_store.all_guild_ids(self.db):
+            if guild_id not in pending:
+                await self.ensure_digest(guild_id)
+
+
+def _offsets(cfg: GuildSettings) -> list[timedelta]:
+    try:
+        return schedule_rules.parse_offsets(cfg.reminder_offsets)
+    except InvalidInput:
+        log.warning("server %s has unreadable reminder offsets %r", cfg.guild_id, cfg.reminder_offsets)
+        return schedule_rules.parse_offsets("3d,1d,0")
+
+
+def _stage(job: Job) -> float:
+    """How far along a deadline's reminders a job is: the overdue note last, smaller offsets later."""
+    offset = job.payload.get("offset")
+    return float("inf") if offset is None else -float(offset)
+
+
+def _deadline_text(info: DeadlineInfo, job: Job, authors: list[int]) -> str:
+    who = " ".join(f"<@{u}>" for u in authors)
+    name = f"**{info.code}** · {_clean(info.title)}"
+    offset = job.payload.get("offset")
+    if offset is None:
+        text = (
+            f"⚠️ The **{info.milestone.label}** deadline of {name} passed {ts(info.due_at, 'R')}, and the "
+            f"episode is still **{info.status.label}**. Move it on with `/episode status`, or set a new "
+            "date with `/episode deadline`."
+        )
+    elif offset == 0:
+        text = f"⏰ The **{info.milestone.label}** deadline of {name} is now ({ts(info.due_at)})."
+    else:
+        text = f"⏰ The **{info.milestone.label}** deadline of {name} is {ts(info.due_at)} ({ts(info.due_at, 'R')})."
+    scheduled = float(job.payload.get("at") or job.due_at)
+    if now().timestamp() - scheduled > LATE_AFTER:
+        text += f" (This reminder was due {ts(scheduled, 'R')}; I was away.)"
+    if who:
+        return f"{who} {text}"
+    return f"{text} No author yet: `/episode volunteer` if you'd like to write it."
+
+
+def _clean(text: str) -> str:
+    return discord.utils.escape_markdown(text).replace("\n", " ")[:90]
+
+
+def _where(thread_id: int | None) -> str:
+    return f" — <#{thread_id}>" if thread_id else ""
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
