@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 OUTPUT = Path("demo-output")
@@ -45,9 +46,17 @@ class Narrator:
 
     def text(self, value: str | None) -> str:
         value = value or ""
-        value = re.sub(r"<@!?(\d+)>", lambda m: "@" + self.names.get(int(m.group(1)), m.group(1)), value)
-        value = re.sub(r"<t:(\d+)(?::\w)?>", lambda m: f"[time {m.group(1)}]", value)
-        return value
+        value = re.sub(
+            r"<(@|@&|#)!?(\d+)>", lambda m: m.group(1)[0] + self.names.get(int(m.group(2)), m.group(2)), value
+        )
+        return re.sub(r"<t:(\d+)(?::(\w))?>", self._time, value)
+
+    @staticmethod
+    def _time(match: re.Match) -> str:
+        when = datetime.fromtimestamp(int(match.group(1)), tz=UTC)
+        if match.group(2) == "R":
+            return "(relative)"
+        return when.strftime("%a %d %b %Y %H:%M UTC")
 
     def block(self, content: str | None, embeds, indent: str = "    ") -> None:
         if content:
@@ -112,9 +121,11 @@ async def run_demo() -> int:
             spartacus = guild.add_member(env.create_user("Spartacus"), roles=[host_role])
             veles = guild.add_member(env.create_user("Veles"))
             ardent = guild.add_member(env.create_user("Ardent"))
-            say = Narrator(
-                {m.id: m.user.name for m in (indy, spartacus, veles, ardent)} | {env.bot.user.id: "Archivist"}
-            )
+            names = {m.id: m.user.name for m in (indy, spartacus, veles, ardent)} | {
+                env.bot.user.id: "Archivist"
+            }
+            names |= {c.id: c.name for c in (forum, review, announcements, general)} | {host_role.id: "Host"}
+            say = Narrator(names)
 
             say.step("An admin configures Archivist")
             r = await indy.slash(
@@ -136,6 +147,7 @@ async def run_demo() -> int:
                 "Spartacus", "/episode create code:1924-01 title:Lenin's Death and Stalin's Rise to Power", r
             )
             thread = next(t for t in forum.threads if t.name.startswith("1924-01"))
+            names[thread.id] = thread.name
             say.new_messages(thread, "#1924-01")
 
             say.step("Members post research, a correction, and likes")

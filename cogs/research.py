@@ -44,6 +44,11 @@ class Research(
         self.menu.guild_only = True
         super().__init__()
 
+    @property
+    def ingest_timings(self):
+        """Milliseconds the bot spent on each collected thread message (benchmarks read this)."""
+        return self.service.ingest_timings
+
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.menu)
         self.bot.episodes.status_listeners.append(self.service.on_status)

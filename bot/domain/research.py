@@ -4,6 +4,7 @@ the thank-you's message split, and the dossier rendered as Markdown, JSON or CSV
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -45,6 +46,7 @@ def extract_links(*texts: str | None) -> list[str]:
     return list(found)
 
 
+@functools.lru_cache(maxsize=16384)
 def normalize_url(url: str) -> str:
     """A key under which the same web page cited twice compares equal."""
     parts = urlsplit(url.strip())
@@ -400,7 +402,24 @@ def render_json(dossier: Dossier) -> str:
         "bibliography": bibliography(dossier.entries),
         "credits": [{**person(c.person), "contributions": c.contributions} for c in credits],
     }
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return _json_document(data)
+
+
+def _json_document(data: dict) -> str:
+    """Pretty at the top level, one compact line per list item: readable, and fast for large exports
+    (json's C encoder is only used without `indent`)."""
+
+    def dump(value: object) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            inner = ",\n    ".join(dump(item) for item in value)
+            parts.append(f"  {dump(key)}: [\n    {inner}\n  ]")
+        else:
+            parts.append(f"  {dump(key)}: {dump(value)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 CSV_COLUMNS = (

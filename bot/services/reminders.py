@@ -360,7 +360,7 @@ class ReminderService:
             reminder.due_at,
             {"reminder_id": reminder.id},
             guild_id=reminder.guild_id,
-            dedupe_key=f"reminder:{reminder.id}:{int(reminder.due_at.timestamp())}",
+            dedupe_key=store.job_key(reminder.id, int(reminder.due_at.timestamp())),
         )
         await store.set_job(self.db, reminder.id, job_id)
 
@@ -466,8 +466,10 @@ class ReminderService:
     def _reminder_routes(self, r: Reminder, announcements_id: int | None) -> list[Route]:
         late = now().timestamp() - r.due_at.timestamp() > LATE_AFTER
         head = f"⏰ <@{r.user_id}>, your reminder from {ts(r.created_at, 'R')}"
+        if r.snoozes:
+            head += " (snoozed)"
         if late:
-            head += f" (this was due {ts(r.due_at, 'R')}; I was away)"
+            head += f" (this was due {ts(r.due_at, 'R')})"
         full = f"{head}:\n{r.text}"
         ping = (r.user_id,)
         note = (
@@ -806,7 +808,7 @@ def _deadline_text(info: DeadlineInfo, job: Job, authors: list[int]) -> str:
         text = f"⏰ The **{info.milestone.label}** deadline of {name} is {ts(info.due_at)} ({ts(info.due_at, 'R')})."
     scheduled = float(job.payload.get("at") or job.due_at)
     if now().timestamp() - scheduled > LATE_AFTER:
-        text += f" (This reminder was due {ts(scheduled, 'R')}; I was away.)"
+        text += f" (This reminder was due {ts(scheduled, 'R')}.)"
     if who:
         return f"{who} {text}"
     return f"{text} No author yet: `/episode volunteer` if you'd like to write it."

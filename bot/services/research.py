@@ -14,6 +14,7 @@ import logging
 import re
 import time
 import zipfile
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -161,6 +162,7 @@ class ResearchService:
         self.scheduler = scheduler
         self.episodes = episodes
         self.stats = IngestStats()
+        self.ingest_timings: deque[float] = deque(maxlen=10_000)  # ms per collected message, for benchmarks
         self.last_catch_up: dict[int, CatchUp] = {}
         self._touched = _LiveTouches()
         self._catch_up_task: asyncio.Task[None] | None = None
@@ -175,8 +177,10 @@ class ResearchService:
             return
         started = time.perf_counter()
         await self.ingest(message_data(message))
+        elapsed = time.perf_counter() - started
         self.stats.messages += 1
-        self.stats.seconds += time.perf_counter() - started
+        self.stats.seconds += elapsed
+        self.ingest_timings.append(1000 * elapsed)
 
     async def ingest(self, data: MessageData, *, respect_removals: bool = False) -> Added | None:
         """Store a member's message posted in an episode thread (nothing happens elsewhere)."""

@@ -29,6 +29,7 @@ _COLS = (
     "(SELECT COUNT(DISTINCT l.user_id) FROM contribution_likes l WHERE l.contribution_id = c.id) AS likes"
 )
 HIT_START, HIT_END = "\x02", "\x03"  # snippet() markers, replaced by bold after escaping markdown
+SEARCH_CANDIDATES = 1000  # most recent matches ranked by a search
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,8 @@ def _attachments_json(items: Iterable[Attachment]) -> str:
 
 
 def _attachments(text: str | None) -> tuple[Attachment, ...]:
+    if not text or text == "[]":
+        return ()
     return tuple(Attachment(a.get("filename", ""), a.get("url", "")) for a in json.loads(text or "[]"))
 
 
@@ -118,26 +121,28 @@ class Contribution:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Contribution:
+        """From a row of `_COLS` (by position: exports read thousands of rows)."""
+        links = row[10]
         return cls(
-            id=row["id"],
-            guild_id=row["guild_id"],
-            episode_id=row["episode_id"],
-            author_id=row["author_id"],
-            author_name=row["author_name"],
-            origin=row["origin"],
-            title=row["title"],
-            body=row["body"],
-            sources=row["sources"],
-            attachments=_attachments(row["attachments"]),
-            links=tuple(json.loads(row["links"] or "[]")),
-            channel_id=row["channel_id"],
-            message_id=row["message_id"],
-            jump_url=row["jump_url"],
-            reply_to_message_id=row["reply_to_message_id"],
-            added_by=row["added_by"],
-            created_at=from_ts(row["created_at"]),
-            edited_at=from_ts(row["edited_at"]),
-            likes=row["likes"],
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            _attachments(row[9]),
+            () if links == "[]" or not links else tuple(json.loads(links)),
+            row[11],
+            row[12],
+            row[13],
+            row[14],
+            row[15],
+            from_ts(row[16]),
+            from_ts(row[17]),
+            row[18],
         )
 
 
@@ -225,6 +230,15 @@ async def add_many(db: Database, rows: Sequence[NewContribution]) -> None:
     """Bulk insert in one transaction (seeding, benchmarks)."""
     async with db.transaction() as tx:
         await tx.executemany(_INSERT, [r.params() for r in rows])
+
+
+async def add_likes_many(db: Database, rows: Iterable[tuple[int, int, str]]) -> None:
+    """Bulk insert (contribution id, user id, emoji) likes in one transaction (seeding, benchmarks)."""
+    async with db.transaction() as tx:
+        await tx.executemany(
+            "INSERT OR IGNORE INTO contribution_likes (contribution_id, user_id, emoji) VALUES (?, ?, ?)",
+            rows,
+        )
 
 
 async def mark_seen(db: Database, episode_id: int, message_id: int) -> None:
@@ -462,23 +476,50 @@ async def contributor_ids(db: Database, episode_id: int) -> list[int]:
     return [r[0] for r in rows]
 
 
-async def search(
-    db: Database, guild_id: int, match: str, *, episode_id: int | None = None, limit: int = 50
-) -> list[SearchHit]:
-    """Best matches first (bm25: titles weigh most, then sources, then text) with a snippet.
+def scoped_match(match: str, guild_id: int, episode_id: int | None = None) -> str:
+    """The member's query limited to one server (or one episode) inside the index; the member's words
+    only ever match the title, text and sources."""
+    scope = f'"e{int(episode_id)}"' if episode_id is not None else f'"g{int(guild_id)}"'
+    return f"scope : {scope} AND {{title body sources}} : ({match})"
 
-    `match` must be a safe FTS5 expression (bot.domain.research.build_fts_query)."""
-    where, params = ["contributions_fts MATCH ?", "c.guild_id = ?"], [match, guild_id]
+
+async def search(
+    db: Database,
+    guild_id: int,
+    match: str,
+    *,
+    episode_id: int | None = None,
+    limit: int = 50,
+    candidates: int = SEARCH_CANDIDATES,
+) -> list[SearchHit]:
+    """Best matches first, with a snippet. `match` must be a safe FTS5 expression
+    (bot.domain.research.build_fts_query).
+
+    Ranking is bm25 (titles weigh most, then sources, then text) over the `candidates` most recent
+    matches: a word found in nearly every contribution says little about relevance, and this keeps a
+    search over a large server within milliseconds."""
     if episode_id is not None:
-        where.append("c.episode_id = ?")
-        params.append(episode_id)
-    params.append(limit)
+        owner = await db.fetchval("SELECT guild_id FROM episodes WHERE id = ?", (episode_id,))
+        if owner != guild_id:
+            return []
+    scoped = scoped_match(match, guild_id, episode_id)
+    ranked = await db.fetchall(
+        "SELECT rowid FROM contributions_fts WHERE contributions_fts MATCH ?1 AND rowid >= COALESCE(("
+        "SELECT rowid FROM contributions_fts WHERE contributions_fts MATCH ?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?2"
+        "), 0) ORDER BY bm25(contributions_fts, 4.0, 1.0, 2.0, 0.0), rowid DESC LIMIT ?3",
+        (scoped, max(candidates - 1, 0), limit),
+    )
+    ids = [r[0] for r in ranked]
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
     rows = await db.fetchall(
         "SELECT c.id, e.code, c.author_id, c.created_at, c.jump_url, "
         f"snippet(contributions_fts, -1, '{HIT_START}', '{HIT_END}', '…', 16) "
         "FROM contributions_fts JOIN contributions c ON c.id = contributions_fts.rowid "
         "JOIN episodes e ON e.id = c.episode_id "
-        f"WHERE {' AND '.join(where)} ORDER BY bm25(contributions_fts, 4.0, 1.0, 2.0), c.id DESC LIMIT ?",
-        params,
+        f"WHERE contributions_fts MATCH ? AND contributions_fts.rowid IN ({marks}) AND c.guild_id = ?",
+        (f"{{title body sources}} : ({match})", *ids, guild_id),
     )
-    return [SearchHit(r[0], r[1], r[2], from_ts(r[3]), r[4], r[5] or "") for r in rows]
+    by_id = {r[0]: SearchHit(r[0], r[1], r[2], from_ts(r[3]), r[4], r[5] or "") for r in rows}
+    return [by_id[i] for i in ids if i in by_id]

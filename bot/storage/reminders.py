@@ -78,6 +78,32 @@ async def create(
     return reminder
 
 
+@dataclass(frozen=True, slots=True)
+class NewReminder:
+    guild_id: int
+    user_id: int
+    channel_id: int
+    text: str
+    due_at: int
+    private: bool = False
+
+
+async def create_many(db: Database, rows: list[NewReminder]) -> list[Reminder]:
+    """Bulk insert (for seeding benchmarks); the caller schedules their jobs."""
+    created = now_ts()
+    async with db.transaction() as tx:
+        first = await tx.fetchone("SELECT COALESCE(MAX(id), 0) FROM reminders")
+        await tx.executemany(
+            "INSERT INTO reminders (guild_id, user_id, channel_id, text, due_at, private, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(r.guild_id, r.user_id, r.channel_id, r.text, r.due_at, int(r.private), created) for r in rows],
+        )
+        found = await tx.fetchall(
+            f"SELECT {_REMINDER_COLS} FROM reminders WHERE id > ? ORDER BY id", (first[0],)
+        )
+    return [Reminder.from_row(r) for r in found]
+
+
 async def set_job(db: Database, reminder_id: int, job_id: int) -> None:
     await db.execute("UPDATE reminders SET job_id = ? WHERE id = ?", (job_id, reminder_id))
 
@@ -162,13 +188,20 @@ async def in_message(db: Database, message_id: int) -> list[Reminder]:
 
 
 async def without_job(db: Database) -> list[Reminder]:
-    """Pending reminders that have no pending job (a crash between saving and scheduling)."""
+    """Pending reminders that have no pending job (a crash between saving and scheduling).
+
+    A reminder's job carries the dedupe key `reminder:<id>:<due_at>` (see `job_key`)."""
     rows = await db.fetchall(
         f"SELECT {', '.join('r.' + c.strip() for c in _REMINDER_COLS.split(','))} FROM reminders r "
-        "WHERE r.state = 'pending' AND NOT EXISTS "
-        "(SELECT 1 FROM jobs j WHERE j.id = r.job_id AND j.state = 'pending')"
+        "WHERE r.state = 'pending' AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.state = 'pending' "
+        "AND j.dedupe_key = 'reminder:' || r.id || ':' || r.due_at)"
     )
     return [Reminder.from_row(r) for r in rows]
+
+
+def job_key(reminder_id: int, due_at: int) -> str:
+    """The dedupe key of a reminder's delivery job: one pending job per reminder and due time."""
+    return f"reminder:{reminder_id}:{due_at}"
 
 
 # -- members' time zones ---------------------------------------------------------------------------------

@@ -117,7 +117,7 @@ async def test_posts_edits_and_deletions_while_offline_are_caught_up(world, rest
     thread = await world.episode(CODE)
     death = await world.alice.send(thread, "Lenin died in 1924.")
     doomed = await world.bob.send(thread, "Petrograd kept its name.")
-    await world.alice.send(thread, RENAME)
+    rename = await world.alice.send(thread, RENAME)
 
     async def offline():
         await world.alice.edit(death, DEATH)
@@ -137,7 +137,7 @@ async def test_posts_edits_and_deletions_while_offline_are_caught_up(world, rest
 
     # The new bot never cached these messages: edits and deletions still reach the record.
     await world.alice.edit(death, DEATH + " (edited after the restart)")
-    await world.alice.delete(thread.history()[-2])  # alice's RENAME post
+    await world.alice.delete(rename)
     assert texts(await dossier(world)) == [DEATH + " (edited after the restart)", CORRECTION]
 
 

@@ -1,0 +1,470 @@
+"""Archivist at scale: seeds a large community through the storage layer, drives the real bot through
+simcord, prints a table and writes bench/results.json.
+
+    python3 tasks.py bench            # full size: 500 episodes, 5,000 members, 100,000 contributions,
+                                      # 20,000 pending reminders
+    python3 tasks.py bench --small    # a quick run at a tenth of the size
+
+Latencies are wall-clock round trips of one interaction through the simulator (the bot's handler plus
+the simulated REST calls it makes), next to a bare `ping` command measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import discord  # noqa: E402
+import psutil  # noqa: E402
+import simcord  # noqa: E402
+from discord import app_commands  # noqa: E402
+
+from bot import create_bot  # noqa: E402
+from bot.clock import now, now_ts  # noqa: E402
+from bot.storage import contributions as contribution_store  # noqa: E402
+from bot.storage import episodes as episode_store  # noqa: E402
+from bot.storage import jobs as job_store  # noqa: E402
+from bot.storage import reminders as reminder_store  # noqa: E402
+
+WORDS = (  # noqa: SIM905 — reads better as prose
+    "Lenin died in January 1924 and Moscow queued for days to see him; Petrograd became Leningrad; "
+    "Stalin as General Secretary placed loyal people in the party apparatus; the triumvirate of "
+    "Zinoviev Kamenev and Stalin kept Trotsky out; Dzerzhinsky and the Cheka; the testament warned "
+    "about Stalin; the thirteenth congress let him stay; Krupskaya sided with the opposition; "
+    "socialism in one country; the fifteenth congress expelled Trotsky and Zinoviev"
+).split()
+PROCESS = psutil.Process()
+PEAK_RSS = [0]
+
+
+def phase(name: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {name}", file=sys.stderr, flush=True)
+
+
+def sample_rss() -> None:
+    PEAK_RSS[0] = max(PEAK_RSS[0], PROCESS.memory_info().rss)
+
+
+def text(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n))
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+BOT_TIME: dict[str, list[float]] = {}
+
+
+def instrument(bot: discord.Client) -> None:
+    """Record the bot's own time per interaction: from the tree receiving it to the handler's end
+    (including the simulated REST calls it awaits), without the simulator's settling window."""
+    original = bot.tree._call
+
+    async def timed_call(interaction: discord.Interaction) -> None:
+        started = time.perf_counter()
+        try:
+            await original(interaction)
+        finally:
+            data = interaction.data or {}
+            name = _qualified(data)
+            if interaction.type is discord.InteractionType.autocomplete:
+                name = f"autocomplete {name}"
+            BOT_TIME.setdefault(name, []).append(1000 * (time.perf_counter() - started))
+
+    bot.tree._call = timed_call
+
+
+def _qualified(data: dict) -> str:
+    parts = [data.get("name", "?")]
+    options = data.get("options") or []
+    while options and options[0].get("type") in (1, 2):
+        parts.append(options[0]["name"])
+        options = options[0].get("options") or []
+    return " ".join(parts)
+
+
+def build() -> discord.Client:
+    bot = create_bot()
+    instrument(bot)
+
+    @app_commands.command(name="ping", description="Benchmark baseline: answers pong")
+    async def ping(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("pong", ephemeral=True)
+
+    bot.tree.add_command(ping)
+    return bot
+
+
+async def timed(samples: dict[str, list[float]], name: str, action: Awaitable[object]) -> object:
+    started = time.perf_counter()
+    result = await action
+    samples.setdefault(name, []).append(1000 * (time.perf_counter() - started))
+    return result
+
+
+async def main(small: bool) -> dict:
+    scale = 10 if small else 1
+    n_episodes, n_members, n_contrib, n_reminders = (
+        500 // scale,
+        5000 // scale,
+        100_000 // scale,
+        20_000 // scale,
+    )
+    big_episode = 10_000 // scale
+    reps = 40 if small else 200
+    rng = random.Random(1924)
+    workdir = tempfile.mkdtemp(prefix="archivist-bench-")
+    os.environ["DATABASE_PATH"] = str(Path(workdir) / "bench.sqlite3")
+    os.environ["LOG_DIR"] = ""
+    results: dict = {"scale": {"episodes": n_episodes, "members": n_members, "contributions": n_contrib,
+                               "pending_reminders": n_reminders}}  # fmt: skip
+    async with simcord.run(build(), check_errors=False) as env:
+        guild = env.create_guild("History Channel Research")
+        admin_role = guild.create_role("Admin", permissions=discord.Permissions(manage_guild=True))
+        host_role = guild.create_role("Host")
+        forum = guild.create_forum_channel("episode-research")
+        review = guild.create_text_channel("author-review")
+        announcements = guild.create_text_channel("announcements")
+        general = guild.create_text_channel("general")
+        started = time.perf_counter()
+        members = [guild.add_member(env.create_user(f"member{i}")) for i in range(n_members)]
+        seed_members_s = time.perf_counter() - started
+        admin = guild.add_member(env.create_user("admin"), roles=[admin_role, host_role])
+        host = guild.add_member(env.create_user("indy"), roles=[host_role])
+        alice, bob = members[0], members[1]
+        await admin.slash(
+            general, "config channels", research_forum=forum, review=review, announcements=announcements
+        )
+        await admin.slash(general, "config roles", host=host_role)
+
+        phase("seeding")
+        # -- seeding through the storage layer ---------------------------------------------------
+        started = time.perf_counter()
+        real_codes = [f"R{i:03}" for i in range(10)]
+        for code in real_codes:
+            await host.slash(general, "episode create", code=code, title=f"Real episode {code}")
+        db = env.bot.db
+        for i in range(n_episodes - len(real_codes)):
+            await episode_store.create(
+                db, guild_id=guild.id, code=f"1924-{i:03}", title=f"{text(rng, 4)} {i}"[:90], description=None,
+                created_by=host.id, forum_id=forum.id, thread_id=10**15 + i, starter_message_id=10**15 + i,
+            )  # fmt: skip
+        episodes = await episode_store.list_filtered(db, guild.id)
+        big = next(e for e in episodes if e.code == "R000")
+        ts = now_ts()
+        rows = []
+        for i in range(n_contrib):
+            episode = big if i < big_episode else episodes[i % len(episodes)]
+            author = members[i % len(members)]
+            body = text(rng, 60) + (f" https://example.org/source/{i % 500}" if i % 7 == 0 else "")
+            rows.append(
+                contribution_store.NewContribution(
+                    guild_id=guild.id,
+                    episode_id=episode.id,
+                    author_id=author.id,
+                    origin="form",
+                    body=body,
+                    created_at=ts - (n_contrib - i),
+                    title=text(rng, 5),
+                    sources=f"Source book {i % 300}",
+                    author_name=f"member{i % len(members)}",
+                )
+            )
+            if len(rows) == 5000:
+                await contribution_store.add_many(db, rows)
+                rows = []
+        if rows:
+            await contribution_store.add_many(db, rows)
+        due_far = now() + timedelta(days=30)
+        job_rows = []
+        for i in range(n_reminders):
+            owner = members[i % len(members)]
+            reminder = await reminder_store.create(
+                db, guild_id=guild.id, user_id=owner.id, channel_id=general.id, text=text(rng, 8),
+                due_at=int((due_far + timedelta(minutes=i)).timestamp()), private=False,
+            )  # fmt: skip
+            job_rows.append(
+                (
+                    guild.id,
+                    "reminder",
+                    reminder.due_at.timestamp(),
+                    {"reminder_id": reminder.id},
+                    f"reminder:{reminder.id}:{int(reminder.due_at.timestamp())}",
+                    now().timestamp(),
+                )
+            )
+        await job_store.add_many(db, job_rows)
+        results["seed_seconds"] = round(time.perf_counter() - started, 1)
+        results["seed_members_seconds"] = round(seed_members_s, 1)
+        sample_rss()
+
+        phase("start-up")
+        # -- start-up with that database ----------------------------------------------------------
+        await env.bot.close()
+        started = time.perf_counter()
+        await env.restart_bot(build())
+        results["startup_ms"] = round(1000 * (time.perf_counter() - started), 1)
+        db = env.bot.db
+        sample_rss()
+
+        # -- interactive commands -----------------------------------------------------------------
+        samples: dict[str, list[float]] = {}
+        thread_of = {t.name.split()[0]: t for t in forum.threads}
+        big_thread = thread_of["R000"]
+        phase("interactions")
+        for i in range(reps):
+            phase(f"rep {i}")
+            member = members[2 + i % (len(members) - 2)]
+            await timed(samples, "ping", alice.slash(general, "ping"))
+            await timed(samples, "/help", alice.slash(general, "help"))
+            await timed(
+                samples,
+                "/episode info",
+                alice.slash(general, "episode info", episode=rng.choice(episodes).code),
+            )
+            await timed(samples, "/episode list", alice.slash(general, "episode list"))
+            await timed(
+                samples,
+                "/episode list status",
+                alice.slash(general, "episode list", status="in_research"),
+            )
+            await timed(samples, "/episode list author", alice.slash(general, "episode list", author=host))
+            new_status = "writing" if i % 2 == 0 else "in_research"
+            await timed(
+                samples,
+                "/episode status",
+                host.slash(general, "episode status", episode="R001", status=new_status),
+            )
+            await timed(
+                samples,
+                "/episode edit",
+                host.slash(general, "episode edit", episode="R002", description=f"Angle {i}"),
+            )
+            cmd = "episode claim" if i % 2 == 0 else "episode unclaim"
+            await timed(samples, f"/{cmd}", host.slash(general, cmd, episode="R003"))
+            cmd = "episode assign" if i % 2 == 0 else "episode unassign"
+            await timed(samples, f"/{cmd}", host.slash(general, cmd, episode="R004", member=bob))
+            await timed(
+                samples,
+                "/episode volunteer",
+                member.slash(general, "episode volunteer", episode="R005", pitch="I can write this"),
+            )
+            await timed(samples, "/episode requests", host.slash(general, "episode requests"))
+            await timed(
+                samples,
+                "/episode deadline",
+                host.slash(
+                    general, "episode deadline", episode="R006", milestone="script", when=f"in {10 + i} days"
+                ),
+            )
+            await timed(
+                samples,
+                "/research list",
+                alice.slash(general, "research list", episode=rng.choice(episodes).code),
+            )
+            await timed(
+                samples,
+                "/research search",
+                alice.slash(general, "research search", query=rng.choice(WORDS)),
+            )
+            await timed(
+                samples,
+                "/research credits",
+                alice.slash(general, "research credits", episode=rng.choice(episodes).code),
+            )
+            await timed(
+                samples,
+                "/research export (small)",
+                alice.slash(general, "research export", episode=episodes[-1 - i % 50].code, format="json"),
+            )
+            await timed(
+                samples,
+                "/research submit (form)",
+                alice.slash(general, "research submit", episode="R007"),
+            )
+            await timed(
+                samples,
+                "/remind me",
+                member.slash(general, "remind me", when="in 3 days", text="Check the sources"),
+            )
+            await timed(samples, "/remind list", member.slash(general, "remind list"))
+            await timed(
+                samples,
+                "/remind timezone",
+                member.slash(general, "remind timezone", tz="Europe/Warsaw"),
+            )
+            await timed(samples, "/config show", admin.slash(general, "config show"))
+            await timed(
+                samples,
+                "/config reminders",
+                admin.slash(general, "config reminders", offsets="3d,1d,0"),
+            )
+            await timed(
+                samples,
+                "autocomplete episode",
+                alice.autocomplete(
+                    general, "episode info", "episode", rng.choice(["19", "R0", "lenin", "24-1"])
+                ),
+            )
+            await timed(
+                samples,
+                "autocomplete remind cancel",
+                member.autocomplete(general, "remind cancel", "reminder", ""),
+            )
+            await timed(
+                samples,
+                "autocomplete timezone",
+                alice.autocomplete(general, "remind timezone", "tz", rng.choice(["eur", "new", "war"])),
+            )
+            if i % 10 == 9:
+                sample_rss()
+                # Let list views (Previous/Next pagers) expire as they would between real users, so the
+                # simulator's per-action cost does not grow with hundreds of live views.
+                await env.advance_time(901)
+        ping_p50 = statistics.median(BOT_TIME["ping"])
+        table = {}
+        for name, values in sorted(BOT_TIME.items()):
+            table[name] = {
+                "p50_ms": round(pct(values, 0.5), 3),
+                "p99_ms": round(pct(values, 0.99), 3),
+                "ratio_to_ping_p50": round(pct(values, 0.5) / ping_p50, 1),
+                "n": len(values),
+            }
+        results["interactions"] = table
+        round_trip = [v for values in samples.values() for v in values]
+        results["simulator_round_trip_p50_ms"] = round(pct(round_trip, 0.5), 1)
+
+        phase("export and search")
+        # -- export and search at scale -----------------------------------------------------------
+        started = time.perf_counter()
+        r = await alice.slash(general, "research export", episode="R000", format="markdown")
+        results["export_10k_markdown_ms"] = round(1000 * (time.perf_counter() - started), 1)
+        attachment = (r.response.attachments or [a for f in r.followups for a in f.attachments])[0]
+        results["export_10k_markdown_bytes"] = len(await attachment.read())
+        started = time.perf_counter()
+        await alice.slash(general, "research export", episode="R000", format="json")
+        results["export_10k_json_ms"] = round(1000 * (time.perf_counter() - started), 1)
+        search_ms = []
+        for word in WORDS[:40]:
+            started = time.perf_counter()
+            await contribution_store.search(db, guild.id, f'"{word}"', limit=10)
+            search_ms.append(1000 * (time.perf_counter() - started))
+        results["search_all_storage_p50_ms"] = round(pct(search_ms, 0.5), 2)
+        results["search_all_storage_p99_ms"] = round(pct(search_ms, 0.99), 2)
+
+        phase("ingest")
+        # -- ingest: a member posting in an episode thread ----------------------------------------
+        research = env.bot.get_cog("Research")
+        handler_ms = []
+        poster = members[3]
+        for i in range(30):
+            started_q = db.queries
+            started = time.perf_counter()
+            await poster.send(big_thread, f"Research note {i}: {text(rng, 40)} https://example.org/n/{i}")
+            handler_ms.append(1000 * (time.perf_counter() - started))
+        results["ingest_round_trip_p50_ms"] = round(pct(handler_ms, 0.5), 2)
+        results["ingest_queries_per_message"] = round((db.queries - started_q), 1)
+        if research is not None and hasattr(research, "ingest_timings"):
+            timings = list(research.ingest_timings)
+            results["ingest_handler_p50_ms"] = round(pct(timings, 0.5), 3)
+            results["ingest_handler_p99_ms"] = round(pct(timings, 0.99), 3)
+
+        phase("scheduler")
+        # -- the scheduler ------------------------------------------------------------------------
+        scheduler = env.bot.scheduler
+        await env.advance_time(60)
+        q0, w0 = db.queries, scheduler.wakeups
+        pending = await job_store.pending(db)
+        q0 = db.queries
+        soonest = min(j.due_at for j in pending)
+        idle = max(0.0, min(7 * 24 * 3600, soonest - now().timestamp() - 60))
+        await env.advance_time(idle)
+        results["scheduler_pending_jobs"] = len(pending)
+        results["scheduler_idle_seconds_simulated"] = round(idle)
+        results["scheduler_idle_queries"] = db.queries - q0
+        results["scheduler_idle_wakeups"] = scheduler.wakeups - w0
+
+        burst_channels = [guild.create_text_channel(f"burst-{i}") for i in range(10)]
+        due = now() + timedelta(hours=1)
+        job_rows = []
+        for i in range(1000):
+            owner = members[i % len(members)]
+            channel = burst_channels[i % len(burst_channels)]
+            reminder = await reminder_store.create(
+                db, guild_id=guild.id, user_id=owner.id, channel_id=channel.id, text=f"Burst reminder {i}",
+                due_at=int(due.timestamp()), private=False,
+            )  # fmt: skip
+            await env.bot.get_cog("Reminders").service._schedule_reminder(reminder) if hasattr(
+                env.bot.get_cog("Reminders"), "service"
+            ) else job_rows.append(
+                (guild.id, "reminder", due.timestamp(), {"reminder_id": reminder.id}, None, now().timestamp())
+            )
+        if job_rows:
+            await job_store.add_many(db, job_rows)
+        before = len(env.http_requests)
+        await env.advance_time(3600 + 5)
+        posts = [
+            e for e in env.http_requests[before:]
+            if e.method == "POST" and any(e.path == f"/channels/{c.id}/messages" for c in burst_channels)
+        ]  # fmt: skip
+        delivered = sum(1 for c in burst_channels for m in c.history() if "Burst reminder" in m.content)
+        results["burst_jobs"] = 1000
+        results["burst_messages_sent"] = len(posts)
+        results["burst_channels"] = len(burst_channels)
+        results["burst_round_seconds"] = round(scheduler.last_round_seconds, 3)
+        results["burst_429s"] = sum(1 for e in env.http_requests[before:] if getattr(e, "status", 200) == 429)
+        results["burst_delivered_messages_visible"] = delivered
+        sample_rss()
+        await env.bot.close()
+    results["peak_rss_mb"] = round(PEAK_RSS[0] / 2**20, 1)
+    results["machine"] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "discord.py": discord.__version__,
+        "simcord": simcord.__version__,
+    }
+    return results
+
+
+def print_table(results: dict) -> None:
+    print(f"\nArchivist benchmark — {json.dumps(results['scale'])}")
+    print("the bot's time per interaction (tree dispatch to handler end), milliseconds")
+    print(f"{'interaction':36} {'p50':>8} {'p99':>8} {'× ping':>7} {'n':>5}")
+    for name, row in sorted(results["interactions"].items(), key=lambda kv: kv[0] != "ping"):
+        print(
+            f"{name:36} {row['p50_ms']:8.3f} {row['p99_ms']:8.3f} {row['ratio_to_ping_p50']:7.1f} {row['n']:5}"
+        )
+    print()
+    for key, value in results.items():
+        if key not in {"interactions", "scale", "machine"}:
+            print(f"{key:40} {value}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--small", action="store_true", help="a tenth of the size, for a quick check")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    args = parser.parse_args()
+    outcome = asyncio.run(main(args.small))
+    print_table(outcome)
+    Path(args.out).write_text(json.dumps(outcome, indent=2) + "\n")
+    print(f"\nwritten to {args.out}")

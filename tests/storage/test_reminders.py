@@ -1,0 +1,162 @@
+"""Reminder storage: personal reminders, members' zones, deadlines, digests — per server, typed rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.clock import now_ts
+from bot.domain.episodes import Milestone, Status
+from bot.storage import episodes as episode_store
+from bot.storage import jobs as job_store
+from bot.storage import reminders as store
+from bot.storage.db import Database
+from bot.storage.reminders import Reminder
+
+
+@pytest.fixture
+async def db(tmp_path):
+    database = Database(tmp_path / "r.sqlite3")
+    await database.open()
+    yield database
+    await database.close()
+
+
+async def make(db, guild=1, user=10, due=None, text="call Krupskaya", private=False) -> Reminder:
+    return await store.create(
+        db,
+        guild_id=guild,
+        user_id=user,
+        channel_id=100,
+        text=text,
+        due_at=due or now_ts() + 60,
+        private=private,
+    )
+
+
+async def episode(db, guild=1, code="1924-01", thread=500):
+    return await episode_store.create(
+        db, guild_id=guild, code=code, title="Lenin", description=None, created_by=1,
+        forum_id=2, thread_id=thread, starter_message_id=thread + 1,
+    )  # fmt: skip
+
+
+async def test_create_get_and_typed_row(db):
+    r = await make(db, text="  verbatim *text* @everyone  ", private=True)
+    assert isinstance(r, Reminder)
+    assert r.text == "  verbatim *text* @everyone  "
+    assert r.private is True
+    assert r.pending
+    assert r.due_at.tzinfo is not None
+    assert (await store.get(db, r.id)) == r
+    assert await store.get(db, 999) is None
+
+
+async def test_pending_count_and_list_are_per_member_and_server(db):
+    a = await make(db, due=now_ts() + 200)
+    b = await make(db, due=now_ts() + 100)
+    await make(db, user=11)
+    await make(db, guild=2)
+    assert await store.count_pending(db, 1, 10) == 2
+    assert [r.id for r in await store.pending_for(db, 1, 10)] == [b.id, a.id]
+    assert await store.cancel(db, a.id)
+    assert not await store.cancel(db, a.id)
+    assert await store.count_pending(db, 1, 10) == 1
+    assert await store.count_pending(db, 2, 10) == 1
+
+
+async def test_delivered_snoozed_and_found_by_message(db):
+    a, b = await make(db), await make(db, user=11)
+    await store.mark_delivered(db, [a.id, b.id], channel_id=100, message_id=777)
+    delivered = await store.get(db, a.id)
+    assert delivered.state == "delivered"
+    assert delivered.message_id == 777
+    assert [r.id for r in await store.in_message(db, 777)] == [a.id, b.id]
+    assert await store.snooze(db, a.id, now_ts() + 3600)
+    assert not await store.snooze(db, a.id, now_ts() + 7200)  # pending again: not twice
+    again = await store.get(db, a.id)
+    assert again.pending
+    assert again.snoozes == 1
+    assert again.job_id is None
+
+
+async def test_reminders_without_a_pending_job(db):
+    r = await make(db)
+    assert [x.id for x in await store.without_job(db)] == [r.id]
+    due = int(r.due_at.timestamp())
+    await job_store.add_many(db, [(1, "reminder", due, {"reminder_id": r.id}, store.job_key(r.id, due), 0)])
+    assert await store.without_job(db) == []
+    await db.execute("UPDATE jobs SET state = 'done'")
+    assert [x.id for x in await store.without_job(db)] == [r.id]
+
+
+async def test_create_many(db):
+    rows = [store.NewReminder(1, 10 + n, 100, f"r{n}", now_ts() + n) for n in range(3)]
+    created = await store.create_many(db, rows)
+    assert [r.text for r in created] == ["r0", "r1", "r2"]
+    assert await store.count_pending(db, 1, 11) == 1
+
+
+async def test_member_time_zones(db):
+    assert await store.get_timezone(db, 1, 10) is None
+    await store.set_timezone(db, 1, 10, "Europe/Berlin")
+    await store.set_timezone(db, 1, 10, "Asia/Tokyo")
+    assert await store.get_timezone(db, 1, 10) == "Asia/Tokyo"
+    assert await store.get_timezone(db, 2, 10) is None
+
+
+async def test_set_and_move_deadline_records_history(db):
+    ep = await episode(db)
+    due = now_ts() + 86400
+    assert await store.set_deadline(db, ep.id, Milestone.RESEARCH, due, actor_id=1) is None
+    previous = await store.set_deadline(db, ep.id, Milestone.RESEARCH, due + 3600, actor_id=2)
+    assert int(previous.timestamp()) == due
+    info = await store.deadline_info(db, ep.id, Milestone.RESEARCH)
+    assert int(info.due_at.timestamp()) == due + 3600
+    assert info.status is Status.IN_RESEARCH
+    assert info.thread_id == 500
+    events = [e for e in await episode_store.history(db, ep.id) if e.kind == "deadline"]
+    assert [(e.from_value, e.to_value, e.note) for e in events] == [
+        (None, str(due), "research"),
+        (str(due), str(due + 3600), "research"),
+    ]
+    card = await episode_store.card_data(db, ep.id)
+    assert [d.milestone for d in card.deadlines] == [Milestone.RESEARCH]
+
+
+async def test_deadlines_between_is_per_server(db):
+    ours, theirs = await episode(db), await episode(db, guild=2, code="X", thread=600)
+    start = now_ts()
+    await store.set_deadline(db, ours.id, Milestone.SCRIPT, start + 100, 1)
+    await store.set_deadline(db, ours.id, Milestone.PUBLISH, start + 30 * 86400, 1)
+    await store.set_deadline(db, theirs.id, Milestone.SCRIPT, start + 100, 1)
+    soon = await store.deadlines_between(db, 1, start, start + 14 * 86400)
+    assert [(d.code, d.milestone) for d in soon] == [("1924-01", Milestone.SCRIPT)]
+    assert len(await store.deadlines_after(db, 1, start)) == 2
+    assert len(await store.deadlines_of(db, ours.id)) == 2
+
+
+async def test_digest_is_recorded_once_per_week(db):
+    assert not await store.digest_sent(db, 1, "2026-W02")
+    assert await store.record_digest(db, 1, "2026-W02", channel_id=5, message_id=6)
+    assert not await store.record_digest(db, 1, "2026-W02", channel_id=5, message_id=7)
+    assert await store.digest_sent(db, 1, "2026-W02")
+    assert not await store.digest_sent(db, 2, "2026-W02")
+    assert await store.sent_weeks(db, 1) == {"2026-W02"}
+
+
+async def test_digest_figures(db):
+    a = await episode(db, code="A", thread=501)
+    b = await episode(db, code="B", thread=502)
+    await episode(db, guild=2, code="C", thread=503)
+    await episode_store.add_author(db, b.id, 42, actor_id=1)
+    for author in (7, 7, 8):
+        await db.execute(
+            "INSERT INTO contributions (guild_id, episode_id, author_id, origin, body, created_at) "
+            "VALUES (1, ?, ?, 'thread', 'text', ?)",
+            (b.id, author, now_ts()),
+        )
+    counts = await store.research_counts(db, 1)
+    assert [(c.code, c.contributions, c.contributors) for c in counts] == [("B", 3, 2), ("A", 0, 0)]
+    assert [e.code for e in await store.needing_author(db, 1)] == ["A"]
+    await episode_store.set_status(db, a, Status.SHELVED, 1, None)
+    assert await store.needing_author(db, 1) == []

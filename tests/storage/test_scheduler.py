@@ -1,0 +1,242 @@
+"""The one scheduler against a real temporary database: schedule, dedupe, cancel, retry, late, restart."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.clock import now
+from bot.scheduler import DONE, LATE_AFTER, Failed, Retry, Scheduler, backoff, is_late
+from bot.storage import jobs as job_store
+from bot.storage.db import Database
+
+
+@pytest.fixture
+async def db(tmp_path):
+    database = Database(tmp_path / "s.sqlite3")
+    await database.open()
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def scheduler(db):
+    s = Scheduler(db)
+    yield s
+    await s.stop()
+
+
+def past(seconds: float = 1.0) -> float:
+    return now().timestamp() - seconds
+
+
+def future(seconds: float = 3600.0) -> float:
+    return now().timestamp() + seconds
+
+
+async def state(db, job_id):
+    return await db.fetchval("SELECT state FROM jobs WHERE id = ?", (job_id,))
+
+
+async def test_due_jobs_are_delivered_and_marked_done_future_ones_wait(db, scheduler):
+    seen = []
+
+    async def handler(jobs):
+        seen.extend(j.payload["n"] for j in jobs)
+        return {j.id: DONE for j in jobs}
+
+    scheduler.register("t", handler)
+    due = await scheduler.schedule("t", past(), {"n": 1}, guild_id=5)
+    later = await scheduler.schedule("t", future(), {"n": 2})
+    await scheduler.run_due_now()
+    assert seen == [1]
+    assert await state(db, due) == "done"
+    assert await state(db, later) == "pending"
+    await scheduler.run_due_now()
+    assert seen == [1]  # done jobs are never delivered again
+    job = await job_store.get(db, due)
+    assert job.guild_id == 5
+    assert job.attempts == 1
+
+
+async def test_handlers_get_every_due_job_of_their_kind_in_one_batch(db, scheduler):
+    batches = []
+
+    async def handler(jobs):
+        batches.append(len(jobs))
+        return {j.id: DONE for j in jobs}
+
+    scheduler.register("t", handler)
+    for n in range(7):
+        await scheduler.schedule("t", past(n + 1), {"n": n})
+    await scheduler.run_due_now()
+    assert batches == [7]
+
+
+async def test_dedupe_key_keeps_one_pending_job_and_replace_moves_it(db, scheduler):
+    first = await scheduler.schedule("t", future(100), {"v": 1}, dedupe_key="k:1")
+    same = await scheduler.schedule("t", future(50), {"v": 2}, dedupe_key="k:1")
+    assert same == first
+    job = await job_store.get(db, first)
+    assert job.payload == {"v": 1}
+    moved = await scheduler.schedule("t", future(10), {"v": 3}, dedupe_key="k:1", replace=True)
+    assert moved == first
+    job = await job_store.get(db, first)
+    assert job.payload == {"v": 3}
+    assert job.due_at == pytest.approx(future(10), abs=2)
+    assert len(await job_store.pending(db)) == 1
+
+
+async def test_a_done_job_frees_its_dedupe_key(db, scheduler):
+    async def handler(jobs):
+        return {j.id: DONE for j in jobs}
+
+    scheduler.register("t", handler)
+    first = await scheduler.schedule("t", past(), dedupe_key="once")
+    await scheduler.run_due_now()
+    second = await scheduler.schedule("t", future(), dedupe_key="once")
+    assert second != first
+
+
+async def test_cancel(db, scheduler):
+    calls = []
+
+    async def handler(jobs):
+        calls.extend(jobs)
+        return {j.id: DONE for j in jobs}
+
+    scheduler.register("t", handler)
+    job_id = await scheduler.schedule("t", past())
+    assert await scheduler.cancel(job_id) is True
+    assert await scheduler.cancel(job_id) is False
+    assert await scheduler.cancel(999_999) is False
+    await scheduler.run_due_now()
+    assert calls == []
+    assert await state(db, job_id) == "cancelled"
+
+
+async def test_cancel_by_key_prefix_is_exact_about_its_prefix(db, scheduler):
+    a = await scheduler.schedule("t", future(), dedupe_key="deadline:1:research:0")
+    b = await scheduler.schedule("t", future(), dedupe_key="deadline:1:research:86400")
+    c = await scheduler.schedule("t", future(), dedupe_key="deadline:11:research:0")
+    d = await scheduler.schedule("t", future(), dedupe_key="deadline:1:script:0")
+    assert await scheduler.cancel_by_key_prefix("deadline:1:research:") == 2
+    assert [await state(db, i) for i in (a, b, c, d)] == ["cancelled", "cancelled", "pending", "pending"]
+
+
+async def test_retry_failed_and_exceptions(db, scheduler):
+    async def retry(jobs):
+        return {j.id: Retry("busy") for j in jobs}
+
+    async def retry_soon(jobs):
+        return {j.id: Retry("429", after=7) for j in jobs}
+
+    async def fail(jobs):
+        return {j.id: Failed("gone") for j in jobs}
+
+    async def boom(job):
+        raise RuntimeError("kaput")
+
+    async def silent(jobs):
+        return {}
+
+    scheduler.register("retry", retry)
+    scheduler.register("soon", retry_soon)
+    scheduler.register("fail", fail)
+    scheduler.register_each("boom", boom)
+    scheduler.register("silent", silent)
+    ids = {
+        kind: await scheduler.schedule(kind, past()) for kind in ("retry", "soon", "fail", "boom", "silent")
+    }
+    orphan = await scheduler.schedule("nobody", past())
+    await scheduler.run_due_now()
+
+    for kind in ("retry", "boom", "silent"):
+        job = await job_store.get(db, ids[kind])
+        assert await state(db, ids[kind]) == "pending", kind
+        assert job.attempts == 1
+        assert job.due_at == pytest.approx(now().timestamp() + backoff(0), abs=2)
+    soon = await job_store.get(db, ids["soon"])
+    assert soon.due_at == pytest.approx(now().timestamp() + 7, abs=2)
+    assert await state(db, ids["fail"]) == "failed"
+    assert await state(db, orphan) == "failed"
+    assert "kaput" in await db.fetchval("SELECT last_error FROM jobs WHERE id = ?", (ids["boom"],))
+
+
+def test_backoff_grows_and_is_capped():
+    assert [backoff(n) for n in range(7)] == [30, 60, 120, 240, 480, 900, 900]
+
+
+async def test_late_jobs(db, scheduler):
+    late = await scheduler.schedule("t", past(LATE_AFTER + 120))
+    fresh = await scheduler.schedule("t", past(1))
+    assert is_late(await job_store.get(db, late))
+    assert not is_late(await job_store.get(db, fresh))
+
+
+async def test_register_twice_is_an_error_and_unregister_frees_the_kind(scheduler):
+    async def handler(jobs):
+        return {}
+
+    scheduler.register("t", handler)
+    with pytest.raises(ValueError, match="already registered"):
+        scheduler.register("t", handler)
+    scheduler.unregister("t")
+    scheduler.register("t", handler)
+
+
+async def test_sleeper_delivers_what_falls_due_and_sleeps_without_queries(db, scheduler):
+    delivered = asyncio.Event()
+
+    async def handler(jobs):
+        delivered.set()
+        return {j.id: DONE for j in jobs}
+
+    scheduler.register("t", handler)
+    far = await scheduler.schedule("t", future(7 * 86400))
+    await scheduler.start()
+    assert scheduler.next_due == pytest.approx(future(7 * 86400), abs=2)
+    queries = db.queries
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert db.queries == queries  # asleep: no polling
+    assert scheduler.wakeups == 0
+    # Something sooner restarts the sleeper, which delivers it.
+    soon = await scheduler.schedule("t", past())
+    await asyncio.wait_for(delivered.wait(), 10)
+    for _ in range(50):
+        if await state(db, soon) == "done":
+            break
+        await asyncio.sleep(0.01)
+    assert await state(db, soon) == "done"
+    assert await state(db, far) == "pending"
+    assert scheduler.wakeups >= 1
+
+
+async def test_cancelling_the_awaited_job_resleeps_on_the_next(db, scheduler):
+    first = await scheduler.schedule("t", future(100))
+    await scheduler.schedule("t", future(500))
+    await scheduler.start()
+    assert scheduler.next_due == pytest.approx(future(100), abs=2)
+    await scheduler.cancel(first)
+    assert scheduler.next_due == pytest.approx(future(500), abs=2)
+
+
+async def test_a_new_scheduler_on_the_same_database_delivers_pending_jobs_once(db, tmp_path):
+    first = Scheduler(db)
+    job_id = await first.schedule("t", past(600))
+    await first.stop()
+
+    seen = []
+
+    async def handler(jobs):
+        seen.extend((j.id, is_late(j)) for j in jobs)
+        return {j.id: DONE for j in jobs}
+
+    second = Scheduler(db)
+    second.register("t", handler)
+    await second.run_due_now()
+    await second.run_due_now()
+    assert seen == [(job_id, True)]
+    await second.stop()
