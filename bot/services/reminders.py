@@ -164,7 +164,12 @@ class Outbox:
                 by_route.setdefault(d.route.key, []).append(d)
             moved: list[Delivery] = []
             for key, group in by_route.items():
-                moved += await self._send_group(key, group, outcomes)
+                try:
+                    moved += await self._send_group(key, group, outcomes)
+                except Exception as exc:  # a bug must not make the whole batch (sent ones too) retry
+                    log.exception("delivery to %s failed unexpectedly", key)
+                    for d in group:
+                        outcomes.setdefault(d.job_id, Retry(f"{type(exc).__name__}: {exc}"))
             active = []
             for d in moved:
                 d.step += 1
