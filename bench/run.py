@@ -401,24 +401,16 @@ async def main(small: bool) -> dict:
         results["scheduler_idle_wakeups"] = scheduler.wakeups - w0
 
         burst_channels = [guild.create_text_channel(f"burst-{i}") for i in range(10)]
-        due = now() + timedelta(hours=1)
-        job_rows = []
+        due = now() + timedelta(hours=2)
+        stamp = f"<t:{int(due.timestamp())}>"
         for i in range(1000):
-            owner = members[i % len(members)]
-            channel = burst_channels[i % len(burst_channels)]
-            reminder = await reminder_store.create(
-                db, guild_id=guild.id, user_id=owner.id, channel_id=channel.id, text=f"Burst reminder {i}",
-                due_at=int(due.timestamp()), private=False,
-            )  # fmt: skip
-            await env.bot.get_cog("Reminders").service._schedule_reminder(reminder) if hasattr(
-                env.bot.get_cog("Reminders"), "service"
-            ) else job_rows.append(
-                (guild.id, "reminder", due.timestamp(), {"reminder_id": reminder.id}, None, now().timestamp())
+            # Set through /remind me, as members do: the scheduler learns of them from inside the bot.
+            owner = members[10 + i % (len(members) - 10)]
+            await owner.slash(
+                burst_channels[i % len(burst_channels)], "remind me", when=stamp, text=f"Burst reminder {i}"
             )
-        if job_rows:
-            await job_store.add_many(db, job_rows)
         before = len(env.http_requests)
-        await env.advance_time(3600 + 5)
+        await env.advance_time(2 * 3600 - (now() - (due - timedelta(hours=2))).total_seconds() + 120)
         posts = [
             e for e in env.http_requests[before:]
             if e.method == "POST" and any(e.path == f"/channels/{c.id}/messages" for c in burst_channels)
