@@ -36,6 +36,11 @@ from bot.storage import episodes as episode_store  # noqa: E402
 
 # A corpus that behaves like prose: a Zipf distribution over 30,000 words, where English function words
 # take the top ranks and the names and terms of the period are spread over the ranks below them.
+# Rows per seeding transaction: short enough that the bot's own queries (the scheduler wakes up while
+# seeding runs) never wait long on the one database connection.
+SEED_BATCH = 500
+
+
 def words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
@@ -154,14 +159,15 @@ async def seed(db, guild_id: int, big, members, n_total: int, n_big: int, corpus
                 author_name=author.name,
             )
         )
-        if len(batch) == 5000:
+        if len(batch) == SEED_BATCH:
             await store.add_many(db, batch)
             batch = []
     if batch:
         await store.add_many(db, batch)
     ids = [r[0] for r in await db.fetchall("SELECT id FROM contributions WHERE episode_id = ?", (big.id,))]
     likes = [(cid, members[(cid + k) % len(members)].id, "👍") for cid in ids for k in range(cid % 4)]
-    await store.add_likes_many(db, likes)
+    for start in range(0, len(likes), SEED_BATCH):
+        await store.add_likes_many(db, likes[start : start + SEED_BATCH])
 
 
 async def main(small: bool) -> None:

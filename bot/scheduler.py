@@ -83,6 +83,7 @@ class Scheduler:
         self._hint: float | None = None
         self.wakeups = 0  # for benchmarks
         self.last_round_seconds = 0.0
+        self.busy_seconds = 0.0  # total time spent delivering, for benchmarks
 
     # -- set-up -------------------------------------------------------------------------------------
 
@@ -256,6 +257,7 @@ class Scheduler:
             if len(due) < BATCH:
                 break
         self.last_round_seconds = time.perf_counter() - started
+        self.busy_seconds += self.last_round_seconds
 
     async def _deliver(self, kind: str, batch: list[Job]) -> dict[int, Outcome]:
         handler = self._handlers.get(kind)

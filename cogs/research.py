@@ -106,7 +106,9 @@ class Research(
         found = await self.service.episodes.resolve(interaction.guild_id, episode)
 
         async def on_submit(inner: discord.Interaction, title: str, body: str, sources: str | None) -> None:
-            number, posted = await self.service.submit(inner.user, found, title, body, sources)
+            number, posted = await self.service.submit(
+                inner.user, found, title, body, sources, thinking(inner)
+            )
             where = f" and posted in {posted.jump_url}" if posted else ""
             note = "" if posted else " I couldn't post it in the episode's thread just now, but it is saved."
             await reply(inner, f"Saved as contribution **#{number}** for `{found.code}`{where}.{note}")
@@ -224,7 +226,7 @@ class Research(
         contribution: app_commands.Range[int, 1, 2**53],
     ) -> None:
         found = await self.service.episodes.resolve(interaction.guild_id, episode)
-        removed = await self.service.remove(interaction.user, found, contribution)
+        removed = await self.service.remove(interaction.user, found, contribution, thinking(interaction))
         await reply(
             interaction, f"Removed contribution **#{removed.id}** from the research for `{found.code}`."
         )

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 import re
 import time
-import zipfile
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,7 +21,7 @@ import discord
 from bot.clock import now, now_ts
 from bot.domain import research as rules
 from bot.domain.episodes import THANKS_STATUSES, Status
-from bot.domain.research import Dossier, DossierEntry, DossierEpisode, Person
+from bot.domain.research import Dossier, DossierEpisode, Person
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.scheduler import DONE, Failed, Outcome, Retry, Scheduler
 from bot.services.episodes import EpisodeService
@@ -350,7 +348,13 @@ class ResearchService:
     # -- the form and the context menu ----------------------------------------------------------
 
     async def submit(
-        self, member: discord.Member, episode: Episode, title: str, body: str, sources: str | None
+        self,
+        member: discord.Member,
+        episode: Episode,
+        title: str,
+        body: str,
+        sources: str | None,
+        progress: Progress = _no_progress,
     ) -> tuple[int, discord.Message | None]:
         """Store a form contribution and post it in the thread, credited to its author."""
         title, body, sources = title.strip(), body.strip(), (sources or "").strip() or None
@@ -379,6 +383,7 @@ class ResearchService:
             ),
         )
         assert added.id is not None
+        await progress()
         posted = await self.episodes.post_in_thread(
             episode, embed=ui.form_embed(added.id, member.id, title, body, sources, episode.code)
         )
@@ -447,39 +452,18 @@ class ResearchService:
         user = self.bot.get_user(user_id)
         return user.display_name if user else f"member {user_id}"
 
-    async def dossier(self, guild: discord.Guild, episode: Episode) -> Dossier:
-        rows = await store.for_episode(self.db, episode.id)
-        liked = await store.likers(self.db, episode.id)
-        data = await episode_store.card_data(self.db, episode.id, contributor_limit=0)
-        by_message = {r.message_id: r.id for r in rows if r.message_id is not None}
-        names: dict[int, str] = {}
+    async def dossier(self, guild: discord.Guild | None, episode: Episode) -> Dossier:
+        """The episode's research as plain data, ready to render (names as members see them now)."""
+        people: dict[int, Person] = {}
 
         def person(user_id: int, stored: str | None = None) -> Person:
-            if user_id not in names:
-                names[user_id] = self.name_of(guild, user_id, stored)
-            return Person(user_id, names[user_id])
+            found = people.get(user_id)
+            if found is None:
+                found = people[user_id] = Person(user_id, self.name_of(guild, user_id, stored))
+            return found
 
-        entries = tuple(
-            DossierEntry(
-                id=r.id,
-                author=person(r.author_id, r.author_name),
-                origin=r.origin,
-                title=r.title,
-                body=r.body,
-                sources=r.sources,
-                created_at=r.created_at,
-                edited_at=r.edited_at,
-                url=r.jump_url,
-                likes=r.likes,
-                liked_by=tuple(liked.get(r.id, ())),
-                attachments=tuple((a.filename, a.url) for a in r.attachments),
-                links=r.links,
-                reply_to_message_id=r.reply_to_message_id,
-                reply_to_id=by_message.get(r.reply_to_message_id) if r.reply_to_message_id else None,
-                added_by=person(r.added_by) if r.added_by is not None else None,
-            )
-            for r in rows
-        )
+        entries = tuple(await store.dossier_entries(self.db, episode.id, person))
+        data = await episode_store.card_data(self.db, episode.id, contributor_limit=0)
         header = DossierEpisode(
             code=episode.code,
             title=episode.title,
@@ -504,22 +488,13 @@ class ResearchService:
             raise InvalidInput("The format must be markdown, json or csv.")
         await progress()
         name, text = rules.render(await self.dossier(guild, episode), fmt)
-        payload = text.encode("utf-8")
-        if len(payload) <= guild.filesize_limit:
-            return name, payload
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(name, payload)
-        if buffer.tell() > guild.filesize_limit:
-            raise InvalidInput(
-                "This dossier is larger than this server's upload limit even when zipped; "
-                "export it as csv, or ask an admin for a database export."
-            )
-        return f"{name}.zip", buffer.getvalue()
+        return rules.package(name, text, guild.filesize_limit)
 
     # -- removal ----------------------------------------------------------------------------------
 
-    async def remove(self, member: discord.Member, episode: Episode, number: int) -> Contribution:
+    async def remove(
+        self, member: discord.Member, episode: Episode, number: int, progress: Progress = _no_progress
+    ) -> Contribution:
         found = await store.get(self.db, episode.guild_id, number)
         if found is None or found.episode_id != episode.id:
             raise NotFound(f"There is no contribution #{number} in `{episode.code}`: see `/research list`.")
@@ -527,6 +502,7 @@ class ResearchService:
             raise NotAllowed("Only the contributor and hosts can remove a contribution.")
         if not await store.remove(self.db, found, member.id):
             raise NotFound(f"Contribution #{number} was already removed.")
+        await progress()
         await self.episodes.refresh(episode.id)
         await self.episodes.post_in_thread(
             episode,

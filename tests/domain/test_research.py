@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import sqlite3
+import zipfile
 from datetime import UTC, datetime
 
 import pytest
@@ -23,6 +24,7 @@ from bot.domain.research import (
     excerpt,
     extract_links,
     normalize_url,
+    package,
     render,
     split_sources,
 )
@@ -133,6 +135,7 @@ def test_query_semantics(fts):
     assert search(fts, "Ленин") == [2]
     assert search(fts, "krups*") == [4]
     assert search(fts, "krups") == []
+    assert build_fts_query("kr* x*") == '"kr" AND "x"'  # too short to be a prefix: a word
     assert search(fts, '"died on 21"') == [1]
     assert search(fts, '"21 on died"') == []
     assert search(fts, "AND OR") == [3]  # only operator words: searched as words
@@ -290,3 +293,15 @@ def test_csv_dossier_one_row_per_contribution():
 def test_unknown_format():
     with pytest.raises(InvalidInput):
         render(sample(), "pdf")
+
+
+def test_large_files_are_zipped_never_cut():
+    name, text = render(sample(), "markdown")
+    assert package(name, text, 10**6) == (name, text.encode())
+    big = text * 50
+    zipped_name, data = package(name, big, len(big) // 2)
+    assert zipped_name == "1924-01-research.md.zip"
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.read(name).decode() == big
+    with pytest.raises(InvalidInput, match="upload limit"):
+        package(name, big, 100)

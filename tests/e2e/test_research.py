@@ -475,3 +475,23 @@ async def test_remove_autocompletes_numbers(world):
 async def test_menu_is_a_message_command(world):
     cmd = world.bot.tree.get_command("Add to research", type=discord.AppCommandType.message)
     assert cmd is not None
+
+
+async def test_bulk_deletion_by_a_moderator_removes_the_contributions(world):
+    thread = await world.episode(CODE)
+    keep = await world.alice.send(thread, DEATH)
+    spam = [await world.bob.send(thread, f"spam {i}") for i in range(2)]
+    await world.bot.get_channel(thread.id).delete_messages([discord.Object(m.id) for m in spam])
+    await world.env.settle()
+    assert texts(await dossier(world)) == [keep.content]
+
+
+async def test_no_thank_you_without_contributors_until_there_are_some(world):
+    thread = await world.episode(CODE)
+    await world.host.slash(world.general, "episode status", episode=CODE, status="recorded")
+    assert not [m for m in thread.history() if "Thank you" in m.content]
+    await world.alice.send(thread, DEATH)
+    await world.host.slash(world.general, "episode status", episode=CODE, status="published")
+    thanks = [m for m in thread.history() if "Thank you" in m.content]
+    assert len(thanks) == 1 and pinged(world, thanks[0]) == [world.alice.id]
+    assert "published" in thanks[0].content

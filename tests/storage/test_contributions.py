@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import pytest_asyncio
 
-from bot.domain.research import build_fts_query
+from bot.domain.research import Person, build_fts_query
 from bot.errors import InvalidInput
 from bot.storage import contributions as store
 from bot.storage import episodes as episode_store
@@ -221,3 +221,46 @@ async def test_bulk_seed_and_newest_first(db):
     assert len(rows) == 50 and rows[0].body == "fact 50"
     assert [r.body for r in await store.for_episode(db, ep.id, author_id=BOB)] == []
     await fts_consistent(db)
+
+
+async def test_search_ranks_only_the_most_recent_candidates(db):
+    ep = await make_episode(db)
+    await store.add_many(db, [post(ep, i, f"Stalin note {i}") for i in range(1, 31)])
+    hits = await store.search(db, GUILD, build_fts_query("stalin"), limit=50, candidates=10)
+    assert len(hits) == 10
+    newest = {r.id for r in (await store.for_episode(db, ep.id, newest_first=True))[:10]}
+    assert {h.id for h in hits} == newest
+
+
+async def test_dossier_entries_link_replies_and_likes(db):
+    ep = await make_episode(db)
+    first = await store.add(db, post(ep, 10, "Krupska was his widow."))
+    await store.add(db, post(ep, 11, "Krupskaya, not Krupska.", author=BOB, reply_to_message_id=10))
+    await store.add(
+        db, post(ep, 12, "Answer to a message nobody collected", author=BOB, reply_to_message_id=3)
+    )
+    await store.add_like(db, 10, BOB, "👍")
+    await store.add_like(db, 10, HOST, "👍")
+    entries = await store.dossier_entries(db, ep.id, lambda uid, name: Person(uid, name or f"m{uid}"))
+    assert entries[0].body == "Krupska was his widow."
+    assert entries[0].likes == 2 and entries[0].liked_by == (BOB, HOST)
+    assert entries[1].reply_to_id == first.id and entries[1].author == Person(BOB, f"m{BOB}")
+    assert entries[2].reply_to_id is None and entries[2].reply_to_message_id == 3
+
+
+async def test_upgrading_an_existing_database_indexes_its_contributions(tmp_path):
+    database = Database(tmp_path / "old.sqlite3")
+    await database.open(target_version=2)
+    try:
+        ep = await make_episode(database)
+        await database.execute(
+            "INSERT INTO contributions (guild_id, episode_id, author_id, origin, body, created_at) "
+            "VALUES (?, ?, ?, 'thread', 'Petrograd was renamed Leningrad.', 1)",
+            (GUILD, ep.id, ALICE),
+        )
+        await database.migrate()
+        assert len(await found(database, "leningrad")) == 1
+        assert await found(database, "leningrad", guild=OTHER_GUILD) == []
+        await fts_consistent(database)
+    finally:
+        await database.close()
