@@ -33,9 +33,6 @@ from bot.domain.research import build_fts_query, extract_links  # noqa: E402
 from bot.storage import contributions as store  # noqa: E402
 from bot.storage import episodes as episode_store  # noqa: E402
 
-
-# A corpus that behaves like prose: a Zipf distribution over 30,000 words, where English function words
-# take the top ranks and the names and terms of the period are spread over the ranks below them.
 # Rows per seeding transaction: short enough that the bot's own queries (the scheduler wakes up while
 # seeding runs) never wait long on the one database connection.
 SEED_BATCH = 500
@@ -45,6 +42,8 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
 
+# A corpus that behaves like prose: a Zipf distribution over 30,000 words, where English function words
+# take the top ranks and the names and terms of the period are spread over the ranks below them.
 STOPWORDS = words(
     "the of and to in a was that he his for as on with by it at from which were had this be their an "
     "not but they who is have after its or been all one would more also when there into only her him "

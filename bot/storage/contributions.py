@@ -573,7 +573,7 @@ async def search(
     rows = await db.fetchall(
         "SELECT c.id, e.code, c.author_id, c.created_at, c.jump_url, "
         f"snippet(contributions_fts, -1, '{HIT_START}', '{HIT_END}', '…', 16) "
-        "FROM contributions_fts JOIN contributions c ON c.id = contributions_fts.rowid "
+        "FROM contributions_fts CROSS JOIN contributions c ON c.id = contributions_fts.rowid "
         "JOIN episodes e ON e.id = c.episode_id "
         # One pass over the range that holds the best ids (`+rowid` keeps IN from driving the scan:
         # FTS5 would otherwise re-read the index for every id, which is slow for prefix queries).
