@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -30,6 +31,7 @@ import simcord  # noqa: E402
 from bot import create_bot  # noqa: E402
 from bot.clock import now_ts  # noqa: E402
 from bot.domain.research import build_fts_query, extract_links  # noqa: E402
+from bot.services.research import MessageData  # noqa: E402
 from bot.storage import contributions as store  # noqa: E402
 from bot.storage import episodes as episode_store  # noqa: E402
 
@@ -169,10 +171,9 @@ async def seed(db, guild_id: int, big, members, n_total: int, n_big: int, corpus
         await store.add_likes_many(db, likes[start : start + SEED_BATCH])
 
 
-async def main(small: bool) -> None:
+async def main(small: bool, tmp: str) -> None:
     n_total, n_big, n_posts = (10_000, 1_000, 60) if small else (100_000, 10_000, 200)
     corpus = Corpus(random.Random(1924))
-    tmp = tempfile.mkdtemp(prefix="archivist-research-bench-")
     os.environ["DATABASE_PATH"] = str(Path(tmp) / "bench.sqlite3")
     os.environ.pop("DISCORD_GUILD_ID", None)
     os.environ["LOG_DIR"] = ""
@@ -220,6 +221,21 @@ async def main(small: bool) -> None:
             f"{statistics.mean(timings):.2f} / {pct(timings, 0.5):.2f} / {pct(timings, 0.95):.2f} / {max(timings):.2f}")  # fmt: skip
         row("SQL statements per message (incl. batched card refresh)", f"{(db.queries - q0) / n_posts:.1f}")
         row("simulator round trip per message p50 (ms)", f"{pct(trips, 0.5):.1f}")
+        direct = []
+        for i in range(n_posts):
+            data = MessageData(
+                guild_id=guild.id, channel_id=thread.id, message_id=10**18 + i, author_id=members[i % 40].id,
+                author_name=members[i % 40].name, content=f"Note {i}: {corpus.text(80)} https://example.org/d/{i}",
+                attachments=(), created_at=now_ts(), edited_at=None, reply_to_message_id=None,
+                jump_url=f"https://discord.com/channels/{guild.id}/{thread.id}/{10**18 + i}",
+            )  # fmt: skip
+            t0 = time.perf_counter()
+            await service.ingest(data)
+            direct.append(1000 * (time.perf_counter() - t0))
+        row(
+            "service.ingest called directly: p50 / p95 (ms)",
+            f"{pct(direct, 0.5):.2f} / {pct(direct, 0.95):.2f}",
+        )
 
         # -- export ------------------------------------------------------------------------------
         big = await episode_store.get(db, big.id)
@@ -281,4 +297,9 @@ async def main(small: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="a tenth of the size")
-    asyncio.run(main(parser.parse_args().small))
+    args = parser.parse_args()
+    workdir = tempfile.mkdtemp(prefix="archivist-research-bench-")
+    try:
+        asyncio.run(main(args.small, workdir))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -305,3 +305,25 @@ def test_large_files_are_zipped_never_cut():
         assert archive.read(name).decode() == big
     with pytest.raises(InvalidInput, match="upload limit"):
         package(name, big, 100)
+
+
+def test_json_keeps_any_text_exactly():
+    nasty = 'He said "no"\\n\tback\\slash \x00\x1f 🙂 Ленин </script> \u2028'
+    entries = (
+        entry(
+            7,
+            Person(5, 'Name "quoted" \\ 🙂'),
+            nasty,
+            title=nasty,
+            sources=f"- {nasty}",
+            links=['https://a.org/x?y=1&z="2"'],
+        ),
+    )
+    dossier = Dossier(sample().episode, entries, credits_of(entries))
+    data = json.loads(render(dossier, "json")[1])
+    (row,) = data["contributions"]
+    assert row["text"] == nasty and row["title"] == nasty
+    assert row["author"] == {"id": "5", "name": 'Name "quoted" \\ 🙂'}
+    assert row["sources"] == [nasty.strip()]
+    assert row["links"] == ['https://a.org/x?y=1&z="2"']
+    assert row["edited_at"] is None and row["added_by"] is None and row["reply_to"] is None
