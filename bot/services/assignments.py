@@ -19,6 +19,7 @@ import discord
 from bot.clock import now
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.scheduler import DONE, Failed, Outcome, Retry, Scheduler
+from bot.services.base import FeatureService
 from bot.services.episodes import EpisodeService
 from bot.storage import episodes as episode_store
 from bot.storage import requests as store
@@ -94,14 +95,11 @@ def already_decided(request: AuthorRequest) -> str:
     )
 
 
-class AssignmentService:
+class AssignmentService(FeatureService):
     def __init__(
         self, bot: discord.Client, db: Database, scheduler: Scheduler, episodes: EpisodeService
     ) -> None:
-        self.bot = bot
-        self.db = db
-        self.scheduler = scheduler
-        self.episodes = episodes
+        super().__init__(bot, db, scheduler, episodes)
         try:
             scheduler.register_each(REVIEW_SYNC, self._review_job)
         except ValueError:

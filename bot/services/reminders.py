@@ -28,6 +28,7 @@ from bot.domain.episodes import Milestone, Status
 from bot.domain.timeparse import ParsedTime, parse_when
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.scheduler import DONE, LATE_AFTER, Failed, Outcome, Retry, Scheduler
+from bot.services.base import FeatureService
 from bot.services.episodes import EpisodeService
 from bot.storage import episodes as episode_store
 from bot.storage import jobs as job_store
@@ -292,14 +293,11 @@ class SnoozeResult:
     until: datetime | None = None
 
 
-class ReminderService:
+class ReminderService(FeatureService):
     def __init__(
         self, bot: discord.Client, db: Database, scheduler: Scheduler, episodes: EpisodeService
     ) -> None:
-        self.bot = bot
-        self.db = db
-        self.scheduler = scheduler
-        self.episodes = episodes
+        super().__init__(bot, db, scheduler, episodes)
         self.pacer = ChannelPacer()
         self.outbox = Outbox(bot, db, self.pacer)
         self.digests_sent = 0

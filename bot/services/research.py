@@ -24,6 +24,7 @@ from bot.domain.episodes import THANKS_STATUSES, Status
 from bot.domain.research import Dossier, DossierEpisode, Person
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.scheduler import DONE, Failed, Outcome, Retry, Scheduler
+from bot.services.base import FeatureService
 from bot.services.episodes import EpisodeService
 from bot.storage import contributions as store
 from bot.storage import episodes as episode_store
@@ -151,14 +152,11 @@ class _LiveTouches:
     active: int = 0
 
 
-class ResearchService:
+class ResearchService(FeatureService):
     def __init__(
         self, bot: discord.Client, db: Database, scheduler: Scheduler, episodes: EpisodeService
     ) -> None:
-        self.bot = bot
-        self.db = db
-        self.scheduler = scheduler
-        self.episodes = episodes
+        super().__init__(bot, db, scheduler, episodes)
         self.stats = IngestStats()
         self.ingest_timings: deque[float] = deque(maxlen=10_000)  # ms per collected message, for benchmarks
         self.last_catch_up: dict[int, CatchUp] = {}
@@ -487,8 +485,10 @@ class ResearchService:
         if fmt not in rules.RENDERERS:
             raise InvalidInput("The format must be markdown, json or csv.")
         await progress()
-        name, text = rules.render(await self.dossier(guild, episode), fmt)
-        return rules.package(name, text, guild.filesize_limit)
+        dossier = await self.dossier(guild, episode)
+        # Rendering a large dossier takes a while: do it off the event loop so the bot keeps answering.
+        name, text = await asyncio.to_thread(rules.render, dossier, fmt)
+        return await asyncio.to_thread(rules.package, name, text, guild.filesize_limit)
 
     # -- removal ----------------------------------------------------------------------------------
 
