@@ -263,8 +263,13 @@ class Scheduler:
         handler = self._handlers.get(kind)
         if handler is None:
             return {job.id: Failed(f"no handler for job kind {kind!r}") for job in batch}
+        started = time.perf_counter()
         try:
-            return await handler(batch)
+            outcomes = await handler(batch)
+            log.info(
+                "%s: %d job(s) handled in %.1f ms", kind, len(batch), 1000 * (time.perf_counter() - started)
+            )
+            return outcomes
         except Exception as exc:
             log.exception("handler for %s failed on %d job(s)", kind, len(batch))
             return {job.id: Retry(f"{type(exc).__name__}: {exc}") for job in batch}

@@ -202,15 +202,7 @@ class ResearchService(FeatureService):
         if self._touched.active:
             self._touched.ids.add(message.id)
         data = message_data(message)
-        changed = await store.update_message(
-            self.db,
-            message.id,
-            body=data.content,
-            links=rules.extract_links(data.content),
-            attachments=data.attachments,
-            edited_at=data.edited_at,
-            author_name=data.author_name,
-        )
+        changed = await self._store_edit(message.id, data)
         if changed or await store.is_stored(self.db, message.id):
             return
         if isinstance(message.channel, discord.Thread) and collectable(message):
@@ -297,15 +289,7 @@ class ResearchService(FeatureService):
                 elif known.origin != "form" and collectable(message):
                     data = message_data(message)
                     if data.content != known.body or data.attachments != known.attachments:
-                        await store.update_message(
-                            self.db,
-                            message.id,
-                            body=data.content,
-                            links=rules.extract_links(data.content),
-                            attachments=data.attachments,
-                            edited_at=data.edited_at,
-                            author_name=data.author_name,
-                        )
+                        await self._store_edit(message.id, data)
                         result.updated += 1
                 if await self._catch_up_likes(message, likes.get(message.id, {})):
                     result.likes_fixed += 1
@@ -489,6 +473,18 @@ class ResearchService(FeatureService):
         # Rendering a large dossier takes a while: do it off the event loop so the bot keeps answering.
         name, text = await asyncio.to_thread(rules.render, dossier, fmt)
         return await asyncio.to_thread(rules.package, name, text, guild.filesize_limit)
+
+    async def _store_edit(self, message_id: int, data: MessageData) -> list[int]:
+        """Apply a message's current text and attachments to its stored contribution(s); the episodes changed."""
+        return await store.update_message(
+            self.db,
+            message_id,
+            body=data.content,
+            links=rules.extract_links(data.content),
+            attachments=data.attachments,
+            edited_at=data.edited_at,
+            author_name=data.author_name,
+        )
 
     # -- removal ----------------------------------------------------------------------------------
 
