@@ -312,8 +312,11 @@ class AssignmentService(FeatureService):
         await self.episodes.require_host(member, "see author requests")
         requests = await store.list_pending(self.db, member.guild.id, episode.id if episode else None)
         found = []
+        known: dict[int, Episode | None] = {episode.id: episode} if episode else {}
         for request in requests:
-            ep = episode or await episode_store.get(self.db, request.episode_id)
+            if request.episode_id not in known:  # one lookup per episode, not per request
+                known[request.episode_id] = await episode_store.get(self.db, request.episode_id)
+            ep = known[request.episode_id]
             if ep is not None:
                 found.append((request, ep))
         _, problem = await self._review_channel(member.guild.id)
