@@ -115,3 +115,21 @@ def managed_tag_names(status: Status, has_authors: bool) -> list[str]:
     if not has_authors:
         names.append(NEEDS_AUTHOR_TAG)
     return names
+
+
+def suggest(episodes: list[tuple[int, str, str]], text: str, limit: int = 25) -> list[tuple[str, str]]:
+    """(code, title) for autocomplete from (id, code, title) rows: codes starting with the text first,
+    then codes or titles containing it; newest first within each group; case-insensitive."""
+    needle = text.strip().lower()
+    newest = sorted(episodes, key=lambda row: row[0], reverse=True)
+    if not needle:
+        return [(code, title) for _, code, title in newest[:limit]]
+    starts = [(c, t) for _, c, t in newest if c.lower().startswith(needle)]
+    if len(starts) >= limit:
+        return starts[:limit]
+    contains = [
+        (c, t)
+        for _, c, t in newest
+        if not c.lower().startswith(needle) and (needle in c.lower() or needle in t.lower())
+    ]
+    return (starts + contains)[:limit]

@@ -57,6 +57,9 @@ class EpisodeService:
         self.db = db
         self.scheduler = scheduler
         self.status_listeners: list[StatusListener] = []
+        # Autocomplete runs on every keystroke: codes and titles are kept in memory per server and
+        # dropped whenever an episode is created or renamed.
+        self._suggestions: dict[int, list[tuple[int, str, str]]] = {}
         scheduler.register_each(CARD_SYNC, self._card_job)
 
     # -- lookups and permissions --------------------------------------------------------------------
@@ -100,6 +103,13 @@ class EpisodeService:
                 "No research forum is set yet: an admin can choose it with `/config channels research_forum:`."
             )
         return channel
+
+    async def suggest(self, guild_id: int, text: str, limit: int = 25) -> list[tuple[str, str]]:
+        """(code, title) pairs matching what a member is typing."""
+        rows = self._suggestions.get(guild_id)
+        if rows is None:
+            rows = self._suggestions[guild_id] = await store.codes_and_titles(self.db, guild_id)
+        return rules.suggest(rows, text, limit)
 
     # -- use cases ----------------------------------------------------------------------------------
 
@@ -157,6 +167,7 @@ class EpisodeService:
         except BaseException:
             await self._delete_quietly(created.thread)
             raise
+        self._suggestions.pop(guild.id, None)
         if any(name not in tags for name in rules.managed_tag_names(Status.IN_RESEARCH, has_authors=False)):
             await self.refresh(episode.id, delay=CARD_RETRY_SECONDS)  # the tags could not be made yet
         return episode, created.thread
@@ -205,6 +216,7 @@ class EpisodeService:
             description = rules.validate_description(description) or ""
         await progress()
         episode = await store.edit(self.db, episode, title=title, description=description, actor_id=member.id)
+        self._suggestions.pop(episode.guild_id, None)
         return episode, await self.refresh(episode.id)
 
     # -- keeping Discord in sync --------------------------------------------------------------------

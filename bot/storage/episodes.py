@@ -170,6 +170,12 @@ async def search_codes(db: Database, guild_id: int, text: str, limit: int = 25) 
     return [(r[0], r[1]) for r in rows]
 
 
+async def codes_and_titles(db: Database, guild_id: int) -> list[tuple[int, str, str]]:
+    """(id, code, title) of every episode of a server, for autocomplete."""
+    rows = await db.fetchall("SELECT id, code, title FROM episodes WHERE guild_id = ?", (guild_id,))
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
 async def list_filtered(
     db: Database,
     guild_id: int,

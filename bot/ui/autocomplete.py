@@ -6,13 +6,12 @@ import discord
 from discord import app_commands
 
 from bot.domain import timezones
-from bot.storage import episodes as episode_store
 
 
 async def episode(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     if interaction.guild_id is None:
         return []
-    rows = await episode_store.search_codes(interaction.client.db, interaction.guild_id, current[:100])
+    rows = await interaction.client.episodes.suggest(interaction.guild_id, current[:100])
     return [app_commands.Choice(name=f"{code} · {title}"[:100], value=code) for code, title in rows]
 
 

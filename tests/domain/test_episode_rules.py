@@ -84,3 +84,26 @@ def test_timezones():
         timezones.validate("Mars/Olympus")
     assert timezones.suggest("berl")[0] == "Europe/Berlin"
     assert len(timezones.suggest("a")) <= 25
+
+
+def test_suggestions_rank_code_prefix_first_then_newest():
+    from bot.domain.episodes import suggest
+
+    rows = [
+        (1, "1924-01", "Lenin's Death"),
+        (2, "1939-01", "About 1924 in hindsight"),
+        (3, "1924-02", "Rapallo"),
+    ]
+    assert suggest(rows, "1924") == [
+        ("1924-02", "Rapallo"),
+        ("1924-01", "Lenin's Death"),
+        ("1939-01", "About 1924 in hindsight"),
+    ]
+    assert suggest(rows, "RAPALLO") == [("1924-02", "Rapallo")]
+    assert suggest(rows, "") == [
+        ("1924-02", "Rapallo"),
+        ("1939-01", "About 1924 in hindsight"),
+        ("1924-01", "Lenin's Death"),
+    ]
+    assert suggest(rows, "%") == []
+    assert len(suggest([(i, f"c{i}", "t") for i in range(100)], "c")) == 25

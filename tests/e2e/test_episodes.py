@@ -173,6 +173,12 @@ async def test_autocomplete_by_code_and_title(world):
     assert [c["value"] for c in choices] == ["1924-02"]
     choices = await world.alice.autocomplete(world.general, "episode status", "episode", "%")
     assert choices == []
+    await world.episode("1924-03", "The Death of Lenin's Rival")
+    await world.host.slash(world.general, "episode edit", episode="1939-01", title="Rapallo revisited")
+    choices = await world.alice.autocomplete(world.general, "episode info", "episode", "1924-0")
+    assert "1924-03" in {c["value"] for c in choices}
+    choices = await world.alice.autocomplete(world.general, "episode info", "episode", "rapallo")
+    assert {c["value"] for c in choices} == {"1924-02", "1939-01"}
 
 
 async def test_list_filters_and_pages(world):
