@@ -216,7 +216,8 @@ class EpisodeService:
             description = rules.validate_description(description) or ""
         await progress()
         episode = await store.edit(self.db, episode, title=title, description=description, actor_id=member.id)
-        self._suggestions.pop(episode.guild_id, None)
+        if title is not None:
+            self._suggestions.pop(episode.guild_id, None)
         return episode, await self.refresh(episode.id)
 
     # -- keeping Discord in sync --------------------------------------------------------------------
