@@ -126,7 +126,8 @@ class _RequestButton(
             await report(interaction, exc)
 
     async def run(self, actions: ReviewActions, interaction: discord.Interaction) -> None:
-        raise NotImplementedError
+        """Hand the click to `ReviewActions.<action>_clicked` (approve, decline or withdraw)."""
+        await getattr(actions, f"{self.action}_clicked")(interaction, self.request_id)
 
 
 class ApproveButton(_RequestButton, template=r"archivist:request:approve:(?P<id>\d+)"):
@@ -134,26 +135,17 @@ class ApproveButton(_RequestButton, template=r"archivist:request:approve:(?P<id>
     label = "Approve"
     style = discord.ButtonStyle.success
 
-    async def run(self, actions: ReviewActions, interaction: discord.Interaction) -> None:
-        await actions.approve_clicked(interaction, self.request_id)
-
 
 class DeclineButton(_RequestButton, template=r"archivist:request:decline:(?P<id>\d+)"):
     action = "decline"
     label = "Decline"
     style = discord.ButtonStyle.danger
 
-    async def run(self, actions: ReviewActions, interaction: discord.Interaction) -> None:
-        await actions.decline_clicked(interaction, self.request_id)
-
 
 class WithdrawButton(_RequestButton, template=r"archivist:request:withdraw:(?P<id>\d+)"):
     action = "withdraw"
     label = "Withdraw"
     style = discord.ButtonStyle.secondary
-
-    async def run(self, actions: ReviewActions, interaction: discord.Interaction) -> None:
-        await actions.withdraw_clicked(interaction, self.request_id)
 
 
 DYNAMIC_ITEMS = (ApproveButton, DeclineButton, WithdrawButton)
