@@ -26,10 +26,6 @@ class Status(StrEnum):
     def label(self) -> str:
         return STATUS_LABELS[self]
 
-    @property
-    def rank(self) -> int:
-        return _ORDER.index(self)
-
 
 STATUS_LABELS: dict[Status, str] = {
     Status.IN_RESEARCH: "In Research",
@@ -38,7 +34,6 @@ STATUS_LABELS: dict[Status, str] = {
     Status.PUBLISHED: "Published",
     Status.SHELVED: "Shelved",
 }
-_ORDER = list(Status)
 NEEDS_AUTHOR_TAG = "Needs Author"
 MANAGED_TAGS = (*STATUS_LABELS.values(), NEEDS_AUTHOR_TAG)
 THANKS_STATUSES = frozenset({Status.RECORDED, Status.PUBLISHED})

@@ -184,7 +184,7 @@ class ResearchService(FeatureService):
         if episode is None or episode.guild_id != data.guild_id:
             return None
         if data.empty:
-            await store.mark_seen(self.db, episode.id, data.message_id)
+            await episode_store.advance_last_seen(self.db, episode.id, data.message_id)
             return None
         added = await store.add(
             self.db, data.contribution(episode.id, "thread"), seen=True, respect_removals=respect_removals
@@ -302,7 +302,7 @@ class ResearchService(FeatureService):
                 await store.delete_messages(self.db, gone)
                 result.deleted = len(gone)
             if newest:
-                await store.mark_seen(self.db, episode.id, newest)
+                await episode_store.advance_last_seen(self.db, episode.id, newest)
         finally:
             self._touched.active -= 1
             if not self._touched.active:
@@ -406,7 +406,7 @@ class ResearchService(FeatureService):
         return await episode_store.get_by_code(self.db, guild_id, code)
 
     async def recent_episodes(self, guild_id: int, limit: int = 25) -> list[tuple[str, str]]:
-        return await episode_store.search_codes(self.db, guild_id, "", limit)
+        return await self.episodes.suggest(guild_id, "", limit)
 
     # -- reading ----------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from bot.clock import from_ts, now_ts
 from bot.domain.research import DossierEntry, Person, excerpt
 
+from . import episodes as episode_store
 from .db import Database, Tx
 from .episodes import record_event_in
 
@@ -199,10 +200,7 @@ async def add(
 
 async def _add_in(tx: Tx, new: NewContribution, *, seen: bool, respect_removals: bool) -> Added:
     if seen and new.message_id is not None:
-        await tx.execute(
-            "UPDATE episodes SET last_seen_message_id = ? WHERE id = ? AND COALESCE(last_seen_message_id, 0) < ?",
-            (new.message_id, new.episode_id, new.message_id),
-        )
+        await episode_store.advance_last_seen_in(tx, new.episode_id, new.message_id)
     if new.message_id is not None:
         if respect_removals:
             removed = await tx.fetchone(
@@ -238,14 +236,6 @@ async def add_likes_many(db: Database, rows: Iterable[tuple[int, int, str]]) -> 
         await tx.executemany(
             "INSERT OR IGNORE INTO contribution_likes (contribution_id, user_id, emoji) VALUES (?, ?, ?)",
             rows,
-        )
-
-
-async def mark_seen(db: Database, episode_id: int, message_id: int) -> None:
-    async with db.transaction() as tx:
-        await tx.execute(
-            "UPDATE episodes SET last_seen_message_id = ? WHERE id = ? AND COALESCE(last_seen_message_id, 0) < ?",
-            (message_id, episode_id, message_id),
         )
 
 

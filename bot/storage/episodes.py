@@ -153,23 +153,6 @@ async def code_exists(db: Database, guild_id: int, code: str) -> bool:
     return bool(await db.fetchval("SELECT 1 FROM episodes WHERE guild_id = ? AND code = ?", (guild_id, code)))
 
 
-async def search_codes(db: Database, guild_id: int, text: str, limit: int = 25) -> list[tuple[str, str]]:
-    """(code, title) for autocomplete: code prefix matches first, then code/title substrings, newest first."""
-    text = text.strip()
-    if not text:
-        rows = await db.fetchall(
-            "SELECT code, title FROM episodes WHERE guild_id = ? ORDER BY id DESC LIMIT ?", (guild_id, limit)
-        )
-        return [(r[0], r[1]) for r in rows]
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    rows = await db.fetchall(
-        "SELECT code, title FROM episodes WHERE guild_id = ? AND (code LIKE ? ESCAPE '\\' OR title LIKE ? ESCAPE '\\') "
-        "ORDER BY (code LIKE ? ESCAPE '\\') DESC, id DESC LIMIT ?",
-        (guild_id, f"%{escaped}%", f"%{escaped}%", f"{escaped}%", limit),
-    )
-    return [(r[0], r[1]) for r in rows]
-
-
 async def codes_and_titles(db: Database, guild_id: int) -> list[tuple[int, str, str]]:
     """(id, code, title) of every episode of a server, for autocomplete."""
     rows = await db.fetchall("SELECT id, code, title FROM episodes WHERE guild_id = ?", (guild_id,))
@@ -256,15 +239,17 @@ async def mark_thanked(db: Database, episode_id: int) -> bool:
     return changed == 1
 
 
-async def unmark_thanked(db: Database, episode_id: int) -> None:
-    await db.execute("UPDATE episodes SET thanked_at = NULL WHERE id = ?", (episode_id,))
-
-
-async def set_last_seen(db: Database, episode_id: int, message_id: int) -> None:
-    await db.execute(
+async def advance_last_seen_in(tx: Tx, episode_id: int, message_id: int) -> None:
+    """Move the newest message seen in the episode's thread forward (never back), in an open transaction."""
+    await tx.execute(
         "UPDATE episodes SET last_seen_message_id = ? WHERE id = ? AND COALESCE(last_seen_message_id, 0) < ?",
         (message_id, episode_id, message_id),
     )
+
+
+async def advance_last_seen(db: Database, episode_id: int, message_id: int) -> None:
+    async with db.transaction() as tx:
+        await advance_last_seen_in(tx, episode_id, message_id)
 
 
 async def with_threads(db: Database, guild_id: int | None = None) -> list[Episode]:
@@ -342,11 +327,6 @@ async def record_event_in(
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (episode_id, kind, actor_id, subject_id, from_value, to_value, note, now_ts()),
     )
-
-
-async def record_event(db: Database, episode_id: int, kind: str, actor_id: int | None, **values) -> None:
-    async with db.transaction() as conn:
-        await record_event_in(conn, episode_id, kind, actor_id, **values)
 
 
 async def history(db: Database, episode_id: int) -> list[EpisodeEvent]:

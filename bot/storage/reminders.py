@@ -12,7 +12,6 @@ from bot.domain.episodes import Milestone, Status
 
 from . import episodes as episode_store
 from .db import Database
-from .episodes import Deadline
 
 _REMINDER_COLS = (
     "id, guild_id, user_id, channel_id, text, due_at, private, job_id, state, created_at, "
@@ -275,14 +274,6 @@ async def set_deadline(
             note=milestone.value,
         )
     return None if old is None else from_ts(old[0])
-
-
-async def get_deadline(db: Database, episode_id: int, milestone: Milestone) -> Deadline | None:
-    row = await db.fetchone(
-        "SELECT episode_id, milestone, due_at, set_by FROM deadlines WHERE episode_id = ? AND milestone = ?",
-        (episode_id, milestone.value),
-    )
-    return None if row is None else Deadline(row[0], Milestone(row[1]), from_ts(row[2]), row[3])
 
 
 async def deadline_info(db: Database, episode_id: int, milestone: Milestone) -> DeadlineInfo | None:
