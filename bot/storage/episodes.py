@@ -283,15 +283,21 @@ async def add_author(
     db: Database, episode_id: int, user_id: int, actor_id: int, note: str | None = None
 ) -> bool:
     """Add an author; False when they already were one (nothing changes then)."""
-    ts = now_ts()
-    async with db.transaction() as conn:
-        cur = await conn.execute(
-            "INSERT OR IGNORE INTO episode_authors (episode_id, user_id, added_by, added_at) VALUES (?, ?, ?, ?)",
-            (episode_id, user_id, actor_id, ts),
-        )
-        if cur.rowcount != 1:
-            return False
-        await record_event_in(conn, episode_id, "author_added", actor_id, subject_id=user_id, note=note)
+    async with db.transaction() as tx:
+        return await add_author_in(tx, episode_id, user_id, actor_id, note)
+
+
+async def add_author_in(
+    tx: Tx, episode_id: int, user_id: int, actor_id: int, note: str | None = None
+) -> bool:
+    """`add_author` inside an open transaction (with the history event)."""
+    cur = await tx.execute(
+        "INSERT OR IGNORE INTO episode_authors (episode_id, user_id, added_by, added_at) VALUES (?, ?, ?, ?)",
+        (episode_id, user_id, actor_id, now_ts()),
+    )
+    if cur.rowcount != 1:
+        return False
+    await record_event_in(tx, episode_id, "author_added", actor_id, subject_id=user_id, note=note)
     return True
 
 

@@ -15,7 +15,7 @@ from bot.clock import from_ts, now_ts
 from bot.errors import Conflict
 
 from .db import Database, Tx
-from .episodes import record_event_in
+from .episodes import add_author_in, record_event_in
 
 
 class RequestStatus(StrEnum):
@@ -162,19 +162,9 @@ async def approve(db: Database, request_id: int, decided_by: int) -> AuthorReque
         if row is None:
             return None
         request = AuthorRequest.from_row(row)
-        cur = await tx.execute(
-            "INSERT OR IGNORE INTO episode_authors (episode_id, user_id, added_by, added_at) VALUES (?, ?, ?, ?)",
-            (request.episode_id, request.user_id, decided_by, ts),
+        await add_author_in(
+            tx, request.episode_id, request.user_id, decided_by, note=f"request #{request.id} approved"
         )
-        if cur.rowcount == 1:
-            await record_event_in(
-                tx,
-                request.episode_id,
-                "author_added",
-                decided_by,
-                subject_id=request.user_id,
-                note=f"request #{request.id} approved",
-            )
     return request
 
 
