@@ -69,6 +69,23 @@ async def reply(interaction: discord.Interaction, content: str | None = None, **
     await interaction.followup.send(content, **kwargs)
 
 
+async def publish_after_answer(
+    interaction: discord.Interaction, publish: Callable[[], Awaitable[bool]], what: str = "status card"
+) -> None:
+    """After the member has their answer, bring Discord up to date (cards, tags, notes in threads).
+
+    Members never wait on those updates; when Discord refuses one it is retried by the scheduler, and
+    the member hears so in a short follow-up."""
+    if not await publish():
+        try:
+            await reply(
+                interaction,
+                f"Discord didn't take the {what} update just now; I'll bring it up to date shortly.",
+            )
+        except discord.HTTPException:
+            log.warning("could not tell %s that the %s update waits", interaction.user.id, what)
+
+
 def thinking(interaction: discord.Interaction, *, ephemeral: bool = True) -> Callable[[], Awaitable[None]]:
     """A callback for services: shows "thinking…" right before slow Discord work begins."""
 

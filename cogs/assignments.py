@@ -13,8 +13,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import NotAllowed
-from bot.interactions import reply, thinking
-from bot.services.assignments import PITCH_MAX, AssignmentService, AuthorChange, Decided
+from bot.interactions import publish_after_answer, reply
+from bot.services.assignments import PITCH_MAX, AssignmentService, Decided
+from bot.services.episodes import Change
 from bot.ui import autocomplete
 from bot.ui.cards import ts
 from bot.ui.groups import episode_group
@@ -31,8 +32,6 @@ from bot.ui.review import (
 
 log = logging.getLogger(__name__)
 
-SYNC_LATER = " Discord didn't take the status card update just now; I'll bring it up to date shortly."
-
 
 def _member(interaction: discord.Interaction) -> discord.Member:
     if not isinstance(interaction.user, discord.Member):
@@ -40,10 +39,11 @@ def _member(interaction: discord.Interaction) -> discord.Member:
     return interaction.user
 
 
-def _changed(change: AuthorChange, done: str, nothing: str) -> str:
-    if not change.changed:
-        return nothing
-    return done + ("" if change.synced else SYNC_LATER)
+async def _answer(interaction: discord.Interaction, change: Change, done: str, nothing: str) -> None:
+    """Answer the member, then bring the card, tags and thread up to date."""
+    await reply(interaction, done if change.changed else nothing)
+    if change.changed:
+        await publish_after_answer(interaction, change.publish)
 
 
 class Assignments(commands.Cog):
@@ -76,15 +76,13 @@ class Assignments(commands.Cog):
         @app_commands.autocomplete(episode=autocomplete.episode)
         async def claim(interaction: discord.Interaction, episode: str) -> None:
             found = await episodes.resolve(interaction.guild_id, episode)
-            change = await service.claim(_member(interaction), found, thinking(interaction))
+            change = await service.claim(_member(interaction), found)
             label = episode_label(found)
-            await reply(
+            await _answer(
                 interaction,
-                _changed(
-                    change,
-                    f"You're now an author of **{label}**.",
-                    f"You're already an author of **{label}**.",
-                ),
+                change,
+                f"You're now an author of **{label}**.",
+                f"You're already an author of **{label}**.",
             )
 
         @app_commands.command(name="unclaim", description="Stop being an author of an episode (its authors)")
@@ -92,15 +90,13 @@ class Assignments(commands.Cog):
         @app_commands.autocomplete(episode=autocomplete.episode)
         async def unclaim(interaction: discord.Interaction, episode: str) -> None:
             found = await episodes.resolve(interaction.guild_id, episode)
-            change = await service.unclaim(_member(interaction), found, thinking(interaction))
+            change = await service.unclaim(_member(interaction), found)
             label = episode_label(found)
-            await reply(
+            await _answer(
                 interaction,
-                _changed(
-                    change,
-                    f"You're no longer an author of **{label}**.",
-                    f"You aren't an author of **{label}**, so there is nothing to unclaim.",
-                ),
+                change,
+                f"You're no longer an author of **{label}**.",
+                f"You aren't an author of **{label}**, so there is nothing to unclaim.",
             )
 
         @app_commands.command(name="assign", description="Add a member as an author of an episode (hosts)")
@@ -108,15 +104,13 @@ class Assignments(commands.Cog):
         @app_commands.autocomplete(episode=autocomplete.episode)
         async def assign(interaction: discord.Interaction, episode: str, member: discord.Member) -> None:
             found = await episodes.resolve(interaction.guild_id, episode)
-            change = await service.assign(_member(interaction), found, member, thinking(interaction))
+            change = await service.assign(_member(interaction), found, member)
             label = episode_label(found)
-            await reply(
+            await _answer(
                 interaction,
-                _changed(
-                    change,
-                    f"{member.mention} is now an author of **{label}**.",
-                    f"{member.mention} is already an author of **{label}**.",
-                ),
+                change,
+                f"{member.mention} is now an author of **{label}**.",
+                f"{member.mention} is already an author of **{label}**.",
             )
 
         @app_commands.command(name="unassign", description="Remove an author from an episode (hosts)")
@@ -124,15 +118,13 @@ class Assignments(commands.Cog):
         @app_commands.autocomplete(episode=autocomplete.episode)
         async def unassign(interaction: discord.Interaction, episode: str, member: discord.Member) -> None:
             found = await episodes.resolve(interaction.guild_id, episode)
-            change = await service.unassign(_member(interaction), found, member, thinking(interaction))
+            change = await service.unassign(_member(interaction), found, member)
             label = episode_label(found)
-            await reply(
+            await _answer(
                 interaction,
-                _changed(
-                    change,
-                    f"{member.mention} is no longer an author of **{label}**.",
-                    f"{member.mention} isn't an author of **{label}**, so nothing changed.",
-                ),
+                change,
+                f"{member.mention} is no longer an author of **{label}**.",
+                f"{member.mention} isn't an author of **{label}**, so nothing changed.",
             )
 
         @app_commands.command(name="volunteer", description="Ask the hosts to let you write an episode")
@@ -147,7 +139,7 @@ class Assignments(commands.Cog):
             pitch: app_commands.Range[str, 1, PITCH_MAX] | None = None,
         ) -> None:
             found = await episodes.resolve(interaction.guild_id, episode)
-            result = await service.volunteer(_member(interaction), found, pitch, thinking(interaction))
+            result = await service.volunteer(_member(interaction), found, pitch)
             label = episode_label(found)
             request = result.request
             if not result.created:
@@ -155,18 +147,19 @@ class Assignments(commands.Cog):
                     f"You already asked to write **{label}** {ts(request.created_at, 'R')}; a host will get back "
                     "to you. Changed your mind? Withdraw the request below."
                 )
-            elif result.problem:
-                text = (
-                    f"I've recorded your request to write **{label}**, but I couldn't pass it to the hosts yet: "
-                    f"{result.problem} Your request is kept: I'll post it for review as soon as I can, and hosts "
-                    "can see it with `/episode requests`."
-                )
             else:
                 text = (
-                    f"Thanks! Your request to write **{label}** is with the hosts; you'll hear back by DM. "
-                    "Changed your mind? Withdraw it below."
+                    f"Thanks! I've recorded your request to write **{label}**: the hosts will review it and "
+                    "you'll hear back by DM. Changed your mind? Withdraw it below."
                 )
             await reply(interaction, text, view=withdraw_view(request))
+            problem = await result.publish()
+            if problem:
+                await reply(
+                    interaction,
+                    f"I couldn't pass your request to the hosts yet: {problem} Your request is kept: I'll post it "
+                    "for review as soon as I can, and hosts can see it with `/episode requests`.",
+                )
 
         @app_commands.command(name="requests", description="Pending author requests (hosts)")
         @app_commands.describe(episode="Only the requests for this episode")

@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.episodes import DESCRIPTION_MAX, NOTE_MAX, TITLE_MAX, Status
-from bot.interactions import reply, thinking
+from bot.interactions import publish_after_answer, reply, thinking
 from bot.storage import episodes as store
 from bot.ui import autocomplete
 from bot.ui.cards import status_card
@@ -111,13 +111,9 @@ class Episodes(
         note: app_commands.Range[str, 1, 1000] | None = None,
     ) -> None:
         found = await self.service.resolve(interaction.guild_id, episode)
-        moved, synced = await self.service.set_status(
-            interaction.user, found, Status(status), note, thinking(interaction)
-        )
-        text = f"**{moved.code}** is now **{moved.status.label}**."
-        if not synced:
-            text += " Discord didn't take the status card update just now; I'll bring it up to date shortly."
-        await reply(interaction, text)
+        change = await self.service.set_status(interaction.user, found, Status(status), note)
+        await reply(interaction, f"**{change.episode.code}** is now **{change.episode.status.label}**.")
+        await publish_after_answer(interaction, change.publish, "status card")
 
     @app_commands.command(name="edit", description="Edit an episode's title or description (hosts)")
     @app_commands.describe(
@@ -134,13 +130,9 @@ class Episodes(
         description: app_commands.Range[str, 1, 4000] | None = None,
     ) -> None:
         found = await self.service.resolve(interaction.guild_id, episode)
-        edited, synced = await self.service.edit(
-            interaction.user, found, title, description, thinking(interaction)
-        )
-        text = f"Saved **{edited.code}** · {edited.title}."
-        if not synced:
-            text += " Discord didn't take the post update just now; I'll bring it up to date shortly."
-        await reply(interaction, text)
+        change = await self.service.edit(interaction.user, found, title, description)
+        await reply(interaction, f"Saved **{change.episode.code}** · {change.episode.title}.")
+        await publish_after_answer(interaction, change.publish, "post")
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -1,7 +1,8 @@
 """Author assignment: hosts claim and assign, members volunteer, hosts approve or decline.
 
-Every author change goes to the database first (with the episode's history), then the status card
-and Needs Author tag are refreshed and a short note is posted in the episode's thread.
+Every author change goes to the database first (with the episode's history) and comes back as a
+`Change`: the command answers the member, then `publish()` refreshes the status card and Needs Author
+tag and posts a short note in the episode's thread.
 
 A volunteer's request is stored before anything is posted, so it is never lost: when the review
 channel is missing or refuses the post, a `review_sync` job posts it later. The same job brings a
@@ -20,7 +21,7 @@ from bot.clock import now
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.scheduler import DONE, Failed, Outcome, Retry, Scheduler
 from bot.services.base import FeatureService
-from bot.services.episodes import EpisodeService
+from bot.services.episodes import Change, EpisodeService
 from bot.storage import episodes as episode_store
 from bot.storage import requests as store
 from bot.storage.db import Database
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 REVIEW_SYNC = "review_sync"
 REVIEW_RETRY_SECONDS = 60.0
 PITCH_MAX = 1000
-Progress = Callable[[], Awaitable[None]]
 
 REVIEW_PERMISSIONS = {
     "view_channel": "View Channel",
@@ -43,22 +43,17 @@ REVIEW_PERMISSIONS = {
 }
 
 
-async def _no_progress() -> None:
+async def _no_problem() -> str | None:
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class AuthorChange:
-    episode: Episode
-    changed: bool  # False: nothing to do (already an author / not an author)
-    synced: bool = True  # False: the card update is retried later
 
 
 @dataclass(frozen=True, slots=True)
 class Volunteered:
     request: AuthorRequest
     created: bool  # False: the member already had this request pending
-    problem: str | None = None  # why the review message could not be posted (it will be, later)
+    # Posts the request for review and notes it in the thread, after the member has their answer;
+    # returns why the review message could not be posted yet (it will be, later), or None.
+    publish: Callable[[], Awaitable[str | None]] = _no_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,21 +103,13 @@ class AssignmentService(FeatureService):
 
     # -- authors ------------------------------------------------------------------------------------
 
-    async def claim(
-        self, member: discord.Member, episode: Episode, progress: Progress = _no_progress
-    ) -> AuthorChange:
+    async def claim(self, member: discord.Member, episode: Episode) -> Change:
         await self.episodes.require_host(member, "claim episodes")
         return await self._add(
-            episode, member.id, member.id, progress, f"✍️ <@{member.id}> is now writing this episode."
+            episode, member.id, member.id, f"✍️ <@{member.id}> is now writing this episode."
         )
 
-    async def assign(
-        self,
-        actor: discord.Member,
-        episode: Episode,
-        member: discord.Member,
-        progress: Progress = _no_progress,
-    ) -> AuthorChange:
+    async def assign(self, actor: discord.Member, episode: Episode, member: discord.Member) -> Change:
         await self.episodes.require_host(actor, "assign authors")
         if member.bot:
             raise InvalidInput("Bots can't write episodes: pick a member.")
@@ -132,68 +119,47 @@ class AssignmentService(FeatureService):
             text = f"✍️ <@{member.id}> is now writing this episode."
         else:
             text = f"✍️ <@{actor.id}> added <@{member.id}> as an author of this episode."
-        return await self._add(episode, member.id, actor.id, progress, text)
+        return await self._add(episode, member.id, actor.id, text)
 
-    async def unclaim(
-        self, member: discord.Member, episode: Episode, progress: Progress = _no_progress
-    ) -> AuthorChange:
+    async def unclaim(self, member: discord.Member, episode: Episode) -> Change:
         # Only the episode's authors can unclaim; for anyone else there is simply nothing to remove.
         return await self._remove(
-            episode, member.id, member.id, progress, f"👋 <@{member.id}> is no longer writing this episode."
+            episode, member.id, member.id, f"👋 <@{member.id}> is no longer writing this episode."
         )
 
-    async def unassign(
-        self,
-        actor: discord.Member,
-        episode: Episode,
-        member: discord.Member,
-        progress: Progress = _no_progress,
-    ) -> AuthorChange:
+    async def unassign(self, actor: discord.Member, episode: Episode, member: discord.Member) -> Change:
         await self.episodes.require_host(actor, "unassign authors")
         if member.id == actor.id:
             text = f"👋 <@{member.id}> is no longer writing this episode."
         else:
             text = f"👋 <@{actor.id}> removed <@{member.id}> from the authors of this episode."
-        return await self._remove(episode, member.id, actor.id, progress, text)
+        return await self._remove(episode, member.id, actor.id, text)
 
-    async def _add(
-        self, episode: Episode, user_id: int, actor_id: int, progress: Progress, note: str
-    ) -> AuthorChange:
+    async def _add(self, episode: Episode, user_id: int, actor_id: int, note: str) -> Change:
         if await episode_store.is_author(self.db, episode.id, user_id):
-            return AuthorChange(episode, changed=False)
-        await progress()
+            return Change(episode, changed=False)
         if not await episode_store.add_author(self.db, episode.id, user_id, actor_id):
-            return AuthorChange(episode, changed=False)
+            return Change(episode, changed=False)
         # A pending request of theirs is now moot: it counts as approved by whoever added them.
         settled = await store.settle_for_author(self.db, episode.id, user_id, actor_id)
-        if settled is not None:
-            await self.update_review_message(settled, episode)
-        return await self._changed(episode, note)
 
-    async def _remove(
-        self, episode: Episode, user_id: int, actor_id: int, progress: Progress, note: str
-    ) -> AuthorChange:
+        async def publish() -> bool:
+            if settled is not None:
+                await self.update_review_message(settled, episode)
+            return await self.episodes.publish(episode, note)
+
+        return Change(episode, publish=publish)
+
+    async def _remove(self, episode: Episode, user_id: int, actor_id: int, note: str) -> Change:
         if not await episode_store.is_author(self.db, episode.id, user_id):
-            return AuthorChange(episode, changed=False)
-        await progress()
+            return Change(episode, changed=False)
         if not await episode_store.remove_author(self.db, episode.id, user_id, actor_id):
-            return AuthorChange(episode, changed=False)
-        return await self._changed(episode, note)
-
-    async def _changed(self, episode: Episode, note: str) -> AuthorChange:
-        synced = await self.episodes.refresh(episode.id)
-        await self.episodes.post_in_thread(episode, note)
-        return AuthorChange(episode, changed=True, synced=synced)
+            return Change(episode, changed=False)
+        return Change(episode, publish=lambda: self.episodes.publish(episode, note))
 
     # -- volunteering ---------------------------------------------------------------------------------
 
-    async def volunteer(
-        self,
-        member: discord.Member,
-        episode: Episode,
-        pitch: str | None,
-        progress: Progress = _no_progress,
-    ) -> Volunteered:
+    async def volunteer(self, member: discord.Member, episode: Episode, pitch: str | None) -> Volunteered:
         pitch = validate_pitch(pitch)
         if await episode_store.is_author(self.db, episode.id, member.id):
             raise Conflict(f"You're already an author of **{episode_label(episode)}**: no need to volunteer.")
@@ -203,10 +169,15 @@ class AssignmentService(FeatureService):
         request = await store.create(
             self.db, guild_id=episode.guild_id, episode_id=episode.id, user_id=member.id, pitch=pitch
         )
-        await progress()
-        problem = await self._post_review(request, episode)
-        await self.episodes.post_in_thread(episode, f"🙋 <@{member.id}> would like to write this episode.")
-        return Volunteered(request, created=True, problem=problem)
+
+        async def publish() -> str | None:
+            problem = await self._post_review(request, episode)
+            await self.episodes.post_in_thread(
+                episode, f"🙋 <@{member.id}> would like to write this episode."
+            )
+            return problem
+
+        return Volunteered(request, created=True, publish=publish)
 
     async def withdraw(self, user: discord.abc.User, request_id: int, guild_id: int | None) -> AuthorRequest:
         request = await store.get(self.db, request_id, guild_id)

@@ -1,14 +1,16 @@
 """Episodes: create, move, edit, and keep each episode's forum post (card, tags, name) in sync.
 
-A change is committed to the database first; the forum post is brought up to date right after.
-When Discord refuses that update, a `card_sync` job retries it within two minutes (and at the
-next start), so no change is ever lost to a Discord hiccup.
+A change is committed to the database first and returned as a `Change`; the command answers the
+member, then calls `Change.publish()` to bring the forum post up to date. When Discord refuses that
+update, a `card_sync` job retries it within two minutes (and at the next start), so no change is
+ever lost to a Discord hiccup, and no member waits on Discord's side of it for their answer.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import discord
 
@@ -35,6 +37,21 @@ Progress = Callable[[], Awaitable[None]]
 
 async def _no_progress() -> None:
     return None
+
+
+async def _nothing_to_publish() -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A change saved in the database. `publish()` then brings Discord up to date (the card, tags and a
+    note in the thread) and returns False when Discord refused part of it and a retry is scheduled.
+    Commands answer the member first and publish after."""
+
+    episode: Episode
+    changed: bool = True  # False: nothing to do (e.g. already an author)
+    publish: Callable[[], Awaitable[bool]] = _nothing_to_publish
 
 
 # What the bot needs in the research forum, with the words Discord's settings screen uses.
@@ -173,40 +190,32 @@ class EpisodeService:
         return episode, created.thread
 
     async def set_status(
-        self,
-        member: discord.Member,
-        episode: Episode,
-        status: Status,
-        note: str | None,
-        progress: Progress = _no_progress,
-    ) -> tuple[Episode, bool]:
+        self, member: discord.Member, episode: Episode, status: Status, note: str | None
+    ) -> Change:
         await self.require_host_or_author(member, episode, "change its status")
         note = rules.validate_note(note)
         if status == episode.status:
             raise InvalidInput(f"`{episode.code}` is already {status.label}.")
-        await progress()
         old = episode.status
         episode = await store.set_status(self.db, episode, status, member.id, note)
-        synced = await self.refresh(episode.id)
         text = f"🔄 <@{member.id}> moved this episode from **{old.label}** to **{status.label}**."
         if note:
             text += f"\n> {note}"
-        await self.post_in_thread(episode, text)
-        for listener in self.status_listeners:
-            try:
-                await listener(episode, old, member.id)
-            except Exception:
-                log.exception("status listener %r failed for episode %s", listener, episode.id)
-        return episode, synced
+
+        async def publish() -> bool:
+            synced = await self.publish(episode, text)
+            for listener in self.status_listeners:
+                try:
+                    await listener(episode, old, member.id)
+                except Exception:
+                    log.exception("status listener %r failed for episode %s", listener, episode.id)
+            return synced
+
+        return Change(episode, publish=publish)
 
     async def edit(
-        self,
-        member: discord.Member,
-        episode: Episode,
-        title: str | None,
-        description: str | None,
-        progress: Progress = _no_progress,
-    ) -> tuple[Episode, bool]:
+        self, member: discord.Member, episode: Episode, title: str | None, description: str | None
+    ) -> Change:
         await self.require_host(member, "edit episodes")
         if title is None and description is None:
             raise InvalidInput("Give a new `title`, a new `description`, or both.")
@@ -214,11 +223,17 @@ class EpisodeService:
             title = rules.validate_title(title)
         if description is not None:
             description = rules.validate_description(description) or ""
-        await progress()
         episode = await store.edit(self.db, episode, title=title, description=description, actor_id=member.id)
         if title is not None:
             self._suggestions.pop(episode.guild_id, None)
-        return episode, await self.refresh(episode.id)
+        return Change(episode, publish=lambda: self.refresh(episode.id))
+
+    async def publish(self, episode: Episode, note: str | None = None) -> bool:
+        """The post's card and tags, then an optional note in its thread; False when the card waits."""
+        synced = await self.refresh(episode.id)
+        if note:
+            await self.post_in_thread(episode, note)
+        return synced
 
     # -- keeping Discord in sync --------------------------------------------------------------------
 

@@ -57,14 +57,12 @@ class Tx:
             return Result(cur.lastrowid, cur.rowcount)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        self._db.queries += 1
-        async with self._db.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         self._db.queries += 1
-        async with self._db.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self._db.conn.execute_fetchall(sql, params))
 
 
 class Database:
@@ -135,8 +133,7 @@ class Database:
             await self._run("COMMIT")
 
     async def _run(self, sql: str) -> None:
-        async with self.conn.execute(sql):
-            pass
+        await self.conn.execute_fetchall(sql)  # one trip to the database thread, cursor closed there
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One write statement in its own transaction; returns lastrowid (or rowcount for updates)."""
@@ -151,14 +148,13 @@ class Database:
             await tx.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        self.queries += 1
-        async with self.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Reads make one trip to the database thread (execute, fetch and close together)."""
         self.queries += 1
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)

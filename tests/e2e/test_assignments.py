@@ -202,7 +202,7 @@ async def test_volunteer_posts_a_review_message_and_a_note(world, episode):
     pitch = "Line one @everyone\n" + "x" * (1000 - len("Line one @everyone\n"))
     r = await volunteer(world, pitch=pitch)
     assert r.response.ephemeral
-    assert "is with the hosts" in r.response.content
+    assert "the hosts will review it" in r.response.content
     assert labels(r.response) == ["Withdraw"]
 
     [review] = reviews(world)
@@ -416,7 +416,7 @@ async def test_member_withdraws_from_the_confirmation(world, episode):
 
     # They can change their mind again.
     again = await volunteer(world)
-    assert "is with the hosts" in again.response.content
+    assert "the hosts will review it" in again.response.content
     assert len(reviews(world)) == 2
 
 
@@ -507,8 +507,10 @@ async def test_missing_review_channel_keeps_the_request(world, episode):
     await settings_store.update(world.bot.db, world.guild.id, review_channel_id=None)
     r = await volunteer(world)
     assert r.response.ephemeral
-    assert "couldn't pass it to the hosts" in r.response.content
-    assert "/config channels" in r.response.content
+    assert "recorded your request" in r.response.content
+    assert "couldn't pass your request to the hosts yet" in r.followups[-1].content
+    assert "/config channels" in r.followups[-1].content
+    assert r.followups[-1].ephemeral
     assert reviews(world) == []
     assert "would like to write" in notes(world)[-1]
 
@@ -529,7 +531,7 @@ async def test_missing_review_channel_keeps_the_request(world, episode):
 async def test_review_channel_refusing_the_post_is_retried(world, episode):
     world.env.inject_error("POST", f"/channels/{world.review.id}/messages", status=403, code=50013, times=1)
     r = await volunteer(world)
-    assert "couldn't pass it to the hosts" in r.response.content
+    assert "couldn't pass your request to the hosts yet" in r.followups[-1].content
     assert reviews(world) == []
     await world.env.advance_time(120)
     assert len(reviews(world)) == 1
@@ -543,8 +545,8 @@ async def test_review_channel_the_bot_cannot_post_in(world, episode):
     )
     await world.admin.slash(world.general, "config channels", review=locked)
     r = await volunteer(world)
-    assert "couldn't pass it to the hosts" in r.response.content
-    assert "Send Messages" in r.response.content
+    assert "couldn't pass your request to the hosts yet" in r.followups[-1].content
+    assert "Send Messages" in r.followups[-1].content
     listing = await world.host.slash(world.general, "episode requests")
     description = listing.response.embeds[0].description
     assert f"I can't post in {locked.mention}" in description
@@ -575,8 +577,8 @@ async def test_requests_stay_in_their_server(world, episode):
 async def test_claim_when_discord_refuses_the_card_update(world, episode):
     world.env.inject_error("PATCH", f"/channels/{episode.id}/messages/*", status=500, times=1)
     r = await world.host.slash(world.general, "episode claim", episode=CODE)
-    assert "now an author" in r.response.content
-    assert "shortly" in r.response.content
+    assert "now an author" in r.response.content  # the member is answered first
+    assert "shortly" in r.followups[-1].content and r.followups[-1].ephemeral
     assert await authors(world) == [world.host.id]  # the change is kept
     await world.env.advance_time(120)
     assert world.host.mention in field(card(world), "Authors")

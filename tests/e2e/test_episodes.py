@@ -232,11 +232,28 @@ async def test_forum_refusal_leaves_nothing_and_retry_works(world):
     assert len(world.forum.threads) == 1
 
 
+async def test_the_member_is_answered_before_the_post_is_updated(world):
+    await world.episode("1924-01", "Lenin's Death")
+    thread = world.thread_of("1924-01")
+    start = len(world.env.http_requests)
+    await world.host.slash(world.general, "episode status", episode="1924-01", status="writing")
+    calls = [(r.method, r.path) for r in world.env.http_requests[start:]]
+    answer = next(i for i, (method, path) in enumerate(calls) if path.startswith("/interactions/"))
+    card_edit = next(
+        i for i, (method, path) in enumerate(calls) if method == "PATCH" and "/messages/" in path
+    )
+    note = next(i for i, c in enumerate(calls) if c == ("POST", f"/channels/{thread.id}/messages"))
+    assert answer < card_edit < note  # one call answers; the card and the note follow
+    assert sum(path.startswith(("/interactions/", "/webhooks/")) for _, path in calls) == 1  # no "thinking…"
+    assert field(card(await starter(world, "1924-01")), "Status") == "Writing"
+
+
 async def test_card_update_failure_is_retried_later(world):
     await world.episode("1924-01", "Lenin's Death")
     world.env.inject_error("PATCH", "/channels/*/messages/*", status=500, times=1)
     r = await world.host.slash(world.general, "episode status", episode="1924-01", status="writing")
-    assert "now **Writing**" in r.response.content and "shortly" in r.response.content
+    assert "now **Writing**" in r.response.content  # the member is answered first
+    assert "shortly" in r.followups[-1].content and r.followups[-1].ephemeral
     assert field(card(await starter(world, "1924-01")), "Status") == "In Research"
     await world.env.advance_time(60)
     assert field(card(await starter(world, "1924-01")), "Status") == "Writing"
