@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -159,6 +159,25 @@ class Scheduler:
         if self._next_due is not None and due <= self._next_due and self._sleeping:
             await self._recompute_and_restart()
         return True
+
+    async def replace_group(self, prefix: str, jobs: list[job_store.NewJob]) -> None:
+        """Cancel the pending jobs whose dedupe key starts with `prefix` and add `jobs`, atomically."""
+        cancelled = await job_store.replace_group(self.db, prefix, jobs, now().timestamp())
+        await self.jobs_changed(jobs, cancelled)
+
+    async def jobs_changed(self, added: Iterable[job_store.NewJob], cancelled: Iterable[float] = ()) -> None:
+        """Tell the sleeper about jobs added or cancelled in a caller's transaction
+        (`jobs.replace_group_in`), so that it wakes for the earliest."""
+        earliest = min(cancelled, default=None)
+        if (
+            earliest is not None
+            and self._next_due is not None
+            and earliest <= self._next_due
+            and self._sleeping
+        ):
+            await self._recompute_and_restart()
+        for job in added:
+            self._consider(job.due_at)
 
     async def cancel_by_key_prefix(self, prefix: str) -> int:
         count = await job_store.cancel_by_key_prefix(self.db, prefix)

@@ -13,8 +13,8 @@ from bot.domain.episodes import DESCRIPTION_MAX, NOTE_MAX, TITLE_MAX, Status
 from bot.interactions import publish_after_answer, reply, thinking
 from bot.storage import episodes as store
 from bot.ui import autocomplete
-from bot.ui.cards import status_card
-from bot.ui.pager import Pager
+from bot.ui.cards import episode_line, status_card
+from bot.ui.pager import QueryPager
 
 STATUS_CHOICES = [app_commands.Choice(name=s.label, value=s.value) for s in Status]
 
@@ -76,24 +76,24 @@ class Episodes(
         author: discord.Member | None = None,
         needs_author: bool | None = None,
     ) -> None:
-        episodes = await store.list_filtered(
-            self.bot.db,
-            interaction.guild_id,
-            status=Status(status) if status else None,
-            author_id=author.id if author else None,
-            needs_author=needs_author,
-        )
-        lines = [
-            f"**{e.code}** · {discord.utils.escape_markdown(e.title)} — {e.status.label}"
-            + (f" · <#{e.thread_id}>" if e.thread_id else "")
-            for e in episodes
-        ]
-        filters = [Status(status).label if status else None, f"by {author.display_name}" if author else None,
-                   {True: "needing an author", False: "with an author", None: None}[needs_author]]  # fmt: skip
-        title = f"Episodes ({len(episodes)})" + (
-            " · " + ", ".join(f for f in filters if f) if any(filters) else ""
-        )
-        await Pager(interaction.user.id, title, lines, empty="No episodes match.").send(interaction)
+        filters = {
+            "status": Status(status) if status else None,
+            "author_id": author.id if author else None,
+            "needs_author": needs_author,
+        }
+
+        async def page(offset: int, limit: int) -> tuple[int, list[str]]:
+            total, rows = await store.list_page(
+                self.bot.db, interaction.guild_id, offset=offset, limit=limit, **filters
+            )
+            return total, [episode_line(e) for e in rows]
+
+        shown = [Status(status).label if status else None, f"by {author.display_name}" if author else None,
+                 {True: "needing an author", False: "with an author", None: None}[needs_author]]  # fmt: skip
+        suffix = " · " + ", ".join(f for f in shown if f) if any(shown) else ""
+        await QueryPager(
+            interaction.user.id, lambda total: f"Episodes ({total}){suffix}", page, empty="No episodes match."
+        ).send(interaction)
 
     @app_commands.command(name="status", description="Move an episode to another status (hosts, its authors)")
     @app_commands.describe(

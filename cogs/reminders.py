@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot.clock import now
 from bot.domain import timezones
 from bot.domain.episodes import Milestone
-from bot.interactions import reply, thinking
+from bot.interactions import publish_after_answer, reply
 from bot.services.reminders import MAX_PENDING, TEXT_MAX, ReminderService, ts
 from bot.storage.reminders import Reminder
 from bot.ui import autocomplete
@@ -141,9 +141,7 @@ async def deadline_command(
 ) -> None:
     service = _service(interaction)
     found = await service.episodes.resolve(interaction.guild_id, episode)
-    result = await service.set_deadline(
-        interaction.user, found, Milestone(milestone), when, thinking(interaction)
-    )
+    result = await service.set_deadline(interaction.user, found, Milestone(milestone), when)
     info = result.info
     text = f"📅 **{info.milestone.label}** deadline of **{info.code}**: {ts(info.due_at)} ({ts(info.due_at, 'R')})"
     if result.previous:
@@ -156,6 +154,7 @@ async def deadline_command(
     else:
         text += " It's too close for advance reminders."
     await reply(interaction, text)
+    await publish_after_answer(interaction, result.publish)
 
 
 class Reminders(commands.Cog):

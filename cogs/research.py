@@ -13,7 +13,7 @@ from bot.interactions import reply, thinking
 from bot.services.research import ResearchService
 from bot.storage.episodes import Episode
 from bot.ui import autocomplete
-from bot.ui.pager import Pager
+from bot.ui.pager import Pager, QueryPager
 from bot.ui.research import (
     EpisodePicker,
     SubmitModal,
@@ -150,13 +150,20 @@ class Research(
         self, interaction: discord.Interaction, episode: str, contributor: discord.User | None = None
     ) -> None:
         found = await self.service.episodes.resolve(interaction.guild_id, episode)
-        rows = await self.service.contributions(found, contributor.id if contributor else None)
-        title = f"Research for {found.code} ({len(rows)})"
-        if contributor:
-            title += f" · by {contributor.display_name}"
+        author_id = contributor.id if contributor else None
+
+        async def page(offset: int, limit: int) -> tuple[int, list[str]]:
+            total, rows = await self.service.contributions(found, author_id, offset=offset, limit=limit)
+            return total, [contribution_line(c) for c in rows]
+
+        by = f" · by {contributor.display_name}" if contributor else ""
         empty = "No contributions yet: post in the episode's thread or use `/research submit`."
-        await Pager(
-            interaction.user.id, title, [contribution_line(c) for c in rows], empty=empty, size=8
+        await QueryPager(
+            interaction.user.id,
+            lambda total: f"Research for {found.code} ({total}){by}",
+            page,
+            empty=empty,
+            size=8,
         ).send(interaction)
 
     @app_commands.command(name="export", description="Download an episode's research dossier as a file")
@@ -242,18 +249,14 @@ class Research(
         episode = await self.service.episode_by_code(interaction.guild_id, str(code))
         if episode is None:
             return []
-        rows = await self.service.contributions(episode)
-        rows.sort(key=lambda c: c.author_id != interaction.user.id)
         typed = current.strip().lstrip("#")
+        if typed and not typed.isdigit():
+            return []  # contribution numbers are digits
         choices = []
-        for c in rows:
-            if typed and not str(c.id).startswith(typed):
-                continue
+        for c in await self.service.contribution_choices(episode, interaction.user.id, typed):
             who = self.service.name_of(interaction.guild, c.author_id, c.author_name)
             label = " ".join(f"#{c.id} · {who} · {c.title or c.body}".split())
             choices.append(app_commands.Choice(name=label[:100], value=c.id))
-            if len(choices) == 25:
-                break
         return choices
 
 

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import discord
 
-from bot.clock import now
+from bot.clock import from_ts, now
 from bot.domain import recurrence, schedule_rules
 from bot.domain.episodes import Milestone, Status
 from bot.domain.timeparse import ParsedTime, parse_when
@@ -36,7 +36,7 @@ from bot.storage import reminders as store
 from bot.storage import settings as settings_store
 from bot.storage.db import Database
 from bot.storage.episodes import Episode
-from bot.storage.jobs import Job
+from bot.storage.jobs import Job, NewJob
 from bot.storage.reminders import DeadlineInfo, Reminder
 from bot.storage.settings import GuildSettings
 from bot.ui.reminders import delivered_view
@@ -50,11 +50,6 @@ OVERDUE_AFTER = timedelta(days=1)
 DIGEST_HORIZON = timedelta(days=14)
 MESSAGE_MAX = 2000
 EMBED_MAX = 3900
-Progress = Callable[[], Awaitable[None]]
-
-
-async def _no_progress() -> None:
-    return None
 
 
 def ts(when: datetime | float, style: str = "f") -> str:
@@ -279,12 +274,17 @@ def _transient(exc: BaseException) -> Retry:
 # -- the service -----------------------------------------------------------------------------------------
 
 
+async def _published() -> bool:
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class DeadlineSet:
     info: DeadlineInfo
     previous: datetime | None
     reminders: list[datetime]
     met: bool
+    publish: Callable[[], Awaitable[bool]] = _published  # the card and a note in the thread, after answering
 
 
 @dataclass(slots=True)
@@ -501,66 +501,69 @@ class ReminderService(FeatureService):
     # -- deadlines -------------------------------------------------------------------------------------
 
     async def set_deadline(
-        self,
-        member: discord.Member,
-        episode: Episode,
-        milestone: Milestone,
-        when: str,
-        progress: Progress = _no_progress,
+        self, member: discord.Member, episode: Episode, milestone: Milestone, when: str
     ) -> DeadlineSet:
+        """Save the deadline and replace its reminder jobs in one transaction; Discord follows in
+        `publish()` once the member has their answer."""
         await self.episodes.require_host_or_author(member, episode, "set its deadlines")
         parsed = await self.parse(member.guild.id, member.id, when)
-        await progress()
-        previous = await store.set_deadline(self.db, episode.id, milestone, parsed.timestamp, member.id)
-        info = await store.deadline_info(self.db, episode.id, milestone)
-        assert info is not None
-        times = await self.schedule_deadline(info)
-        await self.episodes.refresh(episode.id)
+        info = DeadlineInfo(
+            episode.id, episode.guild_id, episode.code, episode.title, episode.status, episode.thread_id,
+            milestone, from_ts(parsed.timestamp),
+        )  # fmt: skip
+        jobs = await self._deadline_jobs(info)
+        previous, cancelled = await store.set_deadline(
+            self.db, episode.id, milestone, parsed.timestamp, member.id, jobs=jobs, job_prefix=_prefix(info)
+        )
+        await self.scheduler.jobs_changed(jobs, cancelled)
         verb = "moved" if previous else "set"
         text = f"📅 <@{member.id}> {verb} the **{milestone.label}** deadline: {ts(info.due_at)} ({ts(info.due_at, 'R')})"
         if previous:
             text += f", was {ts(previous)}"
-        await self.episodes.post_in_thread(episode, text + ".")
-        return DeadlineSet(info, previous, times, milestone.met_by(info.status))
+        return DeadlineSet(
+            info,
+            previous,
+            _reminder_times(jobs),
+            milestone.met_by(info.status),
+            publish=lambda: self.episodes.publish(episode, text + "."),
+        )
 
     async def schedule_deadline(
         self, info: DeadlineInfo, offsets: list[timedelta] | None = None
     ) -> list[datetime]:
         """(Re)place the reminder jobs of one deadline; returns when its reminders will go out."""
-        prefix = f"deadline:{info.episode_id}:{info.milestone.value}:"
-        await self.scheduler.cancel_by_key_prefix(prefix)
+        jobs = await self._deadline_jobs(info, offsets)
+        await self.scheduler.replace_group(_prefix(info), jobs)
+        return _reminder_times(jobs)
+
+    async def _deadline_jobs(
+        self, info: DeadlineInfo, offsets: list[timedelta] | None = None
+    ) -> list[NewJob]:
+        """The reminder jobs a deadline needs now: one per offset still ahead, and the overdue note.
+        None for a met milestone or a shelved episode; a time already past is skipped, never sent late."""
         if info.milestone.met_by(info.status) or info.status is Status.SHELVED:
             return []
         if offsets is None:
-            cfg = await settings_store.get(self.db, info.guild_id)
-            offsets = _offsets(cfg)
+            offsets = _offsets(await settings_store.get(self.db, info.guild_id))
         current = now()
-        due = int(info.due_at.timestamp())
-        times: list[datetime] = []
-        base = {"episode_id": info.episode_id, "milestone": info.milestone.value, "deadline": due}
+        prefix = _prefix(info)
+        base = {
+            "episode_id": info.episode_id,
+            "milestone": info.milestone.value,
+            "deadline": int(info.due_at.timestamp()),
+        }
+        jobs = []
         for offset in offsets:
             at = info.due_at - offset
-            if at <= current:
-                continue  # already past when scheduling: skipped, never sent late
-            seconds = int(offset.total_seconds())
-            await self.scheduler.schedule(
-                DEADLINE,
-                at,
-                {**base, "offset": seconds, "at": int(at.timestamp())},
-                guild_id=info.guild_id,
-                dedupe_key=f"{prefix}{seconds}",
-            )
-            times.append(at)
+            if at > current:
+                seconds = int(offset.total_seconds())
+                payload = {**base, "offset": seconds, "at": int(at.timestamp())}
+                jobs.append(NewJob(DEADLINE, at.timestamp(), payload, info.guild_id, f"{prefix}{seconds}"))
         overdue_at = info.due_at + OVERDUE_AFTER
         if overdue_at > current:
-            await self.scheduler.schedule(
-                DEADLINE,
-                overdue_at,
-                {**base, "offset": None, "at": int(overdue_at.timestamp())},
-                guild_id=info.guild_id,
-                dedupe_key=f"{prefix}overdue",
-            )
-        return times
+            payload = {**base, "offset": None, "at": int(overdue_at.timestamp())}
+            jobs.append(NewJob(DEADLINE, overdue_at.timestamp(), payload, info.guild_id, f"{prefix}overdue"))
+        return jobs
 
     async def on_status(self, episode: Episode, old: Status, actor_id: int) -> None:
         """A status change may meet a milestone (drop its reminders) or reopen one (bring them back)."""
@@ -779,6 +782,15 @@ class ReminderService(FeatureService):
         for guild_id in await settings_store.all_guild_ids(self.db):
             if guild_id not in pending:
                 await self.ensure_digest(guild_id)
+
+
+def _prefix(info: DeadlineInfo) -> str:
+    return f"deadline:{info.episode_id}:{info.milestone.value}:"
+
+
+def _reminder_times(jobs: list[NewJob]) -> list[datetime]:
+    """When a deadline's advance reminders go out (its overdue note aside)."""
+    return [from_ts(int(j.due_at)) for j in jobs if j.payload.get("offset") is not None]
 
 
 def _offsets(cfg: GuildSettings) -> list[timedelta]:

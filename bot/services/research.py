@@ -410,9 +410,19 @@ class ResearchService(FeatureService):
 
     # -- reading ----------------------------------------------------------------------------------
 
-    async def contributions(self, episode: Episode, author_id: int | None = None) -> list[Contribution]:
-        """Newest first."""
-        return await store.for_episode(self.db, episode.id, author_id=author_id, newest_first=True)
+    async def contributions(
+        self, episode: Episode, author_id: int | None = None, *, offset: int = 0, limit: int = 8
+    ) -> tuple[int, list[Contribution]]:
+        """One page of an episode's contributions, newest first, and how many there are in all."""
+        return await store.page_for_episode(
+            self.db, episode.id, offset=offset, limit=limit, author_id=author_id
+        )
+
+    async def contribution_choices(
+        self, episode: Episode, user_id: int, typed: str
+    ) -> list[store.ContributionChoice]:
+        """For `/research remove`'s autocomplete: numbers starting with `typed`, the member's own first."""
+        return await store.choices_for(self.db, episode.id, user_id, typed)
 
     async def search(self, guild_id: int, query: str, episode: Episode | None = None) -> list[SearchHit]:
         match = rules.build_fts_query(query)

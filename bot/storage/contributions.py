@@ -432,6 +432,50 @@ async def for_episode(
     return [Contribution.from_row(r) for r in rows]
 
 
+async def page_for_episode(
+    db: Database, episode_id: int, *, offset: int, limit: int, author_id: int | None = None
+) -> tuple[int, list[Contribution]]:
+    """One page of an episode's contributions, newest first, and how many there are in all."""
+    where, params = "c.episode_id = ?", [episode_id]
+    if author_id is not None:
+        where += " AND c.author_id = ?"
+        params.append(author_id)
+    total = await db.fetchval(f"SELECT COUNT(*) FROM contributions c WHERE {where}", params)
+    if not total:
+        return 0, []
+    rows = await db.fetchall(
+        f"SELECT {_COLS} FROM contributions c WHERE {where} "
+        "ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    return int(total), [Contribution.from_row(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ContributionChoice:
+    """What a contribution's autocomplete choice shows."""
+
+    id: int
+    author_id: int
+    author_name: str | None
+    title: str | None
+    body: str
+
+
+async def choices_for(
+    db: Database, episode_id: int, user_id: int, typed: str, limit: int = 25
+) -> list[ContributionChoice]:
+    """Contributions of one episode whose number starts with `typed`: the member's own first, then
+    the newest."""
+    rows = await db.fetchall(
+        "SELECT id, author_id, author_name, title, body FROM contributions "
+        "WHERE episode_id = ? AND (? = '' OR CAST(id AS TEXT) LIKE ? || '%') "
+        "ORDER BY author_id != ?, created_at DESC, id DESC LIMIT ?",
+        (episode_id, typed, typed, user_id, limit),
+    )
+    return [ContributionChoice(*r) for r in rows]
+
+
 async def dossier_entries(
     db: Database, episode_id: int, person: Callable[[int, str | None], Person]
 ) -> list[DossierEntry]:

@@ -73,6 +73,8 @@ class Database:
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self.queries = 0  # statements run, for benchmarks
+        # Read-through caches owned by storage modules (e.g. settings), dropped when the connection closes.
+        self.cache: dict[str, Any] = {}
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -95,6 +97,7 @@ class Database:
         await self.migrate(target_version)
 
     async def close(self) -> None:
+        self.cache.clear()
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await conn.close()

@@ -159,14 +159,9 @@ async def codes_and_titles(db: Database, guild_id: int) -> list[tuple[int, str, 
     return [(r[0], r[1], r[2]) for r in rows]
 
 
-async def list_filtered(
-    db: Database,
-    guild_id: int,
-    *,
-    status: Status | None = None,
-    author_id: int | None = None,
-    needs_author: bool | None = None,
-) -> list[Episode]:
+def _filters(
+    guild_id: int, status: Status | None, author_id: int | None, needs_author: bool | None
+) -> tuple[str, list[object]]:
     where, params = ["e.guild_id = ?"], [guild_id]
     if status is not None:
         where.append("e.status = ?")
@@ -179,12 +174,57 @@ async def list_filtered(
             ("NOT " if needs_author else "")
             + "EXISTS (SELECT 1 FROM episode_authors a WHERE a.episode_id = e.id)"
         )
+    return " AND ".join(where), params
+
+
+async def list_filtered(
+    db: Database,
+    guild_id: int,
+    *,
+    status: Status | None = None,
+    author_id: int | None = None,
+    needs_author: bool | None = None,
+) -> list[Episode]:
+    where, params = _filters(guild_id, status, author_id, needs_author)
     rows = await db.fetchall(
         f"SELECT {', '.join('e.' + c.strip() for c in _EPISODE_COLS.split(','))} FROM episodes e "
-        f"WHERE {' AND '.join(where)} ORDER BY e.code COLLATE NOCASE",
+        f"WHERE {where} ORDER BY e.code COLLATE NOCASE",
         params,
     )
     return [Episode.from_row(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeLine:
+    """What a line of `/episode list` shows."""
+
+    code: str
+    title: str
+    status: Status
+    thread_id: int | None
+
+
+async def list_page(
+    db: Database,
+    guild_id: int,
+    *,
+    offset: int,
+    limit: int,
+    status: Status | None = None,
+    author_id: int | None = None,
+    needs_author: bool | None = None,
+) -> tuple[int, list[EpisodeLine]]:
+    """One page of the filtered episodes by code, and how many match in all (one query)."""
+    where, params = _filters(guild_id, status, author_id, needs_author)
+    rows = await db.fetchall(
+        f"SELECT e.code, e.title, e.status, e.thread_id, COUNT(*) OVER () FROM episodes e WHERE {where} "
+        "ORDER BY e.code COLLATE NOCASE LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    if not rows and offset:
+        total = await db.fetchval(f"SELECT COUNT(*) FROM episodes e WHERE {where}", params)
+        return int(total), []
+    return (rows[0][4] if rows else 0), [EpisodeLine(r[0], r[1], Status(r[2]), r[3]) for r in rows]
 
 
 async def set_status(

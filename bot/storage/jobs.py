@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from .db import Database
+from .db import Database, Tx
 
 _COLS = "id, guild_id, kind, due_at, payload, dedupe_key, attempts, created_at"
 
@@ -35,6 +35,40 @@ class Job:
             attempts=row["attempts"],
             created_at=row["created_at"],
         )
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A job to add, as `replace_group_in` takes them."""
+
+    kind: str
+    due_at: float
+    payload: dict[str, Any]
+    guild_id: int | None = None
+    dedupe_key: str | None = None
+
+
+async def replace_group_in(tx: Tx, prefix: str, jobs: list[NewJob], created_at: float) -> list[float]:
+    """Inside `tx`: cancel the pending jobs whose dedupe key starts with `prefix`, then add `jobs`.
+
+    Returns the due times of the jobs cancelled (the scheduler must know if its next one went)."""
+    cancelled = await tx.fetchall(
+        "UPDATE jobs SET state = 'cancelled', finished_at = due_at "
+        "WHERE state = 'pending' AND dedupe_key IS NOT NULL AND dedupe_key >= ? AND dedupe_key < ? "
+        "RETURNING due_at",
+        (prefix, prefix + "\U0010ffff"),
+    )
+    if jobs:
+        await tx.executemany(
+            "INSERT INTO jobs (guild_id, kind, due_at, payload, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [(j.guild_id, j.kind, j.due_at, json.dumps(j.payload), j.dedupe_key, created_at) for j in jobs],
+        )
+    return [row[0] for row in cancelled]
+
+
+async def replace_group(db: Database, prefix: str, jobs: list[NewJob], created_at: float) -> list[float]:
+    async with db.transaction() as tx:
+        return await replace_group_in(tx, prefix, jobs, created_at)
 
 
 async def add(

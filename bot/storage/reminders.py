@@ -11,6 +11,7 @@ from bot.clock import from_ts, now_ts
 from bot.domain.episodes import Milestone, Status
 
 from . import episodes as episode_store
+from . import jobs as job_store
 from .db import Database
 
 _REMINDER_COLS = (
@@ -250,9 +251,19 @@ def _info(row: sqlite3.Row) -> DeadlineInfo:
 
 
 async def set_deadline(
-    db: Database, episode_id: int, milestone: Milestone, due_at: int, actor_id: int
-) -> datetime | None:
-    """Set or move a deadline and record it in the episode's history; returns the previous time."""
+    db: Database,
+    episode_id: int,
+    milestone: Milestone,
+    due_at: int,
+    actor_id: int,
+    *,
+    jobs: list[job_store.NewJob] | None = None,
+    job_prefix: str | None = None,
+) -> tuple[datetime | None, list[float]]:
+    """Set or move a deadline, record it in the episode's history and replace its reminder jobs (those
+    whose key starts with `job_prefix`), all in one transaction.
+
+    Returns the previous time and the due times of the jobs replaced."""
     async with db.transaction() as tx:
         old = await tx.fetchone(
             "SELECT due_at FROM deadlines WHERE episode_id = ? AND milestone = ?",
@@ -273,7 +284,10 @@ async def set_deadline(
             to_value=str(due_at),
             note=milestone.value,
         )
-    return None if old is None else from_ts(old[0])
+        cancelled = []
+        if job_prefix is not None:
+            cancelled = await job_store.replace_group_in(tx, job_prefix, jobs or [], now_ts())
+    return (None if old is None else from_ts(old[0])), cancelled
 
 
 async def deadline_info(db: Database, episode_id: int, milestone: Milestone) -> DeadlineInfo | None:

@@ -26,11 +26,22 @@ _COLUMNS = [f.name for f in fields(GuildSettings)]
 _EDITABLE = set(_COLUMNS) - {"guild_id"}
 
 
+def _cache(db: Database) -> dict[int, GuildSettings]:
+    """Settings are read by nearly every command and written only through `update`: they are kept
+    in memory per connection, and `update` replaces the entry it changed."""
+    return db.cache.setdefault("guild_settings", {})
+
+
 async def get(db: Database, guild_id: int) -> GuildSettings:
+    cached = _cache(db).get(guild_id)
+    if cached is not None:
+        return cached
     row = await db.fetchone(
         f"SELECT {', '.join(_COLUMNS)} FROM guild_settings WHERE guild_id = ?", (guild_id,)
     )
-    return GuildSettings(**dict(row)) if row else GuildSettings(guild_id=guild_id)
+    found = GuildSettings(**dict(row)) if row else GuildSettings(guild_id=guild_id)
+    _cache(db)[guild_id] = found
+    return found
 
 
 async def update(db: Database, guild_id: int, **changes: object) -> GuildSettings:
@@ -47,6 +58,7 @@ async def update(db: Database, guild_id: int, **changes: object) -> GuildSetting
             f"ON CONFLICT (guild_id) DO UPDATE SET updated_at = excluded.updated_at, {assignments}",
             (guild_id, now_ts(), *(changes[c] for c in cols)),
         )
+        _cache(db).pop(guild_id, None)  # after the write: a read that raced it cannot leave the old value
     return await get(db, guild_id)
 
 

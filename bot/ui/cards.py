@@ -5,7 +5,7 @@ from __future__ import annotations
 import discord
 
 from bot.domain.episodes import Status
-from bot.storage.episodes import CardData, Episode
+from bot.storage.episodes import CardData, Episode, EpisodeLine
 
 STATUS_COLOURS = {
     Status.IN_RESEARCH: discord.Colour.blue(),
@@ -67,3 +67,9 @@ def call_for_research(episode: Episode) -> str:
         "Longer pieces can go through `/research submit`. If the episode has no author yet and you would "
         "like to write it, use `/episode volunteer` and a host will get back to you."
     )
+
+
+def episode_line(e: EpisodeLine) -> str:
+    """One line of `/episode list`."""
+    line = f"**{e.code}** · {discord.utils.escape_markdown(e.title)} — {e.status.label}"
+    return line + (f" · <#{e.thread_id}>" if e.thread_id else "")

@@ -1,12 +1,21 @@
-"""A pager for long lists: Previous / Next buttons under an embed, usable by whoever asked."""
+"""Pagers for long lists: Previous / Next buttons under an embed, usable by whoever asked.
+
+`Pager` pages a list already in memory. `QueryPager` reads one page at a time from the database
+(LIMIT/OFFSET), so a list of any length costs the same to show: what a member sees is one page.
+"""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
 
 import discord
 
 from bot.interactions import ArchivistView
 
 PAGE_SIZE = 10
+# (offset, limit) -> (how many rows in all, the lines of that page)
+PageFetch = Callable[[int, int], Awaitable[tuple[int, list[str]]]]
 
 
 def chunk(lines: list[str], size: int = PAGE_SIZE, max_chars: int = 3800) -> list[list[str]]:
@@ -24,29 +33,48 @@ def chunk(lines: list[str], size: int = PAGE_SIZE, max_chars: int = 3800) -> lis
 
 
 class Pager(ArchivistView):
+    """Pages of a list already in memory."""
+
     def __init__(
         self, owner_id: int, title: str, lines: list[str], *, empty: str, size: int = PAGE_SIZE
     ) -> None:
         super().__init__(timeout=900)
         self.owner_id = owner_id
         self.title = title
+        self.empty = empty
         self.pages = chunk(lines, size) if lines else [[empty]]
         self.page = 0
-        self._update_buttons()
+        self.lines = self.pages[0]
+
+    @property
+    def page_count(self) -> int:
+        return len(self.pages)
+
+    async def load(self, page: int) -> None:
+        """Make `page` the one shown."""
+        self.page = page
+        self.lines = self.pages[page]
 
     def embed(self) -> discord.Embed:
-        embed = discord.Embed(title=self.title[:256], description="\n".join(self.pages[self.page]))
-        if len(self.pages) > 1:
-            embed.set_footer(text=f"Page {self.page + 1} of {len(self.pages)}")
+        embed = discord.Embed(title=self.title[:256], description="\n".join(self.lines)[:4096])
+        if self.page_count > 1:
+            embed.set_footer(text=f"Page {self.page + 1} of {self.page_count}")
         return embed
 
     async def send(self, interaction: discord.Interaction) -> None:
-        view = self if len(self.pages) > 1 else discord.utils.MISSING
+        await self.load(0)
+        self._update_buttons()
+        view = self if self.page_count > 1 else discord.utils.MISSING
         await interaction.response.send_message(embed=self.embed(), view=view, ephemeral=True)
 
     def _update_buttons(self) -> None:
         self.previous.disabled = self.page == 0
-        self.next.disabled = self.page >= len(self.pages) - 1
+        self.next.disabled = self.page >= self.page_count - 1
+
+    async def _show(self, interaction: discord.Interaction, page: int) -> None:
+        await self.load(max(0, min(self.page_count - 1, page)))
+        self._update_buttons()
+        await interaction.response.edit_message(embed=self.embed(), view=self)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id != self.owner_id:
@@ -56,12 +84,40 @@ class Pager(ArchivistView):
 
     @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
     async def previous(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
-        self.page = max(0, self.page - 1)
-        self._update_buttons()
-        await interaction.response.edit_message(embed=self.embed(), view=self)
+        await self._show(interaction, self.page - 1)
 
     @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
     async def next(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
-        self.page = min(len(self.pages) - 1, self.page + 1)
-        self._update_buttons()
-        await interaction.response.edit_message(embed=self.embed(), view=self)
+        await self._show(interaction, self.page + 1)
+
+
+class QueryPager(Pager):
+    """Pages read from the database when shown. `title` gets the total count (e.g. "Episodes (500)")."""
+
+    def __init__(
+        self,
+        owner_id: int,
+        title: Callable[[int], str],
+        fetch: PageFetch,
+        *,
+        empty: str,
+        size: int = PAGE_SIZE,
+    ) -> None:
+        super().__init__(owner_id, "", [], empty=empty, size=size)
+        self._title = title
+        self._fetch = fetch
+        self.size = size
+        self.total = 0
+
+    @property
+    def page_count(self) -> int:
+        return max(1, math.ceil(self.total / self.size))
+
+    async def load(self, page: int) -> None:
+        total, lines = await self._fetch(page * self.size, self.size)
+        if not lines and total and page > 0:  # the list shrank since: show its last page
+            page = max(0, math.ceil(total / self.size) - 1)
+            total, lines = await self._fetch(page * self.size, self.size)
+        self.total, self.page = total, page
+        self.title = self._title(total)
+        self.lines = chunk(lines, self.size)[0] if lines else [self.empty]

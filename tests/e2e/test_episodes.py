@@ -309,7 +309,7 @@ async def test_unexpected_error_gets_an_apology_and_is_logged(world, monkeypatch
     async def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(store, "list_filtered", broken)
+    monkeypatch.setattr(store, "list_page", broken)
     r = await world.alice.slash(world.general, "episode list")
     assert r.response.ephemeral and "Sorry, something went wrong" in r.response.content
     assert any("disk on fire" in str(e) for e in world.env.errors)

@@ -471,6 +471,25 @@ async def test_remove_autocompletes_numbers(world):
     assert len(choices) == 1 and choices[0]["name"].startswith("#")
     assert isinstance(choices[0]["value"], int)
 
+    for i in range(30):
+        await world.bob.send(thread, f"Bob's note {i} on the funeral queues")
+    choices = await world.alice.autocomplete(
+        world.general, "research remove", "contribution", "", episode=CODE
+    )
+    assert len(choices) == 25
+    own, *others = [c["value"] for c in choices]
+    assert own < min(others)  # her own (older) contribution first, then the newest
+    assert others == sorted(others, reverse=True)
+    typed = str(own)[:-1]
+    choices = await world.alice.autocomplete(
+        world.general, "research remove", "contribution", typed, episode=CODE
+    )
+    assert choices and all(str(c["value"]).startswith(typed) for c in choices)
+    assert (
+        await world.alice.autocomplete(world.general, "research remove", "contribution", "abc", episode=CODE)
+        == []
+    )
+
 
 async def test_menu_is_a_message_command(world):
     cmd = world.bot.tree.get_command("Add to research", type=discord.AppCommandType.message)

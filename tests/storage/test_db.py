@@ -113,3 +113,21 @@ async def test_backup_is_a_consistent_copy(db, tmp_path):
         assert await copy.fetchval("PRAGMA integrity_check") == "ok"
     finally:
         await copy.close()
+
+
+async def test_settings_are_read_once_and_every_update_is_seen(tmp_path):
+    db = Database(tmp_path / "cache.sqlite3")
+    await db.open()
+    try:
+        await settings_store.update(db, 3, timezone="Europe/Warsaw")
+        before = db.queries
+        for _ in range(5):
+            assert (await settings_store.get(db, 3)).timezone == "Europe/Warsaw"
+        assert db.queries - before <= 1
+        await settings_store.update(db, 3, timezone="Asia/Tokyo")
+        assert (await settings_store.get(db, 3)).timezone == "Asia/Tokyo"
+        assert (await settings_store.get(db, 4)).timezone == "UTC"  # a server with no settings yet
+        await settings_store.update(db, 4, host_role_id=9)
+        assert (await settings_store.get(db, 4)).host_role_id == 9
+    finally:
+        await db.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from bot.clock import now_ts
@@ -107,8 +109,8 @@ async def test_member_time_zones(db):
 async def test_set_and_move_deadline_records_history(db):
     ep = await episode(db)
     due = now_ts() + 86400
-    assert await store.set_deadline(db, ep.id, Milestone.RESEARCH, due, actor_id=1) is None
-    previous = await store.set_deadline(db, ep.id, Milestone.RESEARCH, due + 3600, actor_id=2)
+    assert await store.set_deadline(db, ep.id, Milestone.RESEARCH, due, actor_id=1) == (None, [])
+    previous, _ = await store.set_deadline(db, ep.id, Milestone.RESEARCH, due + 3600, actor_id=2)
     assert int(previous.timestamp()) == due
     info = await store.deadline_info(db, ep.id, Milestone.RESEARCH)
     assert int(info.due_at.timestamp()) == due + 3600
@@ -121,6 +123,43 @@ async def test_set_and_move_deadline_records_history(db):
     ]
     card = await episode_store.card_data(db, ep.id)
     assert [d.milestone for d in card.deadlines] == [Milestone.RESEARCH]
+
+
+async def test_moving_a_deadline_replaces_its_reminder_jobs_in_the_same_transaction(db):
+    ep = await episode(db)
+    due = now_ts() + 5 * 86400
+    prefix = f"deadline:{ep.id}:script:"
+
+    def jobs_for(at: int) -> list[job_store.NewJob]:
+        return [
+            job_store.NewJob("deadline", at - offset, {"offset": offset}, 1, f"{prefix}{offset}")
+            for offset in (86400, 0)
+        ]
+
+    other = job_store.NewJob("deadline", due, {}, 1, f"deadline:{ep.id}:research:0")
+    await job_store.replace_group(db, f"deadline:{ep.id}:research:", [other], now_ts())
+    _, cancelled = await store.set_deadline(
+        db, ep.id, Milestone.SCRIPT, due, 1, jobs=jobs_for(due), job_prefix=prefix
+    )
+    assert cancelled == []
+    _, cancelled = await store.set_deadline(
+        db, ep.id, Milestone.SCRIPT, due + 3600, 1, jobs=jobs_for(due + 3600), job_prefix=prefix
+    )
+    assert sorted(cancelled) == [due - 86400, due]
+    pending = await job_store.pending(db)
+    assert sorted((j.dedupe_key, j.due_at) for j in pending) == [
+        (f"deadline:{ep.id}:research:0", due),  # another milestone's job is left alone
+        (f"{prefix}0", due + 3600),
+        (f"{prefix}86400", due + 3600 - 86400),
+    ]
+
+    # A failure inside the transaction leaves both the deadline and its jobs as they were.
+    clash = [*jobs_for(due + 7200), jobs_for(due + 7200)[0]]  # the same pending key twice
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.set_deadline(db, ep.id, Milestone.SCRIPT, due + 7200, 1, jobs=clash, job_prefix=prefix)
+    info = await store.deadline_info(db, ep.id, Milestone.SCRIPT)
+    assert int(info.due_at.timestamp()) == due + 3600
+    assert len(await job_store.pending(db)) == 3
 
 
 async def test_deadlines_between_is_per_server(db):
