@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextvars
+import cProfile
 import functools
 import json
 import os
@@ -53,6 +54,7 @@ WORDS = (  # noqa: SIM905 — reads better as prose
 ).split()
 PROCESS = psutil.Process()
 PEAK_RSS = [0]
+REPS = [0]
 
 
 def phase(name: str) -> None:
@@ -72,6 +74,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+PROFILE: dict[str, cProfile.Profile] = {}  # --profile "episode status": cProfile around those interactions
 BOT_TIME: dict[str, list[float]] = {}  # the whole handler, follow-on Discord updates included
 ANSWER_TIME: dict[str, list[float]] = {}  # until the member's answer was delivered
 _ANSWER: contextvars.ContextVar[list[float | None] | None] = contextvars.ContextVar("answer", default=None)
@@ -109,18 +112,22 @@ def instrument(bot: discord.Client) -> None:
     original = bot.tree._call
 
     async def timed_call(interaction: discord.Interaction) -> None:
+        name = _qualified(interaction.data or {})
+        if interaction.type is discord.InteractionType.autocomplete:
+            name = f"autocomplete {name}"
         slot: list[float | None] = [None]
         token = _ANSWER.set(slot)
+        profiling = PROFILE.get(name)
+        if profiling is not None:
+            profiling.enable()
         started = time.perf_counter()
         try:
             await original(interaction)
         finally:
             ended = time.perf_counter()
+            if profiling is not None:
+                profiling.disable()
             _ANSWER.reset(token)
-            data = interaction.data or {}
-            name = _qualified(data)
-            if interaction.type is discord.InteractionType.autocomplete:
-                name = f"autocomplete {name}"
             BOT_TIME.setdefault(name, []).append(1000 * (ended - started))
             ANSWER_TIME.setdefault(name, []).append(1000 * ((slot[0] or ended) - started))
 
@@ -164,7 +171,7 @@ async def main(small: bool) -> dict:
         20_000 // scale,
     )
     big_episode = 10_000 // scale
-    reps = 40 if small else 200
+    reps = REPS[0] or (40 if small else 200)
     rng = random.Random(1924)
     workdir = tempfile.mkdtemp(prefix="archivist-bench-")
     os.environ["DATABASE_PATH"] = str(Path(workdir) / "bench.sqlite3")
@@ -511,8 +518,23 @@ if __name__ == "__main__":
     )
     parser.add_argument("--small", action="store_true", help="a tenth of the size, for a quick check")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    parser.add_argument("--reps", type=int, default=0, help="rounds of interactions (default 200, small 40)")
+    parser.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="INTERACTION",
+        help='cProfile one interaction, e.g. "episode status"; stats go to bench/profile-<name>.prof',
+    )
     args = parser.parse_args()
+    REPS[0] = args.reps
+    for name in args.profile:
+        PROFILE[name] = cProfile.Profile()
     outcome = asyncio.run(main(args.small))
+    for name, profile in PROFILE.items():
+        target = ROOT / "bench" / f"profile-{name.replace(' ', '-')}.prof"
+        profile.dump_stats(target)
+        print(f"profile of {name!r}: {target} (python -m pstats {target.relative_to(ROOT)})")
     print_table(outcome)
     Path(args.out).write_text(json.dumps(outcome, indent=2) + "\n")
     print(f"\nwritten to {args.out}")

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.interactions import reply, thinking
+from bot.interactions import publish_after_answer, reply, thinking
 from bot.services.research import ResearchService
 from bot.storage.episodes import Episode
 from bot.ui import autocomplete
@@ -233,10 +233,11 @@ class Research(
         contribution: app_commands.Range[int, 1, 2**53],
     ) -> None:
         found = await self.service.episodes.resolve(interaction.guild_id, episode)
-        removed = await self.service.remove(interaction.user, found, contribution, thinking(interaction))
+        removed = await self.service.remove(interaction.user, found, contribution)
         await reply(
-            interaction, f"Removed contribution **#{removed.id}** from the research for `{found.code}`."
+            interaction, f"Removed contribution **#{contribution}** from the research for `{found.code}`."
         )
+        await publish_after_answer(interaction, removed.publish)
 
     @remove.autocomplete("contribution")
     async def contribution_numbers(

@@ -345,7 +345,7 @@ class ReminderService(FeatureService):
                 "Cancel one with `/remind cancel` (see `/remind list`), then try again."
             )
         parsed = await self.parse(guild_id, user_id, when)
-        reminder = await store.create(
+        reminder, job = await store.create_scheduled(
             self.db,
             guild_id=guild_id,
             user_id=user_id,
@@ -353,8 +353,9 @@ class ReminderService(FeatureService):
             text=text,
             due_at=parsed.timestamp,
             private=private,
+            job_kind=REMINDER,
         )
-        await self._schedule_reminder(reminder)
+        await self.scheduler.jobs_changed([job])
         return reminder
 
     async def _schedule_reminder(self, reminder: Reminder) -> None:

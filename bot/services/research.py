@@ -25,7 +25,7 @@ from bot.domain.research import Dossier, DossierEpisode, Person
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.scheduler import DONE, Failed, Outcome, Retry, Scheduler
 from bot.services.base import FeatureService
-from bot.services.episodes import EpisodeService
+from bot.services.episodes import Change, EpisodeService
 from bot.storage import contributions as store
 from bot.storage import episodes as episode_store
 from bot.storage.contributions import Added, Attachment, Contribution, NewContribution, SearchHit
@@ -498,9 +498,9 @@ class ResearchService(FeatureService):
 
     # -- removal ----------------------------------------------------------------------------------
 
-    async def remove(
-        self, member: discord.Member, episode: Episode, number: int, progress: Progress = _no_progress
-    ) -> Contribution:
+    async def remove(self, member: discord.Member, episode: Episode, number: int) -> Change:
+        """Take a contribution out of the record; `publish()` then updates the card and notes it in the
+        thread, once the member has their answer."""
         found = await store.get(self.db, episode.guild_id, number)
         if found is None or found.episode_id != episode.id:
             raise NotFound(f"There is no contribution #{number} in `{episode.code}`: see `/research list`.")
@@ -508,13 +508,8 @@ class ResearchService(FeatureService):
             raise NotAllowed("Only the contributor and hosts can remove a contribution.")
         if not await store.remove(self.db, found, member.id):
             raise NotFound(f"Contribution #{number} was already removed.")
-        await progress()
-        await self.episodes.refresh(episode.id)
-        await self.episodes.post_in_thread(
-            episode,
-            f"🗑️ <@{member.id}> removed contribution #{found.id} by <@{found.author_id}> from the research record.",
-        )
-        return found
+        note = f"🗑️ <@{member.id}> removed contribution #{found.id} by <@{found.author_id}> from the research record."
+        return Change(episode, publish=lambda: self.episodes.publish(episode, note))
 
     # -- thank-you --------------------------------------------------------------------------------
 

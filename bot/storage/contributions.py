@@ -547,14 +547,17 @@ async def removed_message_ids(db: Database, episode_id: int) -> set[int]:
     return {r[0] for r in rows}
 
 
+# Grouped through the contributions_episode_author index (migration 0005), with each member's latest name.
+CONTRIBUTORS_SQL = (
+    "SELECT author_id, (SELECT c2.author_name FROM contributions c2 WHERE c2.episode_id = ? AND "
+    "c2.author_id = c.author_id AND c2.author_name IS NOT NULL ORDER BY c2.id DESC LIMIT 1), COUNT(*) AS n "
+    "FROM contributions c WHERE episode_id = ? GROUP BY author_id ORDER BY n DESC, MIN(id)"
+)
+
+
 async def contributors(db: Database, episode_id: int) -> list[Contributor]:
     """Who contributed, most contributions first, then by first contribution."""
-    rows = await db.fetchall(
-        "SELECT author_id, (SELECT c2.author_name FROM contributions c2 WHERE c2.episode_id = ? AND "
-        "c2.author_id = c.author_id AND c2.author_name IS NOT NULL ORDER BY c2.id DESC LIMIT 1), COUNT(*) AS n "
-        "FROM contributions c WHERE episode_id = ? GROUP BY author_id ORDER BY n DESC, MIN(id)",
-        (episode_id, episode_id),
-    )
+    rows = await db.fetchall(CONTRIBUTORS_SQL, (episode_id, episode_id))
     return [Contributor(r[0], r[1], r[2]) for r in rows]
 
 

@@ -66,6 +66,15 @@ async def replace_group_in(tx: Tx, prefix: str, jobs: list[NewJob], created_at: 
     return [row[0] for row in cancelled]
 
 
+async def add_in(tx: Tx, job: NewJob, created_at: float) -> int:
+    """Inside `tx`: insert one pending job (its dedupe key must not be pending already); its id."""
+    cur = await tx.execute(
+        "INSERT INTO jobs (guild_id, kind, due_at, payload, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (job.guild_id, job.kind, job.due_at, json.dumps(job.payload), job.dedupe_key, created_at),
+    )
+    return int(cur.lastrowid or 0)
+
+
 async def replace_group(db: Database, prefix: str, jobs: list[NewJob], created_at: float) -> list[float]:
     async with db.transaction() as tx:
         return await replace_group_in(tx, prefix, jobs, created_at)
@@ -97,11 +106,8 @@ async def add(
                     (due_at, json.dumps(payload), existing[0]),
                 )
                 return existing[0], due_at
-        cur = await conn.execute(
-            "INSERT INTO jobs (guild_id, kind, due_at, payload, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (guild_id, kind, due_at, json.dumps(payload), dedupe_key, created_at),
-        )
-        return int(cur.lastrowid), due_at
+        job = NewJob(kind, due_at, payload, guild_id, dedupe_key)
+        return await add_in(conn, job, created_at), due_at
 
 
 async def add_many(

@@ -78,6 +78,34 @@ async def create(
     return reminder
 
 
+async def create_scheduled(
+    db: Database,
+    *,
+    guild_id: int,
+    user_id: int,
+    channel_id: int,
+    text: str,
+    due_at: int,
+    private: bool,
+    job_kind: str,
+) -> tuple[Reminder, job_store.NewJob]:
+    """A reminder and its delivery job, in one transaction: a reminder is never stored without one."""
+    created = now_ts()
+    async with db.transaction() as tx:
+        added = await tx.execute(
+            "INSERT INTO reminders (guild_id, user_id, channel_id, text, due_at, private, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (guild_id, user_id, channel_id, text, due_at, int(private), created),
+        )
+        rid = int(added.lastrowid or 0)
+        job = job_store.NewJob(job_kind, float(due_at), {"reminder_id": rid}, guild_id, job_key(rid, due_at))
+        job_id = await job_store.add_in(tx, job, created)
+        await tx.execute("UPDATE reminders SET job_id = ? WHERE id = ?", (job_id, rid))
+        row = await tx.fetchone(f"SELECT {_REMINDER_COLS} FROM reminders WHERE id = ?", (rid,))
+    assert row is not None
+    return Reminder.from_row(row), job
+
+
 @dataclass(frozen=True, slots=True)
 class NewReminder:
     guild_id: int

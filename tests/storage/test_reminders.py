@@ -199,3 +199,16 @@ async def test_digest_figures(db):
     assert [e.code for e in await store.needing_author(db, 1)] == ["A"]
     await episode_store.set_status(db, a, Status.SHELVED, 1, None)
     assert await store.needing_author(db, 1) == []
+
+
+async def test_a_reminder_is_stored_with_its_delivery_job(db):
+    due = now_ts() + 3600
+    reminder, job = await store.create_scheduled(
+        db, guild_id=1, user_id=10, channel_id=5, text="Check the 1924 congress dates", due_at=due,
+        private=False, job_kind="reminder",
+    )  # fmt: skip
+    [pending] = await job_store.pending(db)
+    assert reminder.job_id == pending.id
+    assert pending.payload == {"reminder_id": reminder.id} == job.payload
+    assert pending.due_at == due and pending.dedupe_key == store.job_key(reminder.id, due)
+    assert await store.without_job(db) == []
