@@ -408,6 +408,12 @@ async def main(small: bool) -> dict:
             results[f"export_10k_{fmt}_bot_ms"] = round(BOT_TIME["research export"][before], 1)
             attachment = (r.response.attachments or [a for f in r.followups for a in f.attachments])[0]
             results[f"export_10k_{fmt}_bytes"] = len(await attachment.read())
+        credits_ms = []
+        for _ in range(5):
+            before = len(BOT_TIME["research credits"])
+            await alice.slash(general, "research credits", episode="R000")
+            credits_ms.append(BOT_TIME["research credits"][before])
+        results["credits_10k_contributions_5k_members_p50_ms"] = round(pct(credits_ms, 0.5), 1)
         search_ms = []
         for word in WORDS[:40]:
             started = time.perf_counter()

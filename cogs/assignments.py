@@ -16,10 +16,12 @@ from bot.errors import NotAllowed
 from bot.interactions import publish_after_answer, reply
 from bot.services.assignments import PITCH_MAX, AssignmentService, Decided
 from bot.services.episodes import Change
+from bot.storage.episodes import Episode
+from bot.storage.requests import AuthorRequest
 from bot.ui import autocomplete
 from bot.ui.cards import ts
 from bot.ui.groups import episode_group
-from bot.ui.pager import Pager
+from bot.ui.pager import QueryPager
 from bot.ui.review import (
     DYNAMIC_ITEMS,
     DeclineForm,
@@ -44,6 +46,17 @@ async def _answer(interaction: discord.Interaction, change: Change, done: str, n
     await reply(interaction, done if change.changed else nothing)
     if change.changed:
         await publish_after_answer(interaction, change.publish)
+
+
+def request_line(request: AuthorRequest, episode: Episode) -> str:
+    """One line of `/episode requests`."""
+    link = message_link(request)
+    where = f"[review message]({link})" if link else "not posted for review yet"
+    line = f"**{episode_label(episode)}** · <@{request.user_id}> · {ts(request.created_at, 'R')} · {where}"
+    if request.pitch:
+        pitch = discord.utils.escape_markdown(" ".join(request.pitch.split()))
+        line += f"\n> {pitch[:120]}{'…' if len(pitch) > 120 else ''}"
+    return line
 
 
 class Assignments(commands.Cog):
@@ -166,20 +179,24 @@ class Assignments(commands.Cog):
         @app_commands.autocomplete(episode=autocomplete.episode)
         async def requests(interaction: discord.Interaction, episode: str | None = None) -> None:
             found = await episodes.resolve(interaction.guild_id, episode) if episode else None
-            pending, hint = await service.pending(_member(interaction), found)
-            lines = [hint] if hint else []
-            for request, ep in pending:
-                link = message_link(request)
-                where = f"[review message]({link})" if link else "not posted for review yet"
-                line = f"**{episode_label(ep)}** · <@{request.user_id}> · {ts(request.created_at, 'R')} · {where}"
-                if request.pitch:
-                    pitch = discord.utils.escape_markdown(" ".join(request.pitch.split()))
-                    line += f"\n> {pitch[:120]}{'…' if len(pitch) > 120 else ''}"
-                lines.append(line)
-            if hint and not pending:
-                lines.append("No pending requests.")
-            title = f"Pending author requests ({len(pending)})" + (f" · {found.code}" if found else "")
-            await Pager(interaction.user.id, title, lines, empty="No pending requests.").send(interaction)
+            host = _member(interaction)
+            hint = await service.review_hint(host)
+
+            async def page(offset: int, limit: int) -> tuple[int, list[str]]:
+                total, pending = await service.pending(host, found, offset=offset, limit=limit)
+                lines = [hint] if hint else []
+                lines += [request_line(request, ep) for request, ep in pending]
+                if hint and not total:
+                    lines.append("No pending requests.")
+                return total, lines
+
+            scope = f" · {found.code}" if found else ""
+            await QueryPager(
+                host.id,
+                lambda total: f"Pending author requests ({total}){scope}",
+                page,
+                empty="No pending requests.",
+            ).send(interaction)
 
         return [claim, unclaim, assign, unassign, volunteer, requests]
 

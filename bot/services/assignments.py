@@ -277,11 +277,13 @@ class AssignmentService(FeatureService):
             return False
 
     async def pending(
-        self, member: discord.Member, episode: Episode | None
-    ) -> tuple[list[tuple[AuthorRequest, Episode]], str | None]:
-        """Pending requests for hosts, oldest first, and a hint when the review channel needs fixing."""
+        self, member: discord.Member, episode: Episode | None, *, offset: int = 0, limit: int = 10
+    ) -> tuple[int, list[tuple[AuthorRequest, Episode]]]:
+        """One page of the pending requests (hosts), oldest first, and how many are pending in all."""
         await self.episodes.require_host(member, "see author requests")
-        requests = await store.list_pending(self.db, member.guild.id, episode.id if episode else None)
+        episode_id = episode.id if episode else None
+        total = await store.count_pending(self.db, member.guild.id, episode_id)
+        requests = await store.list_pending(self.db, member.guild.id, episode_id, offset=offset, limit=limit)
         found = []
         known: dict[int, Episode | None] = {episode.id: episode} if episode else {}
         for request in requests:
@@ -290,11 +292,13 @@ class AssignmentService(FeatureService):
             ep = known[request.episode_id]
             if ep is not None:
                 found.append((request, ep))
+        return total, found
+
+    async def review_hint(self, member: discord.Member) -> str | None:
+        """For hosts: why new requests can't reach the review channel, if they can't."""
+        await self.episodes.require_host(member, "see author requests")
         _, problem = await self._review_channel(member.guild.id)
-        hint = None
-        if problem:
-            hint = f"⚠️ New requests can't reach the review channel: {problem}"
-        return found, hint
+        return f"⚠️ New requests can't reach the review channel: {problem}" if problem else None
 
     # -- the review message ---------------------------------------------------------------------------
 

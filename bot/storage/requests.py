@@ -116,21 +116,28 @@ async def pending_for(db: Database, episode_id: int, user_id: int) -> AuthorRequ
     return AuthorRequest.from_row(row) if row else None
 
 
-async def list_pending(db: Database, guild_id: int, episode_id: int | None = None) -> list[AuthorRequest]:
-    """Pending requests of a server (optionally of one episode), oldest first."""
+def _pending_where(guild_id: int, episode_id: int | None) -> tuple[str, tuple[int, ...]]:
     if episode_id is None:
-        rows = await db.fetchall(
-            f"SELECT {_COLS} FROM author_requests WHERE guild_id = ? AND status = 'pending' "
-            "ORDER BY created_at, id",
-            (guild_id,),
-        )
-    else:
-        rows = await db.fetchall(
-            f"SELECT {_COLS} FROM author_requests WHERE guild_id = ? AND episode_id = ? AND status = 'pending' "
-            "ORDER BY created_at, id",
-            (guild_id, episode_id),
-        )
+        return "guild_id = ? AND status = 'pending'", (guild_id,)
+    return "guild_id = ? AND episode_id = ? AND status = 'pending'", (guild_id, episode_id)
+
+
+async def list_pending(
+    db: Database, guild_id: int, episode_id: int | None = None, *, offset: int = 0, limit: int = -1
+) -> list[AuthorRequest]:
+    """Pending requests of a server (optionally of one episode), oldest first; a page of them with
+    `offset` and `limit`."""
+    where, params = _pending_where(guild_id, episode_id)
+    rows = await db.fetchall(
+        f"SELECT {_COLS} FROM author_requests WHERE {where} ORDER BY created_at, id LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    )
     return [AuthorRequest.from_row(r) for r in rows]
+
+
+async def count_pending(db: Database, guild_id: int, episode_id: int | None = None) -> int:
+    where, params = _pending_where(guild_id, episode_id)
+    return int(await db.fetchval(f"SELECT COUNT(*) FROM author_requests WHERE {where}", params))
 
 
 async def set_review_message(db: Database, request_id: int, channel_id: int, message_id: int) -> None:

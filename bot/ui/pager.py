@@ -120,4 +120,6 @@ class QueryPager(Pager):
             total, lines = await self._fetch(page * self.size, self.size)
         self.total, self.page = total, page
         self.title = self._title(total)
-        self.lines = chunk(lines, self.size)[0] if lines else [self.empty]
+        self.lines = (
+            chunk(lines, size=len(lines))[0] if lines else [self.empty]
+        )  # cut only at the character limit

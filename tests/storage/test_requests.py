@@ -97,6 +97,9 @@ async def test_list_pending_by_episode_oldest_first(db):
     await store.withdraw(db, c.id, BOB)
     assert [r.id for r in await store.list_pending(db, GUILD)] == [a.id, b.id]
     assert [r.id for r in await store.list_pending(db, GUILD, one.id)] == [a.id]
+    assert await store.count_pending(db, GUILD) == 2 and await store.count_pending(db, GUILD, one.id) == 1
+    assert [r.id for r in await store.list_pending(db, GUILD, offset=1, limit=1)] == [b.id]
+    assert await store.list_pending(db, GUILD, offset=2, limit=10) == []
 
 
 async def test_review_message_is_remembered(db):
