@@ -18,6 +18,7 @@ import asyncio
 import contextvars
 import cProfile
 import functools
+import gc
 import json
 import os
 import platform
@@ -55,6 +56,22 @@ WORDS = (  # noqa: SIM905 — reads better as prose
 PROCESS = psutil.Process()
 PEAK_RSS = [0]
 REPS = [0]
+
+
+GC_PAUSES: list[float] = []  # milliseconds of each full (generation 2) collection
+_gc_started = [0.0]
+
+
+def _gc_watch(event: str, info: dict) -> None:
+    if info.get("generation") != 2:
+        return
+    if event == "start":
+        _gc_started[0] = time.perf_counter()
+    else:
+        GC_PAUSES.append(1000 * (time.perf_counter() - _gc_started[0]))
+
+
+gc.callbacks.append(_gc_watch)
 
 
 def phase(name: str) -> None:
@@ -269,6 +286,7 @@ async def main(small: bool) -> dict:
 
         # -- interactive commands -----------------------------------------------------------------
         samples: dict[str, list[float]] = {}
+        GC_PAUSES.clear()
         thread_of = {t.name.split()[0]: t for t in forum.threads}
         big_thread = thread_of["R000"]
         phase("interactions")
@@ -395,6 +413,8 @@ async def main(small: bool) -> dict:
                 "n": len(values),
             }
         results["interactions"] = table
+        results["gc_full_collections_during_interactions"] = len(GC_PAUSES)
+        results["gc_full_collection_max_ms"] = round(max(GC_PAUSES, default=0.0), 1)
         round_trip = [v for values in samples.values() for v in values]
         results["simulator_round_trip_p50_ms"] = round(pct(round_trip, 0.5), 1)
 

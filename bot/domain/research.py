@@ -241,8 +241,8 @@ def credits_of(entries: Iterable[DossierEntry]) -> tuple[Credit, ...]:
     for entry in entries:
         counts[entry.author.id] = counts.get(entry.author.id, 0) + 1
         people.setdefault(entry.author.id, entry.author)
-    order = list(people)
-    ranked = sorted(order, key=lambda uid: (-counts[uid], order.index(uid)))
+    # `people` is in order of first contribution, and sorted() is stable: ties keep that order.
+    ranked = sorted(people, key=lambda uid: -counts[uid])
     return tuple(Credit(people[uid], counts[uid]) for uid in ranked)
 
 
