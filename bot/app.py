@@ -93,7 +93,8 @@ class Archivist(commands.Bot):
         if not self._scheduler_started:
             self._scheduler_started = True
             await self.scheduler.start()
-            freeze_startup_heap()
+            if self.settings.gc_freeze:
+                freeze_startup_heap()
             self.dispatch("archivist_ready")
         log.info("Archivist is ready as %s in %d server(s)", self.user, len(self.guilds))
 

@@ -24,6 +24,7 @@ class Settings:
     guild_id: int | None
     log_level: int
     log_dir: Path | None
+    gc_freeze: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -38,12 +39,16 @@ class Settings:
         if guild_raw and not guild_raw.isdigit():
             raise ConfigError(f"DISCORD_GUILD_ID must be a server id (digits only), not {guild_raw!r}.")
         log_dir = env.get("LOG_DIR", "data/logs").strip()
+        freeze_raw = (env.get("GC_FREEZE") or "1").strip().lower()
+        if freeze_raw not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+            raise ConfigError(f"GC_FREEZE must be 1 or 0, not {freeze_raw!r}.")
         return cls(
             database_path=Path(env.get("DATABASE_PATH") or DEFAULT_DATABASE_PATH),
             token=(env.get("DISCORD_TOKEN") or "").strip() or None,
             guild_id=int(guild_raw) if guild_raw else None,
             log_level=level,
             log_dir=Path(log_dir) if log_dir else None,
+            gc_freeze=freeze_raw in {"1", "true", "yes", "on"},
         )
 
     def require_token(self) -> str:

@@ -17,6 +17,7 @@ def db_path(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_PATH", str(path))
     monkeypatch.delenv("DISCORD_GUILD_ID", raising=False)
     monkeypatch.setenv("LOG_DIR", "")
+    monkeypatch.setenv("GC_FREEZE", "0")  # hundreds of bots in one process: keep their heaps collectable
     return path
 
 

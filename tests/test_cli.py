@@ -63,3 +63,12 @@ def test_check_and_backup(tmp_path):
     assert "integrity: ok" in result.stdout and f"of {migrations()[-1][0]} (up to date)" in result.stdout
     result = run_bot(tmp_path, "backup", str(tmp_path / "b" / "copy.sqlite3"))
     assert result.returncode == 0 and (tmp_path / "b" / "copy.sqlite3").exists()
+
+
+def test_gc_freeze_setting():
+    from bot.config import ConfigError, Settings
+
+    assert Settings.from_env({}).gc_freeze is True
+    assert Settings.from_env({"GC_FREEZE": "0"}).gc_freeze is False
+    with pytest.raises(ConfigError, match="GC_FREEZE"):
+        Settings.from_env({"GC_FREEZE": "sometimes"})

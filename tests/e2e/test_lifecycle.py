@@ -25,3 +25,17 @@ async def test_changed_commands_are_synced_again(world, restart, bots):
     await restart()
     assert world.env.bot.synced_commands is True
     assert len(command_syncs(world.env)) == before + 1
+
+
+async def test_the_start_up_heap_is_frozen_for_the_garbage_collector(world, restart, monkeypatch):
+    import gc
+
+    assert gc.get_freeze_count() == 0  # the tests run with GC_FREEZE=0
+    monkeypatch.setenv("GC_FREEZE", "1")
+    try:
+        await restart()
+        assert gc.get_freeze_count() > 0
+        r = await world.alice.slash(world.general, "help")
+        assert r.response.embeds
+    finally:
+        gc.unfreeze()
