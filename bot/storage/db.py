@@ -41,20 +41,25 @@ class Result:
 
 
 class Tx:
-    """The statements of one open transaction; every cursor is closed before COMMIT."""
+    """The statements of one open transaction.
+
+    Every statement is one trip to the database thread: writes go through the connection's one write
+    cursor (writes are serialised by the transaction lock; a finished INSERT/UPDATE/DELETE leaves no
+    statement open), reads and RETURNING statements through `execute_fetchall`, which closes its cursor
+    in the same trip."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
         self._db.queries += 1
-        async with self._db.conn.execute(sql, params) as cur:
-            return Result(cur.lastrowid, cur.rowcount)
+        cur = await self._db.writer.execute(sql, params)
+        return Result(cur.lastrowid, cur.rowcount)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Result:
         self._db.queries += 1
-        async with self._db.conn.executemany(sql, rows) as cur:
-            return Result(cur.lastrowid, cur.rowcount)
+        cur = await self._db.writer.executemany(sql, rows)
+        return Result(cur.lastrowid, cur.rowcount)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         rows = await self.fetchall(sql, params)
@@ -71,6 +76,7 @@ class Database:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._conn: aiosqlite.Connection | None = None
+        self._writer: aiosqlite.Cursor | None = None
         self._lock = asyncio.Lock()
         self.queries = 0  # statements run, for benchmarks
         # Read-through caches owned by storage modules (e.g. settings), dropped when the connection closes.
@@ -83,6 +89,13 @@ class Database:
         return self._conn
 
     @property
+    def writer(self) -> aiosqlite.Cursor:
+        """The cursor every write statement runs on (under the write lock)."""
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        return self._writer
+
+    @property
     def is_open(self) -> bool:
         return self._conn is not None
 
@@ -91,6 +104,7 @@ class Database:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = await aiosqlite.connect(self.path, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
+        self._writer = await self._conn.cursor()
         for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", "busy_timeout=5000"):
             async with self._conn.execute(f"PRAGMA {pragma}") as cur:
                 await cur.fetchall()
@@ -100,6 +114,9 @@ class Database:
         self.cache.clear()
         if self._conn is not None:
             conn, self._conn = self._conn, None
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                await writer.close()
             await conn.close()
 
     async def user_version(self) -> int:
@@ -142,8 +159,8 @@ class Database:
         """One write statement in its own transaction; returns lastrowid (or rowcount for updates)."""
         async with self._lock:
             self.queries += 1
-            async with self.conn.execute(sql, params) as cur:
-                result = cur.lastrowid if sql.lstrip()[:6].upper() == "INSERT" else cur.rowcount
+            cur = await self.writer.execute(sql, params)
+            result = cur.lastrowid if sql.lstrip()[:6].upper() == "INSERT" else cur.rowcount
             return int(result or 0)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:

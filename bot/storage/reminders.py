@@ -100,8 +100,9 @@ async def create_scheduled(
         rid = int(added.lastrowid or 0)
         job = job_store.NewJob(job_kind, float(due_at), {"reminder_id": rid}, guild_id, job_key(rid, due_at))
         job_id = await job_store.add_in(tx, job, created)
-        await tx.execute("UPDATE reminders SET job_id = ? WHERE id = ?", (job_id, rid))
-        row = await tx.fetchone(f"SELECT {_REMINDER_COLS} FROM reminders WHERE id = ?", (rid,))
+        row = await tx.fetchone(
+            f"UPDATE reminders SET job_id = ? WHERE id = ? RETURNING {_REMINDER_COLS}", (job_id, rid)
+        )
     assert row is not None
     return Reminder.from_row(row), job
 
@@ -235,10 +236,21 @@ def job_key(reminder_id: int, due_at: int) -> str:
 # -- members' time zones ---------------------------------------------------------------------------------
 
 
+def _zones(db: Database) -> dict[tuple[int, int], str | None]:
+    """Members' zones are read by every command that reads a time and written only by `set_timezone`:
+    kept in memory per connection (one entry per member who used one)."""
+    return db.cache.setdefault("member_timezones", {})
+
+
 async def get_timezone(db: Database, guild_id: int, user_id: int) -> str | None:
-    return await db.fetchval(
+    key = (guild_id, user_id)
+    if key in _zones(db):
+        return _zones(db)[key]
+    found = await db.fetchval(
         "SELECT tz FROM member_timezones WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
     )
+    _zones(db)[key] = found
+    return found
 
 
 async def set_timezone(db: Database, guild_id: int, user_id: int, tz: str) -> None:
@@ -247,6 +259,9 @@ async def set_timezone(db: Database, guild_id: int, user_id: int, tz: str) -> No
         "ON CONFLICT (guild_id, user_id) DO UPDATE SET tz = excluded.tz, updated_at = excluded.updated_at",
         (guild_id, user_id, tz, now_ts()),
     )
+    _zones(db).pop(
+        (guild_id, user_id), None
+    )  # after the write: a read that raced it cannot leave the old one
 
 
 # -- deadlines -------------------------------------------------------------------------------------------
