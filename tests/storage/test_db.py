@@ -131,3 +131,31 @@ async def test_settings_are_read_once_and_every_update_is_seen(tmp_path):
         assert (await settings_store.get(db, 4)).host_role_id == 9
     finally:
         await db.close()
+
+
+async def test_the_write_ahead_log_is_checkpointed_in_the_background(tmp_path):
+    from bot.storage import db as db_module
+
+    db = Database(tmp_path / "wal.sqlite3")
+    await db.open()
+    try:
+        assert await db.fetchval("PRAGMA wal_autocheckpoint") == 0  # never inside a member's commit
+        for i in range(db_module.CHECKPOINT_EVERY_COMMITS * 3):
+            await settings_store.set_meta(db, f"key{i}", "x" * 2000)
+        await db._checkpointing
+        assert db.checkpoints >= 2
+        # Everything written is there, and what remains in the log is less than one round of commits.
+        assert await db.fetchval("SELECT COUNT(*) FROM meta WHERE key LIKE 'key%'") == 300
+        # Once a background checkpoint has copied the log, the next write starts it over.
+        await settings_store.set_meta(db, "one more", "y")
+        busy, log_frames, _ = (await db.fetchall("PRAGMA wal_checkpoint(PASSIVE)"))[0]
+        assert busy == 0 and log_frames < 10
+    finally:
+        await db.close()
+    reopened = Database(tmp_path / "wal.sqlite3")
+    await reopened.open()
+    try:
+        assert await reopened.fetchval("SELECT COUNT(*) FROM meta WHERE key LIKE 'key%'") == 300
+        assert await reopened.fetchval("PRAGMA integrity_check") == "ok"
+    finally:
+        await reopened.close()
