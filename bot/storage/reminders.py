@@ -65,6 +65,16 @@ class Reminder:
 # -- personal reminders --------------------------------------------------------------------------------
 
 
+def _pending_cache(db: Database) -> dict[tuple[int, int, int], list[Reminder]]:
+    """Each member's pending reminders, as `/remind cancel` suggests them on every keystroke. Every
+    function below that writes reminders empties it (writes are rare next to keystrokes)."""
+    return db.cache.setdefault("pending_reminders", {})
+
+
+def _forget_pending(db: Database) -> None:
+    _pending_cache(db).clear()
+
+
 async def create(
     db: Database, *, guild_id: int, user_id: int, channel_id: int, text: str, due_at: int, private: bool
 ) -> Reminder:
@@ -73,6 +83,7 @@ async def create(
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (guild_id, user_id, channel_id, text, due_at, int(private), now_ts()),
     )
+    _forget_pending(db)
     reminder = await get(db, rid)
     assert reminder is not None
     return reminder
@@ -103,6 +114,7 @@ async def create_scheduled(
         row = await tx.fetchone(
             f"UPDATE reminders SET job_id = ? WHERE id = ? RETURNING {_REMINDER_COLS}", (job_id, rid)
         )
+    _forget_pending(db)
     assert row is not None
     return Reminder.from_row(row), job
 
@@ -130,11 +142,13 @@ async def create_many(db: Database, rows: list[NewReminder]) -> list[Reminder]:
         found = await tx.fetchall(
             f"SELECT {_REMINDER_COLS} FROM reminders WHERE id > ? ORDER BY id", (first[0],)
         )
+    _forget_pending(db)
     return [Reminder.from_row(r) for r in found]
 
 
 async def set_job(db: Database, reminder_id: int, job_id: int) -> None:
     await db.execute("UPDATE reminders SET job_id = ? WHERE id = ?", (job_id, reminder_id))
+    _forget_pending(db)
 
 
 async def get(db: Database, reminder_id: int) -> Reminder | None:
@@ -164,22 +178,28 @@ async def count_pending(db: Database, guild_id: int, user_id: int) -> int:
 
 
 async def pending_for(db: Database, guild_id: int, user_id: int, limit: int = 100) -> list[Reminder]:
+    """A member's pending reminders, soonest first."""
+    key = (guild_id, user_id, limit)
+    cached = _pending_cache(db).get(key)
+    if cached is not None:
+        return list(cached)
     rows = await db.fetchall(
         f"SELECT {_REMINDER_COLS} FROM reminders WHERE guild_id = ? AND user_id = ? AND state = 'pending' "
         "ORDER BY due_at, id LIMIT ?",
         (guild_id, user_id, limit),
     )
-    return [Reminder.from_row(r) for r in rows]
+    found = [Reminder.from_row(r) for r in rows]
+    _pending_cache(db)[key] = found
+    return list(found)
 
 
 async def cancel(db: Database, reminder_id: int) -> bool:
     """Pending → cancelled; False when it was not pending."""
-    return (
-        await db.execute(
-            "UPDATE reminders SET state = 'cancelled' WHERE id = ? AND state = 'pending'", (reminder_id,)
-        )
-        == 1
+    changed = await db.execute(
+        "UPDATE reminders SET state = 'cancelled' WHERE id = ? AND state = 'pending'", (reminder_id,)
     )
+    _forget_pending(db)
+    return changed == 1
 
 
 async def mark_delivered(db: Database, ids: list[int], *, channel_id: int, message_id: int) -> None:
@@ -189,24 +209,25 @@ async def mark_delivered(db: Database, ids: list[int], *, channel_id: int, messa
         "WHERE id = ? AND state = 'pending'",
         [(now_ts(), channel_id, message_id, rid) for rid in ids],
     )
+    _forget_pending(db)
 
 
 async def mark_failed(db: Database, ids: list[int]) -> None:
     await db.executemany(
         "UPDATE reminders SET state = 'failed' WHERE id = ? AND state = 'pending'", [(i,) for i in ids]
     )
+    _forget_pending(db)
 
 
 async def snooze(db: Database, reminder_id: int, due_at: int) -> bool:
     """Delivered → pending again at `due_at`; False when it is not a delivered reminder."""
-    return (
-        await db.execute(
-            "UPDATE reminders SET state = 'pending', due_at = ?, job_id = NULL, snoozes = snoozes + 1 "
-            "WHERE id = ? AND state = 'delivered'",
-            (due_at, reminder_id),
-        )
-        == 1
+    changed = await db.execute(
+        "UPDATE reminders SET state = 'pending', due_at = ?, job_id = NULL, snoozes = snoozes + 1 "
+        "WHERE id = ? AND state = 'delivered'",
+        (due_at, reminder_id),
     )
+    _forget_pending(db)
+    return changed == 1
 
 
 async def in_message(db: Database, message_id: int) -> list[Reminder]:

@@ -212,3 +212,27 @@ async def test_a_reminder_is_stored_with_its_delivery_job(db):
     assert pending.payload == {"reminder_id": reminder.id} == job.payload
     assert pending.due_at == due and pending.dedupe_key == store.job_key(reminder.id, due)
     assert await store.without_job(db) == []
+
+
+async def test_pending_reminders_are_read_once_and_every_change_is_seen(db):
+    def make(text: str, offset: int):
+        return store.create_scheduled(
+            db, guild_id=1, user_id=10, channel_id=5, text=text, due_at=now_ts() + offset, private=False,
+            job_kind="reminder",
+        )  # fmt: skip
+
+    first, _ = await make("Read the testament", 3600)
+    assert [r.id for r in await store.pending_for(db, 1, 10)] == [first.id]
+    before = db.queries
+    assert [r.id for r in await store.pending_for(db, 1, 10)] == [first.id]
+    assert db.queries == before  # served from memory
+    second, _ = await make("Check the congress dates", 7200)
+    assert [r.id for r in await store.pending_for(db, 1, 10)] == [first.id, second.id]
+    await store.cancel(db, first.id)
+    assert [r.id for r in await store.pending_for(db, 1, 10)] == [second.id]
+    await store.mark_delivered(db, [second.id], channel_id=5, message_id=99)
+    assert await store.pending_for(db, 1, 10) == []
+    await store.snooze(db, second.id, now_ts() + 60)
+    assert [r.id for r in await store.pending_for(db, 1, 10)] == [second.id]
+    await store.mark_failed(db, [second.id])
+    assert await store.pending_for(db, 1, 10) == []
