@@ -107,10 +107,18 @@ class EpisodeService:
             raise NotAllowed(f"Only hosts can {doing}.")
 
     async def require_host_or_author(self, member: discord.Member, episode: Episode, doing: str) -> None:
+        # Hosts first: that needs no query (settings are cached), the authors' list does.
+        no_host_role: NotConfigured | None = None
+        try:
+            if await self.is_host(member):
+                return
+        except NotConfigured as exc:
+            no_host_role = exc
         if await store.is_author(self.db, episode.id, member.id):
             return
-        if not await self.is_host(member):
-            raise NotAllowed(f"Only hosts and the authors of `{episode.code}` can {doing}.")
+        if no_host_role is not None:
+            raise no_host_role
+        raise NotAllowed(f"Only hosts and the authors of `{episode.code}` can {doing}.")
 
     async def forum(self, guild: discord.Guild) -> discord.ForumChannel:
         cfg = await self.settings(guild.id)

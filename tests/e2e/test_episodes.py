@@ -317,3 +317,21 @@ async def test_unexpected_error_gets_an_apology_and_is_logged(world, monkeypatch
     monkeypatch.undo()
     r = await world.alice.slash(world.general, "episode list")
     assert r.response.embeds
+
+
+async def test_without_a_host_role_only_authors_and_admins_can_move_an_episode(world):
+    from bot.storage import episodes as store
+    from bot.storage import settings as settings_store
+
+    await world.episode("1924-01", "Lenin's Death")
+    found = await store.get_by_code(world.bot.db, world.guild.id, "1924-01")
+    await store.add_author(world.bot.db, found.id, world.bob.id, world.admin.id)
+    await settings_store.update(world.bot.db, world.guild.id, host_role_id=None)
+
+    r = await world.alice.slash(world.general, "episode status", episode="1924-01", status="writing")
+    assert r.response.ephemeral and "No host role is set yet" in r.response.content
+    r = await world.bob.slash(world.general, "episode status", episode="1924-01", status="writing")
+    assert "now **Writing**" in r.response.content  # an author needs no host role
+    r = await world.admin.slash(world.general, "episode status", episode="1924-01", status="recorded")
+    assert "now **Recorded**" in r.response.content  # admins count as hosts
+    assert field(card(await starter(world, "1924-01")), "Status") == "Recorded"
