@@ -66,13 +66,20 @@ class Reminder:
 
 
 def _pending_cache(db: Database) -> dict[tuple[int, int, int], list[Reminder]]:
-    """Each member's pending reminders, as `/remind cancel` suggests them on every keystroke. Every
-    function below that writes reminders empties it (writes are rare next to keystrokes)."""
+    """Each member's pending reminders, as `/remind list` shows them and `/remind cancel` suggests them
+    on every keystroke. Every function below that writes reminders forgets the member's entry (or, for
+    the scheduler's batch updates, every entry)."""
     return db.cache.setdefault("pending_reminders", {})
 
 
-def _forget_pending(db: Database) -> None:
-    _pending_cache(db).clear()
+def _forget_pending(db: Database, member: tuple[int, int] | None = None) -> None:
+    """After a write: forget one member's (guild id, user id) pending reminders, or everyone's."""
+    cache = _pending_cache(db)
+    if member is None:
+        cache.clear()
+        return
+    for key in [k for k in cache if k[:2] == member]:
+        del cache[key]
 
 
 async def create(
@@ -83,7 +90,7 @@ async def create(
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (guild_id, user_id, channel_id, text, due_at, int(private), now_ts()),
     )
-    _forget_pending(db)
+    _forget_pending(db, (guild_id, user_id))
     reminder = await get(db, rid)
     assert reminder is not None
     return reminder
@@ -114,7 +121,7 @@ async def create_scheduled(
         row = await tx.fetchone(
             f"UPDATE reminders SET job_id = ? WHERE id = ? RETURNING {_REMINDER_COLS}", (job_id, rid)
         )
-    _forget_pending(db)
+    _forget_pending(db, (guild_id, user_id))
     assert row is not None
     return Reminder.from_row(row), job
 
@@ -195,11 +202,14 @@ async def pending_for(db: Database, guild_id: int, user_id: int, limit: int = 10
 
 async def cancel(db: Database, reminder_id: int) -> bool:
     """Pending → cancelled; False when it was not pending."""
-    changed = await db.execute(
-        "UPDATE reminders SET state = 'cancelled' WHERE id = ? AND state = 'pending'", (reminder_id,)
-    )
-    _forget_pending(db)
-    return changed == 1
+    async with db.transaction() as tx:
+        changed = await tx.fetchall(
+            "UPDATE reminders SET state = 'cancelled' WHERE id = ? AND state = 'pending' RETURNING guild_id, user_id",
+            (reminder_id,),
+        )
+    for guild_id, user_id in changed:
+        _forget_pending(db, (guild_id, user_id))
+    return bool(changed)
 
 
 async def mark_delivered(db: Database, ids: list[int], *, channel_id: int, message_id: int) -> None:
@@ -221,13 +231,15 @@ async def mark_failed(db: Database, ids: list[int]) -> None:
 
 async def snooze(db: Database, reminder_id: int, due_at: int) -> bool:
     """Delivered → pending again at `due_at`; False when it is not a delivered reminder."""
-    changed = await db.execute(
-        "UPDATE reminders SET state = 'pending', due_at = ?, job_id = NULL, snoozes = snoozes + 1 "
-        "WHERE id = ? AND state = 'delivered'",
-        (due_at, reminder_id),
-    )
-    _forget_pending(db)
-    return changed == 1
+    async with db.transaction() as tx:
+        changed = await tx.fetchall(
+            "UPDATE reminders SET state = 'pending', due_at = ?, job_id = NULL, snoozes = snoozes + 1 "
+            "WHERE id = ? AND state = 'delivered' RETURNING guild_id, user_id",
+            (due_at, reminder_id),
+        )
+    for guild_id, user_id in changed:
+        _forget_pending(db, (guild_id, user_id))
+    return bool(changed)
 
 
 async def in_message(db: Database, message_id: int) -> list[Reminder]:

@@ -226,6 +226,14 @@ async def test_pending_reminders_are_read_once_and_every_change_is_seen(db):
     before = db.queries
     assert [r.id for r in await store.pending_for(db, 1, 10)] == [first.id]
     assert db.queries == before  # served from memory
+    other, _ = await store.create_scheduled(
+        db, guild_id=1, user_id=11, channel_id=5, text="Someone else's", due_at=now_ts() + 60, private=False,
+        job_kind="reminder",
+    )  # fmt: skip
+    assert [r.id for r in await store.pending_for(db, 1, 11)] == [other.id]
+    before = db.queries
+    assert [r.id for r in await store.pending_for(db, 1, 10)] == [first.id]
+    assert db.queries == before  # another member's reminder leaves this one's list in memory
     second, _ = await make("Check the congress dates", 7200)
     assert [r.id for r in await store.pending_for(db, 1, 10)] == [first.id, second.id]
     await store.cancel(db, first.id)
