@@ -196,6 +196,7 @@ async def main(small: bool, tmp: str) -> None:
 
         started = time.perf_counter()
         await seed(db, guild.id, big, members, n_total, n_big, corpus)
+        await db.checkpoint()  # as a bulk import would: members should not wait on copying its log
         total = await db.fetchval("SELECT COUNT(*) FROM contributions WHERE guild_id = ?", (guild.id,))
         in_big = await db.fetchval("SELECT COUNT(*) FROM contributions WHERE episode_id = ?", (big.id,))
         print(

@@ -180,10 +180,17 @@ class Database:
 
     async def _checkpoint(self) -> None:
         try:
-            await asyncio.to_thread(_checkpoint, self.path)
-            self.checkpoints += 1
+            await self.checkpoint()
         except sqlite3.Error as exc:  # the next one will catch up; SQLite also checkpoints at close
             log.warning("background checkpoint of %s failed: %s", self.path, exc)
+
+    async def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file now, in a thread. The bot does this every
+        CHECKPOINT_EVERY_COMMITS commits; a bulk import should call it when done, so that the next
+        background checkpoint does not have a large log to copy while members are waiting."""
+        if self.path != ":memory:":
+            await asyncio.to_thread(_checkpoint, self.path)
+            self.checkpoints += 1
 
     async def _run(self, sql: str) -> None:
         await self.conn.execute_fetchall(sql)  # one trip to the database thread, cursor closed there
