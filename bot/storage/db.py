@@ -188,6 +188,9 @@ class Database:
         """Copy the write-ahead log into the database file now, in a thread. The bot does this every
         CHECKPOINT_EVERY_COMMITS commits; a bulk import should call it when done, so that the next
         background checkpoint does not have a large log to copy while members are waiting."""
+        running = self._checkpointing
+        if running is not None and not running.done() and running is not asyncio.current_task():
+            await running  # one at a time
         if self.path != ":memory:":
             await asyncio.to_thread(_checkpoint, self.path)
             self.checkpoints += 1

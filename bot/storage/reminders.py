@@ -292,9 +292,8 @@ async def set_timezone(db: Database, guild_id: int, user_id: int, tz: str) -> No
         "ON CONFLICT (guild_id, user_id) DO UPDATE SET tz = excluded.tz, updated_at = excluded.updated_at",
         (guild_id, user_id, tz, now_ts()),
     )
-    _zones(db).pop(
-        (guild_id, user_id), None
-    )  # after the write: a read that raced it cannot leave the old one
+    # Set after the write: a read that raced it cannot leave the old zone behind.
+    _zones(db)[(guild_id, user_id)] = tz
 
 
 # -- deadlines -------------------------------------------------------------------------------------------
