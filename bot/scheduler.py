@@ -81,6 +81,7 @@ class Scheduler:
         # The earliest due time scheduled while the sleeper was delivering: the sleeper's own re-read
         # of the table may have run before that job was committed, so it takes the minimum of both.
         self._hint: float | None = None
+        self._recompute: asyncio.Task[None] | None = None
         self.wakeups = 0  # for benchmarks
         self.last_round_seconds = 0.0
         self.busy_seconds = 0.0  # total time spent delivering, for benchmarks
@@ -119,6 +120,8 @@ class Scheduler:
 
     async def stop(self) -> None:
         self._running = False
+        if self._recompute is not None and not self._recompute.done():
+            await self._recompute  # one quick query; its restart does nothing once stopped
         task, self._task = self._task, None
         if task is not None and not task.done():
             task.cancel()
@@ -168,6 +171,8 @@ class Scheduler:
     async def jobs_changed(self, added: Iterable[job_store.NewJob], cancelled: Iterable[float] = ()) -> None:
         """Tell the sleeper about jobs added or cancelled in a caller's transaction
         (`jobs.replace_group_in`), so that it wakes for the earliest."""
+        for job in added:
+            self._consider(job.due_at)
         earliest = min(cancelled, default=None)
         if (
             earliest is not None
@@ -175,9 +180,9 @@ class Scheduler:
             and earliest <= self._next_due
             and self._sleeping
         ):
-            await self._recompute_and_restart()
-        for job in added:
-            self._consider(job.due_at)
+            # The sleeper waits for a job that is gone. It learns the next one in the background, so
+            # the member who moved a deadline does not wait for that query.
+            self._recompute_soon()
 
     async def cancel_by_key_prefix(self, prefix: str) -> int:
         count = await job_store.cancel_by_key_prefix(self.db, prefix)
@@ -202,6 +207,10 @@ class Scheduler:
             self._next_due = due
             if self._running:
                 self._restart()
+
+    def _recompute_soon(self) -> None:
+        if self._recompute is None or self._recompute.done():
+            self._recompute = asyncio.get_running_loop().create_task(self._recompute_and_restart())
 
     async def _recompute_and_restart(self) -> None:
         self._next_due = await job_store.next_due(self.db)

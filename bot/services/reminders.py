@@ -339,13 +339,8 @@ class ReminderService(FeatureService):
             raise InvalidInput(
                 f"The reminder's text is {len(text):,} characters long; the limit is {TEXT_MAX:,}."
             )
-        if await store.count_pending(self.db, guild_id, user_id) >= MAX_PENDING:
-            raise InvalidInput(
-                f"You already have {MAX_PENDING} pending reminders, the most one member can hold. "
-                "Cancel one with `/remind cancel` (see `/remind list`), then try again."
-            )
         parsed = await self.parse(guild_id, user_id, when)
-        reminder, job = await store.create_scheduled(
+        created = await store.create_scheduled(
             self.db,
             guild_id=guild_id,
             user_id=user_id,
@@ -354,7 +349,14 @@ class ReminderService(FeatureService):
             due_at=parsed.timestamp,
             private=private,
             job_kind=REMINDER,
+            max_pending=MAX_PENDING,
         )
+        if created is None:
+            raise InvalidInput(
+                f"You already have {MAX_PENDING} pending reminders, the most one member can hold. "
+                "Cancel one with `/remind cancel` (see `/remind list`), then try again."
+            )
+        reminder, job = created
         await self.scheduler.jobs_changed([job])
         return reminder
 

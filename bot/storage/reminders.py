@@ -106,15 +106,35 @@ async def create_scheduled(
     due_at: int,
     private: bool,
     job_kind: str,
-) -> tuple[Reminder, job_store.NewJob]:
-    """A reminder and its delivery job, in one transaction: a reminder is never stored without one."""
+    max_pending: int | None = None,
+) -> tuple[Reminder, job_store.NewJob] | None:
+    """A reminder and its delivery job, in one transaction: a reminder is never stored without one.
+
+    With `max_pending`: None, and nothing stored, when the member already has that many pending (checked
+    inside the transaction, so two reminders set at once cannot pass the limit together)."""
     created = now_ts()
+    limit = -1 if max_pending is None else max_pending
     async with db.transaction() as tx:
         added = await tx.execute(
             "INSERT INTO reminders (guild_id, user_id, channel_id, text, due_at, private, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (guild_id, user_id, channel_id, text, due_at, int(private), created),
+            "SELECT ?, ?, ?, ?, ?, ?, ? WHERE ? < 0 OR (SELECT COUNT(*) FROM reminders "
+            "WHERE guild_id = ? AND user_id = ? AND state = 'pending') < ?",
+            (
+                guild_id,
+                user_id,
+                channel_id,
+                text,
+                due_at,
+                int(private),
+                created,
+                limit,
+                guild_id,
+                user_id,
+                limit,
+            ),
         )
+        if added.rowcount != 1:
+            return None
         rid = int(added.lastrowid or 0)
         job = job_store.NewJob(job_kind, float(due_at), {"reminder_id": rid}, guild_id, job_key(rid, due_at))
         job_id = await job_store.add_in(tx, job, created)

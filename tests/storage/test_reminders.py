@@ -244,3 +244,18 @@ async def test_pending_reminders_are_read_once_and_every_change_is_seen(db):
     assert [r.id for r in await store.pending_for(db, 1, 10)] == [second.id]
     await store.mark_failed(db, [second.id])
     assert await store.pending_for(db, 1, 10) == []
+
+
+async def test_the_pending_limit_is_checked_inside_the_transaction(db):
+    async def make(user_id: int):
+        return await store.create_scheduled(
+            db, guild_id=1, user_id=user_id, channel_id=5, text="x", due_at=now_ts() + 3600, private=False,
+            job_kind="reminder", max_pending=2,
+        )  # fmt: skip
+
+    assert await make(10) is not None and await make(10) is not None
+    jobs_before = len(await job_store.pending(db))
+    assert await make(10) is None  # refused: nothing stored, no job
+    assert await store.count_pending(db, 1, 10) == 2
+    assert len(await job_store.pending(db)) == jobs_before
+    assert await make(11) is not None  # another member's limit is their own
