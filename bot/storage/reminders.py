@@ -289,21 +289,19 @@ def job_key(reminder_id: int, due_at: int) -> str:
 # -- members' time zones ---------------------------------------------------------------------------------
 
 
-def _zones(db: Database) -> dict[tuple[int, int], str | None]:
-    """Members' zones are read by every command that reads a time and written only by `set_timezone`:
-    kept in memory per connection (one entry per member who used one)."""
+def _zones(db: Database) -> dict[int, dict[int, str]]:
+    """Members' zones are read by every command that reads a time and written only by `set_timezone`.
+    A server's are loaded once, all together (only members who chose a zone have a row), and kept in
+    memory per connection; `set_timezone` updates them after its write."""
     return db.cache.setdefault("member_timezones", {})
 
 
 async def get_timezone(db: Database, guild_id: int, user_id: int) -> str | None:
-    key = (guild_id, user_id)
-    if key in _zones(db):
-        return _zones(db)[key]
-    found = await db.fetchval(
-        "SELECT tz FROM member_timezones WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-    )
-    _zones(db)[key] = found
-    return found
+    zones = _zones(db).get(guild_id)
+    if zones is None:
+        rows = await db.fetchall("SELECT user_id, tz FROM member_timezones WHERE guild_id = ?", (guild_id,))
+        zones = _zones(db).setdefault(guild_id, {r[0]: r[1] for r in rows})
+    return zones.get(user_id)
 
 
 async def set_timezone(db: Database, guild_id: int, user_id: int, tz: str) -> None:
@@ -312,8 +310,10 @@ async def set_timezone(db: Database, guild_id: int, user_id: int, tz: str) -> No
         "ON CONFLICT (guild_id, user_id) DO UPDATE SET tz = excluded.tz, updated_at = excluded.updated_at",
         (guild_id, user_id, tz, now_ts()),
     )
-    # Set after the write: a read that raced it cannot leave the old zone behind.
-    _zones(db)[(guild_id, user_id)] = tz
+    # Set after the write: a load that raced it cannot leave the old zone behind.
+    zones = _zones(db).get(guild_id)
+    if zones is not None:
+        zones[user_id] = tz
 
 
 # -- deadlines -------------------------------------------------------------------------------------------

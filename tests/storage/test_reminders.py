@@ -259,3 +259,15 @@ async def test_the_pending_limit_is_checked_inside_the_transaction(db):
     assert await store.count_pending(db, 1, 10) == 2
     assert len(await job_store.pending(db)) == jobs_before
     assert await make(11) is not None  # another member's limit is their own
+
+
+async def test_a_servers_zones_are_read_once(db):
+    await store.set_timezone(db, 1, 10, "Europe/Warsaw")
+    await store.set_timezone(db, 2, 10, "Asia/Tokyo")
+    before = db.queries
+    assert await store.get_timezone(db, 1, 10) == "Europe/Warsaw"
+    assert [await store.get_timezone(db, 1, u) for u in range(11, 40)] == [None] * 29
+    assert db.queries - before == 1  # one read for the whole server
+    await store.set_timezone(db, 1, 12, "America/New_York")
+    assert await store.get_timezone(db, 1, 12) == "America/New_York"
+    assert await store.get_timezone(db, 2, 10) == "Asia/Tokyo"
