@@ -159,36 +159,29 @@ class Scheduler:
         due = await job_store.cancel(self.db, job_id)
         if due is None:
             return False
-        if self._next_due is not None and due <= self._next_due and self._sleeping:
+        if self._waits_for_one_of([due]):
             await self._recompute_and_restart()
         return True
 
-    async def replace_group(self, prefix: str, jobs: list[job_store.NewJob]) -> None:
-        """Cancel the pending jobs whose dedupe key starts with `prefix` and add `jobs`, atomically."""
+    async def replace_group(self, prefix: str, jobs: list[job_store.NewJob]) -> int:
+        """Cancel the pending jobs whose dedupe key starts with `prefix` and add `jobs`, atomically;
+        returns how many were cancelled."""
         cancelled = await job_store.replace_group(self.db, prefix, jobs, now().timestamp())
-        await self.jobs_changed(jobs, cancelled)
+        self.jobs_changed(jobs, cancelled)
+        return len(cancelled)
 
-    async def jobs_changed(self, added: Iterable[job_store.NewJob], cancelled: Iterable[float] = ()) -> None:
+    async def cancel_by_key_prefix(self, prefix: str) -> int:
+        return await self.replace_group(prefix, [])
+
+    def jobs_changed(self, added: Iterable[job_store.NewJob], cancelled: Iterable[float] = ()) -> None:
         """Tell the sleeper about jobs added or cancelled in a caller's transaction
         (`jobs.replace_group_in`), so that it wakes for the earliest."""
         for job in added:
             self._consider(job.due_at)
-        earliest = min(cancelled, default=None)
-        if (
-            earliest is not None
-            and self._next_due is not None
-            and earliest <= self._next_due
-            and self._sleeping
-        ):
-            # The sleeper waits for a job that is gone. It learns the next one in the background, so
-            # the member who moved a deadline does not wait for that query.
+        if self._waits_for_one_of(cancelled):
+            # It learns the next one in the background, so the member who moved a deadline does not
+            # wait for that query.
             self._recompute_soon()
-
-    async def cancel_by_key_prefix(self, prefix: str) -> int:
-        count = await job_store.cancel_by_key_prefix(self.db, prefix)
-        if count and self._sleeping:
-            await self._recompute_and_restart()
-        return count
 
     @property
     def next_due(self) -> float | None:
@@ -207,6 +200,16 @@ class Scheduler:
             self._next_due = due
             if self._running:
                 self._restart()
+
+    def _waits_for_one_of(self, cancelled: Iterable[float]) -> bool:
+        """True when the sleeper is waiting for a job that was just cancelled."""
+        earliest = min(cancelled, default=None)
+        return (
+            earliest is not None
+            and self._next_due is not None
+            and earliest <= self._next_due
+            and self._sleeping
+        )
 
     def _recompute_soon(self) -> None:
         if self._recompute is None or self._recompute.done():

@@ -357,7 +357,7 @@ class ReminderService(FeatureService):
                 "Cancel one with `/remind cancel` (see `/remind list`), then try again."
             )
         reminder, job = created
-        await self.scheduler.jobs_changed([job])
+        self.scheduler.jobs_changed([job])
         return reminder
 
     async def _schedule_reminder(self, reminder: Reminder) -> None:
@@ -518,7 +518,7 @@ class ReminderService(FeatureService):
         previous, cancelled = await store.set_deadline(
             self.db, episode.id, milestone, parsed.timestamp, member.id, jobs=jobs, job_prefix=_prefix(info)
         )
-        await self.scheduler.jobs_changed(jobs, cancelled)
+        self.scheduler.jobs_changed(jobs, cancelled)
         verb = "moved" if previous else "set"
         text = f"📅 <@{member.id}> {verb} the **{milestone.label}** deadline: {ts(info.due_at)} ({ts(info.due_at, 'R')})"
         if previous:

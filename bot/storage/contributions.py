@@ -416,14 +416,18 @@ async def get_by_message(db: Database, episode_id: int, message_id: int) -> Cont
     return Contribution.from_row(row) if row else None
 
 
+def _of_episode(episode_id: int, author_id: int | None) -> tuple[str, list[int]]:
+    """WHERE clause and parameters: one episode's contributions, optionally by one member."""
+    if author_id is None:
+        return "c.episode_id = ?", [episode_id]
+    return "c.episode_id = ? AND c.author_id = ?", [episode_id, author_id]
+
+
 async def for_episode(
     db: Database, episode_id: int, *, author_id: int | None = None, newest_first: bool = False
 ) -> list[Contribution]:
     """Every contribution of one episode, oldest first (or newest first), optionally by one member."""
-    where, params = "c.episode_id = ?", [episode_id]
-    if author_id is not None:
-        where += " AND c.author_id = ?"
-        params.append(author_id)
+    where, params = _of_episode(episode_id, author_id)
     order = "DESC" if newest_first else "ASC"
     rows = await db.fetchall(
         f"SELECT {_COLS} FROM contributions c WHERE {where} ORDER BY c.created_at {order}, c.id {order}",
@@ -436,10 +440,7 @@ async def page_for_episode(
     db: Database, episode_id: int, *, offset: int, limit: int, author_id: int | None = None
 ) -> tuple[int, list[Contribution]]:
     """One page of an episode's contributions, newest first, and how many there are in all."""
-    where, params = "c.episode_id = ?", [episode_id]
-    if author_id is not None:
-        where += " AND c.author_id = ?"
-        params.append(author_id)
+    where, params = _of_episode(episode_id, author_id)
     total = await db.fetchval(f"SELECT COUNT(*) FROM contributions c WHERE {where}", params)
     if not total:
         return 0, []

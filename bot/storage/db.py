@@ -119,8 +119,7 @@ class Database:
             # back on its next write stalled that write for 0.8 s; SQLite removes the log at close.
             pragmas.append("wal_autocheckpoint=0")
         for pragma in pragmas:
-            async with self._conn.execute(f"PRAGMA {pragma}") as cur:
-                await cur.fetchall()
+            await self._run(f"PRAGMA {pragma}")
         await self.migrate(target_version)
 
     async def close(self) -> None:
@@ -136,9 +135,7 @@ class Database:
             await conn.close()
 
     async def user_version(self) -> int:
-        async with self.conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        return int(row[0])
+        return int(await self.fetchval("PRAGMA user_version"))
 
     async def migrate(self, target_version: int | None = None) -> list[str]:
         """Apply pending migrations in one transaction; returns the names applied."""
@@ -171,10 +168,8 @@ class Database:
 
     def _committed(self) -> None:
         self._commits_since_checkpoint += 1
-        if (
-            self._commits_since_checkpoint >= CHECKPOINT_EVERY_COMMITS
-            and self.path != ":memory:"
-            and (self._checkpointing is None or self._checkpointing.done())
+        if self._commits_since_checkpoint >= CHECKPOINT_EVERY_COMMITS and (
+            self._checkpointing is None or self._checkpointing.done()
         ):
             self._commits_since_checkpoint = 0
             self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint())

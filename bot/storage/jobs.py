@@ -189,12 +189,3 @@ async def cancel(db: Database, job_id: int) -> float | None:
             "UPDATE jobs SET state = 'cancelled', finished_at = due_at WHERE id = ?", (job_id,)
         )
         return row[0]
-
-
-async def cancel_by_key_prefix(db: Database, prefix: str) -> int:
-    """Cancel every pending job whose dedupe key starts with `prefix`; returns how many."""
-    return await db.execute(
-        "UPDATE jobs SET state = 'cancelled', finished_at = due_at "
-        "WHERE state = 'pending' AND dedupe_key IS NOT NULL AND dedupe_key >= ? AND dedupe_key < ?",
-        (prefix, prefix + "\U0010ffff"),
-    )

@@ -65,7 +65,10 @@ class Reminder:
 # -- personal reminders --------------------------------------------------------------------------------
 
 
-def _pending_cache(db: Database) -> dict[tuple[int, int, int], list[Reminder]]:
+_INSERT_REMINDER = "INSERT INTO reminders (guild_id, user_id, channel_id, text, due_at, private, created_at) "
+
+
+def _pending_cache(db: Database) -> dict[tuple[int, int], list[Reminder]]:
     """Each member's pending reminders, as `/remind list` shows them and `/remind cancel` suggests them
     on every keystroke. Every function below that writes reminders forgets the member's entry (or, for
     the scheduler's batch updates, every entry)."""
@@ -74,20 +77,17 @@ def _pending_cache(db: Database) -> dict[tuple[int, int, int], list[Reminder]]:
 
 def _forget_pending(db: Database, member: tuple[int, int] | None = None) -> None:
     """After a write: forget one member's (guild id, user id) pending reminders, or everyone's."""
-    cache = _pending_cache(db)
     if member is None:
-        cache.clear()
-        return
-    for key in [k for k in cache if k[:2] == member]:
-        del cache[key]
+        _pending_cache(db).clear()
+    else:
+        _pending_cache(db).pop(member, None)
 
 
 async def create(
     db: Database, *, guild_id: int, user_id: int, channel_id: int, text: str, due_at: int, private: bool
 ) -> Reminder:
     rid = await db.execute(
-        "INSERT INTO reminders (guild_id, user_id, channel_id, text, due_at, private, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        _INSERT_REMINDER + "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (guild_id, user_id, channel_id, text, due_at, int(private), now_ts()),
     )
     _forget_pending(db, (guild_id, user_id))
@@ -116,8 +116,7 @@ async def create_scheduled(
     limit = -1 if max_pending is None else max_pending
     async with db.transaction() as tx:
         added = await tx.execute(
-            "INSERT INTO reminders (guild_id, user_id, channel_id, text, due_at, private, created_at) "
-            "SELECT ?, ?, ?, ?, ?, ?, ? WHERE ? < 0 OR (SELECT COUNT(*) FROM reminders "
+            _INSERT_REMINDER + "SELECT ?, ?, ?, ?, ?, ?, ? WHERE ? < 0 OR (SELECT COUNT(*) FROM reminders "
             "WHERE guild_id = ? AND user_id = ? AND state = 'pending') < ?",
             (
                 guild_id,
@@ -162,8 +161,7 @@ async def create_many(db: Database, rows: list[NewReminder]) -> list[Reminder]:
     async with db.transaction() as tx:
         first = await tx.fetchone("SELECT COALESCE(MAX(id), 0) FROM reminders")
         await tx.executemany(
-            "INSERT INTO reminders (guild_id, user_id, channel_id, text, due_at, private, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            _INSERT_REMINDER + "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(r.guild_id, r.user_id, r.channel_id, r.text, r.due_at, int(r.private), created) for r in rows],
         )
         found = await tx.fetchall(
@@ -204,10 +202,15 @@ async def count_pending(db: Database, guild_id: int, user_id: int) -> int:
     )
 
 
-async def pending_for(db: Database, guild_id: int, user_id: int, limit: int = 100) -> list[Reminder]:
-    """A member's pending reminders, soonest first."""
-    key = (guild_id, user_id, limit)
-    cached = _pending_cache(db).get(key)
+PENDING_LIST_LIMIT = 100
+
+
+async def pending_for(
+    db: Database, guild_id: int, user_id: int, limit: int = PENDING_LIST_LIMIT
+) -> list[Reminder]:
+    """A member's pending reminders, soonest first (the default-sized list is cached)."""
+    key = (guild_id, user_id)
+    cached = _pending_cache(db).get(key) if limit == PENDING_LIST_LIMIT else None
     if cached is not None:
         return list(cached)
     rows = await db.fetchall(
@@ -216,7 +219,8 @@ async def pending_for(db: Database, guild_id: int, user_id: int, limit: int = 10
         (guild_id, user_id, limit),
     )
     found = [Reminder.from_row(r) for r in rows]
-    _pending_cache(db)[key] = found
+    if limit == PENDING_LIST_LIMIT:
+        _pending_cache(db)[key] = found
     return list(found)
 
 
