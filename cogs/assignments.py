@@ -16,8 +16,6 @@ from bot.errors import NotAllowed
 from bot.interactions import publish_after_answer, reply
 from bot.services.assignments import PITCH_MAX, AssignmentService, Decided
 from bot.services.episodes import Change
-from bot.storage.episodes import Episode
-from bot.storage.requests import AuthorRequest
 from bot.ui import autocomplete
 from bot.ui.cards import ts
 from bot.ui.groups import episode_group
@@ -26,7 +24,7 @@ from bot.ui.review import (
     DYNAMIC_ITEMS,
     DeclineForm,
     episode_label,
-    message_link,
+    request_line,
     review_embed,
     review_view,
     withdraw_view,
@@ -46,17 +44,6 @@ async def _answer(interaction: discord.Interaction, change: Change, done: str, n
     await reply(interaction, done if change.changed else nothing)
     if change.changed:
         await publish_after_answer(interaction, change.publish)
-
-
-def request_line(request: AuthorRequest, episode: Episode) -> str:
-    """One line of `/episode requests`."""
-    link = message_link(request)
-    where = f"[review message]({link})" if link else "not posted for review yet"
-    line = f"**{episode_label(episode)}** · <@{request.user_id}> · {ts(request.created_at, 'R')} · {where}"
-    if request.pitch:
-        pitch = discord.utils.escape_markdown(" ".join(request.pitch.split()))
-        line += f"\n> {pitch[:120]}{'…' if len(pitch) > 120 else ''}"
-    return line
 
 
 class Assignments(commands.Cog):

@@ -274,17 +274,13 @@ def _transient(exc: BaseException) -> Retry:
 # -- the service -----------------------------------------------------------------------------------------
 
 
-async def _published() -> bool:
-    return True
-
-
 @dataclass(frozen=True, slots=True)
 class DeadlineSet:
     info: DeadlineInfo
     previous: datetime | None
     reminders: list[datetime]
     met: bool
-    publish: Callable[[], Awaitable[bool]] = _published  # the card and a note in the thread, after answering
+    publish: Callable[[], Awaitable[bool]]  # the card and a note in the thread, after answering
 
 
 @dataclass(slots=True)
@@ -531,13 +527,9 @@ class ReminderService(FeatureService):
             publish=lambda: self.episodes.publish(episode, text + "."),
         )
 
-    async def schedule_deadline(
-        self, info: DeadlineInfo, offsets: list[timedelta] | None = None
-    ) -> list[datetime]:
-        """(Re)place the reminder jobs of one deadline; returns when its reminders will go out."""
-        jobs = await self._deadline_jobs(info, offsets)
-        await self.scheduler.replace_group(_prefix(info), jobs)
-        return _reminder_times(jobs)
+    async def schedule_deadline(self, info: DeadlineInfo, offsets: list[timedelta] | None = None) -> None:
+        """(Re)place the reminder jobs of one deadline."""
+        await self.scheduler.replace_group(_prefix(info), await self._deadline_jobs(info, offsets))
 
     async def _deadline_jobs(
         self, info: DeadlineInfo, offsets: list[timedelta] | None = None

@@ -67,12 +67,10 @@ class Tx:
         return Result(cur.lastrowid, cur.rowcount)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
+        return await self._db.fetchone(sql, params)
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        self._db.queries += 1
-        return list(await self._db.conn.execute_fetchall(sql, params))
+        return await self._db.fetchall(sql, params)
 
 
 class Database:

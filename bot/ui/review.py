@@ -54,6 +54,17 @@ def episode_label(episode: Episode) -> str:
     return f"{episode.code} · {discord.utils.escape_markdown(episode.title)}"
 
 
+def request_line(request: AuthorRequest, episode: Episode) -> str:
+    """One line of `/episode requests`."""
+    link = message_link(request)
+    where = f"[review message]({link})" if link else "not posted for review yet"
+    line = f"**{episode_label(episode)}** · <@{request.user_id}> · {ts(request.created_at, 'R')} · {where}"
+    if request.pitch:
+        pitch = discord.utils.escape_markdown(" ".join(request.pitch.split()))
+        line += f"\n> {pitch[:120]}{'…' if len(pitch) > 120 else ''}"
+    return line
+
+
 def decision_text(request: AuthorRequest) -> str:
     """What happened to a request, with who and when (Discord timestamps)."""
     when = f"{ts(request.decided_at)} ({ts(request.decided_at, 'R')})" if request.decided_at else ""
