@@ -74,9 +74,6 @@ class EpisodeService:
         self.db = db
         self.scheduler = scheduler
         self.status_listeners: list[StatusListener] = []
-        # Autocomplete runs on every keystroke: codes and titles are kept in memory per server and
-        # dropped whenever an episode is created or renamed.
-        self._suggestions: dict[int, list[tuple[int, str, str]]] = {}
         scheduler.register_each(CARD_SYNC, self._card_job)
 
     # -- lookups and permissions --------------------------------------------------------------------
@@ -131,10 +128,7 @@ class EpisodeService:
 
     async def suggest(self, guild_id: int, text: str, limit: int = 25) -> list[tuple[str, str]]:
         """(code, title) pairs matching what a member is typing."""
-        rows = self._suggestions.get(guild_id)
-        if rows is None:
-            rows = self._suggestions[guild_id] = await store.codes_and_titles(self.db, guild_id)
-        return rules.suggest(rows, text, limit)
+        return rules.suggest(await store.codes_and_titles(self.db, guild_id), text, limit)
 
     # -- use cases ----------------------------------------------------------------------------------
 
@@ -192,7 +186,6 @@ class EpisodeService:
         except BaseException:
             await self._delete_quietly(created.thread)
             raise
-        self._suggestions.pop(guild.id, None)
         if any(name not in tags for name in rules.managed_tag_names(Status.IN_RESEARCH, has_authors=False)):
             await self.refresh(episode.id, delay=CARD_RETRY_SECONDS)  # the tags could not be made yet
         return episode, created.thread
@@ -232,8 +225,6 @@ class EpisodeService:
         if description is not None:
             description = rules.validate_description(description) or ""
         episode = await store.edit(self.db, episode, title=title, description=description, actor_id=member.id)
-        if title is not None:
-            self._suggestions.pop(episode.guild_id, None)
         return Change(episode, publish=lambda: self.refresh(episode.id))
 
     async def publish(self, episode: Episode, note: str | None = None) -> bool:

@@ -438,7 +438,6 @@ class ReminderService(FeatureService):
         reminders = await store.get_many(self.db, [j.payload.get("reminder_id", 0) for j in jobs])
         outcomes: dict[int, Outcome] = {}
         deliveries: list[Delivery] = []
-        announcements: dict[int, int | None] = {}
         for job in jobs:
             reminder = reminders.get(job.payload.get("reminder_id", 0))
             if reminder is None or not reminder.pending:
@@ -447,12 +446,8 @@ class ReminderService(FeatureService):
             if reminder.job_id is not None and reminder.job_id != job.id:
                 outcomes[job.id] = DONE  # superseded by a newer job (snoozed)
                 continue
-            if reminder.guild_id not in announcements:
-                cfg = await settings_store.get(self.db, reminder.guild_id)
-                announcements[reminder.guild_id] = cfg.announcements_channel_id
-            deliveries.append(
-                Delivery(job.id, self._reminder_routes(reminder, announcements[reminder.guild_id]))
-            )
+            cfg = await settings_store.get(self.db, reminder.guild_id)  # cached by the storage layer
+            deliveries.append(Delivery(job.id, self._reminder_routes(reminder, cfg.announcements_channel_id)))
         results = await self.outbox.deliver(deliveries)
         failed = [
             reminders[j.payload["reminder_id"]].id
@@ -591,18 +586,16 @@ class ReminderService(FeatureService):
             else:
                 outcomes[job.id] = DONE
         deliveries: list[Delivery] = []
-        settings: dict[int, GuildSettings] = {}
         for key, job in latest.items():
             info = infos[key]
             assert info is not None
-            if info.guild_id not in settings:
-                settings[info.guild_id] = await settings_store.get(self.db, info.guild_id)
+            cfg = await settings_store.get(self.db, info.guild_id)  # cached by the storage layer
             authors = await episode_store.authors(self.db, info.episode_id)
             text = _deadline_text(info, job, authors)
             routes = []
             if info.thread_id:
                 routes.append(Route(text, channel_id=info.thread_id, ping=tuple(authors)))
-            announcements = settings[info.guild_id].announcements_channel_id
+            announcements = cfg.announcements_channel_id
             if announcements:
                 routes.append(
                     Route(

@@ -127,6 +127,7 @@ async def create(
             )
     except sqlite3.IntegrityError as exc:
         raise Conflict(f"An episode with the code `{code}` already exists in this server.") from exc
+    _codes(db).pop(guild_id, None)
     episode = await get(db, episode_id)
     assert episode is not None
     return episode
@@ -153,10 +154,19 @@ async def code_exists(db: Database, guild_id: int, code: str) -> bool:
     return bool(await db.fetchval("SELECT 1 FROM episodes WHERE guild_id = ? AND code = ?", (guild_id, code)))
 
 
+def _codes(db: Database) -> dict[int, list[tuple[int, str, str]]]:
+    """Autocomplete reads every episode's code and title on each keystroke: kept in memory per server,
+    dropped by `create` and by `edit` when a title changes (codes never change)."""
+    return db.cache.setdefault("episode_codes", {})
+
+
 async def codes_and_titles(db: Database, guild_id: int) -> list[tuple[int, str, str]]:
     """(id, code, title) of every episode of a server, for autocomplete."""
-    rows = await db.fetchall("SELECT id, code, title FROM episodes WHERE guild_id = ?", (guild_id,))
-    return [(r[0], r[1], r[2]) for r in rows]
+    cached = _codes(db).get(guild_id)
+    if cached is None:
+        rows = await db.fetchall("SELECT id, code, title FROM episodes WHERE guild_id = ?", (guild_id,))
+        cached = _codes(db)[guild_id] = [(r[0], r[1], r[2]) for r in rows]
+    return cached
 
 
 def _filters(
@@ -268,6 +278,8 @@ async def edit(
                 from_value=episode.description,
                 to_value=description,
             )
+    if title is not None:
+        _codes(db).pop(episode.guild_id, None)
     return await _reload(db, episode.id)
 
 
