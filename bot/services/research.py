@@ -43,6 +43,8 @@ TITLE_MAX = 256
 BODY_MAX = 4000
 SOURCES_MAX = 4000
 SEARCH_LIMIT = 50
+CONFIRM_LIMIT = 100  # stored messages missing from a history read that are looked up one by one
+UNKNOWN_MESSAGE = 10008  # Discord's error code: the message does not exist
 _COLLECTED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 Progress = Callable[[], Awaitable[None]]
 
@@ -293,11 +295,8 @@ class ResearchService(FeatureService):
                         result.updated += 1
                 if await self._catch_up_likes(message, likes.get(message.id, {})):
                     result.likes_fixed += 1
-            gone = [
-                mid
-                for mid, s in stored.items()
-                if s.origin != "form" and mid not in present and mid not in self._touched.ids
-            ]
+            unseen = [mid for mid, s in stored.items() if s.origin != "form" and mid not in present]
+            gone = await self._confirm_gone(episode, thread, unseen)
             if gone:
                 await store.delete_messages(self.db, gone)
                 result.deleted = len(gone)
@@ -312,6 +311,29 @@ class ResearchService(FeatureService):
         if result.added or result.updated or result.deleted:
             log.info("episode %s caught up: %s", episode.code, result)
         return result
+
+    async def _confirm_gone(self, episode: Episode, thread: discord.Thread, unseen: list[int]) -> list[int]:
+        """The stored messages the history read did not show that Discord says are gone.
+
+        A history read proves nothing by what it leaves out (it comes back empty without Read Message
+        History, short after an outage): each missing message is fetched, newest first, at most
+        `CONFIRM_LIMIT` per thread, and only "Unknown Message" for that very message removes it. A
+        refusal or failure stops the look-ups and keeps the rest for the next start."""
+        gone: list[int] = []
+        for message_id in sorted(unseen, reverse=True)[:CONFIRM_LIMIT]:
+            if message_id in self._touched.ids:
+                continue  # a live event already dealt with it
+            try:
+                await thread.fetch_message(message_id)
+            except discord.NotFound as exc:
+                if exc.code != UNKNOWN_MESSAGE:
+                    log.warning("could not check messages of episode %s: %s", episode.id, exc)
+                    break  # the thread itself is unknown or unreachable: that proves nothing
+                gone.append(message_id)
+            except discord.HTTPException as exc:
+                log.warning("could not check messages of episode %s: %s", episode.id, exc)
+                break
+        return [m for m in gone if m not in self._touched.ids]
 
     async def _catch_up_likes(self, message: discord.Message, known: dict[str, int]) -> bool:
         me = self.bot.user.id if self.bot.user else 0

@@ -1,0 +1,187 @@
+"""Catching up after downtime never loses research: a message leaves the record only on evidence
+(a delete event, or Discord answering "Unknown Message" for that very message), never because a
+history read came back short, empty, refused or failed."""
+
+from __future__ import annotations
+
+import json
+
+import discord
+import pytest
+from simcord.backend.models import Overwrite
+from simcord.enums import OverwriteType
+from simcord.http import router
+
+from bot.services import research as research_service
+
+CODE = "1924-01"
+DEATH = "Lenin died on 21 January 1924, aged 53."
+RENAME = "After his death Petrograd was renamed Leningrad."
+
+
+async def research_texts(world) -> list[str]:
+    r = await world.bob.slash(world.general, "research export", episode=CODE, format="json")
+    data = json.loads((await r.response.attachments[0].read()).decode("utf-8"))
+    return [c["text"] for c in data["contributions"]]
+
+
+@pytest.fixture
+def empty_history(monkeypatch):
+    """Make Discord answer every channel history read with an empty list (as it does without Read
+    Message History), while single messages can still be fetched: a short read, nothing more."""
+
+    def install() -> None:
+        history = ["channels", "{channel_id}", "messages"]
+        table = [(t, (lambda ctx: []) if t == history else h) for t, h in router._ROUTES["GET"]]
+        assert table != router._ROUTES["GET"], "simcord's history route moved"
+        monkeypatch.setitem(router._ROUTES, "GET", table)
+
+    return install
+
+
+async def two_posts(world):
+    thread = await world.episode(CODE)
+    death = await world.alice.send(thread, DEATH)
+    rename = await world.bob.send(thread, RENAME)
+    assert await research_texts(world) == [DEATH, RENAME]
+    return thread, death, rename
+
+
+async def test_losing_read_message_history_keeps_the_research(world, restart):
+    await two_posts(world)
+
+    async def offline():
+        bot_id = world.env.backend.bot_user.id
+        world.env.backend.set_overwrite(
+            world.forum.id,
+            Overwrite(
+                target_id=bot_id,
+                type=OverwriteType.MEMBER,
+                allow=0,
+                deny=discord.Permissions(read_message_history=True).value,
+            ),
+        )
+
+    await restart(offline)
+    assert await research_texts(world) == [DEATH, RENAME]
+    await restart()  # and again: still nothing lost
+    assert await research_texts(world) == [DEATH, RENAME]
+
+
+async def test_a_refused_history_read_deletes_nothing(world, restart):
+    await two_posts(world)
+
+    async def offline():
+        world.env.inject_error("GET", "/channels/*/messages", status=403, code=50001, times=None)
+
+    await restart(offline)
+    assert await research_texts(world) == [DEATH, RENAME]
+
+
+async def test_a_failed_history_read_deletes_nothing(world, restart):
+    await two_posts(world)
+
+    async def offline():
+        world.env.inject_error("GET", "/channels/*/messages", status=500, times=None)
+
+    await restart(offline)
+    assert await research_texts(world) == [DEATH, RENAME]
+
+
+async def test_an_empty_history_read_keeps_messages_that_are_still_there(world, restart, empty_history):
+    await two_posts(world)
+
+    async def offline():
+        empty_history()
+
+    await restart(offline)
+    assert await research_texts(world) == [DEATH, RENAME]
+
+
+async def test_a_message_deleted_while_offline_is_removed_even_after_a_short_read(
+    world, restart, empty_history
+):
+    _, death, _ = await two_posts(world)
+
+    async def offline():
+        await world.alice.delete(death)
+        empty_history()
+
+    await restart(offline)
+    assert await research_texts(world) == [RENAME]  # Discord said "Unknown Message" for it
+
+
+async def test_a_refused_message_fetch_keeps_the_message(world, restart, empty_history):
+    await two_posts(world)
+
+    async def offline():
+        empty_history()
+        world.env.inject_error("GET", "/channels/*/messages/*", status=403, code=50001, times=None)
+
+    await restart(offline)
+    assert await research_texts(world) == [DEATH, RENAME]
+
+
+async def test_a_failed_message_fetch_keeps_the_message(world, restart, empty_history):
+    await two_posts(world)
+
+    async def offline():
+        empty_history()
+        world.env.inject_error("GET", "/channels/*/messages/*", status=500, times=None)
+
+    await restart(offline)
+    assert await research_texts(world) == [DEATH, RENAME]
+
+
+async def test_an_unknown_thread_is_not_a_reason_to_drop_its_research(world, restart):
+    """Discord answering 404 for the thread (deleted by a moderator, or an outage) keeps the record:
+    the research is the archive of that thread."""
+    await two_posts(world)
+
+    async def offline():
+        world.env.inject_error("GET", "/channels/*", status=404, code=10003, times=None)
+
+    await restart(offline)
+    world.env.backend.faults.clear()
+    assert await research_texts(world) == [DEATH, RENAME]
+
+
+def lookups(world, thread, start: int) -> int:
+    return sum(
+        1
+        for r in world.env.http_requests[start:]
+        if r.method == "GET" and r.path.startswith(f"/channels/{thread.id}/messages/")
+    )
+
+
+async def test_look_ups_are_bounded_per_thread(world, restart, empty_history, monkeypatch):
+    """An empty read of a long thread costs a bounded number of single-message look-ups, newest
+    first; the messages not looked up stay in the record."""
+    monkeypatch.setattr(research_service, "CONFIRM_LIMIT", 3)
+    thread = await world.episode(CODE)
+    posts = [await world.alice.send(thread, f"Research note {i}") for i in range(5)]
+
+    async def offline():
+        await world.alice.delete(posts[0])  # too old to be looked up this time: kept for now
+        await world.alice.delete(posts[4])  # looked up: removed
+        empty_history()
+
+    start = len(world.env.http_requests)
+    await restart(offline)
+    assert lookups(world, thread, start) == 3
+    assert await research_texts(world) == [f"Research note {i}" for i in range(4)]
+
+
+async def test_a_refusal_stops_the_look_ups(world, restart, empty_history):
+    thread = await world.episode(CODE)
+    for i in range(4):
+        await world.alice.send(thread, f"Research note {i}")
+
+    async def offline():
+        empty_history()
+        world.env.inject_error("GET", "/channels/*/messages/*", status=403, code=50001, times=None)
+
+    start = len(world.env.http_requests)
+    await restart(offline)
+    assert lookups(world, thread, start) == 1
+    assert len(await research_texts(world)) == 4
