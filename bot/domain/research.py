@@ -3,6 +3,7 @@ the thank-you's message split, and the dossier rendered as Markdown, JSON or CSV
 
 from __future__ import annotations
 
+import csv
 import functools
 import io
 import json
@@ -364,89 +365,67 @@ def render_markdown(dossier: Dossier) -> str:
     return "\n".join(lines) + "\n"
 
 
-# One encoder for the small parts: json.dumps(…, ensure_ascii=False) would build a new one per call.
+# One encoder for every part: json.dumps(…, ensure_ascii=False) would build a new one per call.
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_STR = json.encoder.encode_basestring  # the C string encoder, called directly for the many strings
-_ENTRY = (
-    '{"id":%d,"author":%s,"origin":%s,"title":%s,"text":%s,"sources":%s,"links":%s,"attachments":%s,'
-    '"created_at":%s,"edited_at":%s,"url":%s,"likes":%d,"liked_by":%s,"reply_to":%s,'
-    '"reply_to_message_id":%s,"added_by":%s}'
-)
 
 
-def _opt(value: str | None) -> str:
-    return "null" if value is None else _STR(value)
+def _person_json(p: Person | None) -> dict[str, str] | None:
+    return None if p is None else {"id": str(p.id), "name": p.name}
 
 
-def _strings(values: Iterable[object]) -> str:
-    return "[" + ",".join(_STR(str(v)) for v in values) + "]"
+def _entry_json(e: DossierEntry) -> dict[str, object]:
+    return {
+        "id": e.id,
+        "author": _person_json(e.author),
+        "origin": e.origin,
+        "title": e.title,
+        "text": e.body,
+        "sources": split_sources(e.sources),
+        "links": list(e.links),
+        "attachments": [{"filename": n, "url": u} for n, u in e.attachments],
+        "created_at": _iso(e.created_at),
+        "edited_at": _iso(e.edited_at),
+        "url": e.url,
+        "likes": e.likes,
+        "liked_by": [str(u) for u in e.liked_by],
+        "reply_to": e.reply_to_id,
+        "reply_to_message_id": str(e.reply_to_message_id) if e.reply_to_message_id else None,
+        "added_by": _person_json(e.added_by),
+    }
 
 
 def render_json(dossier: Dossier) -> str:
     """One JSON document: `episode`, `contributions` (one per line, each with its stable `id`, the
     contribution number), `bibliography` and `credits`. Member ids are strings (they exceed the
-    integers JavaScript can hold).
-
-    Contributions are written with a template and the C string encoder: exports can hold 10,000 of
-    them, and building a dict per contribution for json.dumps takes twice as long."""
+    integers JavaScript can hold). Every value is encoded by the json module, so the document is
+    valid whatever members typed."""
     ep = dossier.episode
     credits = dossier.credits or credits_of(dossier.entries)
-    people: dict[Person, str] = {}
-
-    def person(p: Person | None) -> str:
-        if p is None:
-            return "null"
-        found = people.get(p)
-        if found is None:
-            found = people[p] = _JSON.encode({"id": str(p.id), "name": p.name})
-        return found
-
-    lines = [
-        _ENTRY
-        % (
-            e.id,
-            person(e.author),
-            _STR(e.origin),
-            _opt(e.title),
-            _STR(e.body),
-            _strings(split_sources(e.sources)) if e.sources else "[]",
-            _strings(e.links) if e.links else "[]",
-            _JSON.encode([{"filename": n, "url": u} for n, u in e.attachments]) if e.attachments else "[]",
-            _opt(_iso(e.created_at)),
-            _opt(_iso(e.edited_at)),
-            _opt(e.url),
-            e.likes,
-            _strings(e.liked_by) if e.liked_by else "[]",
-            "null" if e.reply_to_id is None else str(int(e.reply_to_id)),
-            _opt(str(e.reply_to_message_id) if e.reply_to_message_id else None),
-            person(e.added_by),
-        )
-        for e in dossier.entries
-    ]
     episode = {
         "code": ep.code,
         "title": ep.title,
         "status": ep.status,
         "description": ep.description,
-        "authors": [json.loads(person(a)) for a in ep.authors],
+        "authors": [_person_json(a) for a in ep.authors],
         "created_at": _iso(ep.created_at),
         "updated_at": _iso(ep.updated_at),
         "dates": [{"label": label, "at": _iso(when)} for label, when in ep.dates],
         "url": ep.url,
         "exported_at": _iso(ep.exported_at),
     }
-    bib = [_STR(item) for item in bibliography(dossier.entries)]
     people_credits = [
-        _JSON.encode({"id": str(c.person.id), "name": c.person.name, "contributions": c.contributions})
-        for c in credits
+        {"id": str(c.person.id), "name": c.person.name, "contributions": c.contributions} for c in credits
     ]
 
-    def block(items: list[str]) -> str:
-        return "[\n    " + ",\n    ".join(items) + "\n  ]" if items else "[]"
+    def block(items: Iterable[object]) -> str:
+        encoded = [_JSON.encode(item) for item in items]
+        return "[\n    " + ",\n    ".join(encoded) + "\n  ]" if encoded else "[]"
 
     return (
-        f'{{\n  "episode": {_JSON.encode(episode)},\n  "contributions": {block(lines)},\n'
-        f'  "bibliography": {block(bib)},\n  "credits": {block(people_credits)}\n}}\n'
+        f'{{\n  "episode": {_JSON.encode(episode)},\n'
+        f'  "contributions": {block(_entry_json(e) for e in dossier.entries)},\n'
+        f'  "bibliography": {block(bibliography(dossier.entries))},\n'
+        f'  "credits": {block(people_credits)}\n}}\n'
     )
 
 
@@ -468,33 +447,48 @@ CSV_COLUMNS = (
 )
 
 
-def _csv_field(value: object) -> str:
-    return '"' + str(value).replace('"', '""') + '"'
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_BOM = "\ufeff"  # Excel reads a CSV as UTF-8 only with it
+
+
+def csv_cell(value: object) -> str:
+    """A cell no spreadsheet reads as a formula: text starting with = + - @, a tab or a carriage
+    return gets a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def render_csv(dossier: Dossier) -> str:
-    """RFC 4180 CSV, every field quoted (built with str.replace: the csv module is several times slower
-    on long texts); any CSV reader, including Python's csv module, reads it back."""
-    lines = [",".join(CSV_COLUMNS)]
-    for e in dossier.entries:
-        fields = (
-            e.id,
-            _iso(e.created_at),
-            _iso(e.edited_at) or "",
-            e.author.id,
-            e.author.name,
-            e.origin,
-            e.title or "",
-            e.body,
-            "\n".join(split_sources(e.sources)),
-            " ".join(e.links),
-            " ".join(u for _, u in e.attachments),
-            e.likes,
-            e.url or "",
-            e.reply_to_id if e.reply_to_id is not None else "",
-        )
-        lines.append(",".join(map(_csv_field, fields)))
-    return "\r\n".join(lines) + "\r\n"
+    """One row per contribution under a header row, written by the csv module (every field quoted,
+    CRLF rows), no cell ever a formula, with a UTF-8 byte order mark so Excel and LibreOffice read
+    names in any script correctly."""
+    out = io.StringIO()
+    out.write(CSV_BOM)
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(
+        [
+            csv_cell(v)
+            for v in (
+                e.id,
+                _iso(e.created_at),
+                _iso(e.edited_at),
+                e.author.id,
+                e.author.name,
+                e.origin,
+                e.title,
+                e.body,
+                "\n".join(split_sources(e.sources)),
+                " ".join(e.links),
+                " ".join(u for _, u in e.attachments),
+                e.likes,
+                e.url,
+                e.reply_to_id,
+            )
+        ]
+        for e in dossier.entries
+    )
+    return out.getvalue()
 
 
 RENDERERS = {"markdown": ("md", render_markdown), "json": ("json", render_json), "csv": ("csv", render_csv)}

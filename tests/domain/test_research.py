@@ -282,7 +282,7 @@ def test_json_dossier_parses_with_stable_ids():
 def test_csv_dossier_one_row_per_contribution():
     name, text = render(sample(), "csv")
     assert name == "1924-01-research.csv"
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
     assert [r["id"] for r in rows] == ["1", "2", "3"]
     assert rows[0]["text"].endswith("# not a heading of the dossier")  # newlines survive quoting
     assert rows[2]["text"] == 'Petrograd became Leningrad, "the city", of the revolution, 1924.'

@@ -25,7 +25,7 @@ async def export(world, member, fmt="json", code=CODE, channel=None):
     assert r.response is not None, r
     files = r.response.attachments
     assert len(files) == 1, r.response.content
-    return files[0].filename, (await files[0].read()).decode("utf-8")
+    return files[0].filename, (await files[0].read()).decode("utf-8-sig")  # CSV starts with a BOM
 
 
 async def dossier(world, member=None, code=CODE) -> dict:
