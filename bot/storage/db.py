@@ -173,10 +173,17 @@ class Database:
             self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint())
 
     async def _checkpoint(self) -> None:
-        try:
-            await self.checkpoint()
-        except sqlite3.Error as exc:  # the next one will catch up; SQLite also checkpoints at close
-            log.warning("background checkpoint of %s failed: %s", self.path, exc)
+        """Background checkpoints, one after another while a round of commits landed during the last:
+        a round that fell due while one was running is not left in the log until some later commit."""
+        while True:
+            try:
+                await self.checkpoint()
+            except sqlite3.Error as exc:  # the next one will catch up; SQLite also checkpoints at close
+                log.warning("background checkpoint of %s failed: %s", self.path, exc)
+                return
+            if self._commits_since_checkpoint < CHECKPOINT_EVERY_COMMITS:
+                return
+            self._commits_since_checkpoint = 0
 
     async def checkpoint(self) -> None:
         """Copy the write-ahead log into the database file now, in a thread. The bot does this every
