@@ -9,12 +9,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.domain.research import join_within
 from bot.interactions import publish_after_answer, reply, thinking
 from bot.services.research import ResearchService
 from bot.storage.episodes import Episode
 from bot.ui import autocomplete
-from bot.ui.pager import Pager, QueryPager
+from bot.ui.pager import QueryPager
 from bot.ui.research import (
+    LIST_PAGE,
+    SEARCH_PAGE,
     EpisodePicker,
     SubmitModal,
     contribution_line,
@@ -163,7 +166,7 @@ class Research(
             lambda total: f"Research for {found.code} ({total}){by}",
             page,
             empty=empty,
-            size=8,
+            size=LIST_PAGE,
         ).send(interaction)
 
     @app_commands.command(name="export", description="Download an episode's research dossier as a file")
@@ -191,11 +194,19 @@ class Research(
         episode: str | None = None,
     ) -> None:
         found = await self.service.episodes.resolve(interaction.guild_id, episode) if episode else None
-        hits = await self.service.search(interaction.guild_id, query, found)
+        read = await self.service.search(interaction.guild_id, query, found)
+
+        async def page(offset: int, limit: int) -> tuple[int, list[str]]:
+            total, hits = await read(offset, limit)
+            return total, [search_line(h) for h in hits]
+
         scope = f" in {found.code}" if found else ""
-        title = f"Search{scope}: {query}"[:200] + f" ({len(hits)}{'+' if len(hits) >= 50 else ''})"
-        await Pager(
-            interaction.user.id, title, [search_line(h) for h in hits], empty="Nothing matches.", size=6
+        await QueryPager(
+            interaction.user.id,
+            lambda total: f"Search{scope}: {query}"[:200] + f" ({total})",
+            page,
+            empty="Nothing matches.",
+            size=SEARCH_PAGE,
         ).send(interaction)
 
     @app_commands.command(name="credits", description="The contributor list, ready for a video description")
@@ -210,7 +221,7 @@ class Research(
         block = credits_block([name for _, name, _ in people])
         embed = discord.Embed(
             title=f"Research credits · {found.code}",
-            description=" ".join(f"<@{uid}> ({n})" for uid, _, n in people)[:4096],
+            description=join_within([f"<@{uid}> ({n})" for uid, _, n in people], 4096, sep=" "),
         )
         if len(block) <= 1900:
             await reply(interaction, block, embed=embed)

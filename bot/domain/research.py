@@ -144,6 +144,41 @@ def excerpt(text: str | None, limit: int = 90) -> str:
     return flat[: max(limit - 1, 1)].rstrip() + "…"
 
 
+def join_within(items: Sequence[str], limit: int, *, sep: str = "\n", more: str = "… and {n} more") -> str:
+    """As many whole items as fit in `limit` characters, then "… and N more" for the rest (the
+    marker always fits: items are dropped to make room for it). An item longer than the limit on
+    its own is cut with "…"."""
+    if len(sep.join(items)) <= limit:
+        return sep.join(items)
+    kept: list[str] = []
+    length = 0
+    for index, item in enumerate(items):
+        tail = more.format(n=len(items) - index - 1)
+        extra = len(item) + (len(sep) if kept else 0)
+        if length + extra + len(sep) + len(tail) > limit:
+            break
+        kept.append(item)
+        length += extra
+    left = len(items) - len(kept)
+    tail = more.format(n=left)
+    if not kept and len(tail) + len(sep) < limit:
+        # Not even the first item fits whole: show its beginning rather than nothing.
+        room = limit - len(tail) - len(sep)
+        return items[0][: max(room - 1, 0)].rstrip() + "…" + sep + more.format(n=left - 1)
+    return sep.join([*kept, tail])[:limit]
+
+
+def clip(text: str, limit: int, marker: str = "… (cut: the full text is in the export)") -> str:
+    """`text` within `limit` characters: whole lines while they fit, cut visibly otherwise."""
+    if len(text) <= limit:
+        return text
+    room = limit - len(marker) - 1
+    head = text[:room]
+    if "\n" in head[room // 2 :]:
+        head = head[: head.rindex("\n")]  # end at a whole line when one ends in the second half
+    return head.rstrip() + "\n" + marker
+
+
 def split_sources(sources: str | None) -> list[str]:
     """The lines of a sources field, without list bullets or numbering."""
     if not sources:

@@ -42,7 +42,6 @@ THANKS_RETRY = 60.0
 TITLE_MAX = 256
 BODY_MAX = 4000
 SOURCES_MAX = 4000
-SEARCH_LIMIT = 50
 CONFIRM_LIMIT = 100  # stored messages missing from a history read that are looked up one by one
 UNKNOWN_MESSAGE = 10008  # Discord's error code: the message does not exist
 _COLLECTED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
@@ -446,11 +445,25 @@ class ResearchService(FeatureService):
         """For `/research remove`'s autocomplete: numbers starting with `typed`, the member's own first."""
         return await store.choices_for(self.db, episode.id, user_id, typed)
 
-    async def search(self, guild_id: int, query: str, episode: Episode | None = None) -> list[SearchHit]:
+    async def search(
+        self, guild_id: int, query: str, episode: Episode | None = None
+    ) -> Callable[[int, int], Awaitable[tuple[int, list[SearchHit]]]]:
+        """A reader of the search's pages: (offset, limit) -> (how many match in all, that page).
+        Raises InvalidInput at once when the query holds nothing to search for."""
         match = rules.build_fts_query(query)
-        return await store.search(
-            self.db, guild_id, match, episode_id=episode.id if episode else None, limit=SEARCH_LIMIT
-        )
+        episode_id = episode.id if episode else None
+        total: int | None = None
+
+        async def page(offset: int, limit: int) -> tuple[int, list[SearchHit]]:
+            nonlocal total
+            if total is None or offset == 0:
+                total = await store.count_matches(self.db, guild_id, match, episode_id=episode_id)
+            hits = await store.search(
+                self.db, guild_id, match, episode_id=episode_id, limit=limit, offset=offset
+            )
+            return total, hits
+
+        return page
 
     async def credits(self, guild: discord.Guild, episode: Episode) -> list[tuple[int, str, int]]:
         """(member id, display name, contributions) of every contributor, most first."""

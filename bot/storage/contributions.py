@@ -578,6 +578,26 @@ def scoped_match(match: str, guild_id: int, episode_id: int | None = None) -> st
     return f"scope : {scope} AND {{title body sources}} : ({match})"
 
 
+async def _scoped_or_none(db: Database, guild_id: int, match: str, episode_id: int | None) -> str | None:
+    """The scoped FTS expression, or None when the episode is not this server's."""
+    if episode_id is not None:
+        owner = await db.fetchval("SELECT guild_id FROM episodes WHERE id = ?", (episode_id,))
+        if owner != guild_id:
+            return None
+    return scoped_match(match, guild_id, episode_id)
+
+
+async def count_matches(db: Database, guild_id: int, match: str, *, episode_id: int | None = None) -> int:
+    """How many contributions a search matches (what its pages hold in all)."""
+    scoped = await _scoped_or_none(db, guild_id, match, episode_id)
+    if scoped is None:
+        return 0
+    return int(
+        await db.fetchval("SELECT COUNT(*) FROM contributions_fts WHERE contributions_fts MATCH ?", (scoped,))
+        or 0
+    )
+
+
 async def search(
     db: Database,
     guild_id: int,
@@ -585,26 +605,41 @@ async def search(
     *,
     episode_id: int | None = None,
     limit: int = 50,
+    offset: int = 0,
     candidates: int = SEARCH_CANDIDATES,
 ) -> list[SearchHit]:
-    """Best matches first, with a snippet. `match` must be a safe FTS5 expression
+    """One page of matches, best first, with a snippet. `match` must be a safe FTS5 expression
     (bot.domain.research.build_fts_query).
 
     Ranking is bm25 (titles weigh most, then sources, then text) over the `candidates` most recent
     matches: a word found in nearly every contribution says little about relevance, and this keeps a
-    search over a large server within milliseconds."""
-    if episode_id is not None:
-        owner = await db.fetchval("SELECT guild_id FROM episodes WHERE id = ?", (episode_id,))
-        if owner != guild_id:
-            return []
-    scoped = scoped_match(match, guild_id, episode_id)
-    ranked = await db.fetchall(
-        "SELECT rowid FROM contributions_fts WHERE contributions_fts MATCH ?1 AND rowid >= COALESCE(("
-        "SELECT rowid FROM contributions_fts WHERE contributions_fts MATCH ?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?2"
-        "), 0) ORDER BY bm25(contributions_fts, 4.0, 1.0, 2.0, 0.0), rowid DESC LIMIT ?3",
-        (scoped, max(candidates - 1, 0), limit),
+    search over a large server within milliseconds. Older matches follow, newest first, so paging
+    with `offset` reaches every match."""
+    scoped = await _scoped_or_none(db, guild_id, match, episode_id)
+    if scoped is None:
+        return []
+    candidates = max(candidates, 1)
+    threshold = await db.fetchval(
+        "SELECT rowid FROM contributions_fts WHERE contributions_fts MATCH ? ORDER BY rowid DESC "
+        "LIMIT 1 OFFSET ?",
+        (scoped, candidates - 1),
     )
-    ids = [r[0] for r in ranked]
+    ids: list[int] = []
+    if offset < candidates:
+        ranked = await db.fetchall(
+            "SELECT rowid FROM contributions_fts WHERE contributions_fts MATCH ? AND rowid >= ? "
+            "ORDER BY bm25(contributions_fts, 4.0, 1.0, 2.0, 0.0), rowid DESC LIMIT ? OFFSET ?",
+            (scoped, threshold or 0, limit, offset),
+        )
+        ids = [r[0] for r in ranked]
+    if threshold is not None and len(ids) < limit:
+        # Past the ranked candidates (exactly `candidates` of them): older matches, newest first.
+        older = await db.fetchall(
+            "SELECT rowid FROM contributions_fts WHERE contributions_fts MATCH ? AND rowid < ? "
+            "ORDER BY rowid DESC LIMIT ? OFFSET ?",
+            (scoped, threshold, limit - len(ids), max(offset - candidates, 0)),
+        )
+        ids += [r[0] for r in older]
     if not ids:
         return []
     marks = ", ".join("?" for _ in ids)

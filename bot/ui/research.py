@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import discord
 
-from bot.domain.research import excerpt
+from bot.domain.research import clip, excerpt, join_within
 from bot.interactions import ArchivistModal, ArchivistView, guarded
 from bot.storage.contributions import HIT_END, HIT_START, Contribution, SearchHit
 from bot.storage.episodes import Episode
@@ -22,43 +22,76 @@ def _escape(text: str) -> str:
     return discord.utils.escape_markdown(text)
 
 
+EMBED_TOTAL = 6000  # Discord's limit on all the text of a message's embeds
+FIELD_VALUE = 1024
+DESCRIPTION = 4096
+
+
 def form_embed(
     number: int, author_id: int, title: str, body: str, sources: str | None, code: str
 ) -> discord.Embed:
     """A form contribution as posted in the thread, credited to its author (a mention in an embed
-    shows the name and pings nobody)."""
-    embed = discord.Embed(title=title[:256], description=body[:4096], colour=FORM_COLOUR)
+    shows the name and pings nobody). Long sources show whole lines and "… and N more"; whatever
+    is cut stays in the record and the export."""
+    embed = discord.Embed(title=excerpt(title, 256), description=clip(body, DESCRIPTION), colour=FORM_COLOUR)
     embed.add_field(name="Contributed by", value=f"<@{author_id}>", inline=True)
     embed.add_field(name="Contribution", value=f"#{number}", inline=True)
-    if sources:
-        shown = sources if len(sources) <= 1024 else sources[:1000].rstrip() + "\n… (full list in the export)"
-        embed.add_field(name="Sources", value=shown, inline=False)
     embed.set_footer(text=f"Research for {code} · sent with /research submit")
+    lines = [line for line in (sources or "").splitlines() if line.strip()]
+    if lines:
+        # len(embed) counts the text Discord counts towards the total (title, description, fields, footer).
+        room = min(FIELD_VALUE, EMBED_TOTAL - len(embed) - len("Sources"))
+        embed.add_field(
+            name="Sources",
+            value=join_within(lines, room, more="… and {n} more in the export"),
+            inline=False,
+        )
     return embed
 
 
+LIST_PAGE = 8  # contributions per page of /research list
+SEARCH_PAGE = 6  # hits per page of /research search
+# A page is at most 3,800 characters (bot.ui.pager.chunk): every line of a page must fit whole.
+LINE_MAX = 3800 // LIST_PAGE - 1
+
+
+def _short(text: str, limit: int) -> str:
+    """`text` on one line, markdown escaped, at most `limit` characters after escaping (escaping
+    can double a text's length), cut visibly."""
+    size = limit
+    while True:
+        shown = _escape(excerpt(text, size))
+        if len(shown) <= limit or size <= 1:
+            return shown[:limit]
+        size -= max(1, (len(shown) - limit + 1) // 2)
+
+
 def contribution_line(c: Contribution) -> str:
+    """One contribution in `/research list`: number, author, date, likes, link and an excerpt, in
+    at most LINE_MAX characters whatever the member typed."""
     head = f"**#{c.id}** · <@{c.author_id}> · {ts(c.created_at, 'd')} · ❤️ {c.likes}"
-    if c.jump_url:
+    if c.jump_url and len(c.jump_url) <= 120:
         head += f" · [link]({c.jump_url})"
-    text = _escape(excerpt(c.body, 110)) if c.body else ""
+    text = _short(c.body, 110) if c.body else ""
     if c.title:
-        text = (
-            f"**{_escape(excerpt(c.title, 80))}** — {text}"
-            if text
-            else f"**{_escape(excerpt(c.title, 80))}**"
-        )
+        title = f"**{_short(c.title, 80)}**"
+        text = f"{title} — {text}" if text else title
     if not text and c.attachments:
-        text = f"📎 {_escape(excerpt(', '.join(a.filename for a in c.attachments), 100))}"
-    return f"{head}\n{text}" if text else head
+        text = f"📎 {_short(', '.join(a.filename for a in c.attachments), 100)}"
+    line = f"{head}\n{text}" if text else head
+    return line[:LINE_MAX]
 
 
 def search_line(hit: SearchHit) -> str:
     head = f"**#{hit.id}** · `{hit.episode_code}` · <@{hit.author_id}> · {ts(hit.created_at, 'd')}"
-    if hit.jump_url:
+    if hit.jump_url and len(hit.jump_url) <= 120:
         head += f" · [link]({hit.jump_url})"
-    snippet = _escape(" ".join(hit.snippet.split())).replace(HIT_START, "**").replace(HIT_END, "**")
-    return f"{head}\n{snippet[:300]}"
+    snippet = _escape(" ".join(hit.snippet.split()))
+    if len(snippet) > 300:
+        snippet = snippet[:299].rstrip("\\") + "…"
+    if snippet.count(HIT_START) != snippet.count(HIT_END):  # a match cut in half
+        snippet += HIT_END
+    return f"{head}\n{snippet.replace(HIT_START, '**').replace(HIT_END, '**')}"
 
 
 def credits_block(names: list[str]) -> str:

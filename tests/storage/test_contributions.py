@@ -227,9 +227,35 @@ async def test_search_ranks_only_the_most_recent_candidates(db):
     ep = await make_episode(db)
     await store.add_many(db, [post(ep, i, f"Stalin note {i}") for i in range(1, 31)])
     hits = await store.search(db, GUILD, build_fts_query("stalin"), limit=50, candidates=10)
-    assert len(hits) == 10
-    newest = {r.id for r in (await store.for_episode(db, ep.id, newest_first=True))[:10]}
-    assert {h.id for h in hits} == newest
+    assert len(hits) == 30  # every match: the ten ranked ones first, then the older ones
+    by_age = [r.id for r in await store.for_episode(db, ep.id, newest_first=True)]
+    assert {h.id for h in hits[:10]} == set(by_age[:10])
+    assert [h.id for h in hits[10:]] == by_age[10:]
+
+
+async def test_search_pages_reach_every_match_once(db):
+    ep = await make_episode(db)
+    await store.add_many(db, [post(ep, i, f"Stalin note {i}") for i in range(1, 32)])
+    match = build_fts_query("stalin")
+    assert await store.count_matches(db, GUILD, match) == 31
+    assert await store.count_matches(db, GUILD, match, episode_id=ep.id) == 31
+    assert await store.count_matches(db, GUILD + 1, match) == 0
+    assert await store.count_matches(db, GUILD + 1, match, episode_id=ep.id) == 0
+    for candidates in (1, 7, 10, 31, 100):
+        seen = []
+        for offset in range(0, 40, 6):
+            seen += [
+                h.id
+                for h in await store.search(db, GUILD, match, limit=6, offset=offset, candidates=candidates)
+            ]
+        assert len(seen) == len(set(seen)) == 31, candidates
+    whole = [h.id for h in await store.search(db, GUILD, match, limit=100, candidates=10)]
+    paged = [
+        h.id
+        for o in range(0, 31, 4)
+        for h in await store.search(db, GUILD, match, limit=4, offset=o, candidates=10)
+    ]
+    assert paged == whole
 
 
 async def test_dossier_entries_link_replies_and_likes(db):
