@@ -191,19 +191,30 @@ def split_sources(sources: str | None) -> list[str]:
     return lines
 
 
+MENTIONS_MAX = 100  # members one message may ping (Discord's allowed_mentions.users limit)
+
+
 def chunk_mentions(
-    header: str, user_ids: Sequence[int], footer: str = "", limit: int = MESSAGE_LIMIT
+    header: str,
+    user_ids: Sequence[int],
+    footer: str = "",
+    limit: int = MESSAGE_LIMIT,
+    max_mentions: int = MENTIONS_MAX,
 ) -> list[str]:
-    """The thank-you as messages shorter than `limit` characters, every member mentioned exactly once."""
+    """The thank-you as messages shorter than `limit` characters with at most `max_mentions`
+    mentions each, every member mentioned exactly once."""
     messages: list[str] = []
     current = header
+    count = 0
     for mention in (f"<@{u}>" for u in dict.fromkeys(user_ids)):
         candidate = f"{current} {mention}" if current else mention
-        if current and len(candidate) >= limit:
+        if current and (len(candidate) >= limit or count >= max_mentions):
             messages.append(current)
             current = mention
+            count = 1
         else:
             current = candidate
+            count += 1
     if footer:
         if len(current) + 1 + len(footer) < limit:
             current = f"{current}\n{footer}"

@@ -31,7 +31,7 @@ from bot.storage import episodes as episode_store
 from bot.storage.contributions import Added, Attachment, Contribution, NewContribution, SearchHit
 from bot.storage.db import Database
 from bot.storage.episodes import Episode
-from bot.storage.jobs import Job
+from bot.storage.jobs import Job, NewJob
 from bot.ui import research as ui
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 CARD_DELAY = 30.0  # seconds: card updates for new contributions are batched this long
 THANKS_JOB = "research_thanks"
 THANKS_RETRY = 60.0
+FORM_POST_JOB = "research_form_post"
+POST_RETRY = 60.0  # seconds before a form post Discord refused is tried again
+LOOKBACK = 100  # recent thread messages searched for a post whose outcome is unknown
 TITLE_MAX = 256
 BODY_MAX = 4000
 SOURCES_MAX = 4000
@@ -166,6 +169,8 @@ class ResearchService(FeatureService):
         # After a cog reload the first registration stays (it serves the same bot and database).
         with contextlib.suppress(ValueError):
             scheduler.register_each(THANKS_JOB, self._thanks_job)
+        with contextlib.suppress(ValueError):
+            scheduler.register_each(FORM_POST_JOB, self._form_post_job)
 
     # -- collecting from threads ----------------------------------------------------------------
 
@@ -370,36 +375,84 @@ class ResearchService(FeatureService):
                 f"Too long: the title takes up to {TITLE_MAX} characters, the body and the sources up to "
                 f"{BODY_MAX} each."
             )
-        added = await store.add(
-            self.db,
-            NewContribution(
-                guild_id=episode.guild_id,
-                episode_id=episode.id,
-                author_id=member.id,
-                author_name=member.display_name,
-                origin="form",
-                title=title,
-                body=body,
-                sources=sources,
-                links=tuple(rules.extract_links(body, sources)),
-                created_at=now_ts(),
-            ),
+        new = NewContribution(
+            guild_id=episode.guild_id,
+            episode_id=episode.id,
+            author_id=member.id,
+            author_name=member.display_name,
+            origin="form",
+            title=title,
+            body=body,
+            sources=sources,
+            links=tuple(rules.extract_links(body, sources)),
+            created_at=now_ts(),
         )
-        assert added.id is not None
+        retry_at = now().timestamp() + POST_RETRY
+
+        def post_job(number: int) -> NewJob:
+            return NewJob(FORM_POST_JOB, retry_at, {"contribution_id": number}, episode.guild_id)
+
+        # Saved together with the job that posts it: if Discord refuses the post below, or the bot
+        # stops before it, the job posts it later (and finds it first if it did arrive).
+        number, job_id = await store.add_with_job(self.db, new, post_job, now().timestamp())
+        self.scheduler.jobs_changed([post_job(number)])
         await progress()
+        posted = await self._post_form(episode, number, member.id, title, body, sources)
+        if posted is not None:
+            await self.scheduler.cancel(job_id)
+        await self._card_later(episode.id)
+        return number, posted
+
+    async def _post_form(
+        self, episode: Episode, number: int, author_id: int, title: str, body: str, sources: str | None
+    ) -> discord.Message | None:
+        """Post a form contribution in the thread and link it to that post; None when refused."""
         posted = await self.episodes.post_in_thread(
-            episode, embed=ui.form_embed(added.id, member.id, title, body, sources, episode.code)
+            episode, embed=ui.form_embed(number, author_id, title, body, sources, episode.code)
         )
         if posted is not None:
-            await store.set_message(
-                self.db,
-                added.id,
-                channel_id=posted.channel.id,
-                message_id=posted.id,
-                jump_url=posted.jump_url,
-            )
-        await self._card_later(episode.id)
-        return added.id, posted
+            await self._link_form(number, posted)
+        return posted
+
+    async def _link_form(self, number: int, post: discord.Message) -> None:
+        await store.set_message(
+            self.db, number, channel_id=post.channel.id, message_id=post.id, jump_url=post.jump_url
+        )
+
+    async def _recent_own_posts(self, thread: discord.Thread) -> list[discord.Message]:
+        """The bot's own posts among the thread's recent messages (empty when they can't be read)."""
+        me = self.bot.user.id if self.bot.user else 0
+        try:
+            return [m async for m in thread.history(limit=LOOKBACK) if m.author.id == me]
+        except discord.HTTPException as exc:
+            log.warning("could not read recent messages of thread %s: %s", thread.id, exc)
+            return []
+
+    async def _form_post_job(self, job: Job) -> Outcome:
+        """Post a form contribution whose post was refused or interrupted, unless it is there."""
+        found = await store.get(self.db, job.guild_id or 0, job.payload["contribution_id"])
+        if found is None or found.message_id is not None:
+            return DONE  # removed meanwhile, or already posted
+        episode = await episode_store.get(self.db, found.episode_id)
+        if episode is None:
+            return DONE
+        thread = await self.episodes.thread(episode)
+        if thread is None:
+            return Failed("the episode's thread is gone")
+        for message in await self._recent_own_posts(thread):
+            if any(
+                f.name == ui.NUMBER_FIELD and f.value == f"#{found.id}"
+                for e in message.embeds
+                for f in e.fields
+            ):
+                await self._link_form(found.id, message)  # it did arrive: the outcome was unknown
+                return DONE
+        posted = await self._post_form(
+            episode, found.id, found.author_id, found.title or "", found.body, found.sources
+        )
+        if posted is None:
+            return Retry("Discord refused the post", after=POST_RETRY)
+        return DONE
 
     async def add_message(self, member: discord.Member, episode: Episode, message: discord.Message) -> Added:
         """**Add to research**: record any message for an episode (again: it says it is there)."""
@@ -555,22 +608,26 @@ class ResearchService(FeatureService):
         contributors = await store.contributor_ids(self.db, episode.id)
         if not contributors:
             return  # nobody to thank yet; a later move to Recorded or Published will
-        if not await episode_store.mark_thanked(self.db, episode.id):
-            return
         messages = rules.chunk_mentions(
             f"🎉 **{episode.code} · {episode.title}** is {episode.status.label.lower()}! "
             "Thank you to everyone whose research went into it:",
             contributors,
             footer=f"Your contributions stay in the episode's research dossier: `/research export episode:{episode.code}`.",
         )
-        remaining = await self._post_thanks(episode, messages)
-        if remaining:
-            await self.scheduler.schedule(
-                THANKS_JOB,
-                now().timestamp() + THANKS_RETRY,
-                {"episode_id": episode.id, "messages": remaining},
-                guild_id=episode.guild_id,
-            )
+        # The claim and the job that delivers the thank-you are one write: a refusal or a stop
+        # before the posts below leaves the job to post them (it skips what did arrive).
+        job = NewJob(
+            THANKS_JOB,
+            now().timestamp() + THANKS_RETRY,
+            {"episode_id": episode.id, "messages": messages},
+            episode.guild_id,
+        )
+        job_id = await store.claim_thanks(self.db, episode.id, job, now().timestamp())
+        if job_id is None:
+            return  # thanked before
+        self.scheduler.jobs_changed([job])
+        if not await self._post_thanks(episode, messages):
+            await self.scheduler.cancel(job_id)
 
     async def _post_thanks(self, episode: Episode, messages: list[str]) -> list[str]:
         """Post the messages in order; returns those not posted (from the first refusal on)."""
@@ -584,19 +641,12 @@ class ResearchService(FeatureService):
         episode = await episode_store.get(self.db, job.payload["episode_id"])
         if episode is None:
             return Failed("the episode was deleted")
-        if await self.episodes.thread(episode) is None:
+        thread = await self.episodes.thread(episode)
+        if thread is None:
             return Failed("the episode's thread is gone")
-        messages = list(job.payload["messages"])
-        remaining = await self._post_thanks(episode, messages)
-        if not remaining:
-            return DONE
-        if len(remaining) == len(messages):
+        # Some of them may have arrived before a refusal or a stop: never post one twice.
+        posted = {m.content.strip() for m in await self._recent_own_posts(thread)}
+        messages = [m for m in job.payload["messages"] if m.strip() not in posted]
+        if await self._post_thanks(episode, messages):
             return Retry("Discord refused the thank-you", after=THANKS_RETRY)
-        # Part went out: carry on with a new job for the rest, so nothing is posted twice.
-        await self.scheduler.schedule(
-            THANKS_JOB,
-            now().timestamp() + THANKS_RETRY,
-            {"episode_id": episode.id, "messages": remaining},
-            guild_id=episode.guild_id,
-        )
         return DONE

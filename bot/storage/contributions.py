@@ -16,8 +16,10 @@ from bot.clock import from_ts, now_ts
 from bot.domain.research import DossierEntry, Person, excerpt
 
 from . import episodes as episode_store
+from . import jobs as job_store
 from .db import Database, Tx
 from .episodes import record_event_in
+from .jobs import NewJob
 
 ORIGINS = ("thread", "form", "menu")
 # Rows that mirror a Discord message (edits and deletions of that message apply to them). A form
@@ -222,6 +224,31 @@ async def _add_in(tx: Tx, new: NewContribution, *, seen: bool, respect_removals:
         (new.episode_id, new.message_id),
     )
     return Added(row[0] if row else None, False)
+
+
+async def add_with_job(
+    db: Database, new: NewContribution, job: Callable[[int], NewJob], created_at: float
+) -> tuple[int, int]:
+    """Store a new contribution together with the job that will post it (`job(contribution id)`),
+    in one transaction: a crash right after can't leave it saved but never posted.
+    Returns (contribution id, job id)."""
+    async with db.transaction() as tx:
+        added = await _add_in(tx, new, seen=False, respect_removals=False)
+        assert added.id is not None
+        return added.id, await job_store.add_in(tx, job(added.id), created_at)
+
+
+async def claim_thanks(db: Database, episode_id: int, job: NewJob, created_at: float) -> int | None:
+    """Claim an episode's one-time thank-you and store the job that posts it, in one transaction:
+    the claim is never made without the thank-you to deliver. The job's id; None when it was
+    claimed before."""
+    async with db.transaction() as tx:
+        cur = await tx.execute(
+            "UPDATE episodes SET thanked_at = ? WHERE id = ? AND thanked_at IS NULL", (now_ts(), episode_id)
+        )
+        if cur.rowcount != 1:
+            return None
+        return await job_store.add_in(tx, job, created_at)
 
 
 async def add_many(db: Database, rows: Sequence[NewContribution]) -> None:

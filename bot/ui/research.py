@@ -24,6 +24,7 @@ def _escape(text: str) -> str:
 
 EMBED_TOTAL = 6000  # Discord's limit on all the text of a message's embeds
 FIELD_VALUE = 1024
+NUMBER_FIELD = "Contribution"  # the field of a form post that holds its number (found again by it)
 DESCRIPTION = 4096
 
 
@@ -35,7 +36,7 @@ def form_embed(
     is cut stays in the record and the export."""
     embed = discord.Embed(title=excerpt(title, 256), description=clip(body, DESCRIPTION), colour=FORM_COLOUR)
     embed.add_field(name="Contributed by", value=f"<@{author_id}>", inline=True)
-    embed.add_field(name="Contribution", value=f"#{number}", inline=True)
+    embed.add_field(name=NUMBER_FIELD, value=f"#{number}", inline=True)
     embed.set_footer(text=f"Research for {code} · sent with /research submit")
     lines = [line for line in (sources or "").splitlines() if line.strip()]
     if lines:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.domain.research import clip, join_within
+from bot.domain.research import chunk_mentions, clip, join_within
 
 
 @pytest.mark.parametrize("limit", [1, 5, 12, 20, 40, 100, 1024, 4096])
@@ -53,3 +53,12 @@ def test_clip_is_visible_and_within_the_limit():
     assert len(out) <= 4096 and out.endswith("full text is in the export)")
     assert out.split("\n")[-2].startswith("line ")  # ends at a whole line
     assert len(clip("z" * 9000, 4096)) <= 4096
+
+
+def test_thank_you_messages_ping_at_most_100_members_each():
+    ids = list(range(1, 251))  # short ids: many more than 100 mentions would fit in 2,000 characters
+    messages = chunk_mentions("Thanks:", ids, footer="Bye")
+    found = [re.findall(r"<@(\d+)>", m) for m in messages]
+    assert all(len(f) <= 100 for f in found)
+    assert [int(u) for f in found for u in f] == ids
+    assert all(len(m) < 2000 for m in messages)
