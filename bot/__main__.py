@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import sys
+from pathlib import Path
 
 import aiohttp
 import discord
@@ -21,17 +23,28 @@ def fail(message: str) -> int:
 def run(settings: Settings) -> int:
     from bot import logging_setup
     from bot.app import Archivist
+    from bot.storage.db import DatabaseFileError
 
     token = settings.require_token()
-    logging_setup.configure(settings.log_level, settings.log_dir, token)
+    try:
+        logging_setup.configure(settings.log_level, settings.log_dir, token)
+    except OSError as exc:
+        return fail(f"the log folder {settings.log_dir} can't be used ({exc.strerror or exc}): set LOG_DIR.")
 
     async def main() -> None:
         bot = Archivist(settings)
         async with bot:
+            # The database first: a file that can't be used is told as itself, before Discord is asked
+            # anything (and without a word written to it).
+            await bot.db.open()
             await bot.start(token)
 
     try:
         asyncio.run(main())
+    except DatabaseFileError as exc:
+        return fail(str(exc))
+    except sqlite3.Error as exc:
+        return fail(f"the database {settings.database_path} could not be used ({exc}).")
     except discord.LoginFailure:
         return fail(
             "Discord refused the token (DISCORD_TOKEN): reset it in the Developer Portal → Bot and update .env."
@@ -48,41 +61,78 @@ def run(settings: Settings) -> int:
     return 0
 
 
-async def backup(settings: Settings, target: str) -> int:
-    from bot.storage.db import Database
+def _backup_target(target: str, source: Path) -> Path:
+    """Where a backup goes: a new file (a backup never overwrites anything), in a folder that exists."""
+    from bot.storage.db import DatabaseFileError
 
-    if not settings.database_path.exists():
-        return fail(f"there is no database at {settings.database_path} (DATABASE_PATH).")
-    db = Database(settings.database_path)
-    await db.open()
+    path = Path(target)
+    if path.is_dir():
+        raise DatabaseFileError(
+            f"{path} is a folder: give the backup a file name, e.g. {path / 'backup.sqlite3'}."
+        )
+    if path.exists() or path.resolve() == source.resolve():
+        raise DatabaseFileError(
+            f"{path} already exists: a backup never overwrites a file, so give a new name."
+        )
     try:
-        await db.backup_to(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseFileError(
+            f"the folder for the backup, {path.parent}, can't be created ({exc.strerror or exc})."
+        ) from exc
+    return path
+
+
+async def backup(settings: Settings, target: str) -> int:
+    from bot.storage.db import Database, DatabaseFileError, inspect_file
+
+    source = settings.database_path
+    if not source.is_dir() and not source.exists():
+        return fail(f"there is no database at {source} (DATABASE_PATH).")
+    db = Database(source)
+    try:
+        await asyncio.to_thread(inspect_file, source)  # what stops `run` stops a backup too
+        path = _backup_target(target, source)
+        await db.open(read_only=True)
+        await db.backup_to(path)
+    except DatabaseFileError as exc:
+        return fail(str(exc))
+    except sqlite3.Error as exc:
+        return fail(f"the backup to {target} failed ({exc}); the database was left as it is.")
     finally:
         await db.close()
-    print(f"Backed up {settings.database_path} to {target}.")
+    print(f"Backed up {source} to {path}.")
     return 0
 
 
 async def check(settings: Settings) -> int:
-    from bot.storage.db import Database, migrations
+    from bot.storage.db import Database, DatabaseFileError, inspect_file, latest_version
 
-    if not settings.database_path.exists():
-        return fail(f"there is no database at {settings.database_path} (DATABASE_PATH).")
-    db = Database(settings.database_path)
-    await db.open(target_version=0)  # read-only as far as the schema goes: do not migrate here
+    path = settings.database_path
+    if not path.is_dir() and not path.exists():
+        return fail(f"there is no database at {path} (DATABASE_PATH).")
+    db = Database(path)
     try:
-        integrity = [r[0] for r in await db.fetchall("PRAGMA integrity_check")]
+        await asyncio.to_thread(inspect_file, path)  # what would stop `run`, said first
+        await db.open(read_only=True)  # nothing is written: no log mode change, no migration
+        integrity = [r[0] for r in await db.fetchall("PRAGMA integrity_check(20)")]
         version = await db.user_version()
+    except DatabaseFileError as exc:
+        return fail(str(exc))
+    except sqlite3.Error as exc:
+        return fail(f"the database {path} could not be checked ({exc}); it was left as it is.")
     finally:
         await db.close()
-    latest = migrations()[-1][0]
-    print(f"database: {settings.database_path}")
+    latest = latest_version()
+    print(f"database: {path}")
     print(f"integrity: {', '.join(integrity)}")
     print(
         f"schema version: {version} of {latest}"
         + (" (up to date)" if version == latest else " (will upgrade at next start)")
     )
-    return 0 if integrity == ["ok"] and version <= latest else 1
+    if integrity != ["ok"]:
+        return fail(f"the database {path} is damaged (integrity check above): restore a backup.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

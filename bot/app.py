@@ -79,13 +79,20 @@ class Archivist(commands.Bot):
         self._scheduler_started = False
 
     async def setup_hook(self) -> None:
-        await self.db.open()
-        for name in COGS:
-            await self.load_extension(name)
-        tree = self.tree
-        assert isinstance(tree, ArchivistTree)
-        tree.guard_all()
-        await self.sync_commands()
+        try:
+            if not self.db.is_open:  # `python -m bot run` opens it before contacting Discord
+                await self.db.open()
+            for name in COGS:
+                await self.load_extension(name)
+            tree = self.tree
+            assert isinstance(tree, ArchivistTree)
+            tree.guard_all()
+            await self.sync_commands()
+        except BaseException:
+            # A start that fails here must not leave the database's thread running: nothing else may
+            # close this bot, and that thread alone keeps the process from ever exiting.
+            await self.db.close()
+            raise
         # Delivery starts once the gateway is ready (the guild cache is needed to deliver anything);
         # on_ready below starts it. Jobs that fell due while offline are delivered then, marked late.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiosqlite
 
@@ -37,6 +39,138 @@ def migrations() -> list[tuple[int, str, str]]:
     if len(set(versions)) != len(versions) or (versions and versions[0] < 1):
         raise RuntimeError(f"migration numbers must be unique and start at 1: {versions}")
     return found
+
+
+class DatabaseFileError(Exception):
+    """The database file can't be used as it is. str() is one sentence for the person running the bot;
+    nothing has been written to the file."""
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_LEFT_AS_IS = "the file was left as it is"
+
+
+def latest_version() -> int:
+    return migrations()[-1][0]
+
+
+def inspect_file(path: str | Path, *, writable: bool = True) -> int:
+    """Look at the database file without writing anything, before any connection opens it: the schema
+    version it holds (0 when it does not exist yet or is empty). With `writable`, the file and its folder
+    must be writable (the bot writes, and keeps its write-ahead log beside the file).
+
+    Raises DatabaseFileError, one sentence, for a folder, an unreadable, read-only, damaged, truncated
+    or non-SQLite file, and for a schema newer than this code knows."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise DatabaseFileError(
+                f"DATABASE_PATH ({p}) is a folder, not a database file: point it at a file such as "
+                f"{p / 'archivist.sqlite3'}."
+            )
+        exists = p.exists()
+    except OSError as exc:
+        raise DatabaseFileError(f"the database file {p} can't be looked at ({_reason(exc)}).") from exc
+    if not exists:
+        return 0
+    try:
+        with p.open("rb") as file:
+            header = file.read(100)
+        size = p.stat().st_size
+    except OSError as exc:
+        raise DatabaseFileError(
+            f"the database file {p} can't be read ({_reason(exc)}); check its permissions."
+        ) from exc
+    if size == 0:
+        if writable:
+            _require_writable(p)
+        return 0  # SQLite's own view: an empty file is a new database, and there is nothing to lose
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        raise DatabaseFileError(
+            f"{p} is not an Archivist database (not an SQLite file, or its first page is damaged): "
+            f"restore a backup or point DATABASE_PATH elsewhere; {_LEFT_AS_IS}."
+        )
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if (
+        int.from_bytes(header[24:28], "big") == int.from_bytes(header[92:96], "big")
+        and size < pages * page_size
+    ):
+        raise DatabaseFileError(
+            f"the database file {p} is truncated ({size:,} of {pages * page_size:,} bytes): restore a "
+            f"backup; {_LEFT_AS_IS}."
+        )
+    try:
+        conn = sqlite3.connect(_read_only_uri(p), uri=True)
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            conn.execute("SELECT name, sql FROM sqlite_master").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise DatabaseFileError(
+            f"the database file {p} is damaged ({exc}): restore a backup; {_LEFT_AS_IS}."
+        ) from exc
+    latest = latest_version()
+    if version > latest:
+        raise DatabaseFileError(_newer_schema(p, version, latest))
+    if writable:
+        _require_writable(p)
+    return version
+
+
+def _require_writable(p: Path) -> None:
+    try:
+        with p.open("r+b"):  # opening for writing changes nothing: no byte written, no truncation
+            pass
+    except OSError as exc:
+        raise DatabaseFileError(
+            f"the database file {p} is read-only ({_reason(exc)}): Archivist writes to it, so make it "
+            f"writable or point DATABASE_PATH at a writable copy; {_LEFT_AS_IS}."
+        ) from exc
+    folder = p.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DatabaseFileError(
+            f"the folder {folder} is read-only: Archivist keeps its write-ahead log beside the database "
+            f"file, so the folder must be writable; {_LEFT_AS_IS}."
+        )
+
+
+def _newer_schema(p: Path | str, version: int, latest: int) -> str:
+    return (
+        f"the database file {p} has schema version {version}, newer than this Archivist knows "
+        f"({latest}): run the newer Archivist that wrote it, or restore a backup; {_LEFT_AS_IS}."
+    )
+
+
+def _read_only_uri(p: Path) -> str:
+    """A read-only URI. Without a write-ahead log beside the file nobody has it open for writing, so it
+    is also opened immutable: SQLite then creates no -wal/-shm files next to it."""
+    uri = "file:" + quote(str(p.resolve())) + "?mode=ro"
+    if not Path(f"{p}-wal").exists():
+        uri += "&immutable=1"
+    return uri
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _prepare_folder(p: Path) -> None:
+    folder = p.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseFileError(
+            f"the folder for the database, {folder}, can't be created ({_reason(exc)}): create it or "
+            "point DATABASE_PATH elsewhere."
+        ) from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DatabaseFileError(
+            f"the folder {folder} is read-only, so the database can't be created in it: point "
+            "DATABASE_PATH elsewhere."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,20 +239,45 @@ class Database:
     def is_open(self) -> bool:
         return self._conn is not None
 
-    async def open(self, *, target_version: int | None = None) -> None:
+    async def open(self, *, target_version: int | None = None, read_only: bool = False) -> None:
+        """Check the file (without writing to it), connect, and bring the schema up to date.
+
+        A file that can't be used raises DatabaseFileError before anything is written to it, and a
+        failed open leaves no connection (nor its thread) behind. `read_only` connects without
+        writing anything: no log mode change, no migration (for `check` and `backup`)."""
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._writer = await self._conn.cursor()
-        pragmas = ["journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL", "busy_timeout=5000"]
-        if self.path != ":memory:":
-            # See CHECKPOINT_EVERY_COMMITS. No journal_size_limit: cutting a log grown by a bulk import
-            # back on its next write stalled that write for 0.8 s; SQLite removes the log at close.
-            pragmas.append("wal_autocheckpoint=0")
-        for pragma in pragmas:
-            await self._run(f"PRAGMA {pragma}")
-        await self.migrate(target_version)
+            p = Path(self.path)
+            await asyncio.to_thread(inspect_file, p, writable=not read_only)
+            if not read_only:
+                await asyncio.to_thread(_prepare_folder, p)
+        try:
+            try:
+                if read_only:
+                    target = _read_only_uri(Path(self.path))
+                    self._conn = await aiosqlite.connect(target, isolation_level=None, uri=True)
+                else:
+                    self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+                self._conn.row_factory = sqlite3.Row
+                self._writer = await self._conn.cursor()
+                pragmas = ["foreign_keys=ON", "busy_timeout=5000"]
+                if not read_only:
+                    pragmas = ["journal_mode=WAL", *pragmas, "synchronous=NORMAL"]
+                if self.path != ":memory:" and not read_only:
+                    # See CHECKPOINT_EVERY_COMMITS. No journal_size_limit: cutting a log grown by a bulk
+                    # import back on its next write stalled that write for 0.8 s; SQLite removes the log
+                    # at close.
+                    pragmas.append("wal_autocheckpoint=0")
+                for pragma in pragmas:
+                    await self._run(f"PRAGMA {pragma}")
+            except sqlite3.Error as exc:
+                raise DatabaseFileError(
+                    f"the database file {self.path} can't be opened ({exc}); {_LEFT_AS_IS}."
+                ) from exc
+            if not read_only:
+                await self.migrate(target_version)
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         if self._checkpointing is not None:
@@ -138,6 +297,8 @@ class Database:
     async def migrate(self, target_version: int | None = None) -> list[str]:
         """Apply pending migrations in one transaction; returns the names applied."""
         current = await self.user_version()
+        if current > latest_version():  # never "upgrade" a newer schema into something else
+            raise DatabaseFileError(_newer_schema(self.path, current, latest_version()))
         pending = [
             m for m in migrations() if m[0] > current and (target_version is None or m[0] <= target_version)
         ]
