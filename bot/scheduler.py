@@ -6,7 +6,14 @@ cancelling the job it waits for, restarts it. When nothing is pending the task s
 
 Handlers receive all due jobs of their kind at once (so they can group messages per channel) and
 return an outcome per job id: `DONE`, `Retry(...)` or `Failed(...)`. A job is marked done only after
-its handler says so; an exception in a handler retries the whole batch with backoff.
+its handler says so; an exception in a handler retries that kind's batch with backoff. Outcomes are
+recorded per kind as soon as its handler returns, and per job for handlers registered with
+`register_each`, so that one kind's (or job's) trouble never holds back what others already did.
+
+Recording an outcome is not what keeps a message from being sent twice: a handler that sends
+something records each message itself (see the reminders' outbox), because a crash, or a refused
+write, between the send and `finish` leaves the job pending and it runs again. When a `finish` write
+fails the round stops and is tried again after a backoff, never in a tight loop.
 """
 
 from __future__ import annotations
@@ -74,6 +81,7 @@ class Scheduler:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._handlers: dict[str, Handler] = {}
+        self._each: dict[str, Callable[[Job], Awaitable[Outcome]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._next_due: float | None = None
         self._sleeping = False
@@ -96,21 +104,25 @@ class Scheduler:
     def unregister(self, kind: str) -> None:
         """Forget a kind's handler (when its cog unloads); its jobs stay pending until one is registered."""
         self._handlers.pop(kind, None)
+        self._each.pop(kind, None)
 
     def register_each(self, kind: str, handler: Callable[[Job], Awaitable[Outcome]]) -> None:
-        """Register a handler that deals with one job at a time."""
+        """Register a handler that deals with one job at a time; each job's outcome is recorded as
+        soon as it is handled."""
 
         async def batch(jobs: list[Job]) -> dict[int, Outcome]:
-            results: dict[int, Outcome] = {}
-            for job in jobs:
-                try:
-                    results[job.id] = await handler(job)
-                except Exception as exc:
-                    log.exception("job %s (%s) failed", job.id, job.kind)
-                    results[job.id] = Retry(f"{type(exc).__name__}: {exc}")
-            return results
+            return {job.id: await self._run_one(handler, job) for job in jobs}
 
         self.register(kind, batch)
+        self._each[kind] = handler
+
+    @staticmethod
+    async def _run_one(handler: Callable[[Job], Awaitable[Outcome]], job: Job) -> Outcome:
+        try:
+            return await handler(job)
+        except Exception as exc:
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            return Retry(f"{type(exc).__name__}: {exc}")
 
     async def start(self) -> None:
         """Begin delivering: reads the earliest pending job once, then sleeps until it."""
@@ -266,29 +278,35 @@ class Scheduler:
             by_kind: dict[str, list[Job]] = {}
             for job in due:
                 by_kind.setdefault(job.kind, []).append(job)
-            done: list[int] = []
-            failed: list[tuple[int, str]] = []
-            retry: list[tuple[int, float, str]] = []
             for kind, batch in by_kind.items():
-                outcomes = await self._deliver(kind, batch)
-                for job in batch:
-                    outcome = outcomes.get(job.id, Retry("handler returned no outcome"))
-                    if isinstance(outcome, Done):
-                        done.append(job.id)
-                    elif isinstance(outcome, Failed):
-                        log.warning("job %s (%s) failed for good: %s", job.id, kind, outcome.reason)
-                        failed.append((job.id, outcome.reason))
-                    else:
-                        delay = outcome.after if outcome.after is not None else backoff(job.attempts)
-                        log.info(
-                            "job %s (%s) will be retried in %.0f s: %s", job.id, kind, delay, outcome.reason
-                        )
-                        retry.append((job.id, now().timestamp() + delay, outcome.reason))
-            await job_store.finish(self.db, done=done, failed=failed, retry=retry, now=now().timestamp())
+                each = self._each.get(kind)
+                if each is not None and kind in self._handlers:
+                    for job in batch:
+                        await self._record(kind, [job], {job.id: await self._run_one(each, job)})
+                else:
+                    await self._record(kind, batch, await self._deliver(kind, batch))
             if len(due) < BATCH:
                 break
         self.last_round_seconds = time.perf_counter() - started
         self.busy_seconds += self.last_round_seconds
+
+    async def _record(self, kind: str, batch: list[Job], outcomes: dict[int, Outcome]) -> None:
+        """Record the outcomes of one kind's batch (a failed write raises: the round stops)."""
+        done: list[int] = []
+        failed: list[tuple[int, str]] = []
+        retry: list[tuple[int, float, str]] = []
+        for job in batch:
+            outcome = outcomes.get(job.id, Retry("handler returned no outcome"))
+            if isinstance(outcome, Done):
+                done.append(job.id)
+            elif isinstance(outcome, Failed):
+                log.warning("job %s (%s) failed for good: %s", job.id, kind, outcome.reason)
+                failed.append((job.id, outcome.reason))
+            else:
+                delay = outcome.after if outcome.after is not None else backoff(job.attempts)
+                log.info("job %s (%s) will be retried in %.0f s: %s", job.id, kind, delay, outcome.reason)
+                retry.append((job.id, now().timestamp() + delay, outcome.reason))
+        await job_store.finish(self.db, done=done, failed=failed, retry=retry, now=now().timestamp())
 
     async def _deliver(self, kind: str, batch: list[Job]) -> dict[int, Outcome]:
         handler = self._handlers.get(kind)

@@ -13,7 +13,7 @@ from bot.clock import now
 from bot.domain import timezones
 from bot.domain.episodes import Milestone
 from bot.interactions import publish_after_answer, reply
-from bot.services.reminders import MAX_PENDING, TEXT_MAX, ReminderService, ts
+from bot.services.reminders import MAX_PENDING, TEXT_MAX, ReminderService, SnoozeResult, ts
 from bot.storage.reminders import Reminder
 from bot.ui import autocomplete
 from bot.ui.groups import episode_group
@@ -157,6 +157,21 @@ async def deadline_command(
     await publish_after_answer(interaction, result.publish)
 
 
+def snooze_answer(result: SnoozeResult) -> str:
+    """What a Snooze click did: only what this click changed, and what others had already changed."""
+    assert result.until is not None and result.reminders
+    count = len(result.reminders)
+    what = "this reminder" if count == 1 else f"{count} reminders"
+    text = f"💤 Snoozed {what}: I'll remind you again {ts(result.until)} ({ts(result.until, 'R')})."
+    if result.already:
+        times = sorted({r.due_at for r in result.already})
+        text += (
+            f" {len(result.already)} more of yours here {'was' if len(result.already) == 1 else 'were'} "
+            "already snoozed: " + ", ".join(ts(t) for t in times[:5]) + "."
+        )
+    return text
+
+
 class Reminders(commands.Cog):
     """Personal reminders, episode deadlines and the weekly digest."""
 
@@ -196,13 +211,7 @@ class Reminders(commands.Cog):
             seconds,
             interaction.message.id if interaction.message else None,
         )
-        assert result.until is not None
-        count = len(result.reminders)
-        what = "this reminder" if count == 1 else f"{count} reminders"
-        await reply(
-            interaction,
-            f"💤 Snoozed {what}: I'll remind you again {ts(result.until)} ({ts(result.until, 'R')}).",
-        )
+        await reply(interaction, snooze_answer(result))
 
     async def reveal_clicked(self, interaction: discord.Interaction, target: str) -> None:
         mine = await self.service.reveal(

@@ -1,9 +1,14 @@
 """Personal reminders, deadline reminders and the weekly digest, delivered through the one scheduler.
 
-Delivery is at-least-once inside the bot and exactly-once as members see it:
-- a job is marked done only after Discord accepted its message; a personal reminder is also marked
-  delivered (with the message id) right after Discord accepted it, so a job retried after a crash
-  sends nothing twice; the digest records its ISO week before the job is marked done;
+Delivery is at-least-once inside the bot and exactly-once as members see it. Every message a delivery
+posts is recorded before it is sent (`sends`: the items it carries, a nonce, what it says), sent with
+that nonce (Discord deduplicates a repeated nonce for a few minutes), and recorded as sent with its
+message id as soon as Discord accepted it (personal reminders are marked delivered in the same write).
+Before anything is sent again, its earlier sends are settled: one recorded as sent counts as delivered,
+whatever happened to the job afterwards; one whose outcome is unknown (the process died, or the
+database refused the write, after the send) is looked for among the channel's recent messages, and
+only when it is verifiably not there is the item sent again.
+
 - 5xx, 429 and network errors are retried with backoff; a permanent refusal (403, 404) moves on to
   the next place to deliver (DM → the channel where it was set; deleted channel or thread → the
   announcements channel), and when none is left the job fails and is logged;
@@ -14,7 +19,9 @@ Delivery is at-least-once inside the bot and exactly-once as members see it:
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import secrets
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -50,6 +57,8 @@ OVERDUE_AFTER = timedelta(days=1)
 DIGEST_HORIZON = timedelta(days=14)
 MESSAGE_MAX = 2000
 EMBED_MAX = 3900
+MAX_PINGS = 100  # Discord's limit on allowed_mentions.users
+DIGEST_PAGES_MAX = 10  # messages one digest may post
 
 
 def ts(when: datetime | float, style: str = "f") -> str:
@@ -85,6 +94,7 @@ class Route:
 class Delivery:
     job_id: int
     routes: list[Route]
+    item: str  # what is delivered, as the sends record it (see `Outbox.settle`)
     step: int = 0
 
     @property
@@ -118,6 +128,38 @@ class _Permanent(Exception):
     """This route can never work (deleted channel, DMs closed, no access)."""
 
 
+class Unrecorded(Exception):
+    """The intent to send could not be recorded, so nothing was sent."""
+
+
+SENT, UNKNOWN = job_store.SENT, job_store.UNKNOWN
+
+
+def fingerprint(content: str | None, embeds: Sequence[discord.Embed] = ()) -> str:
+    """What identifies a message the bot posted, as Discord shows it back: its text and its embeds'
+    titles and descriptions."""
+    parts = [(content or "").strip()]
+    for embed in embeds:
+        parts += [(embed.title or "").strip(), (embed.description or "").strip()]
+    return "\x1f".join(parts)
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(12)  # 24 characters: Discord takes up to 25
+
+
+def _reminder_ids(items: Sequence[str]) -> list[int]:
+    return [int(i.split(":")[1]) for i in items if i.startswith("reminder:")]
+
+
+def _fit(text: str, limit: int = MESSAGE_MAX) -> str:
+    """Cut a text that would break Discord's limit, visibly."""
+    if len(text) <= limit:
+        return text
+    cut = len(text) - limit + 40
+    return text[: limit - 40] + f" … ({cut:,} characters cut)"
+
+
 def pack(deliveries: list[Delivery], limit: int = MESSAGE_MAX) -> list[list[Delivery]]:
     """Group texts for one channel into as few messages of at most `limit` characters as possible."""
     messages: list[list[Delivery]] = []
@@ -139,7 +181,11 @@ def pack(deliveries: list[Delivery], limit: int = MESSAGE_MAX) -> list[list[Deli
 
 
 class Outbox:
-    """Sends deliveries grouped per channel, with fallbacks, pacing and an outcome per job."""
+    """Sends deliveries grouped per channel, with fallbacks, pacing and an outcome per job; records
+    every message before and after it is sent, and settles earlier sends before sending again."""
+
+    LOOK_BACK = 100  # messages read after an attempt of unknown outcome
+    SKEW = 60.0  # seconds before an attempt where its message may show up (clocks differ)
 
     def __init__(self, bot: discord.Client, db: Database, pacer: ChannelPacer) -> None:
         self.bot = bot
@@ -147,13 +193,21 @@ class Outbox:
         self.pacer = pacer
         self.messages_sent = 0
         self.rate_limited = 0
+        self.look_ups = 0
 
     async def deliver(self, deliveries: list[Delivery]) -> dict[int, Outcome]:
         outcomes: dict[int, Outcome] = {}
-        active = [d for d in deliveries if d.routes]
         for d in deliveries:
             if not d.routes:
                 outcomes[d.job_id] = Failed("nowhere to deliver")
+        active = [d for d in deliveries if d.routes]
+        settled = await self.settle([d.item for d in active])
+        for d in active:
+            if settled.get(d.item) == SENT:
+                outcomes[d.job_id] = DONE  # Discord has it already: never twice
+            elif settled.get(d.item) == UNKNOWN:
+                outcomes[d.job_id] = Retry("could not check yet whether an earlier attempt arrived")
+        active = [d for d in active if d.item not in settled]
         while active:
             by_route: dict[str, list[Delivery]] = {}
             for d in active:
@@ -175,6 +229,145 @@ class Outbox:
                     outcomes[d.job_id] = Failed("every place to deliver refused it")
         return outcomes
 
+    # -- exactly once: settle what earlier attempts did ------------------------------------------------
+
+    async def settle(self, items: list[str]) -> dict[str, str]:
+        """What earlier sends of `items` did: `SENT` for an item Discord has (recorded, or found among
+        its channel's recent messages, then recorded), `UNKNOWN` for one that could not be checked now
+        (retry later). Items not in the answer were never sent, or verifiably did not arrive."""
+        if not items:
+            return {}
+        wanted = set(items)
+        result: dict[str, str] = {}
+        unknown: dict[int, list[job_store.Send]] = {}
+        for send in await job_store.open_sends(self.db, items):
+            if send.state == SENT:
+                result.update((i, SENT) for i in send.items if i in wanted)
+                ids = _reminder_ids(send.items)
+                if ids and send.message_id is not None:  # in case that mark was lost
+                    await store.mark_delivered(
+                        self.db, ids, channel_id=send.channel_id, message_id=send.message_id
+                    )
+            else:
+                unknown.setdefault(send.channel_id, []).append(send)
+        absent: list[int] = []
+        for channel_id, sends in unknown.items():
+            found = await self._look_up(channel_id, sends)
+            for send in sends:
+                if send.id not in found:
+                    for i in send.items:
+                        if i in wanted:
+                            result.setdefault(i, UNKNOWN)
+                elif (message := found[send.id]) is None:
+                    absent.append(send.id)
+                else:
+                    log.info("found message %s of an attempt whose outcome was unknown", message.id)
+                    await store.record_delivery(
+                        self.db,
+                        send.id,
+                        message.id,
+                        channel_id=channel_id,
+                        reminder_ids=_reminder_ids(send.items),
+                    )
+                    result.update((i, SENT) for i in send.items if i in wanted)
+        if absent:
+            await job_store.record_absent(self.db, absent, now().timestamp())
+        return result
+
+    async def _look_up(
+        self, channel_id: int, sends: list[job_store.Send]
+    ) -> dict[int, discord.Message | None]:
+        """Find the messages of sends whose outcome is unknown among the channel's messages since.
+        A send maps to its message, or to None when it is verifiably not there; a send left out could
+        not be checked now. An empty answer proves absence only where the bot may read the history."""
+        self.look_ups += 1
+        try:
+            channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
+            guild = getattr(channel, "guild", None)
+            if guild is None or channel.permissions_for(guild.me).read_message_history:
+                after = from_ts(min(s.created_at for s in sends) - self.SKEW)
+                assert after is not None
+                snowflake = discord.Object(discord.utils.time_snowflake(after))
+                messages = [m async for m in channel.history(limit=self.LOOK_BACK, after=snowflake)]
+            else:
+                messages = None
+        except discord.NotFound:
+            return {s.id: None for s in sends}  # the channel is gone, and its messages with it
+        except discord.Forbidden:
+            messages = None
+        except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            log.info("could not read channel %s to check an earlier attempt: %s", channel_id, exc)
+            return {}
+        if messages is None:
+            # Discord would answer an empty history: the bot cannot tell, and holding the delivery
+            # back for ever would lose it. It sends again.
+            log.warning("cannot read channel %s to check an earlier attempt; sending again", channel_id)
+            return {s.id: None for s in sends}
+        me = self.bot.user.id if self.bot.user else None
+        mine = [m for m in messages if m.author.id == me]
+        used: set[int] = set()
+        found: dict[int, discord.Message | None] = {}
+        for send in sorted(sends, key=lambda s: s.created_at):
+            earliest = send.created_at - self.SKEW
+            match = next(
+                (
+                    m
+                    for m in mine
+                    if m.id not in used
+                    and m.created_at.timestamp() >= earliest
+                    and (str(m.nonce) == send.nonce or fingerprint(m.content, m.embeds) == send.fingerprint)
+                ),
+                None,
+            )
+            if match is not None:
+                used.add(match.id)
+            found[send.id] = match
+        return found
+
+    # -- sending ----------------------------------------------------------------------------------------
+
+    async def post(
+        self, channel: discord.abc.Messageable, kwargs: dict, items: list[str], reminder_ids: list[int] = ()
+    ) -> discord.Message:
+        """Send one message carrying `items`, recorded before (with its nonce) and after Discord took it.
+        Raises what `send` raises (a refusal is recorded as such), or `Unrecorded`."""
+        nonce = new_nonce()
+        channel_id = channel.id  # type: ignore[attr-defined]
+        try:
+            send_id = await job_store.begin_send(
+                self.db,
+                nonce=nonce,
+                channel_id=channel_id,
+                fingerprint=fingerprint(
+                    kwargs.get("content"), [kwargs["embed"]] if "embed" in kwargs else []
+                ),
+                items=items,
+                created_at=now().timestamp(),
+            )
+        except sqlite3.Error as exc:
+            raise Unrecorded(str(exc)) from exc
+        try:
+            message = await channel.send(nonce=nonce, **kwargs)
+        except discord.HTTPException as exc:
+            if exc.status < 500:  # refused: no message was made
+                await self._absent(send_id)
+            raise
+        self.messages_sent += 1
+        try:
+            await store.record_delivery(
+                self.db, send_id, message.id, channel_id=message.channel.id, reminder_ids=list(reminder_ids)
+            )
+        except Exception:
+            # The send stays "unknown": the next attempt, if any, finds this message first.
+            log.exception("message %s (%s) was delivered but could not be recorded so", message.id, items)
+        return message
+
+    async def _absent(self, send_id: int) -> None:
+        try:
+            await job_store.record_absent(self.db, [send_id], now().timestamp())
+        except sqlite3.Error:
+            log.warning("could not record that send %s was refused; it will be looked for", send_id)
+
     async def _send_group(
         self, key: str, group: list[Delivery], outcomes: dict[int, Outcome]
     ) -> list[Delivery]:
@@ -190,33 +383,37 @@ class Outbox:
             return []
         messages = pack(group)
         for index, batch in enumerate(messages):
+            rest = [d for b in messages[index:] for d in b]
             wait = self.pacer.wait(key)
             if wait > 0:
-                rest = [d for b in messages[index:] for d in b]
                 for d in rest:
                     outcomes[d.job_id] = Retry("paced: channel busy", after=max(wait, 6.0))
                 return []
+            ids = [d.route.reminder_id for d in batch if d.route.reminder_id is not None]
             try:
-                message = await channel.send(**self._message(batch))
+                await self.post(channel, self._message(batch), [d.item for d in batch], ids)
             except (discord.Forbidden, discord.NotFound) as exc:
                 log.warning("delivery to %s refused (%s); falling back", key, exc.status)
-                return [d for b in messages[index:] for d in b]
+                return rest
             except discord.HTTPException as exc:
                 if exc.status == 429:
                     self.rate_limited += 1
                 if exc.status == 429 or exc.status >= 500:
-                    for d in (d for b in messages[index:] for d in b):
+                    for d in rest:
                         outcomes[d.job_id] = _transient(exc)
                     return []
                 log.warning("delivery to %s rejected (%s %s); falling back", key, exc.status, exc.text)
-                return [d for b in messages[index:] for d in b]
+                return rest
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                for d in (d for b in messages[index:] for d in b):
+                for d in rest:
                     outcomes[d.job_id] = _transient(exc)
                 return []
+            except Unrecorded as exc:
+                log.warning("not sending to %s: the attempt could not be recorded (%s)", key, exc)
+                for d in rest:
+                    outcomes[d.job_id] = Retry(f"attempt not recorded: {exc}")
+                return []
             self.pacer.sent(key)
-            self.messages_sent += 1
-            await self._record(batch, message)
             for d in batch:
                 outcomes[d.job_id] = DONE
         return []
@@ -237,11 +434,11 @@ class Outbox:
         return channel
 
     def _message(self, batch: list[Delivery]) -> dict:
-        pings = sorted({u for d in batch for u in d.route.ping})
+        pings = sorted({u for d in batch for u in d.route.ping})[:MAX_PINGS]
         reminder_ids = [d.route.reminder_id for d in batch if d.route.reminder_id is not None]
         reveal = any(d.route.reveal for d in batch)
         kwargs: dict = {
-            "content": "\n\n".join(d.route.text for d in batch),
+            "content": _fit("\n\n".join(d.route.text for d in batch)),
             "allowed_mentions": discord.AllowedMentions(
                 everyone=False, roles=False, replied_user=False, users=[discord.Object(u) for u in pings]
             ),
@@ -250,15 +447,6 @@ class Outbox:
             target = str(reminder_ids[0]) if len(batch) == 1 else "m"
             kwargs["view"] = delivered_view(target, reveal=reveal)
         return kwargs
-
-    async def _record(self, batch: list[Delivery], message: discord.Message) -> None:
-        ids = [d.route.reminder_id for d in batch if d.route.reminder_id is not None]
-        if not ids:
-            return
-        try:
-            await store.mark_delivered(self.db, ids, channel_id=message.channel.id, message_id=message.id)
-        except Exception:
-            log.exception("reminders %s were delivered but could not be marked so", ids)
 
 
 def _transient(exc: BaseException) -> Retry:
@@ -285,8 +473,18 @@ class DeadlineSet:
 
 @dataclass(slots=True)
 class SnoozeResult:
-    reminders: list[Reminder] = field(default_factory=list)
+    reminders: list[Reminder] = field(default_factory=list)  # snoozed by this click, until `until`
     until: datetime | None = None
+    already: list[Reminder] = field(default_factory=list)  # snoozed before (e.g. by a concurrent click)
+
+
+def _not_snoozable(reminders: list[Reminder]) -> InvalidInput:
+    """The answer to a Snooze that changed nothing, saying what is stored."""
+    again = sorted({r.due_at for r in reminders if r.pending})
+    if again:
+        times = ", ".join(f"{ts(t)} ({ts(t, 'R')})" for t in again[:5])
+        return InvalidInput(f"Already snoozed: I'll remind you again {times}.")
+    return InvalidInput("This reminder can't be snoozed any more.")
 
 
 class ReminderService(FeatureService):
@@ -407,21 +605,19 @@ class ReminderService(FeatureService):
             mine = [reminder]
         ready = [r for r in mine if r.state == store.DELIVERED]
         if not ready:
-            again = [r for r in mine if r.pending]
-            if again:
-                raise InvalidInput(
-                    f"Already snoozed: I'll remind you again {ts(again[0].due_at)} ({ts(again[0].due_at, 'R')})."
-                )
-            raise InvalidInput("This reminder can't be snoozed any more.")
+            raise _not_snoozable(mine)
         until = now().replace(microsecond=0) + timedelta(seconds=seconds)
-        result = SnoozeResult(until=until)
-        for r in ready:
-            if await store.snooze(self.db, r.id, int(until.timestamp())):
-                snoozed = await store.get(self.db, r.id)
-                assert snoozed is not None
-                await self._schedule_reminder(snoozed)
-                result.reminders.append(snoozed)
-        return result
+        snoozed, jobs = await store.snooze_scheduled(
+            self.db, [r.id for r in ready], int(until.timestamp()), REMINDER
+        )
+        self.scheduler.jobs_changed(jobs)
+        # Read back what is stored: another click may have snoozed some (or all) of them first.
+        fresh = await store.get_many(self.db, [r.id for r in mine])
+        if not snoozed:
+            raise _not_snoozable(list(fresh.values()))
+        done = {r.id for r in snoozed}
+        others = sorted((r for r in fresh.values() if r.id not in done and r.pending), key=lambda r: r.due_at)
+        return SnoozeResult(reminders=snoozed, until=until, already=others)
 
     async def reveal(self, user_id: int, target: str, message_id: int | None) -> list[Reminder]:
         if target == "m":
@@ -447,7 +643,9 @@ class ReminderService(FeatureService):
                 outcomes[job.id] = DONE  # superseded by a newer job (snoozed)
                 continue
             cfg = await settings_store.get(self.db, reminder.guild_id)  # cached by the storage layer
-            deliveries.append(Delivery(job.id, self._reminder_routes(reminder, cfg.announcements_channel_id)))
+            routes = self._reminder_routes(reminder, cfg.announcements_channel_id)
+            item = store.job_key(reminder.id, int(reminder.due_at.timestamp()))
+            deliveries.append(Delivery(job.id, routes, item))
         results = await self.outbox.deliver(deliveries)
         failed = [
             reminders[j.payload["reminder_id"]].id
@@ -591,20 +789,20 @@ class ReminderService(FeatureService):
             assert info is not None
             cfg = await settings_store.get(self.db, info.guild_id)  # cached by the storage layer
             authors = await episode_store.authors(self.db, info.episode_id)
-            text = _deadline_text(info, job, authors)
+            text, pinged = _deadline_text(info, job, authors)
             routes = []
             if info.thread_id:
-                routes.append(Route(text, channel_id=info.thread_id, ping=tuple(authors)))
+                routes.append(Route(text, channel_id=info.thread_id, ping=pinged))
             announcements = cfg.announcements_channel_id
             if announcements:
                 routes.append(
                     Route(
                         f"(The thread of **{info.code}** is gone, so this is here.) {text}",
                         channel_id=announcements,
-                        ping=tuple(authors),
+                        ping=pinged,
                     )
                 )
-            deliveries.append(Delivery(job.id, routes))
+            deliveries.append(Delivery(job.id, routes, f"job:{job.id}"))
         outcomes.update(await self.outbox.deliver(deliveries))
         return outcomes
 
@@ -659,29 +857,43 @@ class ReminderService(FeatureService):
             await self._schedule_next_digest(cfg, now(), skip=week)
             return DONE
         pages = await self.digest_pages(cfg, week, late=now().timestamp() - job.due_at > LATE_AFTER)
+        # Each page is one message, sent once: pages an earlier attempt got through are not sent again.
+        items = [f"digest:{guild_id}:{week}:{n}" for n in range(len(pages))]
+        settled = await self.outbox.settle(items)
+        if UNKNOWN in settled.values():
+            return Retry("could not check yet whether an earlier digest page arrived")
         allowed = discord.AllowedMentions.none()
+        key = f"ch:{cfg.announcements_channel_id}"
         try:
             channel = self.bot.get_channel(cfg.announcements_channel_id) or await self.bot.fetch_channel(
                 cfg.announcements_channel_id
             )
-            first = await channel.send(embed=pages[0], allowed_mentions=allowed)
+            for item, page in zip(items, pages, strict=True):
+                if item in settled:
+                    continue
+                wait = self.pacer.wait(key)
+                if wait > 0:
+                    return Retry("paced: channel busy", after=max(wait, 6.0))
+                try:
+                    await self.outbox.post(channel, {"embed": page, "allowed_mentions": allowed}, [item])
+                except discord.HTTPException as exc:
+                    if exc.status in (403, 404, 429) or exc.status >= 500:
+                        raise
+                    # This page can never be posted as it is (a 400): the others still are.
+                    log.warning("page %s of the digest of server %s refused (%s)", item, guild_id, exc.status)
+                self.pacer.sent(key)
         except (discord.NotFound, discord.Forbidden) as exc:
             log.warning(
                 "digest of server %s not posted: announcements channel refused (%s)", guild_id, exc.status
             )
             await self._schedule_next_digest(cfg, now(), skip=week)
             return Failed(f"announcements channel refused ({exc.status})")
-        except discord.HTTPException as exc:
+        except (discord.HTTPException, TimeoutError, aiohttp.ClientError, OSError) as exc:
             return _transient(exc)
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            return _transient(exc)
-        await store.record_digest(self.db, guild_id, week, channel_id=channel.id, message_id=first.id)
+        except Unrecorded as exc:
+            return Retry(f"attempt not recorded: {exc}")
+        await store.record_digest(self.db, guild_id, week, channel_id=channel.id, message_id=None)
         self.digests_sent += 1
-        for page in pages[1:]:
-            try:
-                await channel.send(embed=page, allowed_mentions=allowed)
-            except discord.HTTPException as exc:
-                log.warning("part of the digest of server %s was not posted (%s)", guild_id, exc.status)
         await self._schedule_next_digest(cfg, now(), skip=week)
         return DONE
 
@@ -727,15 +939,7 @@ class ReminderService(FeatureService):
                 lines.append("")
             lines.append(f"**{title}**")
             lines.extend(items or [f"*{empty}*"])
-        chunks: list[str] = []
-        buffer = ""
-        for line in lines:
-            line = line[:1000]
-            if buffer and len(buffer) + 1 + len(line) > EMBED_MAX:
-                chunks.append(buffer)
-                buffer = ""
-            buffer = f"{buffer}\n{line}" if buffer else line
-        chunks.append(buffer)
+        chunks = _paginate(lines)
         local = current.astimezone(ZoneInfo(cfg.timezone))
         pages = []
         for index, chunk in enumerate(chunks, start=1):
@@ -795,8 +999,9 @@ def _stage(job: Job) -> float:
     return float("inf") if offset is None else -float(offset)
 
 
-def _deadline_text(info: DeadlineInfo, job: Job, authors: list[int]) -> str:
-    who = " ".join(f"<@{u}>" for u in authors)
+def _deadline_text(info: DeadlineInfo, job: Job, authors: list[int]) -> tuple[str, tuple[int, ...]]:
+    """The reminder's text and the authors it pings: as many as fit in one message (and Discord's 100
+    pings), with "and N more" for the rest."""
     name = f"**{info.code}** · {_clean(info.title)}"
     offset = job.payload.get("offset")
     if offset is None:
@@ -812,9 +1017,46 @@ def _deadline_text(info: DeadlineInfo, job: Job, authors: list[int]) -> str:
     scheduled = float(job.payload.get("at") or job.due_at)
     if now().timestamp() - scheduled > LATE_AFTER:
         text += f" (This reminder was due {ts(scheduled, 'R')}.)"
-    if who:
-        return f"{who} {text}"
-    return f"{text} No author yet: `/episode volunteer` if you'd like to write it."
+    if not authors:
+        return f"{text} No author yet: `/episode volunteer` if you'd like to write it.", ()
+    budget = MESSAGE_MAX - len(text) - 200  # room for the fallback's note and "… and N more"
+    pinged: list[int] = []
+    used = 0
+    for user_id in authors[:MAX_PINGS]:
+        mention = f"<@{user_id}> "
+        if used + len(mention) > budget:
+            break
+        pinged.append(user_id)
+        used += len(mention)
+    who = " ".join(f"<@{u}>" for u in pinged)
+    if len(pinged) < len(authors):
+        who += f" (and {len(authors) - len(pinged)} more authors)"
+    return f"{who} {text}", tuple(pinged)
+
+
+def _paginate(lines: list[str], size: int = EMBED_MAX, pages: int = DIGEST_PAGES_MAX) -> list[str]:
+    """Lines into at most `pages` embed descriptions of at most `size` characters; when they don't
+    fit, the last page says how many items ("• " lines) were left out."""
+    chunks: list[str] = []
+    buffer = ""
+    for index, line in enumerate(lines):
+        line = _fit(line, 1000)
+        if buffer and len(buffer) + 1 + len(line) > size:
+            if len(chunks) == pages - 1:
+                left = sum(1 for rest in lines[index:] if rest.startswith("• "))
+                while True:
+                    note = f"*… and {left:,} more not shown.*"
+                    if len(buffer) + 1 + len(note) <= size or "\n" not in buffer:
+                        break
+                    buffer, _, dropped = buffer.rpartition("\n")
+                    left += dropped.startswith("• ")
+                chunks.append(f"{buffer}\n{note}")
+                return chunks
+            chunks.append(buffer)
+            buffer = ""
+        buffer = f"{buffer}\n{line}" if buffer else line
+    chunks.append(buffer)
+    return chunks
 
 
 def _clean(text: str) -> str:

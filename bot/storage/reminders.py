@@ -246,6 +246,24 @@ async def mark_delivered(db: Database, ids: list[int], *, channel_id: int, messa
     _forget_pending(db)
 
 
+async def record_delivery(
+    db: Database, send_id: int, message_id: int, *, channel_id: int, reminder_ids: list[int]
+) -> None:
+    """Discord accepted the message of send `send_id`: record it, and the personal reminders it carries
+    as delivered, in one transaction."""
+    at = now_ts()
+    async with db.transaction() as tx:
+        await job_store.mark_sent_in(tx, send_id, message_id, at)
+        if reminder_ids:
+            await tx.executemany(
+                "UPDATE reminders SET state = 'delivered', delivered_at = ?, delivered_channel_id = ?, "
+                "message_id = ? WHERE id = ? AND state = 'pending'",
+                [(at, channel_id, message_id, rid) for rid in reminder_ids],
+            )
+    if reminder_ids:
+        _forget_pending(db)
+
+
 async def mark_failed(db: Database, ids: list[int]) -> None:
     await db.executemany(
         "UPDATE reminders SET state = 'failed' WHERE id = ? AND state = 'pending'", [(i,) for i in ids]
@@ -264,6 +282,39 @@ async def snooze(db: Database, reminder_id: int, due_at: int) -> bool:
     for guild_id, user_id in changed:
         _forget_pending(db, (guild_id, user_id))
     return bool(changed)
+
+
+async def snooze_scheduled(
+    db: Database, ids: list[int], due_at: int, job_kind: str
+) -> tuple[list[Reminder], list[job_store.NewJob]]:
+    """Delivered → pending again at `due_at`, each with its new delivery job, in one transaction.
+    Only reminders still delivered change (a concurrent snooze that got there first wins); returns
+    those, and their jobs."""
+    snoozed: list[Reminder] = []
+    jobs: list[job_store.NewJob] = []
+    created = now_ts()
+    async with db.transaction() as tx:
+        for rid in ids:
+            changed = await tx.fetchone(
+                "UPDATE reminders SET state = 'pending', due_at = ?, job_id = NULL, snoozes = snoozes + 1 "
+                "WHERE id = ? AND state = 'delivered' RETURNING guild_id",
+                (due_at, rid),
+            )
+            if changed is None:
+                continue
+            job = job_store.NewJob(
+                job_kind, float(due_at), {"reminder_id": rid}, changed[0], job_key(rid, due_at)
+            )
+            job_id = await job_store.add_in(tx, job, created)
+            row = await tx.fetchone(
+                f"UPDATE reminders SET job_id = ? WHERE id = ? RETURNING {_REMINDER_COLS}", (job_id, rid)
+            )
+            assert row is not None
+            snoozed.append(Reminder.from_row(row))
+            jobs.append(job)
+    if snoozed:
+        _forget_pending(db)
+    return snoozed, jobs
 
 
 async def in_message(db: Database, message_id: int) -> list[Reminder]:

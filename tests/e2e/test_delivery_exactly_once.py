@@ -1,0 +1,236 @@
+"""Exactly once as members see it: deadline reminders, digests and personal reminders are never posted
+twice, whatever fails between Discord accepting a message and the bot recording it (a refused database
+write, a crash), and a Snooze answer always says what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime
+
+import discord
+import pytest
+
+from bot.errors import InvalidInput
+from bot.storage import episodes as episode_store
+from bot.storage import jobs as job_store
+from bot.storage import reminders as reminder_store
+from cogs.reminders import snooze_answer
+
+HOUR = 3600
+DAY = 86400
+
+
+def now() -> datetime:
+    return discord.utils.utcnow()
+
+
+def notes(thread) -> list[discord.Message]:
+    return [m for m in thread.history() if m.content.startswith(("⏰", "⚠️", "<@"))]
+
+
+def digests(channel) -> list[discord.Message]:
+    return [m for m in channel.history() if m.embeds and "Weekly digest" in (m.embeds[0].title or "")]
+
+
+def reminders_in(channel) -> list[discord.Message]:
+    return [m for m in channel.history() if "⏰" in (m.content or "")]
+
+
+async def advance_to(env, when: datetime) -> None:
+    await env.advance_time((when - now()).total_seconds())
+
+
+def fail_once(monkeypatch, module, name: str, nth: int = 1) -> list[int]:
+    """Make one of our storage writes refuse once (its `nth` call), as SQLite does when the file is
+    locked."""
+    real = getattr(module, name)
+    calls: list[int] = []
+
+    async def refusing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == nth:
+            raise sqlite3.OperationalError("database is locked")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, refusing)
+    return calls
+
+
+def crash_after_send(monkeypatch) -> None:
+    """Discord accepts the message, then nothing the bot writes about it reaches the database (as if
+    the process died right after the send): neither the delivery record nor the round's outcomes."""
+    fail_once(monkeypatch, reminder_store, "record_delivery")
+    fail_once(monkeypatch, job_store, "finish")
+
+
+async def deadline_world(world, when="in 2 hours"):
+    thread = await world.episode("1924-01")
+    found = await episode_store.get_by_code(world.bot.db, world.guild.id, "1924-01")
+    await episode_store.add_author(world.bot.db, found.id, world.alice.id, world.host.id)
+    r = await world.host.slash(
+        world.general, "episode deadline", episode="1924-01", milestone="script", when=when
+    )
+    assert "Script" in (r.response.content or "")
+    return thread
+
+
+@pytest.mark.simcord(check_errors=False)
+async def test_a_refused_finish_write_does_not_resend_deadline_reminders(world, monkeypatch):
+    env = world.env
+    thread = await deadline_world(world)
+    calls = fail_once(monkeypatch, job_store, "finish")
+    await env.advance_time(2 * HOUR + 10)
+    assert len(notes(thread)) == 1
+    await env.advance_time(HOUR)
+    assert len(calls) >= 2  # the round was recorded again later
+    assert len(notes(thread)) == 1
+
+
+@pytest.mark.simcord(check_errors=False)
+async def test_deadline_reminder_accepted_before_a_crash_is_found_not_resent(world, monkeypatch, restart):
+    env = world.env
+    thread = await deadline_world(world)
+    crash_after_send(monkeypatch)
+    await env.advance_time(2 * HOUR + 10)
+    assert len(notes(thread)) == 1
+    await restart()
+    await env.advance_time(HOUR)
+    assert len(notes(thread)) == 1
+    # Found among the thread's messages: the bot read them instead of posting again.
+    reads = [
+        r for r in env.http_requests if r.method == "GET" and r.path == f"/channels/{thread.id}/messages"
+    ]
+    assert reads
+
+
+@pytest.mark.simcord(check_errors=False)
+async def test_an_attempt_that_never_reached_discord_is_sent_after_the_look_up(world, monkeypatch, restart):
+    env = world.env
+    thread = await deadline_world(world)
+    # Discord refuses the send (500) and the outcome write fails too: the bot can't know from its own
+    # records whether the message exists, so it looks, finds nothing, and sends it once.
+    env.inject_error("POST", f"/channels/{thread.id}/messages", status=500, times=1)
+    fail_once(monkeypatch, job_store, "finish")
+    await env.advance_time(2 * HOUR + 10)
+    assert notes(thread) == []
+    await env.advance_time(HOUR)
+    assert len(notes(thread)) == 1
+    await restart()
+    await env.advance_time(6 * HOUR)
+    assert len(notes(thread)) == 1
+
+
+@pytest.mark.simcord(check_errors=False)
+async def test_digest_accepted_before_a_crash_is_not_posted_again(world, monkeypatch, restart):
+    env = world.env
+    await world.episode("1924-01")
+    crash_after_send(monkeypatch)
+    fail_once(monkeypatch, reminder_store, "record_digest")
+    await advance_to(env, datetime(2026, 1, 5, 9, 0, 10, tzinfo=UTC))
+    assert len(digests(world.announcements)) == 1
+    await restart()
+    await env.advance_time(HOUR)
+    assert len(digests(world.announcements)) == 1
+    await advance_to(env, datetime(2026, 1, 12, 9, 0, 10, tzinfo=UTC))
+    assert len(digests(world.announcements)) == 2  # next week's comes as usual
+
+
+@pytest.mark.simcord(check_errors=False)
+async def test_a_long_digest_cut_short_by_a_crash_posts_each_page_once(world, monkeypatch, restart):
+    env = world.env
+    for n in range(70):
+        await world.episode(f"E{n:02d}", "A rather long episode title to fill the weekly digest " + "x" * 20)
+    # The second page is accepted, then nothing more is recorded (the process dies).
+    fail_once(monkeypatch, reminder_store, "record_delivery", nth=2)
+    fail_once(monkeypatch, job_store, "finish")
+    fail_once(monkeypatch, reminder_store, "record_digest")
+    await advance_to(env, datetime(2026, 1, 5, 9, 0, 10, tzinfo=UTC))
+    await restart()
+    await env.advance_time(HOUR)
+    pages = digests(world.announcements)
+    titles = [p.embeds[0].title for p in pages]
+    assert len(titles) == len(set(titles)) >= 2, titles
+    joined = "".join(p.embeds[0].description for p in pages)
+    assert all(f"E{n:02d}" in joined for n in range(70))
+
+
+@pytest.mark.simcord(check_errors=False)
+async def test_grouped_personal_reminders_accepted_before_a_crash_are_not_resent(world, monkeypatch, restart):
+    env = world.env
+    for n in range(3):
+        await world.alice.slash(world.general, "remind me", when="1h", text=f"alice {n}")
+        await world.bob.slash(world.general, "remind me", when="1h", text=f"bob {n}")
+    crash_after_send(monkeypatch)
+    await env.advance_time(HOUR + 10)
+    assert len(reminders_in(world.general)) == 1
+    await restart()
+    await env.advance_time(HOUR)
+    [message] = reminders_in(world.general)
+    assert all(f"alice {n}" in message.content and f"bob {n}" in message.content for n in range(3))
+    # The look-up recorded them as delivered in that message: Snooze works on it.
+    r = await world.alice.click(message, label="Snooze 1 hour")
+    assert "Snoozed 3 reminders" in r.response.content
+
+
+@pytest.mark.simcord(check_errors=False)
+async def test_personal_reminder_whose_delivered_mark_failed_is_not_resent_at_start(
+    world, monkeypatch, restart
+):
+    env = world.env
+    await world.alice.slash(world.general, "remind me", when="1h", text="only once")
+    fail_once(monkeypatch, reminder_store, "record_delivery")
+    await env.advance_time(HOUR + 10)
+    assert len(reminders_in(world.general)) == 1
+    await restart()  # start-up finds the reminder pending without a pending job
+    await env.advance_time(DAY)
+    assert len(reminders_in(world.general)) == 1
+
+
+# -- Snooze: two clicks at once ---------------------------------------------------------------------
+
+
+async def test_two_snooze_clicks_at_once_each_answer_says_what_happened(world, restart):
+    """simcord runs one member action at a time, so the two clicks race where the bot handles them:
+    two Snooze handlings (1 hour, 1 day) of one delivered reminder, interleaved on the event loop."""
+    env = world.env
+    await world.alice.slash(world.general, "remind me", when="1h", text="stretch")
+    await env.advance_time(HOUR + 1)
+    [message] = reminders_in(world.general)
+    [delivered] = await reminder_store.in_message(world.bot.db, message.id)
+    service = world.bot.get_cog("Reminders").service
+
+    async def click(seconds: int) -> str:
+        try:
+            result = await service.snooze(
+                world.guild.id, world.alice.id, str(delivered.id), seconds, message.id
+            )
+        except InvalidInput as exc:
+            return str(exc)
+        return snooze_answer(result)
+
+    answers = await asyncio.gather(click(HOUR), click(DAY))
+    [stored] = await reminder_store.pending_for(world.bot.db, world.guild.id, world.alice.id)
+    due = f"<t:{int(stored.due_at.timestamp())}:f>"
+    assert all(due in a for a in answers), answers
+    assert sum(a.startswith("💤 Snoozed this reminder") for a in answers) == 1, answers
+    assert sum(a.startswith("Already snoozed") for a in answers) == 1, answers
+    # (The handlings ran in the test's task, outside the simulator's clock: restart to wait for it.)
+    await restart()
+    await env.advance_time(stored.due_at.timestamp() - now().timestamp() - 10)
+    assert len(reminders_in(world.general)) == 1
+    await env.advance_time(2 * DAY)
+    assert len(reminders_in(world.general)) == 2  # it came back once, when the answers said
+
+
+async def test_a_click_on_an_already_snoozed_reminder_says_when_it_comes_back(world):
+    env = world.env
+    await world.alice.slash(world.general, "remind me", when="1h", text="stretch")
+    await env.advance_time(HOUR + 1)
+    [message] = reminders_in(world.general)
+    first = await world.alice.click(message, label="Snooze 1 day")
+    second = await world.alice.click(message, label="Snooze 1 hour")
+    [stored] = await reminder_store.pending_for(world.bot.db, world.guild.id, world.alice.id)
+    due = f"<t:{int(stored.due_at.timestamp())}:f>"
+    assert first.response.content.startswith("💤 Snoozed this reminder") and due in first.response.content
+    assert second.response.content.startswith("Already snoozed") and due in second.response.content
