@@ -8,6 +8,7 @@ daylight-saving change); wall-clock times are read in the member's IANA zone.
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ _DURATION_PART = re.compile(rf"(\d+(?:\.\d+)?)\s*({_UNIT_NAMES})(?![a-z])")
 _DURATION = re.compile(
     rf"^(?:in\s+)?(?:(?:\d+(?:\.\d+)?|an?)\s*(?:{_UNIT_NAMES})(?![a-z])(?:\s*,\s*|\s+and\s+|\s*)?)+(?:\s+from\s+now)?$"
 )
-_DISCORD_TS = re.compile(r"^<t:(-?\d{1,13})(?::[tTdDfFsSR])?>$")
+_DISCORD_TS = re.compile(r"^<t:(-?\d{1,30})(?::[tTdDfFsSR])?>$")
 _ISO = re.compile(
     r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T\s]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*(Z|UTC|[+-]\d{2}:?\d{2})?$",
     re.IGNORECASE,
@@ -61,18 +62,26 @@ def parse_when(text: str, *, now: datetime, zone: str = "UTC") -> ParsedTime:
     """The instant `text` means, read in `zone` with `now` (aware) as "now".
 
     Raises InvalidInput, echoing how the input was understood, when it is unreadable, in the past,
-    or more than five years ahead."""
+    or more than five years ahead — never another exception, and never a reading that ignored part of
+    the input (`tomorrow 25:00` is refused, not read as "tomorrow")."""
     raw = " ".join((text or "").split())
     if not raw:
         raise InvalidInput(f"Tell me when, for example {EXAMPLES}.")
     if len(raw) > 100:
         raise InvalidInput(f"That time is too long to read. Use something like {EXAMPLES}.")
-    tz = ZoneInfo(zone)
+    raw, zone = _split_zone(raw, zone)
+    tz = _zone(zone)
     now = now.astimezone(UTC)
-    when = _read(raw, now, tz)
+    try:
+        when = _read(raw, now, tz)
+        if when is not None:
+            when = when.astimezone(UTC).replace(microsecond=0)
+    except (OverflowError, ValueError, OSError) as exc:  # a date beyond what a calendar can hold
+        raise InvalidInput(
+            f"I couldn't read `{_quote(raw)}` as a time between now and five years ahead. Try {EXAMPLES}."
+        ) from exc
     if when is None:
         raise InvalidInput(f"I couldn't read `{_quote(raw)}` as a time. Try {EXAMPLES}.")
-    when = when.astimezone(UTC).replace(microsecond=0)
     shown = _explain(when, zone)
     if when <= now:
         raise InvalidInput(
@@ -80,41 +89,74 @@ def parse_when(text: str, *, now: datetime, zone: str = "UTC") -> ParsedTime:
             f"(times without a zone are read in `{zone}`)."
         )
     if when - now > MAX_AHEAD:
-        raise InvalidInput(
-            f"I read `{_quote(raw)}` as {shown}, more than five years ahead. Pick a nearer time."
-        )
+        raise _too_far(raw, shown)
     return ParsedTime(when, zone)
 
 
+def _too_far(raw: str, shown: str | None = None) -> InvalidInput:
+    read = f" as {shown}" if shown else ""
+    return InvalidInput(
+        f"I read `{_quote(raw)}`{read}, more than five years ahead (the furthest I schedule). "
+        "Pick a nearer time."
+    )
+
+
+def _zone(zone: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(zone)
+    except (ValueError, OSError) as exc:  # ZoneInfoNotFoundError is a KeyError: caught below
+        raise InvalidInput(
+            f"`{_quote(zone)}` is not a time zone I know; set yours with `/remind timezone`."
+        ) from exc
+    except KeyError as exc:
+        raise InvalidInput(
+            f"The time zone `{_quote(zone)}` is not known any more; set yours again with `/remind timezone`."
+        ) from exc
+
+
+def _split_zone(raw: str, zone: str) -> tuple[str, str]:
+    """`18:00 Europe/Berlin`: a trailing IANA zone name is the zone to read the rest in."""
+    head, _, last = raw.rpartition(" ")
+    if head and "/" in last and not any(c.isdigit() for c in last):
+        from bot.domain import timezones
+
+        try:
+            return head, timezones.validate(last)
+        except InvalidInput:
+            return raw, zone
+    return raw, zone
+
+
 def parse_duration(text: str) -> timedelta | None:
-    """`2h30m`, `in 2 hours`, `1 day and 3 hours`, `an hour` → timedelta; None when not a duration."""
+    """`2h30m`, `in 2 hours`, `1 day and 3 hours`, `an hour` → timedelta; None when not a duration.
+
+    Raises InvalidInput for a duration longer than five years (`99999999999 weeks`)."""
     raw = " ".join(text.lower().split())
     if not _DURATION.match(raw):
         return None
     body = re.sub(r"\ban?\b(?=\s*[a-z])", "1", raw)
     total = 0.0
     for amount, unit in _DURATION_PART.findall(body):
-        total += float(amount) * _UNIT_SECONDS[unit]
+        total += float(amount) * _UNIT_SECONDS[unit]  # float(): no int digit limit; huge is inf
+    if not math.isfinite(total) or total > MAX_AHEAD.total_seconds():
+        raise _too_far(text.strip())
     return timedelta(seconds=total) if total > 0 else None
 
 
 def _read(raw: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     match = _DISCORD_TS.match(raw)
     if match:
-        try:
-            return datetime.fromtimestamp(int(match.group(1)), tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
+        stamp = int(match.group(1))
+        if stamp > now.timestamp() + MAX_AHEAD.total_seconds():
+            raise _too_far(raw)
+        return datetime.fromtimestamp(max(stamp, 0), tz=UTC)  # before 1970 is as past as 1970
     lowered = raw.lower()
     if lowered in {"now", "right now"}:
         return now
     duration = parse_duration(lowered)
     if duration is not None:
-        try:
-            return now + duration
-        except OverflowError:
-            return None
-    iso = _read_iso(raw, tz)
+        return now + duration
+    iso = _read_iso(raw, now, tz)
     if iso is not False:
         return iso
     match = _NEXT_WEEKDAY.match(lowered)
@@ -125,6 +167,7 @@ def _read(raw: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     day_and_clock = _day_and_clock(lowered, now, tz)
     if day_and_clock is not None:
         return day_and_clock
+    _check_every_part_is_read(raw)
     return _dateparser(raw, now, tz)
 
 
@@ -136,7 +179,7 @@ def _day_and_clock(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     day, clock_text = match.group("day"), match.group("clock")
     clock = _clock(clock_text)
     if clock is None:
-        return None
+        raise _not_a_clock(clock_text)
     local_now = now.astimezone(tz)
     date = local_now.date() + timedelta(days=1 if day == "tomorrow" else 0)
     when = localize(datetime.combine(date, clock), tz)
@@ -145,24 +188,33 @@ def _day_and_clock(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     return when
 
 
-def _read_iso(raw: str, tz: ZoneInfo) -> datetime | bool | None:
+def _read_iso(raw: str, now: datetime, tz: ZoneInfo) -> datetime | bool | None:
     """An ISO-like date (and time); False when `raw` is not of that shape, None when it is invalid."""
     match = _ISO.match(raw)
     if not match:
         return False
     year, month, day, hour, minute, second, zone = match.groups()
+    if int(year) > now.year + 6:  # also keeps the arithmetic below inside the calendar (year 9999)
+        raise _too_far(raw)
     try:
         naive = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))  # noqa: DTZ001
     except ValueError:
         return None
+    if naive.year < now.year - 1:  # long past; also keeps year 1 from leaving the calendar in UTC
+        raise InvalidInput(
+            f"I read `{_quote(raw)}` as a date in the year {naive.year}, which is in the past. Give a time "
+            "in the future."
+        )
     if zone is None:
         return localize(naive, tz)
     if zone.upper() in {"Z", "UTC"}:
         return naive.replace(tzinfo=UTC)
     sign = 1 if zone[0] == "+" else -1
     digits = zone[1:].replace(":", "")
-    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    return (naive - sign * offset).replace(tzinfo=UTC)
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    if hours > 14 or minutes > 59:
+        raise InvalidInput(f"`{_quote(zone)}` is not a UTC offset: they run from -12:00 to +14:00.")
+    return (naive - sign * timedelta(hours=hours, minutes=minutes)).replace(tzinfo=UTC)
 
 
 def _next_weekday(day: str, rest: str, now: datetime, tz: ZoneInfo) -> datetime | None:
@@ -177,6 +229,8 @@ def _next_weekday(day: str, rest: str, now: datetime, tz: ZoneInfo) -> datetime 
     else:
         parsed = _clock(rest)
         if parsed is None:
+            if re.fullmatch(_CLOCK_TEXT, rest):
+                raise _not_a_clock(rest)
             return None
         clock = parsed
     return localize(datetime.combine(date, clock), tz)
@@ -194,6 +248,70 @@ def _clock(text: str) -> time | None:
     if hour > 23 or minute > 59:
         return None
     return time(hour, minute)
+
+
+# Words that give a number next to them its meaning, for `_check_every_part_is_read`.
+_UNIT_WORDS = frozenset({
+    "s", "sec", "secs", "second", "seconds", "m", "min", "mins", "minute", "minutes", "h", "hr", "hrs",
+    "hour", "hours", "d", "day", "days", "w", "wk", "wks", "week", "weeks", "fortnight", "fortnights",
+    "mo", "month", "months", "y", "yr", "yrs", "year", "years", "am", "pm", "a.m.", "p.m.", "a.m", "p.m",
+    "noon", "midnight", "o'clock", "oclock",
+})  # fmt: skip
+_MONTHS = frozenset({
+    "jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun", "june", "jul",
+    "july", "aug", "august", "sep", "sept", "september", "oct", "october", "nov", "november", "dec",
+    "december",
+})  # fmt: skip
+_ALLOWED = re.compile(r"[\w\s:.,/+\-@'’()]*")
+_CLOCKS = re.compile(r"(?<![\d:])(\d+):(\d+)(?::(\d+))?(?![\d:])")
+_BARE_NUMBER = re.compile(r"(?<![\w.:/+\-])(\d+)(?![\w.:/\-])")
+
+
+def _check_every_part_is_read(raw: str) -> None:
+    """Before free text goes to dateparser, which silently skips what it can't use (`tomorrow 25:00` as
+    "tomorrow", `in 10^20 seconds` as "in 20 seconds"): refuse symbols, impossible clock times, numbers
+    too large for any date, and numbers that nothing around them gives a meaning."""
+    lowered = raw.lower()
+    if not _ALLOWED.fullmatch(lowered):
+        odd = next(c for c in lowered if not _ALLOWED.fullmatch(c))
+        raise InvalidInput(
+            f"I couldn't read `{_quote(raw)}` as a time: `{_quote(odd)}` has no meaning in one. Try {EXAMPLES}."
+        )
+    for match in _CLOCKS.finditer(lowered):
+        hour, minute, second = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+        if hour > 23 or minute > 59 or second > 59:
+            raise _not_a_clock(match.group(0))
+    big = re.search(r"\d{5,}", lowered)
+    if big:
+        raise InvalidInput(
+            f"I couldn't read `{_quote(raw)}` as a time: `{_quote(big.group(0))}` is too large a number "
+            f"for a date or time. Try {EXAMPLES}."
+        )
+    for match in _BARE_NUMBER.finditer(lowered):
+        number = match.group(1)
+        before = re.findall(r"[a-z.'’]+|\d+", lowered[: match.start()])
+        after = re.findall(r"[a-z.'’]+|\d+", lowered[match.end() :])
+        previous, following = (before[-1] if before else ""), (after[0] if after else "")
+        if following.strip(".") in _UNIT_WORDS or following in _UNIT_WORDS or following in _MONTHS:
+            continue
+        if previous.strip(".") in _MONTHS or (len(number) == 4 and number[0] != "0"):
+            continue
+        if previous in {"at", "@"} or lowered[: match.start()].rstrip().endswith("@"):
+            if int(number) > 23:
+                raise _not_a_clock(number)
+            continue
+        if following in {"of", "st", "nd", "rd", "th"} and int(number) <= 31:
+            continue
+        raise InvalidInput(
+            f"I couldn't tell what `{number}` means in `{_quote(raw)}`: give a clock time (`9am`, `18:00`), "
+            f"a date (`jan 10`) or a duration (`in 2 hours`). Try {EXAMPLES}."
+        )
+
+
+def _not_a_clock(text: str) -> InvalidInput:
+    return InvalidInput(
+        f"`{_quote(text.strip())}` is not a time of day: use 00:00–23:59, or 1–12 with am/pm (`9pm`)."
+    )
 
 
 def _dateparser(raw: str, now: datetime, tz: ZoneInfo) -> datetime | None:
@@ -230,7 +348,10 @@ def localize(naive: datetime, tz: ZoneInfo) -> datetime:
 
 
 def _explain(when: datetime, zone: str) -> str:
-    local = when.astimezone(ZoneInfo(zone))
+    try:
+        local = when.astimezone(ZoneInfo(zone))
+    except (OverflowError, ValueError):  # the very edge of the calendar: said in UTC
+        local, zone = when, "UTC"
     return f"{local:%a %d %b %Y %H:%M} {zone} (<t:{int(when.timestamp())}:f>)"
 
 

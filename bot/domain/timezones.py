@@ -25,8 +25,10 @@ def validate(name: str) -> str:
     key = name.strip().lower().replace(" ", "_")
     canonical = _ALIASES.get(key) or _lower_index().get(key)
     if canonical is None:
+        # Echoed inside `code`: one line, short, and its own backticks can't break out.
+        shown = " ".join(name.split()).replace("`", "'")[:60]
         raise InvalidInput(
-            f"`{name.strip()[:60]}` is not a time zone I know. Use an IANA name such as "
+            f"`{shown}` is not a time zone I know. Use an IANA name such as "
             "`Europe/Berlin` or `America/New_York` (the suggestions list them)."
         )
     return canonical
