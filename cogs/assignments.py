@@ -1,7 +1,9 @@
 """`/episode claim|unclaim|assign|unassign|volunteer|requests` and the Approve/Decline review.
 
 The subcommands join the `/episode` group owned by `cogs.episodes`; the review buttons are dynamic
-items (their custom id carries the request id), so they keep working after a restart.
+items and the Decline form is read from its submission (their custom ids carry the request id), so
+they keep working after a restart. Pending requests follow the review channel (settings changes,
+deleted review messages, and once at start).
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from bot.ui.groups import episode_group
 from bot.ui.pager import QueryPager
 from bot.ui.review import (
     DYNAMIC_ITEMS,
-    DeclineForm,
+    decline_form,
     episode_label,
+    handle_decline_submission,
     request_line,
     review_embed,
     review_view,
@@ -171,11 +174,7 @@ class Assignments(commands.Cog):
 
             async def page(offset: int, limit: int) -> tuple[int, list[str]]:
                 total, pending = await service.pending(host, found, offset=offset, limit=limit)
-                lines = [hint] if hint else []
-                lines += [request_line(request, ep) for request, ep in pending]
-                if hint and not total:
-                    lines.append("No pending requests.")
-                return total, lines
+                return total, [request_line(request, ep) for request, ep in pending]
 
             scope = f" · {found.code}" if found else ""
             await QueryPager(
@@ -183,6 +182,7 @@ class Assignments(commands.Cog):
                 lambda total: f"Pending author requests ({total}){scope}",
                 page,
                 empty="No pending requests.",
+                header=hint,
             ).send(interaction)
 
         return [claim, unclaim, assign, unassign, volunteer, requests]
@@ -205,9 +205,48 @@ class Assignments(commands.Cog):
 
     async def decline_clicked(self, interaction: discord.Interaction, request_id: int) -> None:
         request, episode = await self.service.decidable(_member(interaction), request_id)
-        await interaction.response.send_modal(
-            DeclineForm(request.id, episode, self._decline_submitted, opened_by=interaction.id)
-        )
+        await interaction.response.send_modal(decline_form(request.id, episode))
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Submitted Decline forms, whichever process opened them (see bot.ui.review.decline_form)."""
+        await handle_decline_submission(interaction, self._decline_submitted)
+
+    # -- pending requests follow the review channel ----------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_archivist_settings_changed(self, guild_id: int) -> None:
+        await self._follow_review_channel(guild_id)
+
+    @commands.Cog.listener()
+    async def on_archivist_ready(self) -> None:
+        for guild in self.bot.guilds:
+            await self._follow_review_channel(guild.id)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        await self._review_messages_deleted(payload.guild_id, payload.channel_id, {payload.message_id})
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        await self._review_messages_deleted(payload.guild_id, payload.channel_id, set(payload.message_ids))
+
+    async def _follow_review_channel(self, guild_id: int) -> None:
+        try:
+            moved = await self.service.review_channel_changed(guild_id)
+        except Exception:
+            log.exception("pending requests of guild %s could not follow the review channel", guild_id)
+            return
+        if moved:
+            log.info("posted %d pending request(s) in the review channel of guild %s", moved, guild_id)
+
+    async def _review_messages_deleted(self, guild_id: int | None, channel_id: int, ids: set[int]) -> None:
+        if guild_id is None:
+            return
+        try:
+            await self.service.review_messages_deleted(guild_id, channel_id, ids)
+        except Exception:
+            log.exception("deleted review messages in channel %s not handled", channel_id)
 
     async def _decline_submitted(
         self, interaction: discord.Interaction, request_id: int, reason: str | None

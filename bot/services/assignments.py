@@ -7,6 +7,10 @@ tag and posts a short note in the episode's thread.
 A volunteer's request is stored before anything is posted, so it is never lost: when the review
 channel is missing or refuses the post, a `review_sync` job posts it later. The same job brings a
 review message up to date when editing it after a decision failed.
+
+Pending requests follow the review channel: when an admin picks another one, or a pending request's
+review message is deleted, the request is posted (again) in the current review channel and its stored
+message replaced; a message left in an old channel loses its buttons and points to the new one.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from bot.clock import now
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.scheduler import DONE, Failed, Outcome, Retry, Scheduler
 from bot.services.base import FeatureService
-from bot.services.episodes import Change, EpisodeService
+from bot.services.episodes import UNKNOWN_GONE, Change, EpisodeService, refusal_outcome
 from bot.storage import episodes as episode_store
 from bot.storage import requests as store
 from bot.storage.db import Database
@@ -172,9 +176,7 @@ class AssignmentService(FeatureService):
 
         async def publish() -> str | None:
             problem = await self._post_review(request, episode)
-            await self.episodes.post_in_thread(
-                episode, f"🙋 <@{member.id}> would like to write this episode."
-            )
+            await self.episodes.note(episode, f"🙋 <@{member.id}> would like to write this episode.")
             return problem
 
         return Volunteered(request, created=True, publish=publish)
@@ -190,9 +192,7 @@ class AssignmentService(FeatureService):
         episode = await episode_store.get(self.db, withdrawn.episode_id)
         if episode is not None:
             await self.update_review_message(withdrawn, episode)
-            await self.episodes.post_in_thread(
-                episode, f"↩️ <@{user.id}> withdrew their request to write this episode."
-            )
+            await self.episodes.note(episode, f"↩️ <@{user.id}> withdrew their request to write this episode.")
         return withdrawn
 
     # -- reviewing ------------------------------------------------------------------------------------
@@ -240,7 +240,7 @@ class AssignmentService(FeatureService):
         note = f"✅ <@{request.user_id}> is now an author of this episode (request approved by <@{request.decided_by}>)."
         if not by_dm:
             note += f"\n<@{request.user_id}>, I couldn't reach you by DM, so I'm telling you here."
-        await self.episodes.post_in_thread(episode, note, ping=[] if by_dm else [request.user_id])
+        await self.episodes.note(episode, note, ping=[] if by_dm else [request.user_id])
         return Decided(request, episode, told_by_dm=by_dm)
 
     async def after_decline(self, decided: Decided) -> Decided:
@@ -261,7 +261,7 @@ class AssignmentService(FeatureService):
             )
             if request.reason:
                 note += f"\nReason: {request.reason}"
-            await self.episodes.post_in_thread(episode, note, ping=[request.user_id])
+            await self.episodes.note(episode, note, ping=[request.user_id])
         return Decided(request, episode, told_by_dm=by_dm)
 
     async def _dm(self, user_id: int, content: str) -> bool:
@@ -322,18 +322,19 @@ class AssignmentService(FeatureService):
             return None, f"I can't post in {channel.mention}: give my role {', '.join(missing)} there."
         return channel, None
 
-    async def _post_review(self, request: AuthorRequest, episode: Episode) -> str | None:
+    async def _post_review(
+        self, request: AuthorRequest, episode: Episode, *, old_gone: bool = False
+    ) -> str | None:
         """Post the request for review; None when posted, else why not (and a retry is scheduled)."""
         channel, problem = await self._review_channel(request.guild_id)
         if channel is not None:
             try:
-                message = await self._send_review(channel, request, episode)
+                await self._repost(channel, request, episode, old_gone=old_gone)
             except discord.Forbidden:
                 problem = f"I'm not allowed to post in {channel.mention}: give my role Send Messages and Embed Links there."
             except discord.HTTPException as exc:
                 problem = f"Discord refused the post in {channel.mention} ({exc.status})."
             else:
-                await store.set_review_message(self.db, request.id, message.channel.id, message.id)
                 return None
         log.info("review message for request %s not posted: %s", request.id, problem)
         await self._schedule_sync(request)
@@ -342,11 +343,77 @@ class AssignmentService(FeatureService):
     async def _send_review(
         self, channel: discord.abc.Messageable, request: AuthorRequest, episode: Episode
     ) -> discord.Message:
+        # The nonce names this request's message in this channel after the one it replaces: a repeat of
+        # the same post within minutes (its answer lost) gets Discord's first message back, not a second.
+        replaces = request.review_message_id or 0
         return await channel.send(
             embed=review_embed(request, episode),
             view=review_view(request),
             allowed_mentions=discord.AllowedMentions.none(),
+            nonce=f"rq{request.id}.{replaces % 10**12}",
         )
+
+    async def _repost(
+        self,
+        channel: discord.TextChannel | discord.Thread,
+        request: AuthorRequest,
+        episode: Episode,
+        *,
+        old_gone: bool = False,
+    ) -> discord.Message:
+        """Post the request in the review channel and record the message; a message it replaces (in an
+        old review channel) keeps its embed but loses its buttons and points to the new one."""
+        message = await self._send_review(channel, request, episode)
+        old_channel, old_message = request.review_channel_id, request.review_message_id
+        await store.set_review_message(self.db, request.id, message.channel.id, message.id)
+        if not old_gone and old_message not in (None, message.id) and old_channel is not None:
+            await self._retire(old_channel, old_message, message)
+        return message
+
+    async def _retire(self, channel_id: int, message_id: int, replacement: discord.Message) -> None:
+        try:
+            channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
+            await channel.get_partial_message(message_id).edit(
+                content=f"Moved to {replacement.jump_url}: decide it there.",
+                view=None,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except discord.HTTPException as exc:
+            # Its buttons still decide the same request (it is looked up by id), so nothing is lost.
+            log.info("old review message %s not retired (%s)", message_id, exc.status)
+
+    async def review_channel_changed(self, guild_id: int) -> int:
+        """Pending requests follow the review channel: every one not posted in the current review
+        channel (never posted, or posted in an old one) is posted there now; a refusal is retried by
+        its `review_sync` job. Cheap when nothing moved: one query. Returns how many were posted."""
+        channel, _ = await self._review_channel(guild_id)
+        if channel is None:
+            return 0
+        posted = 0
+        for request in await store.pending_not_in(self.db, guild_id, channel.id):
+            episode = await episode_store.get(self.db, request.episode_id)
+            if episode is None:
+                continue
+            try:
+                await self._repost(channel, request, episode)
+                posted += 1
+            except discord.HTTPException as exc:
+                log.info("request %s not moved to the review channel yet (%s)", request.id, exc.status)
+                await self._schedule_sync(request)
+        return posted
+
+    async def review_messages_deleted(self, guild_id: int, channel_id: int, message_ids: set[int]) -> int:
+        """Pending requests whose review message was deleted (a delete event is the evidence) are posted
+        again in the current review channel. Returns how many were. Deletions elsewhere than in the
+        review channel cost no query (settings are cached)."""
+        if (await self.episodes.settings(guild_id)).review_channel_id != channel_id:
+            return 0
+        reposted = 0
+        for request in await store.pending_with_review_message(self.db, channel_id, message_ids):
+            episode = await episode_store.get(self.db, request.episode_id)
+            if episode is not None and await self._post_review(request, episode, old_gone=True) is None:
+                reposted += 1
+        return reposted
 
     async def update_review_message(self, request: AuthorRequest, episode: Episode) -> bool:
         """Show the request's current state on its review message (retried later when refused)."""
@@ -355,9 +422,15 @@ class AssignmentService(FeatureService):
         try:
             await self._edit_review(request, episode)
             return True
-        except discord.NotFound:
-            log.info("review message of request %s is gone", request.id)
-            return True
+        except discord.NotFound as exc:
+            if exc.code in UNKNOWN_GONE:
+                log.info("review message of request %s is gone", request.id)
+                if request.is_pending:  # it must stay decidable: post it again
+                    await self._schedule_sync(request, delay=0)
+                return True
+            log.warning("review message of request %s not updated (404); retrying later", request.id)
+            await self._schedule_sync(request)
+            return False
         except discord.HTTPException as exc:
             log.warning(
                 "review message of request %s not updated (%s); retrying later", request.id, exc.status
@@ -391,22 +464,42 @@ class AssignmentService(FeatureService):
         episode = await episode_store.get(self.db, request.episode_id)
         if episode is None:
             return Failed("the episode is gone")
-        if request.review_message_id is None:
-            if not request.is_pending:
-                return DONE  # decided before it was ever posted: nothing to show any more
+        if request.is_pending:
             channel, problem = await self._review_channel(request.guild_id)
-            if channel is None:
-                return Retry(problem or "no review channel")
-            try:
-                message = await self._send_review(channel, request, episode)
-            except discord.HTTPException as exc:
-                return Retry(f"HTTP {exc.status} posting the review message")
-            await store.set_review_message(self.db, request.id, message.channel.id, message.id)
-            return DONE
+            if request.review_message_id is None or (
+                channel is not None and request.review_channel_id != channel.id
+            ):
+                if channel is None:
+                    return Retry(problem or "no review channel")
+                try:
+                    await self._repost(channel, request, episode)
+                except discord.HTTPException as exc:
+                    return _posting_refused(exc, job)
+                return DONE
+        elif request.review_message_id is None:
+            return DONE  # decided before it was ever posted: nothing to show any more
         try:
             await self._edit_review(request, episode)
-        except discord.NotFound:
-            return Failed("the review message was deleted")
         except discord.HTTPException as exc:
-            return Retry(f"HTTP {exc.status} editing the review message", after=REVIEW_RETRY_SECONDS)
+            if exc.status == 404 and exc.code in UNKNOWN_GONE:
+                if not request.is_pending:
+                    return Failed("the review message was deleted")
+                # It must stay decidable: post it again in the current review channel.
+                channel, problem = await self._review_channel(request.guild_id)
+                if channel is None:
+                    return Retry(problem or "no review channel")
+                try:
+                    await self._repost(channel, request, episode, old_gone=True)
+                except discord.HTTPException as again:
+                    return _posting_refused(again, job)
+                return DONE
+            return refusal_outcome(exc, job.attempts, "the review message", REVIEW_RETRY_SECONDS)
         return DONE
+
+
+def _posting_refused(exc: discord.HTTPException, job: Job) -> Outcome:
+    """A pending request must reach the hosts: only a refusal that can never pass (400) stops its
+    posting; a 403 is retried with backoff (up to 15 minutes apart) until a moderator allows it."""
+    if exc.status == 403:
+        return Retry(f"Discord refused the review message: 403 {exc.text or ''}".strip())
+    return refusal_outcome(exc, job.attempts, "the review message", REVIEW_RETRY_SECONDS)

@@ -4,12 +4,22 @@ A change is committed to the database first and returned as a `Change`; the comm
 member, then calls `Change.publish()` to bring the forum post up to date. When Discord refuses that
 update, a `card_sync` job retries it within two minutes (and at the next start), so no change is
 ever lost to a Discord hiccup, and no member waits on Discord's side of it for their answer.
+
+Notes in the thread ("moved to Writing", "is now an author") are kept in the database before they are
+posted (`thread_notes`) and delivered by a `thread_note` job until Discord takes them; the id of the
+message that carries a note is recorded, so a retry never posts it twice.
+
+A refusal that can never succeed (400: the payload is wrong; 404: the post or message is gone) is
+logged once and not retried; 403 (a moderator changed permissions) is retried with backoff a few times,
+then given up until the next change; everything else (429, 5xx) is retried until Discord takes it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import discord
@@ -22,7 +32,7 @@ from bot.scheduler import DONE, Failed, Outcome, Retry, Scheduler
 from bot.storage import episodes as store
 from bot.storage import settings as settings_store
 from bot.storage.db import Database
-from bot.storage.episodes import CardData, Episode
+from bot.storage.episodes import NOTE_JOB, CardData, Episode, NewNote, ThreadNote
 from bot.storage.jobs import Job
 from bot.storage.settings import GuildSettings
 from bot.ui.cards import call_for_research, status_card
@@ -31,6 +41,9 @@ log = logging.getLogger(__name__)
 
 CARD_SYNC = "card_sync"
 CARD_RETRY_SECONDS = 30.0
+NOTE_RETRY_SECONDS = 30.0
+FORBIDDEN_TRIES = 6  # a 403 is retried with backoff (30 s … 16 min) this many times, then given up
+NOTE_LOOKBACK = 50  # recent messages searched for a note whose post may have arrived
 StatusListener = Callable[[Episode, Status, int], Awaitable[None]]
 Progress = Callable[[], Awaitable[None]]
 
@@ -68,13 +81,42 @@ class SyncIncomplete(Exception):
     """Discord took part of an update (e.g. the forum's tags could not be created yet)."""
 
 
+def only_pinging(user_ids: list[int]) -> discord.AllowedMentions:
+    """Mentions render for everyone but notify only these members (never roles or @everyone)."""
+    users = [discord.Object(u) for u in user_ids]
+    return discord.AllowedMentions(everyone=False, roles=False, replied_user=False, users=users)
+
+
+UNKNOWN_GONE = frozenset({10003, 10004, 10008})  # Unknown Channel, Unknown Guild, Unknown Message
+
+
+def is_permanent(exc: discord.HTTPException) -> bool:
+    """A refusal that the same request can never get past: 400 (the payload breaks a rule) or a 404
+    saying what it changes is gone (Unknown Channel/Guild/Message: evidence, not a bare 404). 403 is
+    not: a moderator may give the permission back."""
+    return exc.status == 400 or (exc.status == 404 and exc.code in UNKNOWN_GONE)
+
+
+def refusal_outcome(exc: discord.HTTPException, attempts: int, what: str, retry_after: float) -> Outcome:
+    """What a scheduler job does after Discord refused `what`: give up on a permanent refusal (and on a
+    403 that lasted FORBIDDEN_TRIES tries), otherwise try again."""
+    reason = f"Discord refused {what}: {exc.status} {exc.code or ''} {exc.text or ''}".strip()
+    if is_permanent(exc):
+        return Failed(reason)
+    if exc.status == 403:
+        return Failed(reason) if attempts + 1 >= FORBIDDEN_TRIES else Retry(reason)
+    return Retry(reason, after=retry_after)
+
+
 class EpisodeService:
     def __init__(self, bot: discord.Client, db: Database, scheduler: Scheduler) -> None:
         self.bot = bot
         self.db = db
         self.scheduler = scheduler
         self.status_listeners: list[StatusListener] = []
+        self._note_locks: dict[int, asyncio.Lock] = {}
         scheduler.register_each(CARD_SYNC, self._card_job)
+        scheduler.register_each(NOTE_JOB, self._note_job)
 
     # -- lookups and permissions --------------------------------------------------------------------
 
@@ -198,13 +240,18 @@ class EpisodeService:
         if status == episode.status:
             raise InvalidInput(f"`{episode.code}` is already {status.label}.")
         old = episode.status
-        episode = await store.set_status(self.db, episode, status, member.id, note)
         text = f"🔄 <@{member.id}> moved this episode from **{old.label}** to **{status.label}**."
         if note:
             text += f"\n> {note}"
+        announcement = NewNote(text, now().timestamp() + NOTE_RETRY_SECONDS)
+        episode, note_id, job = await store.set_status_announced(
+            self.db, episode, status, member.id, note, announcement
+        )
+        self.scheduler.jobs_changed([job])
 
         async def publish() -> bool:
-            synced = await self.publish(episode, text)
+            synced = await self.refresh(episode.id)
+            synced = await self.deliver_note(note_id) and synced
             for listener in self.status_listeners:
                 try:
                     await listener(episode, old, member.id)
@@ -228,18 +275,100 @@ class EpisodeService:
         return Change(episode, publish=lambda: self.refresh(episode.id))
 
     async def publish(self, episode: Episode, note: str | None = None) -> bool:
-        """The post's card and tags, then an optional note in its thread; False when the card waits."""
+        """The post's card and tags, then an optional note in its thread (kept until Discord takes it);
+        False when part of it waits for a retry."""
         synced = await self.refresh(episode.id)
         if note:
-            await self.post_in_thread(episode, note)
+            synced = await self.note(episode, note) and synced
         return synced
+
+    # -- notes in the thread ------------------------------------------------------------------------
+
+    async def note(self, episode: Episode, content: str, *, ping: list[int] | None = None) -> bool:
+        """Keep a note for the episode's thread and post it; pings only the members in `ping`.
+        True when it is posted now; otherwise a `thread_note` job posts it when Discord lets it."""
+        note = NewNote(content, now().timestamp() + NOTE_RETRY_SECONDS, tuple(ping or ()))
+        note_id, job = await store.add_note(self.db, episode, note)
+        self.scheduler.jobs_changed([job])
+        return await self.deliver_note(note_id)
+
+    async def deliver_note(self, note_id: int) -> bool:
+        """Post a kept note now; True when it is in the thread (now or before), False when it waits."""
+        try:
+            outcome = await self._post_note(note_id, attempts=0)
+        except Exception as exc:  # e.g. "database is locked" recording it: the job finds the post
+            log.warning("note %s not recorded as posted (%s); its job will check", note_id, exc)
+            return False
+        return outcome is DONE
+
+    async def _note_job(self, job: Job) -> Outcome:
+        return await self._post_note(job.payload["note_id"], attempts=job.attempts)
+
+    @asynccontextmanager
+    async def _note_lock(self, note_id: int) -> AsyncIterator[None]:
+        """One delivery of a note at a time (the command's and the job's may meet)."""
+        lock = self._note_locks.setdefault(note_id, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and self._note_locks.get(note_id) is lock:
+                del self._note_locks[note_id]
+
+    async def _post_note(self, note_id: int, *, attempts: int) -> Outcome:
+        async with self._note_lock(note_id):
+            note = await store.get_note(self.db, note_id)
+            if note is None:
+                return Failed("the note is gone (its episode was removed)")
+            if note.posted:
+                return DONE
+            episode = await store.get(self.db, note.episode_id)
+            if episode is None:
+                return Failed("the note's episode is gone")
+            try:
+                thread = await self.thread(episode)
+                if thread is None:
+                    return Failed(f"the post of episode {episode.code} is gone")
+                if note.attempted_at is not None:
+                    found = await self._find_note(thread, note)
+                    if found is not None:
+                        await store.note_posted(self.db, note.id, found)
+                        return DONE
+                await store.note_attempted(self.db, note.id)
+                message = await thread.send(
+                    note.content,
+                    allowed_mentions=only_pinging(note.ping),
+                    nonce=f"note{note.id}",  # Discord returns the first post for a repeat within minutes
+                )
+            except discord.HTTPException as exc:
+                outcome = refusal_outcome(exc, attempts, "a note in the thread", NOTE_RETRY_SECONDS)
+                log.warning("note %s of episode %s not posted: %s", note.id, episode.id, exc)
+                return outcome
+            await store.note_posted(self.db, note.id, message.id)
+            return DONE
+
+    async def _find_note(self, thread: discord.Thread, note: ThreadNote) -> int | None:
+        """The id of the message carrying `note` when an earlier post of it reached the thread after all
+        (its answer was lost, or the bot stopped before recording it). A 403 on the read means it can't
+        be known: the note is posted (again) rather than lost."""
+        me = self.bot.user.id if self.bot.user else None
+        since = note.created_at.timestamp() - 1
+        try:
+            async for message in thread.history(limit=NOTE_LOOKBACK):
+                if message.created_at.timestamp() < since:
+                    break
+                if message.author.id == me and message.content == note.content:
+                    return message.id
+        except discord.Forbidden:
+            log.warning("can't read the thread %s to check note %s was posted", thread.id, note.id)
+        return None
 
     # -- keeping Discord in sync --------------------------------------------------------------------
 
     async def refresh(self, episode_id: int, *, delay: float | None = None) -> bool:
         """Bring the post up to date now (or after `delay` seconds, coalescing bursts).
 
-        Returns True when Discord accepted the update; otherwise a retry is scheduled."""
+        Returns False when a retry is scheduled; a permanent refusal is logged and not retried."""
         if delay is not None:
             await self.scheduler.schedule(
                 CARD_SYNC,
@@ -254,7 +383,19 @@ class EpisodeService:
         except LookupError as exc:
             log.warning("status card of episode %s not updated: %s", episode_id, exc)
             return False
-        except (discord.HTTPException, SyncIncomplete) as exc:
+        except discord.HTTPException as exc:
+            if is_permanent(exc):
+                log.warning("Discord refused the post of episode %s for good: %s", episode_id, exc)
+                return True
+            log.warning("post of episode %s not fully updated (%s); retrying later", episode_id, exc)
+            await self.scheduler.schedule(
+                CARD_SYNC,
+                now().timestamp() + CARD_RETRY_SECONDS,
+                {"episode_id": episode_id},
+                dedupe_key=f"card:{episode_id}",
+            )
+            return False
+        except SyncIncomplete as exc:
             log.warning("post of episode %s not fully updated (%s); retrying later", episode_id, exc)
             await self.scheduler.schedule(
                 CARD_SYNC,
@@ -273,7 +414,13 @@ class EpisodeService:
             raise LookupError(f"the post of episode {episode.code} is gone")
         if thread.archived:
             await thread.edit(archived=False)
-        await thread.get_partial_message(episode.starter_message_id).edit(embed=status_card(data))
+        refused: discord.HTTPException | None = None
+        try:
+            await thread.get_partial_message(episode.starter_message_id).edit(embed=status_card(data))
+        except discord.HTTPException as exc:
+            refused = exc  # the name and tags still follow the episode; the card is retried after
+            if exc.status == 404 and exc.code == 10003:  # Unknown Channel: the post itself is gone
+                raise
         forum = thread.parent
         tags = await self._ensure_tags(forum) if isinstance(forum, discord.ForumChannel) else {}
         wanted_name = rules.thread_name(episode.code, episode.title)
@@ -281,6 +428,8 @@ class EpisodeService:
         applied = (keep + self._tags_for(tags, episode.status, bool(data.authors)))[:5]
         if thread.name != wanted_name or {t.id for t in applied} != {t.id for t in thread.applied_tags}:
             await thread.edit(name=wanted_name, applied_tags=applied)
+        if refused is not None:
+            raise refused
         wanted = rules.managed_tag_names(episode.status, bool(data.authors))
         if any(name not in tags for name in wanted):
             raise SyncIncomplete(f"the forum lacks the tags {wanted}")
@@ -290,17 +439,15 @@ class EpisodeService:
             await self.sync_post(job.payload["episode_id"])
         except LookupError as exc:
             return Failed(str(exc))
-        except discord.NotFound:
-            return Failed("the episode's post was deleted")
-        except discord.Forbidden as exc:
-            return Retry(f"forbidden: {exc.text}", after=CARD_RETRY_SECONDS * 4)
         except discord.HTTPException as exc:
-            return Retry(f"HTTP {exc.status}", after=CARD_RETRY_SECONDS)
+            return refusal_outcome(exc, job.attempts, "the episode's post", CARD_RETRY_SECONDS)
         except SyncIncomplete as exc:
             return Retry(str(exc), after=None if job.attempts >= 3 else CARD_RETRY_SECONDS)
         return DONE
 
     async def thread(self, episode: Episode) -> discord.Thread | None:
+        """The episode's post; None only on evidence that it is gone (Discord answered Unknown Channel).
+        Any other refusal raises discord.HTTPException: the post may well be there."""
         if episode.thread_id is None:
             return None
         channel = self.bot.get_channel(episode.thread_id)
@@ -308,16 +455,17 @@ class EpisodeService:
             return channel
         try:
             fetched = await self.bot.fetch_channel(episode.thread_id)
-        except discord.NotFound:
-            return None
+        except discord.NotFound as exc:
+            if exc.code in UNKNOWN_GONE:
+                return None
+            raise
         return fetched if isinstance(fetched, discord.Thread) else None
 
     async def post_in_thread(
         self, episode: Episode, content: str | None = None, *, ping: list[int] | None = None, **kwargs
     ) -> discord.Message | None:
         """Post in the episode's thread; pings only the members in `ping`. None when Discord refused."""
-        mentions = discord.AllowedMentions(everyone=False, roles=False, replied_user=False,
-                                           users=[discord.Object(u) for u in ping or []])  # fmt: skip
+        mentions = only_pinging(ping or [])
         try:
             thread = await self.thread(episode)
             if thread is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +11,7 @@ from bot.clock import from_ts, now_ts
 from bot.domain.episodes import Milestone, Status
 from bot.errors import Conflict
 
+from . import jobs as job_store
 from .db import Database, Tx
 
 _EPISODE_COLS = (
@@ -237,20 +239,42 @@ async def list_page(
     return (rows[0][4] if rows else 0), [EpisodeLine(r[0], r[1], Status(r[2]), r[3]) for r in rows]
 
 
+async def _set_status_in(
+    tx: Tx, episode: Episode, status: Status, actor_id: int, note: str | None, ts: int
+) -> None:
+    await tx.execute(
+        "UPDATE episodes SET status = ?, updated_at = ? WHERE id = ?", (status.value, ts, episode.id)
+    )
+    await tx.execute(
+        "INSERT INTO episode_events (episode_id, kind, actor_id, from_value, to_value, note, created_at) "
+        "VALUES (?, 'status', ?, ?, ?, ?, ?)",
+        (episode.id, actor_id, episode.status.value, status.value, note, ts),
+    )
+
+
 async def set_status(
     db: Database, episode: Episode, status: Status, actor_id: int, note: str | None
 ) -> Episode:
-    ts = now_ts()
-    async with db.transaction() as conn:
-        await conn.execute(
-            "UPDATE episodes SET status = ?, updated_at = ? WHERE id = ?", (status.value, ts, episode.id)
-        )
-        await conn.execute(
-            "INSERT INTO episode_events (episode_id, kind, actor_id, from_value, to_value, note, created_at) "
-            "VALUES (?, 'status', ?, ?, ?, ?, ?)",
-            (episode.id, actor_id, episode.status.value, status.value, note, ts),
-        )
+    async with db.transaction() as tx:
+        await _set_status_in(tx, episode, status, actor_id, note, now_ts())
     return await _reload(db, episode.id)
+
+
+async def set_status_announced(
+    db: Database,
+    episode: Episode,
+    status: Status,
+    actor_id: int,
+    note: str | None,
+    announcement: NewNote,
+) -> tuple[Episode, int, job_store.NewJob]:
+    """`set_status` and the note announcing it in the thread (with its delivery job), in one
+    transaction: the move is never kept without its note. Returns the episode, the note id and the job."""
+    ts = now_ts()
+    async with db.transaction() as tx:
+        await _set_status_in(tx, episode, status, actor_id, note, ts)
+        note_id, job = await _add_note_in(tx, episode, announcement, ts)
+    return await _reload(db, episode.id), note_id, job
 
 
 async def edit(
@@ -425,3 +449,82 @@ async def _reload(db: Database, episode_id: int) -> Episode:
     if episode is None:
         raise LookupError(f"episode {episode_id} vanished")
     return episode
+
+
+# -- notes in the thread (an outbox: kept until Discord took them) ------------------------------------
+
+NOTE_JOB = "thread_note"
+
+
+@dataclass(frozen=True, slots=True)
+class NewNote:
+    """A note to post in an episode's thread; `ping` are the only members it may notify; the job that
+    delivers it is due at `retry_at` (unix seconds), the first retry when posting at once fails."""
+
+    content: str
+    retry_at: float
+    ping: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadNote:
+    id: int
+    episode_id: int
+    content: str
+    ping: list[int]
+    created_at: datetime
+    attempted_at: datetime | None
+    message_id: int | None
+
+    @property
+    def posted(self) -> bool:
+        return self.message_id is not None
+
+
+async def _add_note_in(tx: Tx, episode: Episode, note: NewNote, ts: int) -> tuple[int, job_store.NewJob]:
+    cur = await tx.execute(
+        "INSERT INTO thread_notes (episode_id, content, ping, created_at) VALUES (?, ?, ?, ?)",
+        (episode.id, note.content, json.dumps(list(note.ping)), ts),
+    )
+    note_id = int(cur.lastrowid or 0)
+    job = job_store.NewJob(NOTE_JOB, note.retry_at, {"note_id": note_id}, episode.guild_id, f"note:{note_id}")
+    await job_store.add_in(tx, job, ts)
+    return note_id, job
+
+
+async def add_note(db: Database, episode: Episode, note: NewNote) -> tuple[int, job_store.NewJob]:
+    """Keep a note for the thread, with the job that delivers it; (note id, job)."""
+    async with db.transaction() as tx:
+        return await _add_note_in(tx, episode, note, now_ts())
+
+
+async def get_note(db: Database, note_id: int) -> ThreadNote | None:
+    row = await db.fetchone(
+        "SELECT id, episode_id, content, ping, created_at, attempted_at, message_id FROM thread_notes "
+        "WHERE id = ?",
+        (note_id,),
+    )
+    if row is None:
+        return None
+    return ThreadNote(
+        id=row[0],
+        episode_id=row[1],
+        content=row[2],
+        ping=[int(u) for u in json.loads(row[3])],
+        created_at=from_ts(row[4]),
+        attempted_at=from_ts(row[5]),
+        message_id=row[6],
+    )
+
+
+async def note_attempted(db: Database, note_id: int) -> None:
+    """Mark that a post of the note is about to be sent (its outcome may get lost)."""
+    await db.execute(
+        "UPDATE thread_notes SET attempted_at = COALESCE(attempted_at, ?) WHERE id = ?", (now_ts(), note_id)
+    )
+
+
+async def note_posted(db: Database, note_id: int, message_id: int) -> None:
+    await db.execute(
+        "UPDATE thread_notes SET message_id = ? WHERE id = ? AND message_id IS NULL", (message_id, note_id)
+    )

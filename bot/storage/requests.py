@@ -140,6 +140,32 @@ async def count_pending(db: Database, guild_id: int, episode_id: int | None = No
     return int(await db.fetchval(f"SELECT COUNT(*) FROM author_requests WHERE {where}", params))
 
 
+async def pending_not_in(db: Database, guild_id: int, channel_id: int) -> list[AuthorRequest]:
+    """Pending requests of a server whose review message is not in `channel_id` (never posted, or
+    posted in another channel), oldest first."""
+    rows = await db.fetchall(
+        f"SELECT {_COLS} FROM author_requests WHERE guild_id = ? AND status = 'pending' "
+        "AND (review_message_id IS NULL OR review_channel_id IS NOT ?) ORDER BY created_at, id",
+        (guild_id, channel_id),
+    )
+    return [AuthorRequest.from_row(r) for r in rows]
+
+
+async def pending_with_review_message(
+    db: Database, channel_id: int, message_ids: set[int]
+) -> list[AuthorRequest]:
+    """Pending requests whose review message is one of `message_ids` in `channel_id`."""
+    if not message_ids:
+        return []
+    marks = ", ".join("?" * len(message_ids))
+    rows = await db.fetchall(
+        f"SELECT {_COLS} FROM author_requests WHERE status = 'pending' AND review_channel_id = ? "
+        f"AND review_message_id IN ({marks}) ORDER BY id",
+        (channel_id, *sorted(message_ids)),
+    )
+    return [AuthorRequest.from_row(r) for r in rows]
+
+
 async def set_review_message(db: Database, request_id: int, channel_id: int, message_id: int) -> None:
     await db.execute(
         "UPDATE author_requests SET review_channel_id = ?, review_message_id = ? WHERE id = ?",

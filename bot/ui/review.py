@@ -4,6 +4,10 @@ form, and the Withdraw button a volunteer gets.
 The buttons are `DynamicItem`s whose custom id carries the request id, so they keep working after a
 restart (registered with `bot.add_dynamic_items` on every start). What a click does is up to the
 object the assignments cog puts on the bot as `review_actions` (see `ReviewActions`).
+
+The Decline form is the same: its custom id carries the request id, and a submitted form is read from
+the interaction itself (`decline_submission`), never looked up among forms this process opened, so a
+form opened before a restart is answered after it.
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ from typing import Protocol
 
 import discord
 
-from bot.interactions import ArchivistModal, guarded, report
+from bot.interactions import guarded, report
 from bot.storage.episodes import Episode
 from bot.storage.requests import AuthorRequest, RequestStatus
-from bot.ui.cards import ts
+from bot.ui.cards import DESCRIPTION_MAX, FIELD_MAX, TITLE_MAX, clip, fit, ts
 
 REASON_MAX = 500
 REASON_FIELD = "reason"  # the Decline form's text input custom id
@@ -82,19 +86,19 @@ def decision_text(request: AuthorRequest) -> str:
 
 def review_embed(request: AuthorRequest, episode: Episode) -> discord.Embed:
     embed = discord.Embed(
-        title=f"Author request · {episode.code} · {episode.title}"[:256],
-        description=request.pitch or "*No pitch given.*",
+        title=clip(f"Author request · {episode.code} · {episode.title}", TITLE_MAX),
+        description=clip(request.pitch or "*No pitch given.*", DESCRIPTION_MAX),
         colour=_COLOURS[request.status],
         url=thread_link(episode),
     )
     embed.add_field(name="Member", value=f"<@{request.user_id}>", inline=True)
-    embed.add_field(name="Episode", value=episode_label(episode)[:1024], inline=True)
+    embed.add_field(name="Episode", value=clip(episode_label(episode), FIELD_MAX), inline=True)
     embed.add_field(
         name="Requested", value=f"{ts(request.created_at)} ({ts(request.created_at, 'R')})", inline=True
     )
-    embed.add_field(name="Decision", value=decision_text(request)[:1024], inline=False)
+    embed.add_field(name="Decision", value=clip(decision_text(request), FIELD_MAX), inline=False)
     embed.set_footer(text=f"Request #{request.id} · only hosts can decide")
-    return embed
+    return fit(embed)
 
 
 def _actions(interaction: discord.Interaction) -> ReviewActions:
@@ -177,31 +181,67 @@ def withdraw_view(request: AuthorRequest) -> discord.ui.View:
     return view
 
 
-DeclineSubmit = Callable[[discord.Interaction, int, str | None], Awaitable[None]]
+DECLINE_FORM_PREFIX = "archivist:request:decline-form:"
+# The request id, then (forms opened before this version) the id of the click that opened it.
+_DECLINE_FORM = re.compile(r"^archivist:request:decline-form:(\d+)(?::\d+)?$")
 
 
-class DeclineForm(ArchivistModal):
-    """Asks the host for an optional reason; the decision is made only on submit."""
+def decline_form(request_id: int, episode: Episode) -> discord.ui.Modal:
+    """The form a Decline click opens: an optional reason; the decision is made only on submit.
 
-    def __init__(self, request_id: int, episode: Episode, submit: DeclineSubmit, *, opened_by: int) -> None:
-        # One form per click: discord.py routes a submitted form by its custom id, so two hosts (or two
-        # clicks) must not share one, or a submission would land in the other form.
-        super().__init__(
-            title=f"Decline request for {episode.code}"[:45],
-            custom_id=f"archivist:request:decline-form:{request_id}:{opened_by}",
-            timeout=900,
-        )
-        self.request_id = request_id
-        self._submit = submit
-        self.reason = discord.ui.TextInput(
+    Its submission is handled by whoever reads `decline_submission` (the assignments cog's interaction
+    listener), in this process or the next: the form is closed here before it is sent, so discord.py
+    never keeps it in memory or routes its submission to an object a restart would lose."""
+    form = discord.ui.Modal(
+        title=clip(f"Decline request for {episode.code}", 45), custom_id=f"{DECLINE_FORM_PREFIX}{request_id}"
+    )
+    form.add_item(
+        discord.ui.TextInput(
             label="Reason (optional, sent to the member)",
             custom_id=REASON_FIELD,
             style=discord.TextStyle.paragraph,
             required=False,
             max_length=REASON_MAX,
         )
-        self.add_item(self.reason)
+    )
+    form.stop()
+    return form
 
-    async def submitted(self, interaction: discord.Interaction) -> None:
-        reason = (self.reason.value or "").strip() or None
-        await self._submit(interaction, self.request_id, reason)
+
+def _input_values(components: list[dict]) -> dict[str, str]:
+    """custom id -> value of every text input of a submitted form (in action rows or labels)."""
+    values: dict[str, str] = {}
+    for component in components:
+        if "value" in component and "custom_id" in component:
+            values[component["custom_id"]] = component["value"]
+        nested = component.get("components") or ([component["component"]] if "component" in component else [])
+        values.update(_input_values(nested))
+    return values
+
+
+def decline_submission(interaction: discord.Interaction) -> tuple[int, str | None] | None:
+    """(request id, reason) when the interaction is a submitted Decline form, else None."""
+    if interaction.type is not discord.InteractionType.modal_submit:
+        return None
+    data = interaction.data or {}
+    match = _DECLINE_FORM.match(str(data.get("custom_id", "")))
+    if match is None:
+        return None
+    reason = _input_values(list(data.get("components", []))).get(REASON_FIELD, "").strip()
+    return int(match[1]), reason or None
+
+
+async def handle_decline_submission(
+    interaction: discord.Interaction,
+    submit: Callable[[discord.Interaction, int, str | None], Awaitable[None]],
+) -> bool:
+    """Answer a submitted Decline form through `submit`; False when the interaction is something else."""
+    found = decline_submission(interaction)
+    if found is None:
+        return False
+    request_id, reason = found
+    try:
+        await guarded(interaction, lambda: submit(interaction, request_id, reason))
+    except Exception as exc:
+        await report(interaction, exc)
+    return True

@@ -1,0 +1,15 @@
+-- Notes the bot posts in an episode's thread ("moved to Writing", "is now an author", …), kept until
+-- Discord has taken them: each is retried by a `thread_note` job until it is posted, and the id of the
+-- message that carries it is recorded, so a retry never posts it twice. `attempted_at` marks a note
+-- whose post may have reached Discord (the answer was lost): before posting again the bot looks for it
+-- among the thread's recent messages. Times are UTC unix epoch seconds.
+CREATE TABLE thread_notes (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    episode_id   INTEGER NOT NULL REFERENCES episodes (id) ON DELETE CASCADE,
+    content      TEXT    NOT NULL,
+    ping         TEXT    NOT NULL DEFAULT '[]',
+    created_at   INTEGER NOT NULL,
+    attempted_at INTEGER,
+    message_id   INTEGER
+);
+CREATE INDEX thread_notes_episode ON thread_notes (episode_id);

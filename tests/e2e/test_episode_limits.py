@@ -1,0 +1,161 @@
+"""Discord's limits never break an episode's card, its review messages or its lists: every text is cut
+visibly ("… and N more"), a refusal that can never succeed is not retried forever, and every list pages
+through all of its items."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+
+from bot.storage import episodes as episode_store
+from bot.storage import jobs as job_store
+
+CODE = "1924-01"
+
+
+def field(embed: discord.Embed, name: str) -> str:
+    return next(f.value for f in embed.fields if f.name == name)
+
+
+def card(world, code: str = CODE) -> discord.Embed:
+    return world.thread_of(code).history()[0].embeds[0]
+
+
+def tags(world, code: str = CODE) -> set[str]:
+    return {t.name for t in world.bot.get_channel(world.thread_of(code).id).applied_tags}
+
+
+def fits(embed: discord.Embed) -> None:
+    assert len(embed.title or "") <= 256
+    assert len(embed.description or "") <= 4096
+    for f in embed.fields:
+        assert len(f.name) <= 256 and len(f.value) <= 1024, (f.name, len(f.value))
+    assert len(embed) <= 6000
+
+
+async def add_authors(world, n: int) -> list[int]:
+    """n members, each added as an author through the storage layer (as a long history would leave it)."""
+    episode = await episode_store.get_by_code(world.bot.db, world.guild.id, CODE)
+    ids = []
+    for i in range(n):
+        member = world.guild.add_member(world.env.create_user(f"author{i:02d}"))
+        await episode_store.add_author(world.bot.db, episode.id, member.id, world.host.id)
+        ids.append(member.id)
+    return ids
+
+
+async def test_card_with_45_authors_fits_and_keeps_following(world):
+    await world.episode(CODE)
+    await add_authors(world, 45)
+    r = await world.host.slash(world.general, "episode status", episode=CODE, status="writing")
+    assert "now **Writing**" in r.response.content
+    assert not r.followups  # nothing waits: Discord took the card
+    embed = card(world)
+    fits(embed)
+    authors = field(embed, "Authors")
+    assert authors.endswith("more")
+    shown = authors.count("<@")
+    assert f"… and {45 - shown} more" in authors
+    assert field(embed, "Status") == "Writing"
+    assert tags(world) == {"Writing"}
+
+    info = await world.alice.slash(world.general, "episode info", episode=CODE)
+    assert info.response.embeds, info.response.content
+    fits(info.response.embeds[0])
+
+
+async def test_long_description_on_the_card_is_cut_visibly(world):
+    await world.episode(CODE)
+    episode = await episode_store.get_by_code(world.bot.db, world.guild.id, CODE)
+    # An old row (or an import) may hold more than the command allows today.
+    await world.bot.db.execute(
+        "UPDATE episodes SET description = ? WHERE id = ?", ("word " * 1500, episode.id)
+    )
+    await add_authors(world, 60)
+    await world.host.slash(world.general, "episode status", episode=CODE, status="writing")
+    embed = card(world)
+    fits(embed)
+    assert embed.description.endswith("…")
+    assert field(embed, "Status") == "Writing"
+
+
+async def test_a_permanent_refusal_of_the_card_is_not_retried_forever(world, caplog):
+    thread = await world.episode(CODE)
+    world.env.inject_error(
+        "PATCH",
+        f"/channels/{thread.id}/messages/*",
+        status=400,
+        code=50035,
+        message="Invalid Form Body",
+        times=None,
+    )
+    with caplog.at_level(logging.INFO):
+        await world.host.slash(world.general, "episode status", episode=CODE, status="writing")
+        await world.env.advance_time(2 * 3600)
+    episode = await episode_store.get_by_code(world.bot.db, world.guild.id, CODE)
+    assert episode.status.label == "Writing"  # the database stays right
+    assert tags(world) == {"Writing", "Needs Author"}  # tags follow even when the card can't
+    assert await job_store.pending(world.bot.db, "card_sync") == []
+    tries = [e for e in world.env.http_requests if e.method == "PATCH" and "/messages/" in e.path
+             and str(thread.id) in e.path]  # fmt: skip
+    assert len(tries) <= 2
+    world.env.errors.clear()
+
+
+async def walk(member, first) -> list[discord.Embed]:
+    """Every page of a pager answer, clicking Next until it is disabled."""
+    pages = [first.response.embeds[0]]
+    message = first.response
+    while True:
+        buttons = (
+            {c["label"]: c for row in message.components for c in row["components"]}
+            if isinstance(message.components[0] if message.components else {}, dict)
+            else {c.label: c for row in message.components for c in row.children}
+        )
+        nxt = buttons.get("Next")
+        if nxt is None or (nxt["disabled"] if isinstance(nxt, dict) else nxt.disabled):
+            return pages
+        r = await member.click(first.response, label="Next")
+        message = r.response
+        pages.append(message.embeds[0])
+        assert len(pages) < 50
+
+
+MARKDOWN_TITLE = "*_~" * 30  # 90 characters, each escaped for the list: 180
+
+
+async def test_requests_with_long_pitches_page_through_every_request(world):
+    await world.episode(CODE, MARKDOWN_TITLE)
+    volunteers = []
+    for i in range(13):
+        member = world.guild.add_member(world.env.create_user(f"volunteer{i:02d}"))
+        volunteers.append(member)
+        await member.slash(world.general, "episode volunteer", episode=CODE, pitch="*_" * 500)
+    world.review.history()  # posted
+    first = await world.host.slash(world.general, "episode requests")
+    pages = await walk(world.host, first)
+    for embed in pages:
+        fits(embed)
+        assert "(13)" in embed.title
+    seen = "".join(e.description for e in pages)
+    assert all(m.mention in seen for m in volunteers), [m.mention in seen for m in volunteers]
+    assert sum(e.description.count("<@") for e in pages) == 13  # none shown twice
+
+
+async def test_requests_with_a_warning_for_hosts_still_show_all_of_them(world):
+    await world.episode(CODE, MARKDOWN_TITLE)
+    locked = world.guild.create_text_channel(
+        "locked", overwrites={world.guild.me: discord.PermissionOverwrite(send_messages=False)}
+    )
+    await world.admin.slash(world.general, "config channels", review=locked)
+    volunteers = []
+    for i in range(10):
+        member = world.guild.add_member(world.env.create_user(f"v{i}"))
+        volunteers.append(member)
+        await member.slash(world.general, "episode volunteer", episode=CODE, pitch="x" * 300)
+    first = await world.host.slash(world.general, "episode requests")
+    pages = await walk(world.host, first)
+    seen = "".join(e.description for e in pages)
+    assert all(m.mention in seen for m in volunteers)
+    assert all("I can't post in" in e.description for e in pages)
