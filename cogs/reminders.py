@@ -217,8 +217,16 @@ class Reminders(commands.Cog):
         mine = await self.service.reveal(
             interaction.user.id, target, interaction.message.id if interaction.message else None
         )
-        text = "\n\n".join(f"🔒 Reminder #{r.id}:\n{r.text}" for r in mine)
-        await reply(interaction, text[:2000])
+        # Each reminder's text fits one message (TEXT_MAX); several are shown in as many as they need.
+        messages: list[str] = []
+        for r in mine:
+            part = f"🔒 Reminder #{r.id}:\n{r.text}"
+            if messages and len(messages[-1]) + 2 + len(part) <= 2000:
+                messages[-1] += "\n\n" + part
+            else:
+                messages.append(part[:2000])
+        for text in messages:
+            await reply(interaction, text)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -59,6 +59,7 @@ MESSAGE_MAX = 2000
 EMBED_MAX = 3900
 MAX_PINGS = 100  # Discord's limit on allowed_mentions.users
 DIGEST_PAGES_MAX = 10  # messages one digest may post
+SENDS_KEPT = timedelta(days=30)  # how long a resolved send is remembered (its job finished long before)
 
 
 def ts(when: datetime | float, style: str = "f") -> str:
@@ -966,7 +967,11 @@ class ReminderService(FeatureService):
             await self.schedule_deadline(info, offsets)
 
     async def reconcile(self) -> None:
-        """At start: every pending reminder has a job, every configured server a pending digest."""
+        """At start: every pending reminder has a job, every configured server a pending digest; the
+        record of messages sent long ago is let go."""
+        pruned = await job_store.prune_sends(self.db, (now() - SENDS_KEPT).timestamp())
+        if pruned:
+            log.info("forgot %d sends resolved more than %s ago", pruned, SENDS_KEPT)
         for reminder in await store.without_job(self.db):
             log.info("rescheduling reminder %s, which had no pending job", reminder.id)
             await self._schedule_reminder(reminder)

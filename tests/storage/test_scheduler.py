@@ -240,3 +240,91 @@ async def test_a_new_scheduler_on_the_same_database_delivers_pending_jobs_once(d
     await second.run_due_now()
     assert seen == [(job_id, True)]
     await second.stop()
+
+
+async def refuse_finish_once(monkeypatch, *, on_call: int = 1) -> list[int]:
+    """`finish` refuses its `on_call`-th write, as SQLite does when the file is locked."""
+    import sqlite3
+
+    real = job_store.finish
+    calls: list[int] = []
+
+    async def finish(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == on_call:
+            raise sqlite3.OperationalError("database is locked")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(job_store, "finish", finish)
+    return calls
+
+
+async def test_each_kinds_outcomes_are_recorded_before_the_next_kind_runs(db, scheduler, monkeypatch):
+    runs = {"a": 0, "b": 0}
+
+    def handler(kind):
+        async def run(jobs):
+            runs[kind] += 1
+            return {j.id: DONE for j in jobs}
+
+        return run
+
+    scheduler.register("a", handler("a"))
+    scheduler.register("b", handler("b"))
+    a = await scheduler.schedule("a", past(2))
+    b = await scheduler.schedule("b", past(1))
+    await refuse_finish_once(monkeypatch, on_call=2)  # b's outcomes are refused
+    with pytest.raises(Exception, match="locked"):
+        await scheduler.run_due_now()
+    assert await state(db, a) == "done"
+    assert await state(db, b) == "pending"
+    await scheduler.run_due_now()
+    assert runs == {"a": 1, "b": 2}  # a never ran again
+    assert await state(db, b) == "done"
+
+
+async def test_one_at_a_time_handlers_record_each_job_as_it_is_handled(db, scheduler, monkeypatch):
+    handled = []
+
+    async def handler(job):
+        handled.append(job.id)
+        return DONE
+
+    scheduler.register_each("t", handler)
+    first = await scheduler.schedule("t", past(3))
+    second = await scheduler.schedule("t", past(2))
+    await refuse_finish_once(monkeypatch, on_call=2)  # the second job's outcome is refused
+    with pytest.raises(Exception, match="locked"):
+        await scheduler.run_due_now()
+    await scheduler.run_due_now()
+    assert handled == [first, second, second]  # the first was recorded and not handled again
+    assert await state(db, first) == await state(db, second) == "done"
+
+
+async def test_a_refused_finish_makes_the_sleeper_back_off_not_spin(db, scheduler, monkeypatch):
+    handled = []
+
+    async def handler(jobs):
+        handled.extend(j.id for j in jobs)
+        return {j.id: DONE for j in jobs}
+
+    scheduler.register("t", handler)
+    await refuse_finish_once(monkeypatch)
+    await scheduler.schedule("t", past())
+    await scheduler.start()
+    for _ in range(200):
+        await asyncio.sleep(0)
+    assert len(handled) == 1
+    assert scheduler.next_due == pytest.approx(now().timestamp() + backoff(0), abs=2)
+
+
+async def test_a_job_cancelled_while_it_was_delivered_stays_cancelled(db, scheduler):
+    async def handler(jobs):
+        for job in jobs:
+            await job_store.cancel(db, job.id)
+        return {j.id: DONE for j in jobs}
+
+    scheduler.register("t", handler)
+    job_id = await scheduler.schedule("t", past())
+    await scheduler.run_due_now()
+    assert await state(db, job_id) == "cancelled"
