@@ -43,11 +43,11 @@ class Settings:
         if freeze_raw not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
             raise ConfigError(f"GC_FREEZE must be 1 or 0, not {freeze_raw!r}.")
         return cls(
-            database_path=Path(env.get("DATABASE_PATH") or DEFAULT_DATABASE_PATH),
+            database_path=Path(env.get("DATABASE_PATH") or DEFAULT_DATABASE_PATH).expanduser(),
             token=(env.get("DISCORD_TOKEN") or "").strip() or None,
             guild_id=int(guild_raw) if guild_raw else None,
             log_level=level,
-            log_dir=Path(log_dir) if log_dir else None,
+            log_dir=Path(log_dir).expanduser() if log_dir else None,
             gc_freeze=freeze_raw in {"1", "true", "yes", "on"},
         )
 

@@ -11,9 +11,9 @@ import pytest
 GOOD_SHAPE = "MTAxMjM0NTY3ODkwMTIzNDU2Nw.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB"
 
 
-def run_bot(tmp_path, *args, token=None, timeout=60):
+def run_bot(tmp_path, *args, token=None, timeout=60, log_dir=""):
     env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
-    env.update(DATABASE_PATH=str(tmp_path / "cli.sqlite3"), LOG_DIR="")
+    env.update(DATABASE_PATH=str(tmp_path / "cli.sqlite3"), LOG_DIR=log_dir)
     if token is not None:
         env["DISCORD_TOKEN"] = token
     return subprocess.run(
@@ -43,6 +43,22 @@ def test_unreachable_or_refusing_discord_is_one_sentence(tmp_path):
     assert "Traceback" not in result.stderr + result.stdout
     assert "could not be reached" in result.stderr or "refused the token" in result.stderr
     assert GOOD_SHAPE not in result.stderr + result.stdout
+
+
+def test_a_log_folder_that_cannot_be_created_is_one_sentence(tmp_path):
+    (tmp_path / "blocker").write_text("a file where the log folder should be")
+    result = run_bot(tmp_path, token=GOOD_SHAPE, log_dir=str(tmp_path / "blocker" / "logs"))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "log folder" in result.stderr and "LOG_DIR" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_paths_may_start_with_the_home_folder():
+    from bot.config import Settings
+
+    settings = Settings.from_env({"DATABASE_PATH": "~/archivist/db.sqlite3", "LOG_DIR": "~/logs"})
+    assert "~" not in str(settings.database_path) and "~" not in str(settings.log_dir)
 
 
 def test_check_and_backup(tmp_path):
