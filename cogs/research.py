@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.research import join_within
-from bot.interactions import publish_after_answer, reply, thinking
+from bot.interactions import guarded, publish_after_answer, reply, report, thinking
 from bot.services.research import ResearchService
 from bot.storage.episodes import Episode
 from bot.ui import autocomplete
@@ -19,10 +19,12 @@ from bot.ui.research import (
     LIST_PAGE,
     SEARCH_PAGE,
     EpisodePicker,
-    SubmitModal,
+    Submission,
     contribution_line,
     credits_block,
     search_line,
+    submission,
+    submit_form,
 )
 
 FORMAT_CHOICES = [
@@ -107,16 +109,27 @@ class Research(
     @app_commands.autocomplete(episode=autocomplete.episode)
     async def submit(self, interaction: discord.Interaction, episode: str) -> None:
         found = await self.service.episodes.resolve(interaction.guild_id, episode)
+        await interaction.response.send_modal(submit_form(found))
 
-        async def on_submit(inner: discord.Interaction, title: str, body: str, sources: str | None) -> None:
-            number, posted = await self.service.submit(
-                inner.user, found, title, body, sources, thinking(inner)
-            )
-            where = f" and posted in {posted.jump_url}" if posted else ""
-            note = "" if posted else " I couldn't post it in the episode's thread just now, but it is saved."
-            await reply(inner, f"Saved as contribution **#{number}** for `{found.code}`{where}.{note}")
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Submitted `/research submit` forms, whichever process opened them (see submit_form)."""
+        sent = submission(interaction)
+        if sent is None:
+            return
+        try:
+            await guarded(interaction, lambda: self._submitted(interaction, sent))
+        except Exception as exc:
+            await report(interaction, exc)
 
-        await interaction.response.send_modal(SubmitModal(found, on_submit))
+    async def _submitted(self, interaction: discord.Interaction, sent: Submission) -> None:
+        found = await self.service.episode_by_id(interaction.guild_id, sent.episode_id)
+        number, posted = await self.service.submit(
+            interaction.user, found, sent.title, sent.body, sent.sources, thinking(interaction)
+        )
+        where = f" and posted in {posted.jump_url}" if posted else ""
+        note = "" if posted else " I couldn't post it in the episode's thread just now, but it is saved."
+        await reply(interaction, f"Saved as contribution **#{number}** for `{found.code}`{where}.{note}")
 
     async def add_to_research(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Message menu **Add to research**: this thread's episode, or ask which episode."""

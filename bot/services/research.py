@@ -476,6 +476,13 @@ class ResearchService(FeatureService):
             return None
         return await episode_store.get_by_thread(self.db, channel.id)
 
+    async def episode_by_id(self, guild_id: int | None, episode_id: int) -> Episode:
+        """The episode a form was opened for (NotFound once it is deleted, or from another server)."""
+        found = await episode_store.get(self.db, episode_id)
+        if found is None or found.guild_id != guild_id:
+            raise NotFound("That episode no longer exists, so this form can't be saved.")
+        return found
+
     async def episode_by_code(self, guild_id: int, code: str) -> Episode | None:
         return await episode_store.get_by_code(self.db, guild_id, code)
 

@@ -3,7 +3,9 @@ post of a form contribution, and the lines of `/research list`, `search` and `cr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import discord
 
@@ -14,7 +16,6 @@ from bot.storage.episodes import Episode
 from bot.ui.cards import ts
 
 FORM_COLOUR = discord.Colour.teal()
-OnSubmit = Callable[[discord.Interaction, str, str, str | None], Awaitable[None]]
 OnPick = Callable[[discord.Interaction, str], Awaitable[None]]
 
 
@@ -101,23 +102,45 @@ def credits_block(names: list[str]) -> str:
     return "```\nResearch: " + ", ".join(safe) + "\n```"
 
 
-class SubmitModal(ArchivistModal):
-    """`/research submit`: the fields' custom ids are `title`, `body` and `sources`."""
+SUBMIT_FORM_PREFIX = "archivist:research:submit:"
+_SUBMIT_FORM = re.compile(r"^archivist:research:submit:(\d+)$")
 
-    def __init__(self, episode: Episode, on_submit: OnSubmit) -> None:
-        super().__init__(title=f"Research for {episode.code}"[:45], timeout=1800)
-        self.on_submit_cb = on_submit
-        self.title_input = discord.ui.TextInput(
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A submitted `/research submit` form."""
+
+    episode_id: int
+    title: str
+    body: str
+    sources: str | None
+
+
+def submit_form(episode: Episode) -> discord.ui.Modal:
+    """`/research submit`: the fields' custom ids are `title`, `body` and `sources`; the form's own
+    custom id carries the episode.
+
+    Its submission is read by the research cog's interaction listener (`submission`), in this process
+    or the next: the form is closed before it is sent, so nothing a restart loses is needed to answer it."""
+    form = discord.ui.Modal(
+        title=f"Research for {episode.code}"[:45], custom_id=f"{SUBMIT_FORM_PREFIX}{episode.id}"
+    )
+    form.add_item(
+        discord.ui.TextInput(
             label="Title", custom_id="title", max_length=256, placeholder="What is this piece about?"
         )
-        self.body = discord.ui.TextInput(
+    )
+    form.add_item(
+        discord.ui.TextInput(
             label="Research",
             custom_id="body",
             style=discord.TextStyle.paragraph,
             max_length=4000,
             placeholder="Facts, quotes, dates, context…",
         )
-        self.sources = discord.ui.TextInput(
+    )
+    form.add_item(
+        discord.ui.TextInput(
             label="Sources",
             custom_id="sources",
             style=discord.TextStyle.paragraph,
@@ -125,13 +148,34 @@ class SubmitModal(ArchivistModal):
             max_length=4000,
             placeholder="One per line: books, articles, links",
         )
-        for item in (self.title_input, self.body, self.sources):
-            self.add_item(item)
+    )
+    form.stop()
+    return form
 
-    async def submitted(self, interaction: discord.Interaction) -> None:
-        await self.on_submit_cb(
-            interaction, self.title_input.value, self.body.value, self.sources.value or None
-        )
+
+def _input_values(components: list[dict]) -> dict[str, str]:
+    """custom id -> value of every text input of a submitted form (in action rows or labels)."""
+    values: dict[str, str] = {}
+    for component in components:
+        if "value" in component and "custom_id" in component:
+            values[component["custom_id"]] = component["value"]
+        nested = component.get("components") or ([component["component"]] if "component" in component else [])
+        values.update(_input_values(nested))
+    return values
+
+
+def submission(interaction: discord.Interaction) -> Submission | None:
+    """The submitted `/research submit` form, or None when the interaction is something else."""
+    if interaction.type is not discord.InteractionType.modal_submit:
+        return None
+    data = interaction.data or {}
+    match = _SUBMIT_FORM.match(str(data.get("custom_id", "")))
+    if match is None:
+        return None
+    values = _input_values(list(data.get("components", [])))
+    return Submission(
+        int(match[1]), values.get("title", ""), values.get("body", ""), values.get("sources") or None
+    )
 
 
 class CodeModal(ArchivistModal):

@@ -1,0 +1,45 @@
+"""Research forms and buttons keep working across a restart: what a member opened before the bot
+stopped is answered after it starts again."""
+
+from __future__ import annotations
+
+import json
+
+CODE = "1924-01"
+
+
+async def contributions(world) -> list[dict]:
+    r = await world.bob.slash(world.general, "research export", episode=CODE, format="json")
+    return json.loads((await r.response.attachments[0].read()).decode("utf-8"))["contributions"]
+
+
+async def test_a_submit_form_opened_before_a_restart_is_saved_after_it(world, restart):
+    thread = await world.episode(CODE)
+    shown = await world.alice.slash(world.general, "research submit", episode=CODE)
+    assert shown.modal is not None
+    await restart()
+    r = await world.alice.submit_modal(
+        shown, {"title": "The mausoleum", "body": "Embalmed and shown.", "sources": "- Service"}
+    )
+    (row,) = await contributions(world)
+    assert f"#{row['id']}" in r.response.content and "posted in" in r.response.content
+    assert row["title"] == "The mausoleum" and row["author"]["id"] == str(world.alice.id)
+    assert thread.history()[-1].embeds[0].title == "The mausoleum"
+
+
+async def test_a_form_submitted_twice_is_saved_twice_as_two_contributions(world):
+    """Two forms are two contributions (a member may send two pieces with the same title)."""
+    await world.episode(CODE)
+    for body in ("First piece.", "Second piece."):
+        shown = await world.alice.slash(world.general, "research submit", episode=CODE)
+        await world.alice.submit_modal(shown, {"title": "Piece", "body": body})
+    assert [c["text"] for c in await contributions(world)] == ["First piece.", "Second piece."]
+
+
+async def test_a_form_with_only_spaces_is_refused_after_a_restart_too(world, restart):
+    await world.episode(CODE)
+    shown = await world.alice.slash(world.general, "research submit", episode=CODE)
+    await restart()
+    r = await world.alice.submit_modal(shown, {"title": "   ", "body": "text"})
+    assert r.response.ephemeral and "title" in r.response.content.lower()
+    assert await contributions(world) == []
