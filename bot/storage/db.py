@@ -145,10 +145,10 @@ def _newer_schema(p: Path | str, version: int, latest: int) -> str:
 
 
 def _read_only_uri(p: Path) -> str:
-    """A read-only URI. Without a write-ahead log beside the file nobody has it open for writing, so it
-    is also opened immutable: SQLite then creates no -wal/-shm files next to it."""
+    """A read-only URI. Without a write-ahead log or rollback journal beside the file nobody is writing
+    to it, so it is also opened immutable: SQLite then creates no -wal/-shm files next to it."""
     uri = "file:" + quote(str(p.resolve())) + "?mode=ro"
-    if not Path(f"{p}-wal").exists():
+    if not Path(f"{p}-wal").exists() and not Path(f"{p}-journal").exists():
         uri += "&immutable=1"
     return uri
 
