@@ -18,10 +18,13 @@ from bot.ui.pager import QueryPager
 from bot.ui.research import (
     LIST_PAGE,
     SEARCH_PAGE,
-    EpisodePicker,
+    PickerAction,
     Submission,
+    code_form,
     contribution_line,
     credits_block,
+    episode_picker,
+    picker_action,
     search_line,
     submission,
     submit_form,
@@ -113,12 +116,17 @@ class Research(
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Submitted `/research submit` forms, whichever process opened them (see submit_form)."""
+        """Submitted `/research submit` forms and the **Add to research** episode picker, whichever
+        process opened them (see bot.ui.research)."""
         sent = submission(interaction)
-        if sent is None:
+        picked = picker_action(interaction) if sent is None else None
+        if sent is None and picked is None:
             return
         try:
-            await guarded(interaction, lambda: self._submitted(interaction, sent))
+            if sent is not None:
+                await guarded(interaction, lambda: self._submitted(interaction, sent))
+            elif picked is not None:
+                await guarded(interaction, lambda: self._picked(interaction, picked))
         except Exception as exc:
             await report(interaction, exc)
 
@@ -137,17 +145,21 @@ class Research(
         if episode is not None:
             await self._record(interaction, episode, message)
             return
-
-        async def on_pick(inner: discord.Interaction, code: str) -> None:
-            chosen = await self.service.episodes.resolve(inner.guild_id, code)
-            await self._record(inner, chosen, message)
-
         recent = await self.service.recent_episodes(interaction.guild_id)
-        view = EpisodePicker(interaction.user.id, recent, on_pick)
+        view = episode_picker(message.channel.id, message.id, recent)
         text = "Which episode is this message research for?"
         if not recent:
             text = "There are no episodes yet in this server. If you know a code, enter it."
         await reply(interaction, text, view=view)
+
+    async def _picked(self, interaction: discord.Interaction, action: PickerAction) -> None:
+        """The episode picker's choice, button or code form (see bot.ui.research.episode_picker)."""
+        if action.action == "code":
+            await interaction.response.send_modal(code_form(action.channel_id, action.message_id))
+            return
+        chosen = await self.service.episodes.resolve(interaction.guild_id, action.code)
+        message = await self.service.message_to_add(interaction.guild, action.channel_id, action.message_id)
+        await self._record(interaction, chosen, message)
 
     async def _record(
         self, interaction: discord.Interaction, episode: Episode, message: discord.Message

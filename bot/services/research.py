@@ -483,6 +483,25 @@ class ResearchService(FeatureService):
             raise NotFound("That episode no longer exists, so this form can't be saved.")
         return found
 
+    async def message_to_add(
+        self, guild: discord.Guild | None, channel_id: int, message_id: int
+    ) -> discord.Message:
+        """The message an **Add to research** picker was opened for, read again from Discord."""
+        if guild is None:
+            raise NotFound("I can't see the channel of that message any more.")
+        channel = guild.get_channel_or_thread(channel_id)
+        if channel is None:  # an archived thread, say: not in the cache
+            with contextlib.suppress(discord.HTTPException):
+                channel = await self.bot.fetch_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable) or getattr(channel, "guild", None) != guild:
+            raise NotFound("I can't see the channel of that message any more.")
+        try:
+            return await channel.fetch_message(message_id)
+        except discord.NotFound:
+            raise NotFound("That message was deleted meanwhile, so there is nothing to add.") from None
+        except discord.HTTPException:
+            raise InvalidInput("I can't read that message right now: try again in a moment.") from None
+
     async def episode_by_code(self, guild_id: int, code: str) -> Episode | None:
         return await episode_store.get_by_code(self.db, guild_id, code)
 

@@ -4,19 +4,16 @@ post of a form contribution, and the lines of `/research list`, `search` and `cr
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import discord
 
 from bot.domain.research import clip, excerpt, join_within
-from bot.interactions import ArchivistModal, ArchivistView, guarded
 from bot.storage.contributions import HIT_END, HIT_START, Contribution, SearchHit
 from bot.storage.episodes import Episode
 from bot.ui.cards import ts
 
 FORM_COLOUR = discord.Colour.teal()
-OnPick = Callable[[discord.Interaction, str], Awaitable[None]]
 
 
 def _escape(text: str) -> str:
@@ -178,54 +175,76 @@ def submission(interaction: discord.Interaction) -> Submission | None:
     )
 
 
-class CodeModal(ArchivistModal):
-    """Asks for an episode code (Add to research, outside an episode thread)."""
-
-    def __init__(self, on_pick: OnPick) -> None:
-        super().__init__(title="Add to research", timeout=900)
-        self.on_pick = on_pick
-        self.code = discord.ui.TextInput(
-            label="Episode code", custom_id="code", max_length=20, placeholder="e.g. 1924-01"
-        )
-        self.add_item(self.code)
-
-    async def submitted(self, interaction: discord.Interaction) -> None:
-        await self.on_pick(interaction, self.code.value)
+PICKER_PREFIX = "archivist:research:"
+# pick / code / code-form, then the channel and message the member is adding.
+_PICKER = re.compile(r"^archivist:research:(pick|code|code-form):(\d+):(\d+)$")
 
 
-class EpisodePicker(ArchivistView):
-    """A select of recent episodes plus a button that opens a form taking a code."""
+@dataclass(frozen=True, slots=True)
+class PickerAction:
+    """A click, choice or submitted form of the **Add to research** episode picker."""
 
-    def __init__(self, owner_id: int, episodes: list[tuple[str, str]], on_pick: OnPick) -> None:
-        super().__init__(timeout=900)
-        self.owner_id = owner_id
-        self.on_pick = on_pick
-        if episodes:
-            select: discord.ui.Select = discord.ui.Select(
+    action: str  # "pick" (a code chosen), "code" (asks for a code), "code-form" (a code typed)
+    channel_id: int
+    message_id: int
+    code: str = ""
+
+
+def episode_picker(channel_id: int, message_id: int, episodes: list[tuple[str, str]]) -> discord.ui.View:
+    """A select of recent episodes plus a button that opens a form taking a code. The custom ids
+    carry the message being added, and the cog's interaction listener answers them (`picker_action`),
+    in this process or the next: the view is closed before it is sent. Only the member who asked sees
+    it (the answer is ephemeral)."""
+    view = discord.ui.View(timeout=None)
+    if episodes:
+        view.add_item(
+            discord.ui.Select(
                 placeholder="Choose the episode",
-                custom_id="research:pick",
+                custom_id=f"{PICKER_PREFIX}pick:{channel_id}:{message_id}",
                 options=[
                     discord.SelectOption(label=f"{code} · {title}"[:100], value=code)
                     for code, title in episodes[:25]
                 ],
             )
-            select.callback = self._picked
-            self.add_item(select)
-        button: discord.ui.Button = discord.ui.Button(
-            label="Enter a code", style=discord.ButtonStyle.secondary, custom_id="research:code"
         )
-        button.callback = self._ask_code
-        self.add_item(button)
+    view.add_item(
+        discord.ui.Button(
+            label="Enter a code",
+            style=discord.ButtonStyle.secondary,
+            custom_id=f"{PICKER_PREFIX}code:{channel_id}:{message_id}",
+        )
+    )
+    view.stop()
+    return view
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.owner_id:
-            await interaction.response.send_message("This choice belongs to someone else.", ephemeral=True)
-            return False
-        return True
 
-    async def _picked(self, interaction: discord.Interaction) -> None:
-        code = (interaction.data or {}).get("values", [""])[0]
-        await guarded(interaction, lambda: self.on_pick(interaction, code))
+def code_form(channel_id: int, message_id: int) -> discord.ui.Modal:
+    """Asks for an episode code (Add to research, outside an episode thread)."""
+    form = discord.ui.Modal(
+        title="Add to research", custom_id=f"{PICKER_PREFIX}code-form:{channel_id}:{message_id}"
+    )
+    form.add_item(
+        discord.ui.TextInput(
+            label="Episode code", custom_id="code", max_length=20, placeholder="e.g. 1924-01"
+        )
+    )
+    form.stop()
+    return form
 
-    async def _ask_code(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_modal(CodeModal(self.on_pick))
+
+def picker_action(interaction: discord.Interaction) -> PickerAction | None:
+    """What the member did with an episode picker, or None when the interaction is something else."""
+    if interaction.type not in (discord.InteractionType.component, discord.InteractionType.modal_submit):
+        return None
+    data = interaction.data or {}
+    match = _PICKER.match(str(data.get("custom_id", "")))
+    if match is None:
+        return None
+    action, channel_id, message_id = match[1], int(match[2]), int(match[3])
+    if action == "pick":
+        values = data.get("values") or [""]
+        return PickerAction(action, channel_id, message_id, str(values[0]))
+    if action == "code-form":
+        code = _input_values(list(data.get("components", []))).get("code", "")
+        return PickerAction(action, channel_id, message_id, code)
+    return PickerAction(action, channel_id, message_id)

@@ -43,3 +43,33 @@ async def test_a_form_with_only_spaces_is_refused_after_a_restart_too(world, res
     r = await world.alice.submit_modal(shown, {"title": "   ", "body": "text"})
     assert r.response.ephemeral and "title" in r.response.content.lower()
     assert await contributions(world) == []
+
+
+async def test_the_episode_picker_of_add_to_research_works_after_a_restart(world, restart):
+    await world.episode(CODE)
+    post = await world.alice.send(world.general, "Petrograd was renamed Leningrad.")
+    asked = await world.bob.context_menu(world.general, "Add to research", post)
+    await restart()
+    picked = await world.bob.select(asked.response, [CODE])
+    assert "Added" in picked.response.content
+    (row,) = await contributions(world)
+    assert row["origin"] == "menu" and row["url"].endswith(f"/{post.id}")
+
+    shown = await world.bob.click(asked.response, label="Enter a code")
+    await restart()
+    again = await world.bob.submit_modal(shown, {"code": CODE})
+    assert "already" in again.response.content
+
+
+async def test_the_picker_says_so_when_the_message_was_deleted_meanwhile(world, restart):
+    await world.episode(CODE)
+    post = await world.alice.send(world.general, "Soon gone.")
+    asked = await world.bob.context_menu(world.general, "Add to research", post)
+
+    async def offline():
+        await world.alice.delete(post)
+
+    await restart(offline)
+    picked = await world.bob.select(asked.response, [CODE])
+    assert picked.response.ephemeral and "deleted" in picked.response.content.lower()
+    assert await contributions(world) == []
