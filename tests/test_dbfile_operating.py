@@ -98,6 +98,14 @@ def zeroed_header(path):
     path.write_bytes(bytes(100) + data[100:])
 
 
+def damaged_inside(path):
+    """The header and the schema intact, pages in the middle overwritten (a bad disk sector)."""
+    data = bytearray(good_database(path))
+    middle = len(data) // 2 // 4096 * 4096
+    data[middle : middle + 3 * 4096] = bytes((i * 31 + 7) % 256 for i in range(3 * 4096))
+    path.write_bytes(bytes(data))
+
+
 def newer_schema(path):
     good_database(path, rows=1)
     conn = sqlite3.connect(path)
@@ -109,6 +117,7 @@ BAD_FILES = {
     "garbage": (garbage, "not an Archivist database"),
     "truncated": (truncated, "truncated"),
     "zeroed header": (zeroed_header, "not an Archivist database"),
+    "damaged inside": (damaged_inside, "is damaged"),
     "newer schema": (
         newer_schema,
         f"schema version 99, newer than this Archivist knows ({latest_version()})",
