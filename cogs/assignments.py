@@ -18,10 +18,11 @@ from bot.errors import NotAllowed
 from bot.interactions import publish_after_answer, reply
 from bot.services.assignments import PITCH_MAX, AssignmentService, Decided
 from bot.services.episodes import Change
+from bot.storage import episodes as episode_store
 from bot.ui import autocomplete
 from bot.ui.cards import ts
 from bot.ui.groups import episode_group
-from bot.ui.pager import QueryPager
+from bot.ui.pager import QueryPager, register_source
 from bot.ui.review import (
     DYNAMIC_ITEMS,
     decline_form,
@@ -60,6 +61,7 @@ class Assignments(commands.Cog):
         for command in self._subcommands:
             self.group.add_command(command)
         bot.review_actions = self  # what the review buttons call (see bot.ui.review.ReviewActions)
+        register_source(bot, "requests", self._requests_pager)  # its pages turn after a restart too
 
     async def cog_unload(self) -> None:
         for command in self._subcommands:
@@ -169,23 +171,33 @@ class Assignments(commands.Cog):
         @app_commands.autocomplete(episode=autocomplete.episode)
         async def requests(interaction: discord.Interaction, episode: str | None = None) -> None:
             found = await episodes.resolve(interaction.guild_id, episode) if episode else None
-            host = _member(interaction)
-            hint = await service.review_hint(host)
-
-            async def page(offset: int, limit: int) -> tuple[int, list[str]]:
-                total, pending = await service.pending(host, found, offset=offset, limit=limit)
-                return total, [request_line(request, ep) for request, ep in pending]
-
-            scope = f" · {found.code}" if found else ""
-            await QueryPager(
-                host.id,
-                lambda total: f"Pending author requests ({total}){scope}",
-                page,
-                empty="No pending requests.",
-                header=hint,
-            ).send(interaction)
+            pager = await self._requests_pager(interaction, str(found.id) if found else "")
+            await pager.send(interaction)
 
         return [claim, unclaim, assign, unassign, volunteer, requests]
+
+    async def _requests_pager(self, interaction: discord.Interaction, args: str) -> QueryPager:
+        """The `/episode requests` pager (hosts only), for one episode's id or all (`args` empty)."""
+        host = _member(interaction)
+        hint = await self.service.review_hint(host)
+        found = await episode_store.get(self.bot.db, int(args)) if args else None
+        if found is not None and found.guild_id != host.guild.id:
+            found = None
+
+        async def page(offset: int, limit: int) -> tuple[int, list[str]]:
+            total, pending = await self.service.pending(host, found, offset=offset, limit=limit)
+            return total, [request_line(request, ep) for request, ep in pending]
+
+        scope = f" · {found.code}" if found else ""
+        return QueryPager(
+            host.id,
+            lambda total: f"Pending author requests ({total}){scope}",
+            page,
+            empty="No pending requests.",
+            header=hint,
+            kind="requests",
+            args=str(found.id) if found else "",
+        )
 
     # -- review buttons (bot.ui.review.ReviewActions) -------------------------------------------------
 

@@ -14,7 +14,7 @@ from bot.interactions import publish_after_answer, reply, thinking
 from bot.storage import episodes as store
 from bot.ui import autocomplete
 from bot.ui.cards import episode_line, status_card
-from bot.ui.pager import QueryPager
+from bot.ui.pager import QueryPager, register_source
 
 STATUS_CHOICES = [app_commands.Choice(name=s.label, value=s.value) for s in Status]
 
@@ -33,6 +33,7 @@ class Episodes(
         self.bot = bot
         self.service = bot.episodes
         super().__init__()
+        register_source(bot, "episodes", self._list_pager)  # its pages turn after a restart too
 
     @app_commands.command(name="create", description="Create an episode and its research post (hosts)")
     @app_commands.describe(
@@ -76,24 +77,39 @@ class Episodes(
         author: discord.Member | None = None,
         needs_author: bool | None = None,
     ) -> None:
+        needs = "" if needs_author is None else str(int(needs_author))
+        args = f"{status or ''}.{author.id if author else ''}.{needs}"
+        await (await self._list_pager(interaction, args)).send(interaction)
+
+    async def _list_pager(self, interaction: discord.Interaction, args: str) -> QueryPager:
+        """The `/episode list` pager for its options, written `status.author_id.needs_author`."""
+        status, author_id, needs = [*args.split("."), "", "", ""][:3]
         filters = {
             "status": Status(status) if status else None,
-            "author_id": author.id if author else None,
-            "needs_author": needs_author,
+            "author_id": int(author_id) if author_id else None,
+            "needs_author": bool(int(needs)) if needs else None,
         }
+        guild_id = interaction.guild_id
 
         async def page(offset: int, limit: int) -> tuple[int, list[str]]:
-            total, rows = await store.list_page(
-                self.bot.db, interaction.guild_id, offset=offset, limit=limit, **filters
-            )
+            total, rows = await store.list_page(self.bot.db, guild_id, offset=offset, limit=limit, **filters)
             return total, [episode_line(e) for e in rows]
 
-        shown = [Status(status).label if status else None, f"by {author.display_name}" if author else None,
-                 {True: "needing an author", False: "with an author", None: None}[needs_author]]  # fmt: skip
+        author = interaction.guild.get_member(int(author_id)) if author_id and interaction.guild else None
+        by = f"by {author.display_name}" if author else (f"by <@{author_id}>" if author_id else None)
+        needs_label = {True: "needing an author", False: "with an author", None: None}[
+            filters["needs_author"]
+        ]
+        shown = [Status(status).label if status else None, by, needs_label]
         suffix = " · " + ", ".join(f for f in shown if f) if any(shown) else ""
-        await QueryPager(
-            interaction.user.id, lambda total: f"Episodes ({total}){suffix}", page, empty="No episodes match."
-        ).send(interaction)
+        return QueryPager(
+            interaction.user.id,
+            lambda total: f"Episodes ({total}){suffix}",
+            page,
+            empty="No episodes match.",
+            kind="episodes",
+            args=args,
+        )
 
     @app_commands.command(name="status", description="Move an episode to another status (hosts, its authors)")
     @app_commands.describe(

@@ -159,3 +159,34 @@ async def test_requests_with_a_warning_for_hosts_still_show_all_of_them(world):
     seen = "".join(e.description for e in pages)
     assert all(m.mention in seen for m in volunteers)
     assert all("I can't post in" in e.description for e in pages)
+
+
+async def test_list_pages_turn_after_a_restart(world, restart):
+    for n in range(23):
+        await world.host.slash(world.general, "episode create", code=f"1924-{n:02d}", title=f"Episode {n}")
+    first = await world.alice.slash(world.general, "episode list")
+    assert first.response.embeds[0].footer.text == "Page 1 of 3"
+    await restart()
+    second = await world.alice.click(first.response, label="Next")
+    embed = second.response.embeds[0]
+    assert embed.footer.text == "Page 2 of 3"
+    assert "1924-10" in embed.description and "1924-09" not in embed.description
+    back = await world.alice.click(second.response, label="Previous")
+    assert "1924-00" in back.response.embeds[0].description
+    assert back.response.embeds[0].footer.text == "Page 1 of 3"
+
+
+async def test_request_pages_turn_after_a_restart_for_hosts_only(world, restart):
+    await world.episode(CODE)
+    for i in range(12):
+        member = world.guild.add_member(world.env.create_user(f"m{i}"))
+        await member.slash(world.general, "episode volunteer", episode=CODE)
+    first = await world.host.slash(world.general, "episode requests")
+    await restart()
+    world.env.backend.remove_member_role(world.guild.id, world.host.id, world.host_role.id)
+    refused = await world.host.click(first.response, label="Next")
+    assert "Only hosts" in refused.response.content
+    world.env.backend.add_member_role(world.guild.id, world.host.id, world.host_role.id)
+    second = await world.host.click(first.response, label="Next")
+    assert second.response.embeds[0].footer.text == "Page 2 of 2"
+    assert second.response.embeds[0].description.count("<@") == 2
