@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 LATE_AFTER = 60.0  # seconds past due before a delivery counts as late
 BATCH = 2000  # due jobs handed to the handlers at once (grouping works within one batch)
+STOP_GRACE = 5.0  # seconds a stop waits for a round that is delivering
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +132,17 @@ class Scheduler:
         self._spawn()
 
     async def stop(self) -> None:
+        """Stop delivering: a sleeping sleeper is cancelled, a delivering one finishes its round first
+        (at most STOP_GRACE seconds), so that what it sent is recorded."""
         self._running = False
         if self._recompute is not None and not self._recompute.done():
             await self._recompute  # one quick query; its restart does nothing once stopped
+        delivering = not self._sleeping
         task, self._task = self._task, None
         if task is not None and not task.done():
+            if delivering:
+                # Let the round finish and record what it sent (it ends once `_running` is off).
+                await asyncio.wait({task}, timeout=STOP_GRACE)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -181,6 +188,11 @@ class Scheduler:
         cancelled = await job_store.replace_group(self.db, prefix, jobs, now().timestamp())
         self.jobs_changed(jobs, cancelled)
         return len(cancelled)
+
+    async def replace_groups(self, groups: list[tuple[str, list[job_store.NewJob]]]) -> None:
+        """`replace_group` for several groups, atomically."""
+        cancelled = await job_store.replace_groups(self.db, groups, now().timestamp())
+        self.jobs_changed([job for _, jobs in groups for job in jobs], cancelled)
 
     async def cancel_by_key_prefix(self, prefix: str) -> int:
         return await self.replace_group(prefix, [])

@@ -721,10 +721,6 @@ class ReminderService(FeatureService):
             publish=lambda: self.episodes.publish(episode, text + "."),
         )
 
-    async def schedule_deadline(self, info: DeadlineInfo, offsets: list[timedelta] | None = None) -> None:
-        """(Re)place the reminder jobs of one deadline."""
-        await self.scheduler.replace_group(_prefix(info), await self._deadline_jobs(info, offsets))
-
     async def _deadline_jobs(
         self, info: DeadlineInfo, offsets: list[timedelta] | None = None
     ) -> list[NewJob]:
@@ -756,8 +752,8 @@ class ReminderService(FeatureService):
 
     async def on_status(self, episode: Episode, old: Status, actor_id: int) -> None:
         """A status change may meet a milestone (drop its reminders) or reopen one (bring them back)."""
-        for info in await store.deadlines_of(self.db, episode.id):
-            await self.schedule_deadline(info)
+        infos = await store.deadlines_of(self.db, episode.id)
+        await self.scheduler.replace_groups([(_prefix(i), await self._deadline_jobs(i)) for i in infos])
 
     async def deliver_deadlines(self, jobs: list[Job]) -> dict[int, Outcome]:
         outcomes: dict[int, Outcome] = {}
@@ -963,8 +959,11 @@ class ReminderService(FeatureService):
         cfg = await settings_store.get(self.db, guild_id)
         offsets = _offsets(cfg)
         after = int((now() - OVERDUE_AFTER).timestamp())
-        for info in await store.deadlines_after(self.db, guild_id, after):
-            await self.schedule_deadline(info, offsets)
+        infos = await store.deadlines_after(self.db, guild_id, after)
+        # All of a server's deadlines move to the new offsets together, or (after a crash) none do.
+        await self.scheduler.replace_groups(
+            [(_prefix(i), await self._deadline_jobs(i, offsets)) for i in infos]
+        )
 
     async def reconcile(self) -> None:
         """At start: every pending reminder has a job, every configured server a pending digest; the
@@ -1064,8 +1063,10 @@ def _paginate(lines: list[str], size: int = EMBED_MAX, pages: int = DIGEST_PAGES
     return chunks
 
 
-def _clean(text: str) -> str:
-    return discord.utils.escape_markdown(text).replace("\n", " ")[:90]
+def _clean(text: str, size: int = 90) -> str:
+    """A title on one line, markdown escaped, cut visibly (never in the middle of an escape)."""
+    flat = discord.utils.escape_markdown(text).replace("\n", " ")
+    return flat if len(flat) <= size else flat[: size - 1].rstrip("\\") + "…"
 
 
 def _where(thread_id: int | None) -> str:

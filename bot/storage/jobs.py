@@ -76,8 +76,18 @@ async def add_in(tx: Tx, job: NewJob, created_at: float) -> int:
 
 
 async def replace_group(db: Database, prefix: str, jobs: list[NewJob], created_at: float) -> list[float]:
+    return await replace_groups(db, [(prefix, jobs)], created_at)
+
+
+async def replace_groups(
+    db: Database, groups: list[tuple[str, list[NewJob]]], created_at: float
+) -> list[float]:
+    """`replace_group_in` for several groups in one transaction: all of them change, or none."""
+    cancelled: list[float] = []
     async with db.transaction() as tx:
-        return await replace_group_in(tx, prefix, jobs, created_at)
+        for prefix, jobs in groups:
+            cancelled += await replace_group_in(tx, prefix, jobs, created_at)
+    return cancelled
 
 
 async def add(

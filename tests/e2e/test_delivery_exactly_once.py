@@ -254,3 +254,17 @@ async def test_a_click_on_an_already_snoozed_reminder_says_when_it_comes_back(wo
     due = f"<t:{int(stored.due_at.timestamp())}:f>"
     assert first.response.content.startswith("💤 Snoozed this reminder") and due in first.response.content
     assert second.response.content.startswith("Already snoozed") and due in second.response.content
+
+
+@pytest.mark.simcord(check_errors=False)
+async def test_private_reminder_accepted_by_dm_before_a_crash_is_not_sent_again(world, monkeypatch, restart):
+    env = world.env
+    await world.alice.slash(world.general, "remind me", when="1h", text="secret plan", private=True)
+    crash_after_send(monkeypatch)
+    await env.advance_time(HOUR + 10)
+    await restart()
+    await env.advance_time(HOUR)
+    dms = [m for m in world.alice.user.dm_channel.history() if "secret plan" in m.content]
+    assert len(dms) == 1
+    assert looked_up(world) == 1
+    assert reminders_in(world.general) == []

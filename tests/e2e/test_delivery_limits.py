@@ -121,3 +121,17 @@ async def deadline_job_states(world):
         "SELECT state FROM jobs WHERE kind = 'deadline' AND dedupe_key LIKE '%:0' ORDER BY id"
     )
     return [r[0] for r in rows]
+
+
+async def test_a_title_longer_once_escaped_is_cut_visibly_in_the_reminder(world):
+    env = world.env
+    title = ("The_Long_March_" * 6)[:90]  # 90 characters, more once its underscores are escaped
+    r = await world.host.slash(world.general, "episode create", code="1934-10", title=title)
+    assert "Created" in (r.response.content or ""), r.response.content
+    thread = world.thread_of("1934-10")
+    await world.host.slash(
+        world.general, "episode deadline", episode="1934-10", milestone="script", when="in 2 hours"
+    )
+    await env.advance_time(2 * HOUR + 10)
+    [note] = notes(thread)
+    assert "The\\_Long\\_March" in note.content and "…" in note.content

@@ -328,3 +328,53 @@ async def test_a_job_cancelled_while_it_was_delivered_stays_cancelled(db, schedu
     job_id = await scheduler.schedule("t", past())
     await scheduler.run_due_now()
     assert await state(db, job_id) == "cancelled"
+
+
+async def test_stop_lets_a_delivering_round_record_what_it_sent(db, scheduler):
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def handler(jobs):
+        started.set()
+        await asyncio.wait_for(release.wait(), 10)
+        return {j.id: DONE for j in jobs}
+
+    scheduler.register("t", handler)
+    job_id = await scheduler.schedule("t", past())
+    await scheduler.start()
+    await asyncio.wait_for(started.wait(), 10)
+    stopping = asyncio.ensure_future(scheduler.stop())
+    await asyncio.sleep(0.05)
+    release.set()
+    await asyncio.wait_for(stopping, 10)
+    assert await state(db, job_id) == "done"
+
+
+async def test_replace_groups_changes_every_group_or_none(db, scheduler, monkeypatch):
+    import sqlite3
+
+    a = await scheduler.schedule("t", future(), dedupe_key="deadline:1:research:0")
+    b = await scheduler.schedule("t", future(), dedupe_key="deadline:1:script:0")
+    new = [
+        ("deadline:1:research:", [job_store.NewJob("t", future(50), {}, None, "deadline:1:research:60")]),
+        ("deadline:1:script:", [job_store.NewJob("t", future(50), {}, None, "deadline:1:script:0")]),
+    ]
+    real = job_store.replace_group_in
+    calls = []
+
+    async def second_refused(tx, prefix, jobs, created_at):
+        calls.append(prefix)
+        if len(calls) == 2:
+            raise sqlite3.OperationalError("database is locked")
+        return await real(tx, prefix, jobs, created_at)
+
+    monkeypatch.setattr(job_store, "replace_group_in", second_refused)
+    with pytest.raises(sqlite3.OperationalError):
+        await scheduler.replace_groups(new)
+    assert [await state(db, i) for i in (a, b)] == ["pending", "pending"]  # the first group was rolled back
+    monkeypatch.undo()
+    await scheduler.replace_groups(new)
+    assert [await state(db, i) for i in (a, b)] == ["cancelled", "cancelled"]
+    assert sorted(j.dedupe_key for j in await job_store.pending(db)) == [
+        "deadline:1:research:60",
+        "deadline:1:script:0",
+    ]
