@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain import timezones
 from bot.errors import InvalidInput
 
 MAX_AHEAD = timedelta(days=5 * 366)
@@ -58,7 +59,12 @@ class ParsedTime:
         return int(self.when.timestamp())
 
 
-def parse_when(text: str, *, now: datetime, zone: str = "UTC") -> ParsedTime:
+def date_order_for(locale: str | None) -> str:
+    """How a member's Discord language writes numeric dates: month first for `en-US`, else day first."""
+    return "MDY" if (locale or "en-US") == "en-US" else "DMY"
+
+
+def parse_when(text: str, *, now: datetime, zone: str = "UTC", date_order: str = "MDY") -> ParsedTime:
     """The instant `text` means, read in `zone` with `now` (aware) as "now".
 
     Raises InvalidInput, echoing how the input was understood, when it is unreadable, in the past,
@@ -73,7 +79,7 @@ def parse_when(text: str, *, now: datetime, zone: str = "UTC") -> ParsedTime:
     tz = _zone(zone)
     now = now.astimezone(UTC)
     try:
-        when = _read(raw, now, tz)
+        when = _read(raw, now, tz, date_order)
         if when is not None:
             when = when.astimezone(UTC).replace(microsecond=0)
     except (OverflowError, ValueError, OSError) as exc:  # a date beyond what a calendar can hold
@@ -118,8 +124,6 @@ def _split_zone(raw: str, zone: str) -> tuple[str, str]:
     """`18:00 Europe/Berlin`: a trailing IANA zone name is the zone to read the rest in."""
     head, _, last = raw.rpartition(" ")
     if head and "/" in last and not any(c.isdigit() for c in last):
-        from bot.domain import timezones
-
         try:
             return head, timezones.validate(last)
         except InvalidInput:
@@ -143,7 +147,7 @@ def parse_duration(text: str) -> timedelta | None:
     return timedelta(seconds=total) if total > 0 else None
 
 
-def _read(raw: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+def _read(raw: str, now: datetime, tz: ZoneInfo, date_order: str = "MDY") -> datetime | None:
     match = _DISCORD_TS.match(raw)
     if match:
         stamp = int(match.group(1))
@@ -168,7 +172,7 @@ def _read(raw: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     if day_and_clock is not None:
         return day_and_clock
     _check_every_part_is_read(raw)
-    return _dateparser(raw, now, tz)
+    return _dateparser(raw, now, tz, date_order)
 
 
 def _day_and_clock(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
@@ -314,7 +318,7 @@ def _not_a_clock(text: str) -> InvalidInput:
     )
 
 
-def _dateparser(raw: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+def _dateparser(raw: str, now: datetime, tz: ZoneInfo, date_order: str = "MDY") -> datetime | None:
     import dateparser  # imported lazily: it takes a moment to load its language data
 
     local_now = now.astimezone(tz).replace(tzinfo=None)
@@ -330,6 +334,7 @@ def _dateparser(raw: str, now: datetime, tz: ZoneInfo) -> datetime | None:
                     "RETURN_AS_TIMEZONE_AWARE": True,
                     "TIMEZONE": tz.key,
                     "TO_TIMEZONE": "UTC",
+                    "DATE_ORDER": date_order if date_order in {"MDY", "DMY", "YMD"} else "MDY",
                 },
             )
         except (ValueError, OverflowError, TypeError):

@@ -97,3 +97,22 @@ def test_more_than_five_years_ahead_is_refused():
 def test_too_long_input_is_refused():
     with pytest.raises(InvalidInput):
         at("in 2 hours " * 20)
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [("en-US", datetime(2026, 1, 2, tzinfo=UTC)), ("en-GB", datetime(2026, 2, 1, tzinfo=UTC)),
+     ("de", datetime(2026, 2, 1, tzinfo=UTC)), (None, datetime(2026, 1, 2, tzinfo=UTC))],
+)  # fmt: skip
+def test_numeric_dates_follow_the_members_language(locale, expected):
+    from bot.domain.timeparse import date_order_for
+
+    for text in ("01.02.2026", "01/02/2026"):
+        assert parse_when(text, now=NOW, date_order=date_order_for(locale)).when == expected
+    # An ISO date is always read as written.
+    assert at("2026-02-01") == datetime(2026, 2, 1, tzinfo=UTC)
+
+
+def test_a_trailing_zone_and_a_zone_abbreviation():
+    assert at("18:00 Europe/Berlin") == datetime(2026, 1, 1, 17, 0, tzinfo=UTC)
+    assert at("tomorrow 9am CEST") == datetime(2026, 1, 2, 7, 0, tzinfo=UTC)
