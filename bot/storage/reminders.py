@@ -271,19 +271,6 @@ async def mark_failed(db: Database, ids: list[int]) -> None:
     _forget_pending(db)
 
 
-async def snooze(db: Database, reminder_id: int, due_at: int) -> bool:
-    """Delivered → pending again at `due_at`; False when it is not a delivered reminder."""
-    async with db.transaction() as tx:
-        changed = await tx.fetchall(
-            "UPDATE reminders SET state = 'pending', due_at = ?, job_id = NULL, snoozes = snoozes + 1 "
-            "WHERE id = ? AND state = 'delivered' RETURNING guild_id, user_id",
-            (due_at, reminder_id),
-        )
-    for guild_id, user_id in changed:
-        _forget_pending(db, (guild_id, user_id))
-    return bool(changed)
-
-
 async def snooze_scheduled(
     db: Database, ids: list[int], due_at: int, job_kind: str
 ) -> tuple[list[Reminder], list[job_store.NewJob]]:

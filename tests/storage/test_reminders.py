@@ -73,12 +73,15 @@ async def test_delivered_snoozed_and_found_by_message(db):
     assert delivered.state == "delivered"
     assert delivered.message_id == 777
     assert [r.id for r in await store.in_message(db, 777)] == [a.id, b.id]
-    assert await store.snooze(db, a.id, now_ts() + 3600)
-    assert not await store.snooze(db, a.id, now_ts() + 7200)  # pending again: not twice
+    due = now_ts() + 3600
+    [snoozed], [job] = await store.snooze_scheduled(db, [a.id], due, "reminder")
+    assert await store.snooze_scheduled(db, [a.id], now_ts() + 7200, "reminder") == ([], [])  # not twice
     again = await store.get(db, a.id)
+    assert again == snoozed
     assert again.pending
     assert again.snoozes == 1
-    assert again.job_id is None
+    assert job.dedupe_key == store.job_key(a.id, due)
+    assert (await job_store.get(db, again.job_id)).due_at == due  # saved with its job
 
 
 async def test_reminders_without_a_pending_job(db):
@@ -240,7 +243,7 @@ async def test_pending_reminders_are_read_once_and_every_change_is_seen(db):
     assert [r.id for r in await store.pending_for(db, 1, 10)] == [second.id]
     await store.mark_delivered(db, [second.id], channel_id=5, message_id=99)
     assert await store.pending_for(db, 1, 10) == []
-    await store.snooze(db, second.id, now_ts() + 60)
+    await store.snooze_scheduled(db, [second.id], now_ts() + 60, "reminder")
     assert [r.id for r in await store.pending_for(db, 1, 10)] == [second.id]
     await store.mark_failed(db, [second.id])
     assert await store.pending_for(db, 1, 10) == []
@@ -271,3 +274,19 @@ async def test_a_servers_zones_are_read_once(db):
     await store.set_timezone(db, 1, 12, "America/New_York")
     assert await store.get_timezone(db, 1, 12) == "America/New_York"
     assert await store.get_timezone(db, 2, 10) == "Asia/Tokyo"
+
+
+async def test_two_snoozes_at_once_only_one_changes_the_reminder(db):
+    import asyncio
+
+    r = await make(db)
+    await store.mark_delivered(db, [r.id], channel_id=100, message_id=5)
+    hour, day = await asyncio.gather(
+        store.snooze_scheduled(db, [r.id], now_ts() + 3600, "reminder"),
+        store.snooze_scheduled(db, [r.id], now_ts() + 86400, "reminder"),
+    )
+    assert sorted([len(hour[0]), len(day[0])]) == [0, 1]
+    stored = await store.get(db, r.id)
+    winner = hour[0] or day[0]
+    assert stored == winner[0]
+    assert len(await job_store.pending(db, kind="reminder")) == 1
