@@ -43,6 +43,14 @@ def _member(interaction: discord.Interaction) -> discord.Member:
     return interaction.user
 
 
+def _told_text(decided: Decided) -> str:
+    if decided.told_by_dm is None:
+        return "I couldn't reach them just now; I'll tell them as soon as Discord lets me."
+    if decided.told_by_dm:
+        return "I told them by DM."
+    return "Their DMs are closed, so I told them in the thread."
+
+
 async def _answer(interaction: discord.Interaction, change: Change, done: str, nothing: str) -> None:
     """Answer the member, then bring the card, tags and thread up to date."""
     await reply(interaction, done if change.changed else nothing)
@@ -205,11 +213,7 @@ class Assignments(commands.Cog):
         decided = await self.service.approve(_member(interaction), request_id)
         await self._show_decision(interaction, decided)
         decided = await self.service.after_approval(decided)
-        told = (
-            "I told them by DM."
-            if decided.told_by_dm
-            else "Their DMs are closed, so I told them in the thread."
-        )
+        told = _told_text(decided)
         await reply(
             interaction,
             f"Approved: <@{decided.request.user_id}> is now an author of **{episode_label(decided.episode)}**. {told}",
@@ -266,11 +270,7 @@ class Assignments(commands.Cog):
         decided = await self.service.decline(_member(interaction), request_id, reason)
         await self._show_decision(interaction, decided)
         decided = await self.service.after_decline(decided)
-        told = (
-            "I told them by DM."
-            if decided.told_by_dm
-            else "Their DMs are closed, so I told them in the thread."
-        )
+        told = _told_text(decided)
         await reply(interaction, f"Declined <@{decided.request.user_id}>'s request. {told}")
 
     async def withdraw_clicked(self, interaction: discord.Interaction, request_id: int) -> None:

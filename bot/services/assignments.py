@@ -15,6 +15,7 @@ message replaced; a message left in an old channel loses its buttons and points 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,15 +30,18 @@ from bot.services.episodes import UNKNOWN_GONE, Change, EpisodeService, refusal_
 from bot.storage import episodes as episode_store
 from bot.storage import requests as store
 from bot.storage.db import Database
-from bot.storage.episodes import Episode
+from bot.storage.episodes import Episode, NewNote
 from bot.storage.jobs import Job
-from bot.storage.requests import AuthorRequest, RequestStatus
+from bot.storage.requests import TELL_JOB, AuthorRequest, RequestStatus
 from bot.ui.review import REASON_MAX, episode_label, review_embed, review_view, thread_link
 
 log = logging.getLogger(__name__)
 
 REVIEW_SYNC = "review_sync"
 REVIEW_RETRY_SECONDS = 60.0
+TELL_RETRY_SECONDS = 30.0
+DM_LOOKBACK = 10  # recent DMs searched for a decision's DM whose sending may have arrived
+DM_CLOSED = frozenset({50007, 10013})  # Cannot send messages to this user, Unknown User
 PITCH_MAX = 1000
 
 REVIEW_PERMISSIONS = {
@@ -64,7 +68,7 @@ class Volunteered:
 class Decided:
     request: AuthorRequest
     episode: Episode
-    told_by_dm: bool
+    told_by_dm: bool | None  # None: not told yet (Discord refused for now; a job tells them later)
 
 
 def validate_pitch(pitch: str | None) -> str | None:
@@ -104,6 +108,11 @@ class AssignmentService(FeatureService):
         except ValueError:
             # The cog was reloaded: the first service's handler stays (it holds no state of its own).
             log.debug("%s handler already registered", REVIEW_SYNC)
+        try:
+            scheduler.register_each(TELL_JOB, self._tell_job)
+        except ValueError:
+            log.debug("%s handler already registered", TELL_JOB)
+        self._tell_locks: dict[int, asyncio.Lock] = {}
 
     # -- authors ------------------------------------------------------------------------------------
 
@@ -225,56 +234,133 @@ class AssignmentService(FeatureService):
         return Decided(decided, episode, told_by_dm=False)
 
     async def after_approval(self, decided: Decided) -> Decided:
-        """Card, tags, the member told (DM, else a mention in the thread), a note in the thread."""
-        request, episode = decided.request, decided.episode
-        await self.episodes.refresh(episode.id)
-        guild = self.bot.get_guild(episode.guild_id)
-        link = thread_link(episode)
-        by_dm = await self._dm(
-            request.user_id,
-            f"✅ Good news: your request to write **{episode_label(episode)}**"
-            + (f" in **{guild.name}**" if guild else "")
-            + " was approved. You're now one of its authors"
-            + (f": {link}" if link else "."),
-        )
-        note = f"✅ <@{request.user_id}> is now an author of this episode (request approved by <@{request.decided_by}>)."
-        if not by_dm:
-            note += f"\n<@{request.user_id}>, I couldn't reach you by DM, so I'm telling you here."
-        await self.episodes.note(episode, note, ping=[] if by_dm else [request.user_id])
-        return Decided(request, episode, told_by_dm=by_dm)
+        """Card and tags, then the member told (DM, else a mention in the thread) with a note in the
+        thread. Telling is a job stored with the decision: it happens once, even across a restart."""
+        await self.episodes.refresh(decided.episode.id)
+        return await self._told(decided)
 
     async def after_decline(self, decided: Decided) -> Decided:
-        request, episode = decided.request, decided.episode
+        """The member told (DM, else a mention in the thread), once (see after_approval)."""
+        return await self._told(decided)
+
+    async def _told(self, decided: Decided) -> Decided:
+        try:
+            outcome = await self._tell(decided.request.id, attempts=0)
+        except Exception as exc:  # e.g. "database is locked" recording it: the job checks and finishes
+            log.warning("telling the member of request %s waits for its job (%s)", decided.request.id, exc)
+            return Decided(decided.request, decided.episode, told_by_dm=None)
+        request = await store.get(self.db, decided.request.id) if outcome is DONE else None
+        by_dm = request.told_by_dm if request is not None else None
+        return Decided(decided.request, decided.episode, told_by_dm=by_dm)
+
+    def _decision_dm(self, request: AuthorRequest, episode: Episode) -> str:
         guild = self.bot.get_guild(episode.guild_id)
-        text = (
-            f"Your request to write **{episode_label(episode)}**"
-            + (f" in **{guild.name}**" if guild else "")
-            + " was declined by a host."
-        )
+        where = f" in **{guild.name}**" if guild else ""
+        if request.status is RequestStatus.APPROVED:
+            link = thread_link(episode)
+            return (
+                f"✅ Good news: your request to write **{episode_label(episode)}**{where} was approved. "
+                "You're now one of its authors" + (f": {link}" if link else ".")
+            )
+        text = f"Your request to write **{episode_label(episode)}**{where} was declined by a host."
         if request.reason:
             text += f"\nReason: {request.reason}"
-        text += "\nYour research in the thread is still very welcome."
-        by_dm = await self._dm(request.user_id, text)
-        if not by_dm:
-            note = (
-                f"<@{request.user_id}>, your request to write this episode was declined (I couldn't DM you)."
-            )
-            if request.reason:
-                note += f"\nReason: {request.reason}"
-            await self.episodes.note(episode, note, ping=[request.user_id])
-        return Decided(request, episode, told_by_dm=by_dm)
+        return text + "\nYour research in the thread is still very welcome."
 
-    async def _dm(self, user_id: int, content: str) -> bool:
-        """True when the DM went through; False when Discord refused it (DMs closed, user gone)."""
-        try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            await user.send(content, allowed_mentions=discord.AllowedMentions.none())
-            return True
-        except discord.HTTPException as exc:
-            log.info(
-                "could not DM user %s (%s %s); telling them in the thread", user_id, exc.status, exc.code
+    @staticmethod
+    def _decision_note(request: AuthorRequest, by_dm: bool) -> str | None:
+        """What the thread is told: always an approval; a decline only when the DM could not go."""
+        if request.status is RequestStatus.APPROVED:
+            note = (
+                f"✅ <@{request.user_id}> is now an author of this episode "
+                f"(request approved by <@{request.decided_by}>)."
             )
-            return False
+            if not by_dm:
+                note += f"\n<@{request.user_id}>, I couldn't reach you by DM, so I'm telling you here."
+            return note
+        if by_dm:
+            return None
+        note = f"<@{request.user_id}>, your request to write this episode was declined (I couldn't DM you)."
+        if request.reason:
+            note += f"\nReason: {request.reason}"
+        return note
+
+    async def _tell_job(self, job: Job) -> Outcome:
+        return await self._tell(job.payload["request_id"], attempts=job.attempts)
+
+    async def _tell(self, request_id: int, *, attempts: int) -> Outcome:
+        lock = self._tell_locks.setdefault(request_id, asyncio.Lock())
+        try:
+            async with lock:
+                return await self._tell_once(request_id, attempts)
+        finally:
+            if not lock.locked() and self._tell_locks.get(request_id) is lock:
+                del self._tell_locks[request_id]
+
+    async def _tell_once(self, request_id: int, attempts: int) -> Outcome:
+        request = await store.get(self.db, request_id)
+        if request is None:
+            return Failed("the request is gone")
+        if request.told_at is not None or request.status not in (
+            RequestStatus.APPROVED,
+            RequestStatus.DECLINED,
+        ):
+            return DONE
+        episode = await episode_store.get(self.db, request.episode_id)
+        if episode is None:
+            return Failed("the episode is gone")
+        text = self._decision_dm(request, episode)
+        try:
+            user = self.bot.get_user(request.user_id) or await self.bot.fetch_user(request.user_id)
+            channel = user.dm_channel or await user.create_dm()
+            if request.tell_attempted_at is None or not await self._dm_arrived(channel, text, request):
+                await store.tell_attempted(self.db, request.id)
+                await channel.send(
+                    text, allowed_mentions=discord.AllowedMentions.none(), nonce=f"tell{request.id}"
+                )
+            by_dm = True
+        except discord.HTTPException as exc:
+            if exc.status not in (403, 404) or (exc.status == 404 and exc.code not in DM_CLOSED):
+                log.warning("could not tell user %s of request %s (%s)", request.user_id, request.id, exc)
+                return refusal_outcome(exc, attempts, "the DM", TELL_RETRY_SECONDS)
+            log.info(
+                "could not DM user %s (%s %s); telling them in the thread",
+                request.user_id,
+                exc.status,
+                exc.code,
+            )
+            by_dm = False
+        note = self._decision_note(request, by_dm)
+        if note is None:
+            await store.told(self.db, request.id, by_dm=by_dm)
+            return DONE
+        ping = [] if by_dm else [request.user_id]
+        kept = await store.told_in_thread(
+            self.db,
+            request.id,
+            episode,
+            NewNote(note, now().timestamp() + TELL_RETRY_SECONDS, tuple(ping)),
+            by_dm=by_dm,
+        )
+        if kept is not None:
+            note_id, job = kept
+            self.scheduler.jobs_changed([job])
+            await self.episodes.deliver_note(note_id)
+        return DONE
+
+    async def _dm_arrived(self, channel: discord.DMChannel, text: str, request: AuthorRequest) -> bool:
+        """Whether an earlier DM of this decision reached the member after all (its answer was lost)."""
+        me = self.bot.user.id if self.bot.user else None
+        since = request.tell_attempted_at.timestamp() - 1 if request.tell_attempted_at else 0
+        try:
+            async for message in channel.history(limit=DM_LOOKBACK):
+                if message.created_at.timestamp() < since:
+                    break
+                if message.author.id == me and message.content == text:
+                    return True
+        except discord.Forbidden:
+            log.info("can't read the DMs of user %s to check request %s", request.user_id, request.id)
+        return False
 
     async def pending(
         self, member: discord.Member, episode: Episode | None, *, offset: int = 0, limit: int = 10

@@ -273,7 +273,7 @@ async def set_status_announced(
     ts = now_ts()
     async with db.transaction() as tx:
         await _set_status_in(tx, episode, status, actor_id, note, ts)
-        note_id, job = await _add_note_in(tx, episode, announcement, ts)
+        note_id, job = await add_note_in(tx, episode, announcement, ts)
     return await _reload(db, episode.id), note_id, job
 
 
@@ -481,7 +481,7 @@ class ThreadNote:
         return self.message_id is not None
 
 
-async def _add_note_in(tx: Tx, episode: Episode, note: NewNote, ts: int) -> tuple[int, job_store.NewJob]:
+async def add_note_in(tx: Tx, episode: Episode, note: NewNote, ts: int) -> tuple[int, job_store.NewJob]:
     cur = await tx.execute(
         "INSERT INTO thread_notes (episode_id, content, ping, created_at) VALUES (?, ?, ?, ?)",
         (episode.id, note.content, json.dumps(list(note.ping)), ts),
@@ -495,7 +495,7 @@ async def _add_note_in(tx: Tx, episode: Episode, note: NewNote, ts: int) -> tupl
 async def add_note(db: Database, episode: Episode, note: NewNote) -> tuple[int, job_store.NewJob]:
     """Keep a note for the thread, with the job that delivers it; (note id, job)."""
     async with db.transaction() as tx:
-        return await _add_note_in(tx, episode, note, now_ts())
+        return await add_note_in(tx, episode, note, now_ts())
 
 
 async def get_note(db: Database, note_id: int) -> ThreadNote | None:

@@ -14,8 +14,12 @@ from enum import StrEnum
 from bot.clock import from_ts, now_ts
 from bot.errors import Conflict
 
+from . import jobs as job_store
 from .db import Database, Tx
-from .episodes import add_author_in, record_event_in
+from .episodes import Episode, NewNote, add_author_in, add_note_in, record_event_in
+
+TELL_JOB = "request_outcome"  # tells the member of a decision (DM, else a note in the thread)
+TELL_RETRY_SECONDS = 30.0
 
 
 class RequestStatus(StrEnum):
@@ -31,7 +35,7 @@ class RequestStatus(StrEnum):
 
 _COLS = (
     "id, guild_id, episode_id, user_id, pitch, status, created_at, decided_by, decided_at, reason, "
-    "review_channel_id, review_message_id"
+    "review_channel_id, review_message_id, told_at, told_by_dm, tell_attempted_at"
 )
 
 
@@ -49,6 +53,9 @@ class AuthorRequest:
     reason: str | None
     review_channel_id: int | None
     review_message_id: int | None
+    told_at: datetime | None = None
+    told_by_dm: bool | None = None
+    tell_attempted_at: datetime | None = None
 
     @property
     def is_pending(self) -> bool:
@@ -73,6 +80,9 @@ class AuthorRequest:
             reason=row["reason"],
             review_channel_id=row["review_channel_id"],
             review_message_id=row["review_message_id"],
+            told_at=from_ts(row["told_at"]),
+            told_by_dm=None if row["told_by_dm"] is None else bool(row["told_by_dm"]),
+            tell_attempted_at=from_ts(row["tell_attempted_at"]),
         )
 
 
@@ -184,6 +194,12 @@ async def _decide(
     )
     if cur.rowcount != 1:
         return None
+    if status is not RequestStatus.WITHDRAWN:  # the member is told, even if the bot stops right now
+        row = await tx.fetchone("SELECT guild_id FROM author_requests WHERE id = ?", (request_id,))
+        job = job_store.NewJob(
+            TELL_JOB, ts + TELL_RETRY_SECONDS, {"request_id": request_id}, row[0], f"tell:{request_id}"
+        )
+        await job_store.add_in(tx, job, ts)
     return await tx.fetchone(f"SELECT {_COLS} FROM author_requests WHERE id = ?", (request_id,))
 
 
@@ -246,3 +262,36 @@ async def settle_for_author(
             return None
         row = await _decide(tx, found[0], RequestStatus.APPROVED, decided_by, None, now_ts())
     return AuthorRequest.from_row(row) if row else None
+
+
+async def tell_attempted(db: Database, request_id: int) -> None:
+    """Mark that a DM telling the member is about to be sent (its outcome may get lost)."""
+    await db.execute(
+        "UPDATE author_requests SET tell_attempted_at = COALESCE(tell_attempted_at, ?) WHERE id = ?",
+        (now_ts(), request_id),
+    )
+
+
+async def told(db: Database, request_id: int, *, by_dm: bool) -> bool:
+    """Record that the member was told; False when that was recorded already."""
+    changed = await db.execute(
+        "UPDATE author_requests SET told_at = ?, told_by_dm = ? WHERE id = ? AND told_at IS NULL",
+        (now_ts(), int(by_dm), request_id),
+    )
+    return changed == 1
+
+
+async def told_in_thread(
+    db: Database, request_id: int, episode: Episode, note: NewNote, *, by_dm: bool
+) -> tuple[int, job_store.NewJob] | None:
+    """Record that the member was told and keep the note that says so in the thread, in one
+    transaction (a retry never adds the note twice); (note id, its job), or None when already told."""
+    ts = now_ts()
+    async with db.transaction() as tx:
+        cur = await tx.execute(
+            "UPDATE author_requests SET told_at = ?, told_by_dm = ? WHERE id = ? AND told_at IS NULL",
+            (ts, int(by_dm), request_id),
+        )
+        if cur.rowcount != 1:
+            return None
+        return await add_note_in(tx, episode, note, ts)

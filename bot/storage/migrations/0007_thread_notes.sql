@@ -13,3 +13,10 @@ CREATE TABLE thread_notes (
     message_id   INTEGER
 );
 CREATE INDEX thread_notes_episode ON thread_notes (episode_id);
+
+-- A decided author request's member is told exactly once (by DM, else in the thread): `told_at` is set
+-- when that happened, `told_by_dm` says how, and `tell_attempted_at` marks a DM that may have arrived
+-- without the bot knowing (it looks for it in the DM channel before sending again).
+ALTER TABLE author_requests ADD COLUMN told_at INTEGER;
+ALTER TABLE author_requests ADD COLUMN told_by_dm INTEGER;
+ALTER TABLE author_requests ADD COLUMN tell_attempted_at INTEGER;
