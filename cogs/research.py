@@ -14,7 +14,7 @@ from bot.interactions import guarded, publish_after_answer, reply, report, think
 from bot.services.research import ResearchService
 from bot.storage.episodes import Episode
 from bot.ui import autocomplete
-from bot.ui.pager import QueryPager
+from bot.ui.pager import QueryPager, register_source
 from bot.ui.research import (
     LIST_PAGE,
     SEARCH_PAGE,
@@ -51,6 +51,9 @@ class Research(
         self.menu = app_commands.ContextMenu(name="Add to research", callback=self.add_to_research)
         self.menu.guild_only = True
         super().__init__()
+        # Their pages turn after a restart too (see bot.ui.pager.register_source).
+        register_source(bot, "research-list", self._list_source)
+        register_source(bot, "research-search", self._search_source)
 
     @property
     def ingest_timings(self):
@@ -178,21 +181,31 @@ class Research(
         self, interaction: discord.Interaction, episode: str, contributor: discord.User | None = None
     ) -> None:
         found = await self.service.episodes.resolve(interaction.guild_id, episode)
-        author_id = contributor.id if contributor else None
+        await self._list_pager(interaction, found, contributor.id if contributor else None).send(interaction)
 
+    async def _list_source(self, interaction: discord.Interaction, args: str) -> QueryPager:
+        """Rebuilds a `/research list` pager from its buttons' args (`<episode id>-<member id or 0>`)."""
+        episode_id, _, author = args.partition("-")
+        found = await self.service.episode_by_id(interaction.guild_id, int(episode_id))
+        return self._list_pager(interaction, found, int(author or 0) or None)
+
+    def _list_pager(
+        self, interaction: discord.Interaction, found: Episode, author_id: int | None
+    ) -> QueryPager:
         async def page(offset: int, limit: int) -> tuple[int, list[str]]:
             total, rows = await self.service.contributions(found, author_id, offset=offset, limit=limit)
             return total, [contribution_line(c) for c in rows]
 
-        by = f" · by {contributor.display_name}" if contributor else ""
-        empty = "No contributions yet: post in the episode's thread or use `/research submit`."
-        await QueryPager(
+        by = f" · by {self.service.name_of(interaction.guild, author_id)}" if author_id else ""
+        return QueryPager(
             interaction.user.id,
-            lambda total: f"Research for {found.code} ({total}){by}",
+            lambda total: f"Research for {found.code} ({total}){by}"[:256],
             page,
-            empty=empty,
+            empty="No contributions yet: post in the episode's thread or use `/research submit`.",
             size=LIST_PAGE,
-        ).send(interaction)
+            kind="research-list",
+            args=f"{found.id}-{author_id or 0}",
+        )
 
     @app_commands.command(name="export", description="Download an episode's research dossier as a file")
     @app_commands.describe(episode="The episode's code", format="File format (default: Markdown)")
@@ -219,20 +232,34 @@ class Research(
         episode: str | None = None,
     ) -> None:
         found = await self.service.episodes.resolve(interaction.guild_id, episode) if episode else None
-        read = await self.service.search(interaction.guild_id, query, found)
+        pager = await self._search_pager(interaction, query, found)
+        await pager.send(interaction)
+
+    async def _search_source(self, interaction: discord.Interaction, args: str) -> QueryPager:
+        """Rebuilds a `/research search` pager from its buttons' args (the saved search's id)."""
+        query, found = await self.service.saved_search(interaction.guild_id, int(args))
+        return await self._search_pager(interaction, query, found)
+
+    async def _search_pager(
+        self, interaction: discord.Interaction, query: str, found: Episode | None
+    ) -> QueryPager:
+        read = await self.service.search(interaction.guild_id, query, found)  # refuses an empty query
+        search_id = await self.service.save_search(interaction.guild_id, query, found)
 
         async def page(offset: int, limit: int) -> tuple[int, list[str]]:
             total, hits = await read(offset, limit)
             return total, [search_line(h) for h in hits]
 
         scope = f" in {found.code}" if found else ""
-        await QueryPager(
+        return QueryPager(
             interaction.user.id,
             lambda total: f"Search{scope}: {query}"[:200] + f" ({total})",
             page,
             empty="Nothing matches.",
             size=SEARCH_PAGE,
-        ).send(interaction)
+            kind="research-search",
+            args=str(search_id),
+        )
 
     @app_commands.command(name="credits", description="The contributor list, ready for a video description")
     @app_commands.describe(episode="The episode's code")

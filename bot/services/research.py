@@ -544,6 +544,18 @@ class ResearchService(FeatureService):
 
         return page
 
+    async def save_search(self, guild_id: int, query: str, episode: Episode | None) -> int:
+        """An id for the search, which its page buttons carry (the query itself is too long for them)."""
+        return await store.save_search(self.db, guild_id, episode.id if episode else None, query)
+
+    async def saved_search(self, guild_id: int | None, search_id: int) -> tuple[str, Episode | None]:
+        """(query, episode or None) of a saved search; NotFound when it or its episode is gone."""
+        saved = await store.saved_search(self.db, guild_id or 0, search_id)
+        if saved is None:
+            raise NotFound("That search is no longer available: run `/research search` again.")
+        episode = await self.episode_by_id(guild_id, saved.episode_id) if saved.episode_id else None
+        return saved.query, episode
+
     async def credits(self, guild: discord.Guild, episode: Episode) -> list[tuple[int, str, int]]:
         """(member id, display name, contributions) of every contributor, most first."""
         rows = await store.contributors(self.db, episode.id)

@@ -605,6 +605,37 @@ def scoped_match(match: str, guild_id: int, episode_id: int | None = None) -> st
     return f"scope : {scope} AND {{title body sources}} : ({match})"
 
 
+@dataclass(frozen=True, slots=True)
+class SavedSearch:
+    id: int
+    guild_id: int
+    episode_id: int | None
+    query: str
+
+
+async def save_search(db: Database, guild_id: int, episode_id: int | None, query: str) -> int:
+    """The id of a search (the same one for the same query again), for its page buttons."""
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT OR IGNORE INTO research_searches (guild_id, episode_id, query, created_at) VALUES (?, ?, ?, ?)",
+            (guild_id, episode_id or 0, query, now_ts()),
+        )
+        row = await tx.fetchone(
+            "SELECT id FROM research_searches WHERE guild_id = ? AND episode_id = ? AND query = ?",
+            (guild_id, episode_id or 0, query),
+        )
+    assert row is not None
+    return int(row[0])
+
+
+async def saved_search(db: Database, guild_id: int, search_id: int) -> SavedSearch | None:
+    row = await db.fetchone(
+        "SELECT id, guild_id, episode_id, query FROM research_searches WHERE id = ? AND guild_id = ?",
+        (search_id, guild_id),
+    )
+    return SavedSearch(row[0], row[1], row[2] or None, row[3]) if row else None
+
+
 async def _scoped_or_none(db: Database, guild_id: int, match: str, episode_id: int | None) -> str | None:
     """The scoped FTS expression, or None when the episode is not this server's."""
     if episode_id is not None:

@@ -73,3 +73,46 @@ async def test_the_picker_says_so_when_the_message_was_deleted_meanwhile(world, 
     picked = await world.bob.select(asked.response, [CODE])
     assert picked.response.ephemeral and "deleted" in picked.response.content.lower()
     assert await contributions(world) == []
+
+
+async def seed(world, count: int, text: str) -> None:
+    from bot.clock import now_ts
+    from bot.storage import contributions as store
+    from bot.storage import episodes as episode_store
+    from bot.storage.contributions import NewContribution
+
+    episode = await episode_store.get_by_code(world.bot.db, world.guild.id, CODE)
+    at = now_ts() - count
+    await store.add_many(
+        world.bot.db,
+        [
+            NewContribution(world.guild.id, episode.id, world.alice.id, "form", f"{text} {i}", at + i)
+            for i in range(count)
+        ],
+    )
+
+
+async def test_research_list_pages_turn_after_a_restart(world, restart):
+    await world.episode(CODE)
+    await seed(world, 20, "Fact number")
+    r = await world.bob.slash(world.general, "research list", episode=CODE, contributor=world.alice.user)
+    first = r.response.embeds[0].description
+    await restart()
+    turned = await world.bob.click(r.response, label="Next")
+    second = turned.response.embeds[0].description
+    assert "Fact number" in second and second != first
+    back = await world.bob.click(turned.response, label="Previous")
+    assert back.response.embeds[0].description == first
+
+
+async def test_research_search_pages_turn_after_a_restart(world, restart):
+    await world.episode(CODE)
+    await seed(world, 20, "Krupskaya note")
+    query = "krupskaya " + "note " * 30  # longer than a button's custom id could carry
+    r = await world.bob.slash(world.general, "research search", query=query.strip(), episode=CODE)
+    first = r.response.embeds[0].description
+    await restart()
+    turned = await world.bob.click(r.response, label="Next")
+    second = turned.response.embeds[0].description
+    assert "Krupskaya" in second and second != first
+    assert "(20)" in turned.response.embeds[0].title
