@@ -18,8 +18,8 @@ only when it is verifiably not there is the item sent again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import secrets
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -145,8 +145,11 @@ def fingerprint(content: str | None, embeds: Sequence[discord.Embed] = ()) -> st
     return "\x1f".join(parts)
 
 
-def new_nonce() -> str:
-    return secrets.token_hex(12)  # 24 characters: Discord takes up to 25
+def nonce_for(items: Sequence[str]) -> str:
+    """The nonce of a message carrying `items`: every attempt at the same items sends the same one, so
+    Discord, which deduplicates a repeated nonce for a few minutes, never makes a second message of a
+    send whose answer was lost (items name one delivery each; 24 characters, Discord takes 25)."""
+    return hashlib.sha256("\x1f".join(sorted(items)).encode()).hexdigest()[:24]
 
 
 def _reminder_ids(items: Sequence[str]) -> list[int]:
@@ -332,7 +335,7 @@ class Outbox:
     ) -> discord.Message:
         """Send one message carrying `items`, recorded before (with its nonce) and after Discord took it.
         Raises what `send` raises (a refusal is recorded as such), or `Unrecorded`."""
-        nonce = new_nonce()
+        nonce = nonce_for(items)
         channel_id = channel.id  # type: ignore[attr-defined]
         try:
             send_id = await job_store.begin_send(

@@ -137,6 +137,17 @@ async def test_an_attempt_that_never_reached_discord_is_sent_after_the_look_up(w
     await env.advance_time(HOUR)
     assert len(notes(thread)) == 1
     assert looked_up(world) == 1
+    # Both attempts carried the same nonce, which Discord enforces: had the first made a message
+    # after all, Discord would have answered the second with it instead of making another.
+    first, second = [
+        r.json
+        for r in env.http_requests
+        if r.method == "POST"
+        and r.path.endswith(f"{thread.id}/messages")
+        and "Script" in (r.json or {}).get("content", "")
+        and "deadline of" in r.json["content"]
+    ]
+    assert first["nonce"] == second["nonce"] and first["enforce_nonce"] is second["enforce_nonce"] is True
     await restart()
     await env.advance_time(6 * HOUR)
     assert len(notes(thread)) == 1

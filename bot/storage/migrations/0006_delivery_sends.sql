@@ -1,12 +1,13 @@
 -- Every message the scheduler's deliveries post (deadline reminders, digest pages, personal reminders) is
--- recorded before it is sent ("unknown": intent, with the nonce Discord deduplicates on) and after
+-- recorded before it is sent ("unknown": intent, with the nonce Discord deduplicates on, the same for
+-- every attempt at the same items) and after
 -- Discord accepted it ("sent", with the message id). A retry of something whose last send is still
 -- "unknown" looks for it among the channel's recent messages before sending again. "absent": checked,
 -- not there (or refused by Discord). All times are UTC unix epoch seconds.
 
 CREATE TABLE sends (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    nonce       TEXT    NOT NULL UNIQUE,
+    nonce       TEXT    NOT NULL,
     channel_id  INTEGER NOT NULL,
     fingerprint TEXT    NOT NULL,
     created_at  REAL    NOT NULL,
