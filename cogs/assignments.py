@@ -238,6 +238,10 @@ class Assignments(commands.Cog):
     async def on_archivist_ready(self) -> None:
         for guild in self.bot.guilds:
             await self._follow_review_channel(guild.id)
+            try:
+                await self.service.check_review_messages(guild.id)
+            except Exception:
+                log.exception("review messages of guild %s not checked", guild.id)
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:

@@ -488,6 +488,36 @@ class AssignmentService(FeatureService):
                 await self._schedule_sync(request)
         return posted
 
+    async def check_review_messages(self, guild_id: int) -> int:
+        """At start: pending requests whose review message was deleted while the bot was away are posted
+        again. One read of the review channel's recent messages, then one look-up per pending message
+        not among them; only Discord answering Unknown Message counts as deleted. Returns how many."""
+        channel, _ = await self._review_channel(guild_id)
+        if channel is None:
+            return 0
+        pending = [
+            r for r in await store.list_pending(self.db, guild_id) if r.review_channel_id == channel.id
+        ]
+        if not pending:
+            return 0
+        try:
+            seen = {m.id async for m in channel.history(limit=100)}
+        except discord.HTTPException as exc:
+            log.info("could not read the review channel %s (%s)", channel.id, exc.status)
+            return 0
+        gone: set[int] = set()
+        for request in pending:
+            if request.review_message_id in seen or request.review_message_id is None:
+                continue
+            try:
+                await channel.fetch_message(request.review_message_id)
+            except discord.NotFound as exc:
+                if exc.code == 10008:
+                    gone.add(request.review_message_id)
+            except discord.HTTPException as exc:
+                log.info("could not look up review message %s (%s)", request.review_message_id, exc.status)
+        return await self.review_messages_deleted(guild_id, channel.id, gone) if gone else 0
+
     async def review_messages_deleted(self, guild_id: int, channel_id: int, message_ids: set[int]) -> int:
         """Pending requests whose review message was deleted (a delete event is the evidence) are posted
         again in the current review channel. Returns how many were. Deletions elsewhere than in the

@@ -132,7 +132,7 @@ async def test_a_decided_request_whose_message_is_deleted_stays_deleted(world, e
     assert world.review.history() == []
 
 
-async def test_a_withdrawn_request_whose_message_went_while_the_bot_was_away_is_not_posted_again(
+async def test_a_withdrawal_shows_on_the_message_posted_again_after_a_restart(
     world, episode, restart, moderator
 ):
     r = await volunteer(world, world.alice)
@@ -142,7 +142,38 @@ async def test_a_withdrawn_request_whose_message_went_while_the_bot_was_away_is_
         await moderator.delete(message)
 
     await restart(offline)
-    # The withdrawal tries to update the message: Discord answers Unknown Message, so it is gone.
     await world.alice.click(r.response, label="Withdraw")
     await world.env.advance_time(120)
-    assert world.review.history() == []  # withdrawn: nothing to decide, nothing posted again
+    [again] = world.review.history()
+    assert again.id != message.id
+    assert field(again.embeds[0], "Decision").startswith("↩️ Withdrawn")
+    assert all(c.disabled for row in again.components for c in row.children)
+
+
+async def test_a_review_message_deleted_while_the_bot_was_away_is_posted_again_at_start(
+    world, episode, restart, moderator
+):
+    await volunteer(world, world.alice)
+    await volunteer(world, world.bob)
+    first, second = world.review.history()
+
+    async def offline():
+        await moderator.delete(first)
+
+    await restart(offline)
+    await world.env.advance_time(5)
+    messages = world.review.history()
+    assert len(messages) == 2
+    assert second.id in {m.id for m in messages}
+    again = next(m for m in messages if m.id != second.id)
+    assert field(again.embeds[0], "Member") == world.alice.mention
+    await world.host.click(again, label="Approve")
+    assert await authors(world) == [world.alice.id]
+
+
+async def test_an_unreadable_review_channel_at_start_posts_nothing_again(world, episode, restart):
+    await volunteer(world, world.alice)
+    world.env.inject_error("GET", f"/channels/{world.review.id}/messages*", status=403, times=None)
+    await restart()
+    await world.env.advance_time(5)
+    assert len(world.review.history()) == 1
