@@ -61,6 +61,7 @@ class Research(
         return self.service.ingest_timings
 
     async def cog_load(self) -> None:
+        await self.service.load_watermarks()
         self.bot.tree.add_command(self.menu)
         self.bot.episodes.status_listeners.append(self.service.on_status)
 

@@ -45,6 +45,7 @@ LOOKBACK = 100  # recent thread messages searched for a post whose outcome is un
 TITLE_MAX = 256
 BODY_MAX = 4000
 SOURCES_MAX = 4000
+RECENT = 100  # messages of each thread read again at start, for edits and deletions made while away
 CONFIRM_LIMIT = 100  # stored messages missing from a history read that are looked up one by one
 UNKNOWN_MESSAGE = 10008  # Discord's error code: the message does not exist
 _COLLECTED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
@@ -166,6 +167,8 @@ class ResearchService(FeatureService):
         self.last_catch_up: dict[int, CatchUp] = {}
         self._touched = _LiveTouches()
         self._catch_up_task: asyncio.Task[None] | None = None
+        self._watermarks: dict[int, int | None] = {}  # episode id -> last seen message id at start
+        self._pending: set[int] = set()  # episodes not caught up yet since the start
         # After a cog reload the first registration stays (it serves the same bot and database).
         with contextlib.suppress(ValueError):
             scheduler.register_each(THANKS_JOB, self._thanks_job)
@@ -190,10 +193,14 @@ class ResearchService(FeatureService):
         if episode is None or episode.guild_id != data.guild_id:
             return None
         if data.empty:
-            await episode_store.advance_last_seen(self.db, episode.id, data.message_id)
+            if episode.id not in self._pending:
+                await episode_store.advance_last_seen(self.db, episode.id, data.message_id)
             return None
         added = await store.add(
-            self.db, data.contribution(episode.id, "thread"), seen=True, respect_removals=respect_removals
+            self.db,
+            data.contribution(episode.id, "thread"),
+            seen=episode.id not in self._pending,  # before catching up, older messages may be missing
+            respect_removals=respect_removals,
         )
         if added.created:
             await self._card_later(episode.id)
@@ -272,11 +279,12 @@ class ResearchService(FeatureService):
             stored = {s.message_id: s for s in await store.stored_in_channel(self.db, episode.id, thread.id)}
             removed = await store.removed_message_ids(self.db, episode.id)
             likes = await store.like_counts(self.db, episode.id, thread.id)
-            present: set[int] = set()
-            newest = 0
-            async for message in thread.history(limit=None, oldest_first=True):
-                present.add(message.id)
-                newest = max(newest, message.id)
+            read, complete = await self._read_recent(thread, self._watermark(episode))
+            present = {m.id for m in read}
+            newest = max(present, default=0)
+            # Messages older than the read were not looked at: their absence from it means nothing.
+            oldest = 0 if complete else min(present)
+            for message in reversed(read):  # oldest first: a failure part-way leaves no gap behind
                 if message.id in self._touched.ids:
                     continue
                 known = stored.get(message.id)
@@ -299,13 +307,18 @@ class ResearchService(FeatureService):
                         result.updated += 1
                 if await self._catch_up_likes(message, likes.get(message.id, {})):
                     result.likes_fixed += 1
-            unseen = [mid for mid, s in stored.items() if s.origin != "form" and mid not in present]
+            unseen = [
+                mid
+                for mid, s in stored.items()
+                if s.origin != "form" and mid >= oldest and mid not in present
+            ]
             gone = await self._confirm_gone(episode, thread, unseen)
             if gone:
                 await store.delete_messages(self.db, gone)
                 result.deleted = len(gone)
             if newest:
                 await episode_store.advance_last_seen(self.db, episode.id, newest)
+            self._pending.discard(episode.id)  # from now on, live messages move its last seen message
         finally:
             self._touched.active -= 1
             if not self._touched.active:
@@ -315,6 +328,32 @@ class ResearchService(FeatureService):
         if result.added or result.updated or result.deleted:
             log.info("episode %s caught up: %s", episode.code, result)
         return result
+
+    def _watermark(self, episode: Episode) -> int:
+        """The newest message of the thread known to be collected when this process started."""
+        if episode.id in self._watermarks:
+            return self._watermarks[episode.id] or 0
+        return episode.last_seen_message_id or 0
+
+    async def _read_recent(
+        self, thread: discord.Thread, watermark: int
+    ) -> tuple[list[discord.Message], bool]:
+        """The thread's messages newest first, back to the watermark (what was posted while the bot was
+        away) and at least the last `RECENT` (for edits and deletions made meanwhile); and whether the
+        read reached the thread's first message. Paged backwards, so it costs requests in proportion to
+        what is new, plus one."""
+        read: list[discord.Message] = []
+        async for message in thread.history(limit=None):
+            read.append(message)
+            if len(read) >= RECENT and message.id <= watermark:
+                return read, False
+        return read, True
+
+    async def load_watermarks(self) -> None:
+        """Note, before any live message arrives, how far each thread was collected: catching up reads
+        back to there, and until it has, live messages don't move that mark."""
+        self._watermarks = {e.id: e.last_seen_message_id for e in await episode_store.with_threads(self.db)}
+        self._pending = set(self._watermarks)
 
     async def _confirm_gone(self, episode: Episode, thread: discord.Thread, unseen: list[int]) -> list[int]:
         """The stored messages the history read did not show that Discord says are gone.

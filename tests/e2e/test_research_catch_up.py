@@ -185,3 +185,54 @@ async def test_a_refusal_stops_the_look_ups(world, restart, empty_history):
     await restart(offline)
     assert lookups(world, thread, start) == 1
     assert len(await research_texts(world)) == 4
+
+
+def history_reads(world, thread, start: int) -> list:
+    return [
+        r
+        for r in world.env.http_requests[start:]
+        if r.method == "GET" and r.path == f"/channels/{thread.id}/messages"
+    ]
+
+
+async def test_a_restart_reads_what_is_new_and_the_recent_messages_only(world, restart):
+    """More than a page posted while away is all collected (read backwards to the last message seen);
+    a restart with nothing new costs one read of the recent messages, whatever the thread's size."""
+    thread = await world.episode(CODE)
+    await world.alice.send(thread, "Before the outage.")
+
+    async def offline():
+        for i in range(150):
+            await world.bob.send(thread, f"Offline note {i}")
+
+    await restart(offline)
+    texts = await research_texts(world)
+    assert texts == ["Before the outage.", *(f"Offline note {i}" for i in range(150))]
+
+    start = len(world.env.http_requests)
+    await restart()
+    assert len(history_reads(world, thread, start)) == 1
+    assert lookups(world, thread, start) == 0
+    assert len(await research_texts(world)) == 151
+
+
+async def test_live_messages_before_catching_up_do_not_hide_missed_ones(world, restart, monkeypatch):
+    """A catch-up that fails leaves the mark where it was, even when live messages arrive meanwhile:
+    the next start still finds what was posted while the bot was away."""
+    monkeypatch.setattr(research_service, "RECENT", 1)  # read back only as far as the mark says
+    thread = await world.episode(CODE)
+    await world.alice.send(thread, "Seen live.")
+
+    async def offline():
+        await world.bob.send(thread, "Posted while away.")
+        world.env.inject_error("GET", "/channels/*/messages", status=500, times=1)
+
+    await restart(offline)  # the catch-up read fails
+    await world.alice.send(thread, "Seen live after the start.")
+    assert await research_texts(world) == ["Seen live.", "Seen live after the start."]
+    await restart()
+    assert sorted(await research_texts(world)) == [
+        "Posted while away.",
+        "Seen live after the start.",
+        "Seen live.",
+    ]
