@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 CARD_SYNC = "card_sync"
 CARD_RETRY_SECONDS = 30.0
 NOTE_RETRY_SECONDS = 30.0
+INCOMPLETE_TRIES = 8  # a post whose forum can't take the tags: 30 s ×3, then 4, 8, 15, 15 min
 FORBIDDEN_TRIES = 6  # a 403 is retried with backoff (30 s … 16 min) this many times, then given up
 NOTE_LOOKBACK = 50  # recent messages searched for a note whose post may have arrived
 StatusListener = Callable[[Episode, Status, int], Awaitable[None]]
@@ -380,9 +381,9 @@ class EpisodeService:
         try:
             await self.sync_post(episode_id)
             return True
-        except LookupError as exc:
+        except LookupError as exc:  # the post is gone (Discord said so): nothing left to update
             log.warning("status card of episode %s not updated: %s", episode_id, exc)
-            return False
+            return True
         except discord.HTTPException as exc:
             if is_permanent(exc):
                 log.warning("Discord refused the post of episode %s for good: %s", episode_id, exc)
@@ -442,6 +443,10 @@ class EpisodeService:
         except discord.HTTPException as exc:
             return refusal_outcome(exc, job.attempts, "the episode's post", CARD_RETRY_SECONDS)
         except SyncIncomplete as exc:
+            # The forum has no room for the tags (20 at most) until a moderator removes some: tried for
+            # about an hour, then left to the next change of the episode.
+            if job.attempts + 1 >= INCOMPLETE_TRIES:
+                return Failed(str(exc))
             return Retry(str(exc), after=None if job.attempts >= 3 else CARD_RETRY_SECONDS)
         return DONE
 

@@ -190,3 +190,13 @@ async def test_request_pages_turn_after_a_restart_for_hosts_only(world, restart)
     second = await world.host.click(first.response, label="Next")
     assert second.response.embeds[0].footer.text == "Page 2 of 2"
     assert second.response.embeds[0].description.count("<@") == 2
+
+
+async def test_a_forum_without_room_for_the_tags_is_not_retried_forever(world):
+    forum = world.bot.get_channel(world.forum.id)
+    await forum.edit(available_tags=[discord.ForumTag(name=f"topic {n}") for n in range(20)])
+    await world.episode(CODE)
+    assert tags(world) == set()  # no room for them: the post stands without
+    await world.env.advance_time(6 * 3600)
+    assert await job_store.pending(world.bot.db, "card_sync") == []
+    assert field(card(world), "Status") == "In Research"
