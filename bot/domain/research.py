@@ -422,6 +422,8 @@ def _person_json(p: Person | None) -> dict[str, str] | None:
 def _entry_json(e: DossierEntry) -> dict[str, object]:
     return {
         "id": e.id,
+        "author_id": str(e.author.id),
+        "author_name": e.author.name,
         "author": _person_json(e.author),
         "origin": e.origin,
         "title": e.title,
@@ -432,6 +434,7 @@ def _entry_json(e: DossierEntry) -> dict[str, object]:
         "created_at": _iso(e.created_at),
         "edited_at": _iso(e.edited_at),
         "url": e.url,
+        "link": e.url,
         "likes": e.likes,
         "liked_by": [str(u) for u in e.liked_by],
         "reply_to": e.reply_to_id,

@@ -97,3 +97,12 @@ def test_json_is_valid_whatever_members_type(text):
     (row,) = data["contributions"]
     assert row["text"] == text and row["title"] == text
     assert row["author"]["name"] == (text or "x")
+
+
+def test_json_entries_carry_the_author_and_link_fields_the_spec_names():
+    _, out = render(sample(), "json")
+    first = json.loads(out)["contributions"][0]
+    assert first["author_id"] == "11" and first["author_name"] == "Veles"
+    assert first["link"] == first["url"] == "https://discord.com/channels/1/2/1"
+    for key in ("id", "created_at", "text", "sources", "likes", "reply_to", "origin"):
+        assert key in first
