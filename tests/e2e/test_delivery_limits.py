@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import discord
 import pytest
+from simcord.backend.models import Overwrite
+from simcord.enums import OverwriteType
 
 from bot.storage import episodes as episode_store
 from bot.storage import reminders as reminder_store
@@ -135,3 +137,36 @@ async def test_a_title_longer_once_escaped_is_cut_visibly_in_the_reminder(world)
     await env.advance_time(2 * HOUR + 10)
     [note] = notes(thread)
     assert "The\\_Long\\_March" in note.content and "…" in note.content
+
+
+@pytest.mark.simcord(check_errors=False)
+async def test_an_unknown_attempt_in_a_channel_the_bot_may_no_longer_read_is_not_held_back(
+    world, restart, caplog
+):
+    env = world.env
+    thread = await world.episode("1924-01")
+    await world.host.slash(
+        world.general, "episode deadline", episode="1924-01", milestone="script", when="in 2 hours"
+    )
+    env.inject_error("POST", f"/channels/{thread.id}/messages", status=500, times=1)  # outcome unknown
+    await env.advance_time(2 * HOUR + 10)
+    assert notes(thread) == []
+
+    async def offline():
+        env.backend.set_overwrite(
+            world.forum.id,
+            Overwrite(
+                target_id=env.backend.bot_user.id,
+                type=OverwriteType.MEMBER,
+                allow=0,
+                deny=discord.Permissions(read_message_history=True).value,
+            ),
+        )
+
+    await restart(offline)
+    await env.advance_time(HOUR)
+    # It cannot look, and Discord would answer an empty list: rather than hold the reminder back for
+    # ever, it sends it, with the nonce of the first attempt (Discord drops a copy it already has).
+    assert len(notes(thread)) == 1
+    assert await deadline_job_states(world) == ["done"]
+    assert "cannot read channel" in caplog.text
