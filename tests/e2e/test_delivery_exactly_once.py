@@ -279,3 +279,38 @@ async def test_private_reminder_accepted_by_dm_before_a_crash_is_not_sent_again(
     assert len(dms) == 1
     assert looked_up(world) == 1
     assert reminders_in(world.general) == []
+
+
+@pytest.mark.simcord(check_errors=False)
+async def test_an_unknown_attempt_whose_thread_was_deleted_goes_to_announcements_once(
+    world, monkeypatch, restart
+):
+    env = world.env
+    thread = await deadline_world(world)
+    crash_after_send(monkeypatch)
+    await env.advance_time(2 * HOUR + 10)
+    assert len(notes(thread)) == 1
+
+    await env.bot.get_channel(thread.id).delete()  # a moderator deletes the thread, note and all
+    await restart()
+    await env.advance_time(HOUR)
+    moved = [m for m in world.announcements.history() if "thread of **1924-01** is gone" in m.content]
+    assert len(moved) == 1
+
+
+@pytest.mark.simcord(check_errors=False)
+async def test_a_digest_page_discord_refuses_for_good_is_not_retried_for_ever(world):
+    env = world.env
+    await world.episode("1924-01")
+    env.inject_error("POST", f"/channels/{world.announcements.id}/messages", status=400, code=50035, times=1)
+    await advance_to(env, datetime(2026, 1, 5, 9, 0, 10, tzinfo=UTC))
+    await env.advance_time(DAY)
+    posts = [
+        r
+        for r in env.http_requests
+        if r.method == "POST" and r.path == f"/channels/{world.announcements.id}/messages"
+    ]
+    assert len(posts) == 1  # refused once, logged, not tried every few minutes
+    assert digests(world.announcements) == []
+    await advance_to(env, datetime(2026, 1, 12, 9, 0, 10, tzinfo=UTC))
+    assert len(digests(world.announcements)) == 1  # next week's is posted as usual
