@@ -231,3 +231,43 @@ async def test_a_start_that_fails_in_setup_hook_closes_the_database(simcord_env,
     with pytest.raises(discord.HTTPException):
         await simcord_env.restart_bot(bot)
     assert not bot.db.is_open
+
+
+def test_a_database_left_by_a_killed_process_is_not_taken_for_a_damaged_one(tmp_path):
+    """After a crash the last commits are only in the write-ahead log beside the file: `check` and
+    `backup` read them, and nothing is refused."""
+    writer = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(tmp_path / "archivist.sqlite3")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout.readline().strip() == "written"
+    finally:
+        writer.kill()
+        writer.wait()
+    assert (tmp_path / "archivist.sqlite3-wal").stat().st_size > 0
+    check, backup = cli_all(tmp_path, tmp_path / "archivist.sqlite3", COMMANDS[:2])
+    assert check.returncode == 0 and "integrity: ok" in check.stdout, check.stderr
+    assert backup.returncode == 0, backup.stderr
+    copy = sqlite3.connect(tmp_path / "copy" / "backup.sqlite3")
+    try:
+        assert copy.execute("SELECT COUNT(*) FROM meta WHERE key LIKE 'k%'").fetchone()[0] == 50
+    finally:
+        copy.close()
+
+
+KILLED_WRITER = """
+import asyncio, sys
+from bot.storage.db import Database
+
+async def main():
+    db = Database(sys.argv[1])
+    await db.open()
+    for i in range(50):
+        await db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (f"k{i}", "x" * 3000))
+    print("written", flush=True)
+    await asyncio.sleep(120)
+
+asyncio.run(main())
+"""

@@ -93,10 +93,10 @@ def inspect_file(path: str | Path, *, writable: bool = True) -> int:
     page_size = int.from_bytes(header[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(header[28:32], "big")
-    if (
-        int.from_bytes(header[24:28], "big") == int.from_bytes(header[92:96], "big")
-        and size < pages * page_size
-    ):
+    # The size in the header is only the file's own when no write-ahead log is waiting to be copied back
+    # (a checkpoint cut short writes page 1 before the pages that lengthen the file; the log redoes it).
+    header_counts = int.from_bytes(header[24:28], "big") == int.from_bytes(header[92:96], "big")
+    if header_counts and not _has_log(p) and size < pages * page_size:
         raise DatabaseFileError(
             f"the database file {p} is truncated ({size:,} of {pages * page_size:,} bytes): restore a "
             f"backup; {_LEFT_AS_IS}."
@@ -149,6 +149,11 @@ def _newer_schema(p: Path | str, version: int, latest: int) -> str:
         f"the database file {p} has schema version {version}, newer than this Archivist knows "
         f"({latest}): run the newer Archivist that wrote it, or restore a backup; {_LEFT_AS_IS}."
     )
+
+
+def _has_log(p: Path) -> bool:
+    log = Path(f"{p}-wal")
+    return log.exists() and log.stat().st_size > 0
 
 
 def _read_only_uri(p: Path) -> str:
