@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sqlite3
 import sys
 from pathlib import Path
@@ -32,6 +34,12 @@ def run(settings: Settings) -> int:
         return fail(f"the log folder {settings.log_dir} can't be used ({exc.strerror or exc}): set LOG_DIR.")
 
     async def main() -> None:
+        # SIGTERM (a service manager's stop) ends the bot as Ctrl+C does: its work is cancelled, the bot
+        # closes (scheduler, Discord, then the database) and the process exits 0.
+        running = asyncio.current_task()
+        assert running is not None
+        with contextlib.suppress(NotImplementedError):  # Windows event loops have no signal handlers
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, running.cancel)
         bot = Archivist(settings)
         async with bot:
             # The database first: a file that can't be used is told as itself, before Discord is asked
@@ -56,7 +64,7 @@ def run(settings: Settings) -> int:
         )
     except (aiohttp.ClientConnectionError, OSError, TimeoutError) as exc:
         return fail(f"Discord could not be reached ({type(exc).__name__}); check the network and try again.")
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         return 0
     return 0
 

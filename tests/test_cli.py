@@ -88,3 +88,61 @@ def test_gc_freeze_setting():
     assert Settings.from_env({"GC_FREEZE": "0"}).gc_freeze is False
     with pytest.raises(ConfigError, match="GC_FREEZE"):
         Settings.from_env({"GC_FREEZE": "sometimes"})
+
+
+def _has_open(pid: int, path) -> bool:
+    fds = f"/proc/{pid}/fd"
+    try:
+        return any(os.path.realpath(os.path.join(fds, fd)) == str(path) for fd in os.listdir(fds))
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to see the bot open its database")
+def test_sigterm_stops_the_bot_cleanly_with_exit_0(tmp_path):
+    """A service manager's stop: the process ends by itself with 0 and the database closed, not killed
+    by the signal. Here the bot is waiting for the database, locked by another writer, when it comes."""
+    import signal
+    import sqlite3
+    import time
+
+    from bot.storage.db import Database
+
+    path = (tmp_path / "cli.sqlite3").resolve()
+
+    async def old_schema():
+        db = Database(path)
+        await db.open(target_version=1)  # the bot will want to migrate it, and wait for the lock
+        await db.close()
+
+    import asyncio
+
+    asyncio.run(old_schema())
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the write lock
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    env.update(DATABASE_PATH=str(path), LOG_DIR="", DISCORD_TOKEN=GOOD_SHAPE)
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        for _ in range(600):  # until the bot has its database open (the signal handler is set by then)
+            if _has_open(bot.pid, path) or bot.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert bot.poll() is None, bot.stderr.read()
+        bot.send_signal(signal.SIGTERM)
+        _, err = bot.communicate(timeout=30)
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+        other.execute("ROLLBACK")
+        other.close()
+    assert bot.returncode == 0, err
+    assert "Traceback" not in err
+    check = sqlite3.connect(path)
+    try:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == 1  # nothing half-done
+    finally:
+        check.close()
