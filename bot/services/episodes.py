@@ -39,7 +39,7 @@ from bot.ui.cards import call_for_research, status_card
 
 log = logging.getLogger(__name__)
 
-CARD_SYNC = "card_sync"
+CARD_SYNC = store.CARD_JOB
 CARD_RETRY_SECONDS = 30.0
 NOTE_RETRY_SECONDS = 30.0
 INCOMPLETE_TRIES = 8  # a post whose forum can't take the tags: 30 s ×3, then 4, 8, 15, 15 min
@@ -245,10 +245,10 @@ class EpisodeService:
         if note:
             text += f"\n> {note}"
         announcement = NewNote(text, now().timestamp() + NOTE_RETRY_SECONDS)
-        episode, note_id, job = await store.set_status_announced(
+        episode, note_id, jobs = await store.set_status_announced(
             self.db, episode, status, member.id, note, announcement
         )
-        self.scheduler.jobs_changed([job])
+        self.scheduler.jobs_changed(jobs)
 
         async def publish() -> bool:
             synced = await self.refresh(episode.id)
@@ -375,7 +375,7 @@ class EpisodeService:
                 CARD_SYNC,
                 now().timestamp() + delay,
                 {"episode_id": episode_id},
-                dedupe_key=f"card:{episode_id}",
+                dedupe_key=store.card_key(episode_id),
             )
             return True
         try:
@@ -393,7 +393,7 @@ class EpisodeService:
                 CARD_SYNC,
                 now().timestamp() + CARD_RETRY_SECONDS,
                 {"episode_id": episode_id},
-                dedupe_key=f"card:{episode_id}",
+                dedupe_key=store.card_key(episode_id),
             )
             return False
         except SyncIncomplete as exc:
@@ -402,7 +402,7 @@ class EpisodeService:
                 CARD_SYNC,
                 now().timestamp() + CARD_RETRY_SECONDS,
                 {"episode_id": episode_id},
-                dedupe_key=f"card:{episode_id}",
+                dedupe_key=store.card_key(episode_id),
             )
             return False
 

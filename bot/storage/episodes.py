@@ -267,14 +267,17 @@ async def set_status_announced(
     actor_id: int,
     note: str | None,
     announcement: NewNote,
-) -> tuple[Episode, int, job_store.NewJob]:
-    """`set_status` and the note announcing it in the thread (with its delivery job), in one
-    transaction: the move is never kept without its note. Returns the episode, the note id and the job."""
+) -> tuple[Episode, int, list[job_store.NewJob]]:
+    """`set_status` and the note announcing it in the thread (with its delivery job) and a card job,
+    in one transaction: the move is never kept without its note and card. Returns the episode, the
+    note id and the jobs added."""
     ts = now_ts()
     async with db.transaction() as tx:
         await _set_status_in(tx, episode, status, actor_id, note, ts)
         note_id, job = await add_note_in(tx, episode, announcement, ts)
-    return await _reload(db, episode.id), note_id, job
+        card = await card_job_in(tx, episode.id, ts)
+    jobs = [job] + ([card] if card else [])
+    return await _reload(db, episode.id), note_id, jobs
 
 
 async def edit(
@@ -302,6 +305,7 @@ async def edit(
                 from_value=episode.description,
                 to_value=description,
             )
+        await card_job_in(conn, episode.id, ts)
     if title is not None:
         _codes(db).pop(episode.guild_id, None)
     return await _reload(db, episode.id)
@@ -374,6 +378,7 @@ async def add_author_in(
     if cur.rowcount != 1:
         return False
     await record_event_in(tx, episode_id, "author_added", actor_id, subject_id=user_id, note=note)
+    await card_job_in(tx, episode_id, now_ts())
     return True
 
 
@@ -386,6 +391,7 @@ async def remove_author(db: Database, episode_id: int, user_id: int, actor_id: i
         if cur.rowcount != 1:
             return False
         await record_event_in(conn, episode_id, "author_removed", actor_id, subject_id=user_id)
+        await card_job_in(conn, episode_id, now_ts())
     return True
 
 
@@ -449,6 +455,30 @@ async def _reload(db: Database, episode_id: int) -> Episode:
     if episode is None:
         raise LookupError(f"episode {episode_id} vanished")
     return episode
+
+
+# -- the card follows every change, even when the bot stops right after one -------------------------
+
+CARD_JOB = "card_sync"
+CARD_FOLLOW_SECONDS = 30.0  # the command refreshes the card at once; this job makes sure of it
+
+
+def card_key(episode_id: int) -> str:
+    return f"card:{episode_id}"
+
+
+async def card_job_in(tx: Tx, episode_id: int, ts: int) -> job_store.NewJob | None:
+    """Inside a change's transaction: a `card_sync` job for the episode, unless one is pending; the job
+    (for the scheduler to learn of) or None."""
+    key = card_key(episode_id)
+    if await tx.fetchone("SELECT 1 FROM jobs WHERE dedupe_key = ? AND state = 'pending'", (key,)):
+        return None
+    row = await tx.fetchone("SELECT guild_id FROM episodes WHERE id = ?", (episode_id,))
+    job = job_store.NewJob(
+        CARD_JOB, ts + CARD_FOLLOW_SECONDS, {"episode_id": episode_id}, row[0] if row else None, key
+    )
+    await job_store.add_in(tx, job, ts)
+    return job
 
 
 # -- notes in the thread (an outbox: kept until Discord took them) ------------------------------------

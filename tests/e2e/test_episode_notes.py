@@ -81,3 +81,29 @@ async def test_author_and_request_notes_are_kept_too(world):
             f"🙋 {world.bob.mention} would like to write this episode.",
         ]
     )
+
+
+async def test_a_change_whose_card_update_never_ran_is_brought_up_to_date_at_start(
+    world, restart, monkeypatch
+):
+    """The bot stops right after a change is saved, before it touched Discord: the card and the note
+    still follow once it is back."""
+    await world.episode(CODE)
+    service = world.bot.episodes
+
+    async def stopped(*args, **kwargs):
+        raise RuntimeError("the process stopped here")
+
+    monkeypatch.setattr(service, "refresh", stopped)
+    monkeypatch.setattr(service, "deliver_note", stopped)
+    await move(world)
+    world.env.errors.clear()
+    await restart()
+    await world.env.advance_time(120)
+    card = world.thread_of(CODE).history()[0].embeds[0]
+    assert next(f.value for f in card.fields if f.name == "Status") == "Writing"
+    assert len(notes(world)) == 1
+    assert {t.name for t in world.bot.get_channel(world.thread_of(CODE).id).applied_tags} == {
+        "Writing",
+        "Needs Author",
+    }
