@@ -37,7 +37,7 @@ from bot.ui.review import REASON_MAX, episode_label, review_embed, review_view, 
 
 log = logging.getLogger(__name__)
 
-REVIEW_SYNC = "review_sync"
+REVIEW_SYNC = store.REVIEW_JOB
 REVIEW_RETRY_SECONDS = 60.0
 TELL_RETRY_SECONDS = 30.0
 DM_LOOKBACK = 10  # recent DMs searched for a decision's DM whose sending may have arrived
@@ -570,7 +570,7 @@ class AssignmentService(FeatureService):
             now().timestamp() + delay,
             {"request_id": request.id},
             guild_id=request.guild_id,
-            dedupe_key=f"review:{request.id}",
+            dedupe_key=store.review_key(request.id),
         )
 
     async def _review_job(self, job: Job) -> Outcome:

@@ -20,6 +20,12 @@ from .episodes import Episode, NewNote, add_author_in, add_note_in, record_event
 
 TELL_JOB = "request_outcome"  # tells the member of a decision (DM, else a note in the thread)
 TELL_RETRY_SECONDS = 30.0
+REVIEW_JOB = "review_sync"  # brings a request's review message up to date (posts it when missing)
+REVIEW_FOLLOW_SECONDS = 60.0  # the click shows the decision at once; this job makes sure of it
+
+
+def review_key(request_id: int) -> str:
+    return f"review:{request_id}"
 
 
 class RequestStatus(StrEnum):
@@ -194,10 +200,20 @@ async def _decide(
     )
     if cur.rowcount != 1:
         return None
+    row = await tx.fetchone(
+        "SELECT guild_id, review_message_id FROM author_requests WHERE id = ?", (request_id,)
+    )
     if status is not RequestStatus.WITHDRAWN:  # the member is told, even if the bot stops right now
-        row = await tx.fetchone("SELECT guild_id FROM author_requests WHERE id = ?", (request_id,))
         job = job_store.NewJob(
             TELL_JOB, ts + TELL_RETRY_SECONDS, {"request_id": request_id}, row[0], f"tell:{request_id}"
+        )
+        await job_store.add_in(tx, job, ts)
+    key = review_key(request_id)
+    if row[1] is not None and not await tx.fetchone(
+        "SELECT 1 FROM jobs WHERE dedupe_key = ? AND state = 'pending'", (key,)
+    ):  # the review message shows the decision, even if the bot stops right now
+        job = job_store.NewJob(
+            REVIEW_JOB, ts + REVIEW_FOLLOW_SECONDS, {"request_id": request_id}, row[0], key
         )
         await job_store.add_in(tx, job, ts)
     return await tx.fetchone(f"SELECT {_COLS} FROM author_requests WHERE id = ?", (request_id,))

@@ -74,3 +74,22 @@ async def test_a_member_who_left_discord_is_told_in_the_thread(world, volunteere
     await world.env.advance_time(600)
     declined = [m for m in world.thread_of(CODE).history() if "declined" in (m.content or "")]
     assert len(declined) == 1
+
+
+async def test_a_decision_whose_answer_never_ran_still_shows_and_is_told_after_a_restart(
+    world, volunteered, restart, monkeypatch
+):
+    """The bot stops right after the approval is saved, before it touched Discord."""
+    cog = world.bot.get_cog("Assignments")
+
+    async def stopped(*args, **kwargs):
+        raise RuntimeError("the process stopped here")
+
+    monkeypatch.setattr(cog, "_show_decision", stopped)
+    await world.host.click(volunteered, label="Approve")
+    world.env.errors.clear()
+    await restart()
+    await world.env.advance_time(120)
+    decision = next(f.value for f in world.review.last_message.embeds[0].fields if f.name == "Decision")
+    assert decision.startswith("✅ Approved")
+    assert len(dms(world.alice)) == 1
