@@ -5,6 +5,8 @@ Other cogs add their own subcommands to the `/episode` group (see `bot.ui.groups
 
 from __future__ import annotations
 
+import logging
+
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -15,6 +17,8 @@ from bot.storage import episodes as store
 from bot.ui import autocomplete
 from bot.ui.cards import episode_line, status_card
 from bot.ui.pager import QueryPager, register_source
+
+log = logging.getLogger(__name__)
 
 STATUS_CHOICES = [app_commands.Choice(name=s.label, value=s.value) for s in Status]
 
@@ -34,6 +38,17 @@ class Episodes(
         self.service = bot.episodes
         super().__init__()
         register_source(bot, "episodes", self._list_pager)  # its pages turn after a restart too
+
+    @commands.Cog.listener()
+    async def on_archivist_ready(self) -> None:
+        """Posts orphaned by a stop in the middle of `/episode create` are removed."""
+        try:
+            removed = await self.service.remove_orphaned_posts()
+        except Exception:
+            log.exception("orphaned posts not checked")
+            return
+        if removed:
+            log.info("removed %d orphaned episode post(s)", removed)
 
     @app_commands.command(name="create", description="Create an episode and its research post (hosts)")
     @app_commands.describe(

@@ -197,23 +197,17 @@ class EpisodeService:
         draft = Episode(0, guild.id, code, title, description, Status.IN_RESEARCH, forum.id, None, None,
                         member.id, now(), now(), None, None)  # fmt: skip
         card = status_card(CardData(draft, [], [], 0, [], 0))
-        try:
-            created = await forum.create_thread(
-                name=rules.thread_name(code, title),
-                content=call_for_research(draft),
-                embed=card,
-                applied_tags=self._tags_for(tags, Status.IN_RESEARCH, has_authors=False),
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
-        except discord.Forbidden as exc:
-            raise NotAllowed(
-                f"I can't create posts in {forum.mention}: give my role "
-                f"{', '.join(FORUM_PERMISSIONS.values())} there, then run the command again."
-            ) from exc
-        except discord.HTTPException as exc:
-            raise InvalidInput(
-                f"Discord refused to create the post ({exc.status}). Nothing was saved; please try again."
-            ) from exc
+        # Kept until the episode owning the post is saved: a post orphaned by a stop in between (or by a
+        # refused delete below) is removed at the next start (`remove_orphaned_posts`).
+        intent = await store.add_post_intent(self.db, guild.id, forum.id, rules.thread_name(code, title))
+        created = await self._create_thread(
+            forum,
+            name=rules.thread_name(code, title),
+            content=call_for_research(draft),
+            embed=card,
+            applied_tags=self._tags_for(tags, Status.IN_RESEARCH, has_authors=False),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
         try:
             episode = await store.create(
                 self.db,
@@ -225,6 +219,7 @@ class EpisodeService:
                 forum_id=forum.id,
                 thread_id=created.thread.id,
                 starter_message_id=created.message.id,
+                intent_id=intent,
             )
         except BaseException:
             await self._delete_quietly(created.thread)
@@ -232,6 +227,21 @@ class EpisodeService:
         if any(name not in tags for name in rules.managed_tag_names(Status.IN_RESEARCH, has_authors=False)):
             await self.refresh(episode.id, delay=CARD_RETRY_SECONDS)  # the tags could not be made yet
         return episode, created.thread
+
+    async def _create_thread(
+        self, forum: discord.ForumChannel, **kwargs
+    ) -> discord.channel.ThreadWithMessage:
+        try:
+            return await forum.create_thread(**kwargs)
+        except discord.Forbidden as exc:
+            raise NotAllowed(
+                f"I can't create posts in {forum.mention}: give my role "
+                f"{', '.join(FORUM_PERMISSIONS.values())} there, then run the command again."
+            ) from exc
+        except discord.HTTPException as exc:
+            raise InvalidInput(
+                f"Discord refused to create the post ({exc.status}). Nothing was saved; please try again."
+            ) from exc
 
     async def set_status(
         self, member: discord.Member, episode: Episode, status: Status, note: str | None
@@ -510,8 +520,49 @@ class EpisodeService:
             )
 
     @staticmethod
-    async def _delete_quietly(thread: discord.Thread) -> None:
+    async def _delete_quietly(thread: discord.Thread) -> bool:
+        """Remove a post no episode owns; False when Discord refused (its intent stays for the next start)."""
         try:
             await thread.delete()
+            return True
+        except discord.NotFound:
+            return True
         except discord.HTTPException:
             log.warning("could not remove the orphaned post %s", thread.id)
+            return False
+
+    async def remove_orphaned_posts(self) -> int:
+        """At start: posts whose creation was under way when the bot stopped, before their episode was
+        saved, are removed (the host got no answer, or was told nothing was saved). A post counts as
+        orphaned only if it is the bot's, has the intended name, and no episode owns it. Returns how many."""
+        removed = 0
+        me = self.bot.user.id if self.bot.user else None
+        active: dict[int, list[discord.Thread]] = {}
+        for intent in await store.post_intents(self.db):
+            guild = self.bot.get_guild(intent.guild_id)
+            if guild is None:
+                continue
+            if guild.id not in active:
+                try:  # Discord's own list, not the cache: absence from a cache proves nothing
+                    active[guild.id] = await guild.active_threads()
+                except discord.HTTPException as exc:
+                    log.info("could not list the active posts of guild %s (%s)", guild.id, exc.status)
+                    active[guild.id] = []
+                    continue
+            orphans = [
+                t
+                for t in active[guild.id]
+                if t.parent_id == intent.forum_id
+                and t.owner_id == me
+                and t.name == intent.name
+                and await store.get_by_thread(self.db, t.id) is None
+            ]
+            gone = True
+            for thread in orphans:
+                if await self._delete_quietly(thread):
+                    removed += 1
+                else:
+                    gone = False
+            if gone:
+                await store.drop_post_intent(self.db, intent.id)
+        return removed

@@ -101,10 +101,14 @@ async def create(
     forum_id: int,
     thread_id: int,
     starter_message_id: int,
+    intent_id: int | None = None,
 ) -> Episode:
+    """Save a new episode with its post (and drop the post's intent, see `add_post_intent`)."""
     ts = now_ts()
     try:
         async with db.transaction() as conn:
+            if intent_id is not None:
+                await conn.execute("DELETE FROM post_intents WHERE id = ?", (intent_id,))
             cur = await conn.execute(
                 "INSERT INTO episodes (guild_id, code, title, description, created_by, forum_id, thread_id, "
                 "starter_message_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -558,3 +562,32 @@ async def note_posted(db: Database, note_id: int, message_id: int) -> None:
     await db.execute(
         "UPDATE thread_notes SET message_id = ? WHERE id = ? AND message_id IS NULL", (message_id, note_id)
     )
+
+
+# -- posts being created (see migration 0007) -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PostIntent:
+    id: int
+    guild_id: int
+    forum_id: int
+    name: str
+
+
+async def add_post_intent(db: Database, guild_id: int, forum_id: int, name: str) -> int:
+    return int(
+        await db.execute(
+            "INSERT INTO post_intents (guild_id, forum_id, name, created_at) VALUES (?, ?, ?, ?)",
+            (guild_id, forum_id, name, now_ts()),
+        )
+    )
+
+
+async def drop_post_intent(db: Database, intent_id: int) -> None:
+    await db.execute("DELETE FROM post_intents WHERE id = ?", (intent_id,))
+
+
+async def post_intents(db: Database) -> list[PostIntent]:
+    rows = await db.fetchall("SELECT id, guild_id, forum_id, name FROM post_intents ORDER BY id")
+    return [PostIntent(*r) for r in rows]

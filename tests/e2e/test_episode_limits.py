@@ -200,3 +200,32 @@ async def test_a_forum_without_room_for_the_tags_is_not_retried_forever(world):
     await world.env.advance_time(6 * 3600)
     assert await job_store.pending(world.bot.db, "card_sync") == []
     assert field(card(world), "Status") == "In Research"
+
+
+async def test_a_post_orphaned_by_a_stop_during_create_is_removed_at_the_next_start(
+    world, restart, monkeypatch
+):
+    service = world.bot.episodes
+    create = episode_store.create
+
+    async def stopped(*args, **kwargs):
+        raise RuntimeError("the process stopped here")
+
+    async def nothing(thread):  # a stopped process cleans nothing up
+        return False
+
+    monkeypatch.setattr(episode_store, "create", stopped)
+    monkeypatch.setattr(service, "_delete_quietly", nothing)
+    await world.host.slash(world.general, "episode create", code=CODE, title="Lenin")
+    world.env.errors.clear()
+    monkeypatch.setattr(episode_store, "create", create)
+    assert len(world.forum.threads) == 1  # the post exists, its episode doesn't
+    await restart()
+    await world.env.advance_time(5)
+    assert world.forum.threads == []
+    r = await world.host.slash(world.general, "episode create", code=CODE, title="Lenin")
+    assert "Created" in r.response.content
+    assert len(world.forum.threads) == 1
+    await restart()
+    await world.env.advance_time(5)
+    assert len(world.forum.threads) == 1  # an episode's post is never taken for an orphan

@@ -20,3 +20,14 @@ CREATE INDEX thread_notes_episode ON thread_notes (episode_id);
 ALTER TABLE author_requests ADD COLUMN told_at INTEGER;
 ALTER TABLE author_requests ADD COLUMN told_by_dm INTEGER;
 ALTER TABLE author_requests ADD COLUMN tell_attempted_at INTEGER;
+
+-- A forum post about to be created for a new episode: kept until the episode that owns the post is
+-- saved (in the same transaction) or the post is known not to exist, so a bot stopped in between finds
+-- and removes the orphaned post at its next start.
+CREATE TABLE post_intents (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    guild_id   INTEGER NOT NULL,
+    forum_id   INTEGER NOT NULL,
+    name       TEXT    NOT NULL,
+    created_at INTEGER NOT NULL
+);
