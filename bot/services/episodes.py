@@ -436,7 +436,8 @@ class EpisodeService:
         tags = await self._ensure_tags(forum) if isinstance(forum, discord.ForumChannel) else {}
         wanted_name = rules.thread_name(episode.code, episode.title)
         keep = [t for t in thread.applied_tags if t.name not in rules.MANAGED_TAGS]
-        applied = (keep + self._tags_for(tags, episode.status, bool(data.authors)))[:5]
+        # Discord allows 5 tags on a post: the status (and Needs Author) come first, others fill the rest.
+        applied = (self._tags_for(tags, episode.status, bool(data.authors)) + keep)[:5]
         if thread.name != wanted_name or {t.id for t in applied} != {t.id for t in thread.applied_tags}:
             await thread.edit(name=wanted_name, applied_tags=applied)
         if refused is not None:

@@ -229,3 +229,17 @@ async def test_a_post_orphaned_by_a_stop_during_create_is_removed_at_the_next_st
     await restart()
     await world.env.advance_time(5)
     assert len(world.forum.threads) == 1  # an episode's post is never taken for an orphan
+
+
+async def test_the_status_tag_follows_even_on_a_post_with_five_other_tags(world):
+    thread = await world.episode(CODE)
+    forum = world.bot.get_channel(world.forum.id)
+    forum = await forum.edit(
+        available_tags=[*forum.available_tags, *(discord.ForumTag(name=f"era {n}") for n in range(5))]
+    )
+    mine = [t for t in forum.available_tags if t.name.startswith("era ")]
+    await world.bot.get_channel(thread.id).edit(applied_tags=mine)  # a moderator tags the post
+    await world.host.slash(world.general, "episode status", episode=CODE, status="writing")
+    applied = tags(world)
+    assert "Writing" in applied and len(applied) == 5
+    assert "Needs Author" in applied  # the bot's tags come first; a moderator's make room
