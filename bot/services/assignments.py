@@ -248,6 +248,16 @@ class AssignmentService(FeatureService):
             outcome = await self._tell(decided.request.id, attempts=0)
         except Exception as exc:  # e.g. "database is locked" recording it: the job checks and finishes
             log.warning("telling the member of request %s waits for its job (%s)", decided.request.id, exc)
+            outcome = Retry(str(exc))
+        if isinstance(outcome, Retry):  # its job (stored with the decision) tells them: make it awaited
+            await self.scheduler.schedule(
+                TELL_JOB,
+                now().timestamp() + TELL_RETRY_SECONDS,
+                {"request_id": decided.request.id},
+                guild_id=decided.request.guild_id,
+                dedupe_key=f"tell:{decided.request.id}",
+            )
+        if outcome is not DONE:
             return Decided(decided.request, decided.episode, told_by_dm=None)
         request = await store.get(self.db, decided.request.id) if outcome is DONE else None
         by_dm = request.told_by_dm if request is not None else None

@@ -190,9 +190,17 @@ async def set_review_message(db: Database, request_id: int, channel_id: int, mes
 
 
 async def _decide(
-    tx: Tx, request_id: int, status: RequestStatus, decided_by: int, reason: str | None, ts: int
+    tx: Tx,
+    request_id: int,
+    status: RequestStatus,
+    decided_by: int,
+    reason: str | None,
+    ts: int,
+    *,
+    tell: bool = True,
 ) -> sqlite3.Row | None:
-    """The conditional UPDATE every decision goes through; the row when this call won, else None."""
+    """The conditional UPDATE every decision goes through; the row when this call won, else None.
+    With `tell`, a job that tells the member of a host's decision is stored with it."""
     cur = await tx.execute(
         "UPDATE author_requests SET status = ?, decided_by = ?, decided_at = ?, reason = ? "
         "WHERE id = ? AND status = 'pending'",
@@ -203,7 +211,7 @@ async def _decide(
     row = await tx.fetchone(
         "SELECT guild_id, review_message_id FROM author_requests WHERE id = ?", (request_id,)
     )
-    if status is not RequestStatus.WITHDRAWN:  # the member is told, even if the bot stops right now
+    if tell and status is not RequestStatus.WITHDRAWN:  # the member is told, even if the bot stops now
         job = job_store.NewJob(
             TELL_JOB, ts + TELL_RETRY_SECONDS, {"request_id": request_id}, row[0], f"tell:{request_id}"
         )
@@ -276,7 +284,8 @@ async def settle_for_author(
         )
         if found is None:
             return None
-        row = await _decide(tx, found[0], RequestStatus.APPROVED, decided_by, None, now_ts())
+        # No message to the member: the note of whoever added them says it in the thread.
+        row = await _decide(tx, found[0], RequestStatus.APPROVED, decided_by, None, now_ts(), tell=False)
     return AuthorRequest.from_row(row) if row else None
 
 
