@@ -40,6 +40,8 @@ CARD_DELAY = 30.0  # seconds: card updates for new contributions are batched thi
 THANKS_JOB = "research_thanks"
 THANKS_RETRY = 60.0
 FORM_POST_JOB = "research_form_post"
+CATCH_UP_JOB = "research_catch_up"
+CATCH_UP_RETRY = 30.0  # seconds before a thread's failed or unfinished catch-up is tried again (then backoff)
 POST_RETRY = 60.0  # seconds before a form post Discord refused is tried again
 LOOKBACK = 100  # recent thread messages searched for a post whose outcome is unknown
 TITLE_MAX = 256
@@ -147,6 +149,7 @@ class CatchUp:
     updated: int = 0
     deleted: int = 0
     likes_fixed: int = 0
+    complete: bool = True  # False: a read was refused part-way; the thread's catch-up is tried again
 
 
 @dataclass
@@ -169,11 +172,14 @@ class ResearchService(FeatureService):
         self._catch_up_task: asyncio.Task[None] | None = None
         self._watermarks: dict[int, int | None] = {}  # episode id -> last seen message id at start
         self._pending: set[int] = set()  # episodes not caught up yet since the start
+        self._catching_up: set[int] = set()  # episodes whose catch-up is running right now
         # After a cog reload the first registration stays (it serves the same bot and database).
         with contextlib.suppress(ValueError):
             scheduler.register_each(THANKS_JOB, self._thanks_job)
         with contextlib.suppress(ValueError):
             scheduler.register_each(FORM_POST_JOB, self._form_post_job)
+        with contextlib.suppress(ValueError):
+            scheduler.register_each(CATCH_UP_JOB, self._catch_up_job)
 
     # -- collecting from threads ----------------------------------------------------------------
 
@@ -260,21 +266,64 @@ class ResearchService(FeatureService):
         started = time.perf_counter()
         episodes = [e for e in await episode_store.with_threads(self.db) if self.bot.get_guild(e.guild_id)]
         for episode in episodes:
+            if episode.id in self._catching_up:
+                continue  # its retry is running right now, and schedules the next one if it must
             try:
-                self.last_catch_up[episode.id] = await self.catch_up(episode)
+                result = await self.catch_up(episode)
+                self.last_catch_up[episode.id] = result
+                if not result.complete:
+                    await self._catch_up_later(episode)
             except discord.HTTPException as exc:
-                log.warning("could not catch up on the thread of episode %s: %s", episode.id, exc)
+                log.warning(
+                    "could not catch up on the thread of episode %s, trying again: %s", episode.id, exc
+                )
+                await self._catch_up_later(episode)
             except Exception:
-                log.exception("catching up on the thread of episode %s failed", episode.id)
+                log.exception("catching up on the thread of episode %s failed, trying again", episode.id)
+                await self._catch_up_later(episode)
         log.info("caught up on %d episode thread(s) in %.2f s", len(episodes), time.perf_counter() - started)
 
+    async def _catch_up_later(self, episode: Episode) -> None:
+        """Persist a retry of the thread's catch-up (one per episode), so that what happened while the
+        bot was away is collected and applied even when a read failed at its return."""
+        try:
+            await self.scheduler.schedule(
+                CATCH_UP_JOB,
+                now().timestamp() + CATCH_UP_RETRY,
+                {"episode_id": episode.id},
+                guild_id=episode.guild_id,
+                dedupe_key=f"research:catch-up:{episode.id}",
+            )
+        except Exception:
+            log.exception("could not schedule another catch-up of episode %s", episode.id)
+
+    async def _catch_up_job(self, job: Job) -> Outcome:
+        """Try a thread's catch-up again until it completes (a refused read retries with backoff)."""
+        episode = await episode_store.get(self.db, job.payload["episode_id"])
+        if episode is None or episode.thread_id is None or self.bot.get_guild(episode.guild_id) is None:
+            return DONE  # deleted, or a server the bot is not in (the start's catch-up covers it when it is)
+        if episode.id not in self._pending:
+            return DONE  # caught up meanwhile
+        if episode.id in self._catching_up:
+            return Retry("its catch-up is running", after=CATCH_UP_RETRY)
+        try:
+            result = await self.catch_up(episode)
+        except discord.HTTPException as exc:
+            return Retry(f"could not catch up on the thread: {exc}")
+        self.last_catch_up[episode.id] = result
+        return DONE if result.complete else Retry("a read was refused part-way")
+
     async def catch_up(self, episode: Episode) -> CatchUp:
-        """Walk the thread's history: add missed messages, apply missed edits and deletions and likes."""
+        """Walk the thread's history: add missed messages, apply missed edits and deletions and likes.
+
+        Only a complete walk moves the thread's last seen mark and ends its pending state; one cut short
+        by a refused read (`complete` False, or a raised HTTPException) leaves both for the retry."""
         result = CatchUp()
         thread = await self.episodes.thread(episode)
         if thread is None:
             return result
         self._touched.active += 1
+        self._catching_up.add(episode.id)
         try:
             stored = {s.message_id: s for s in await store.stored_in_channel(self.db, episode.id, thread.id)}
             removed = await store.removed_message_ids(self.db, episode.id)
@@ -294,8 +343,9 @@ class ResearchService(FeatureService):
                     data = message_data(message)
                     if data.empty:
                         continue
+                    # Not `seen`: the mark moves only once the whole catch-up completed.
                     added = await store.add(
-                        self.db, data.contribution(episode.id, "thread"), seen=True, respect_removals=True
+                        self.db, data.contribution(episode.id, "thread"), respect_removals=True
                     )
                     result.added += int(added.created)
                     if added.id is None:
@@ -305,21 +355,28 @@ class ResearchService(FeatureService):
                     if data.content != known.body or data.attachments != known.attachments:
                         await self._store_edit(message.id, data)
                         result.updated += 1
-                if await self._catch_up_likes(message, likes.get(message.id, {})):
-                    result.likes_fixed += 1
+                try:
+                    if await self._catch_up_likes(message, likes.get(message.id, {})):
+                        result.likes_fixed += 1
+                except discord.HTTPException as exc:  # its likes wait for the retry; the walk goes on
+                    log.warning("could not read the reactions of message %s: %s", message.id, exc)
+                    result.complete = False
             unseen = [
                 mid
                 for mid, s in stored.items()
                 if s.origin != "form" and mid >= oldest and mid not in present
             ]
-            gone = await self._confirm_gone(episode, thread, unseen)
+            gone, checked = await self._confirm_gone(episode, thread, unseen)
             if gone:
                 await store.delete_messages(self.db, gone)
                 result.deleted = len(gone)
-            if newest:
-                await episode_store.advance_last_seen(self.db, episode.id, newest)
-            self._pending.discard(episode.id)  # from now on, live messages move its last seen message
+            result.complete = result.complete and checked
+            if result.complete:
+                if newest:
+                    await episode_store.advance_last_seen(self.db, episode.id, newest)
+                self._pending.discard(episode.id)  # from now on, live messages move its last seen message
         finally:
+            self._catching_up.discard(episode.id)
             self._touched.active -= 1
             if not self._touched.active:
                 self._touched.ids.clear()
@@ -355,14 +412,18 @@ class ResearchService(FeatureService):
         self._watermarks = {e.id: e.last_seen_message_id for e in await episode_store.with_threads(self.db)}
         self._pending = set(self._watermarks)
 
-    async def _confirm_gone(self, episode: Episode, thread: discord.Thread, unseen: list[int]) -> list[int]:
-        """The stored messages the history read did not show that Discord says are gone.
+    async def _confirm_gone(
+        self, episode: Episode, thread: discord.Thread, unseen: list[int]
+    ) -> tuple[list[int], bool]:
+        """The stored messages the history read did not show that Discord says are gone, and whether
+        every look-up was answered (False: a refusal cut them short, the catch-up is tried again).
 
         A history read proves nothing by what it leaves out (it comes back empty without Read Message
         History, short after an outage): each missing message is fetched, newest first, at most
         `CONFIRM_LIMIT` per thread, and only "Unknown Message" for that very message removes it. A
-        refusal or failure stops the look-ups and keeps the rest for the next start."""
+        refusal or failure stops the look-ups and keeps the rest for the retry."""
         gone: list[int] = []
+        answered = True
         for message_id in sorted(unseen, reverse=True)[:CONFIRM_LIMIT]:
             if message_id in self._touched.ids:
                 continue  # a live event already dealt with it
@@ -371,12 +432,14 @@ class ResearchService(FeatureService):
             except discord.NotFound as exc:
                 if exc.code != UNKNOWN_MESSAGE:
                     log.warning("could not check messages of episode %s: %s", episode.id, exc)
+                    answered = False
                     break  # the thread itself is unknown or unreachable: that proves nothing
                 gone.append(message_id)
             except discord.HTTPException as exc:
                 log.warning("could not check messages of episode %s: %s", episode.id, exc)
+                answered = False
                 break
-        return [m for m in gone if m not in self._touched.ids]
+        return [m for m in gone if m not in self._touched.ids], answered
 
     async def _catch_up_likes(self, message: discord.Message, known: dict[str, int]) -> bool:
         me = self.bot.user.id if self.bot.user else 0

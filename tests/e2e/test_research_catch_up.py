@@ -236,3 +236,80 @@ async def test_live_messages_before_catching_up_do_not_hide_missed_ones(world, r
         "Seen live after the start.",
         "Seen live.",
     ]
+
+
+async def research_likes(world) -> dict[str, int]:
+    r = await world.bob.slash(world.general, "research export", episode=CODE, format="json")
+    data = json.loads((await r.response.attachments[0].read()).decode("utf-8"))
+    return {c["text"]: c["likes"] for c in data["contributions"]}
+
+
+async def test_a_failed_history_read_is_read_again_and_collects_what_was_posted_offline(world, restart):
+    """One failed read at the return does not lose what was posted while away: the catch-up is tried
+    again through the scheduler and collects it."""
+    thread = await world.episode(CODE)
+    await world.alice.send(thread, DEATH)
+
+    async def offline():
+        await world.bob.send(thread, RENAME)
+        world.env.inject_error("GET", "/channels/*/messages", status=500, times=1)
+
+    await restart(offline)
+    assert await research_texts(world) == [DEATH]  # the read at the return failed
+    await world.env.advance_time(300)
+    assert await research_texts(world) == [DEATH, RENAME]
+
+
+async def test_a_refused_message_fetch_is_tried_again_and_applies_an_offline_deletion(world, restart):
+    """A refused look-up keeps the message for now (no evidence yet); the catch-up is tried again and
+    Discord's "Unknown Message" then removes it, within five minutes of the return."""
+    _, death, _ = await two_posts(world)
+
+    async def offline():
+        await world.alice.delete(death)
+        world.env.inject_error("GET", "/channels/*/messages/*", status=403, code=50001, times=1)
+
+    await restart(offline)
+    assert await research_texts(world) == [DEATH, RENAME]  # refused: nothing proves it is gone yet
+    await world.env.advance_time(300)
+    assert await research_texts(world) == [RENAME]
+
+
+async def test_a_failed_reaction_read_does_not_stop_the_catch_up(world, restart):
+    """A refused read of a message's reactions skips that message's likes only: what was posted after
+    it is collected at once, and the likes follow when the catch-up is tried again."""
+    thread = await world.episode(CODE)
+    death = await world.alice.send(thread, DEATH)
+
+    async def offline():
+        await world.bob.react(death, "👍")
+        await world.bob.send(thread, RENAME)
+        world.env.inject_error("GET", "/channels/*/messages/*/reactions/*", status=500, times=1)
+
+    await restart(offline)
+    assert await research_likes(world) == {DEATH: 0, RENAME: 0}
+    await world.env.advance_time(300)
+    assert await research_likes(world) == {DEATH: 1, RENAME: 0}
+
+
+async def test_a_catch_up_that_keeps_failing_is_tried_again_until_it_completes(world, restart, monkeypatch):
+    """Until a thread's catch-up completes its mark does not move: live messages meanwhile don't hide
+    what was posted while away, and a later retry still reads back to it."""
+    monkeypatch.setattr(research_service, "RECENT", 1)  # read back only as far as the mark says
+    thread = await world.episode(CODE)
+    await world.alice.send(thread, "Seen live.")
+
+    async def offline():
+        await world.bob.send(thread, "Posted while away.")
+        world.env.inject_error("GET", "/channels/*/messages", status=500, times=3)
+
+    await restart(offline)  # the catch-up read fails, and its first retries too
+    await world.alice.send(thread, "Seen live after the start.")
+    await world.env.advance_time(100)
+    assert await research_texts(world) == ["Seen live.", "Seen live after the start."]
+    await world.env.advance_time(300)
+    assert sorted(await research_texts(world)) == [
+        "Posted while away.",
+        "Seen live after the start.",
+        "Seen live.",
+    ]
