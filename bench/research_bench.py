@@ -30,10 +30,10 @@ import simcord  # noqa: E402
 
 from bot import create_bot  # noqa: E402
 from bot.clock import now_ts  # noqa: E402
-from bot.domain.research import build_fts_query, extract_links  # noqa: E402
-from bot.services.research import MessageData  # noqa: E402
-from bot.storage import contributions as store  # noqa: E402
-from bot.storage import episodes as episode_store  # noqa: E402
+from cogs.episodes import store as episode_store  # noqa: E402
+from cogs.research import store  # noqa: E402
+from cogs.research.rules import build_fts_query, extract_links  # noqa: E402
+from cogs.research.service import MessageData  # noqa: E402
 
 # Rows per seeding transaction: short enough that the bot's own queries (the scheduler wakes up while
 # seeding runs) never wait long on the one database connection.

@@ -41,10 +41,10 @@ from discord import app_commands  # noqa: E402
 
 from bot import create_bot  # noqa: E402
 from bot.clock import now, now_ts  # noqa: E402
-from bot.storage import contributions as contribution_store  # noqa: E402
-from bot.storage import episodes as episode_store  # noqa: E402
-from bot.storage import jobs as job_store  # noqa: E402
-from bot.storage import reminders as reminder_store  # noqa: E402
+from bot.core import jobs as job_store  # noqa: E402
+from cogs.episodes import store as episode_store  # noqa: E402
+from cogs.reminders import store as reminder_store  # noqa: E402
+from cogs.research import store as contribution_store  # noqa: E402
 
 WORDS = (  # noqa: SIM905 — reads better as prose
     "Lenin died in January 1924 and Moscow queued for days to see him; Petrograd became Leningrad; "

@@ -31,8 +31,8 @@ import simcord  # noqa: E402
 
 from bot import create_bot  # noqa: E402
 from bot.clock import now  # noqa: E402
-from bot.storage import jobs as job_store  # noqa: E402
-from bot.storage import reminders as reminder_store  # noqa: E402
+from bot.core import jobs as job_store  # noqa: E402
+from cogs.reminders import store as reminder_store  # noqa: E402
 
 
 def row(label: str, value: object) -> None:
@@ -188,7 +188,7 @@ async def burst(env, members, channels: list, count: int, label: str) -> None:
 
 async def seed_before_start(path: Path, n_pending: int) -> None:
     """The pending reminders exist before the bot starts, as after a restart."""
-    from bot.storage.db import Database
+    from bot.core.db import Database
 
     db = Database(path)
     await db.open()

@@ -25,7 +25,7 @@ def fail(message: str) -> int:
 def run(settings: Settings) -> int:
     from bot import logging_setup
     from bot.app import Archivist
-    from bot.storage.db import DatabaseFileError
+    from bot.core.db import DatabaseFileError
 
     token = settings.require_token()
     try:
@@ -71,7 +71,7 @@ def run(settings: Settings) -> int:
 
 def _backup_target(target: str, source: Path) -> Path:
     """Where a backup goes: a new file (a backup never overwrites anything), in a folder that exists."""
-    from bot.storage.db import DatabaseFileError
+    from bot.core.db import DatabaseFileError
 
     path = Path(target)
     if path.is_dir():
@@ -92,7 +92,7 @@ def _backup_target(target: str, source: Path) -> Path:
 
 
 async def backup(settings: Settings, target: str) -> int:
-    from bot.storage.db import Database, DatabaseFileError, inspect_file
+    from bot.core.db import Database, DatabaseFileError, inspect_file
 
     source = settings.database_path
     if not source.is_dir() and not source.exists():
@@ -114,7 +114,7 @@ async def backup(settings: Settings, target: str) -> int:
 
 
 async def check(settings: Settings) -> int:
-    from bot.storage.db import Database, DatabaseFileError, inspect_file, latest_version
+    from bot.core.db import Database, DatabaseFileError, inspect_file, latest_version
 
     path = settings.database_path
     if not path.is_dir() and not path.exists():

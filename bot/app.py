@@ -12,22 +12,22 @@ import discord
 from discord.ext import commands
 
 from bot.config import Settings
-from bot.interactions import ArchivistTree
-from bot.scheduler import Scheduler
-from bot.services.episodes import EpisodeService
-from bot.storage import settings as settings_store
-from bot.storage.db import Database
+from bot.core.db import Database
+from bot.core.interactions import ArchivistTree
+from bot.core.scheduler import Scheduler
+from cogs.config import store as settings_store
+from cogs.episodes.service import EpisodeService
 
 log = logging.getLogger(__name__)
 
 # Every feature cog, in load order. Each module has `async def setup(bot)`.
 COGS = (
-    "cogs.admin",
-    "cogs.episodes",
-    "cogs.assignments",
-    "cogs.research",
-    "cogs.reminders",
-    "cogs.help",
+    "cogs.config.cog",
+    "cogs.episodes.cog",
+    "cogs.assignments.cog",
+    "cogs.research.cog",
+    "cogs.reminders.cog",
+    "cogs.help.cog",
 )
 TREE_HASH_KEY = "command_tree_hash"
 

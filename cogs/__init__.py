@@ -1,1 +1,1 @@
-"""Archivist's feature cogs: thin Discord front ends over bot.services."""
+"""Archivist's feature cogs: one package per feature: its cog, service, store, rules and views."""

@@ -66,7 +66,7 @@ def test_check_and_backup(tmp_path):
     assert result.returncode == 1 and "no database" in result.stderr
     import asyncio
 
-    from bot.storage.db import Database, migrations
+    from bot.core.db import Database, migrations
 
     async def make():
         db = Database(tmp_path / "cli.sqlite3")
@@ -106,7 +106,7 @@ def test_sigterm_stops_the_bot_cleanly_with_exit_0(tmp_path):
     import sqlite3
     import time
 
-    from bot.storage.db import Database
+    from bot.core.db import Database
 
     path = (tmp_path / "cli.sqlite3").resolve()
 

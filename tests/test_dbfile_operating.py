@@ -15,7 +15,7 @@ import threading
 import discord
 import pytest
 
-from bot.storage.db import Database, DatabaseFileError, latest_version
+from bot.core.db import Database, DatabaseFileError, latest_version
 
 GOOD_SHAPE = "MTAxMjM0NTY3ODkwMTIzNDU2Nw.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB"
 COMMANDS = (("check",), ("backup", "copy/backup.sqlite3"), ("run",))
@@ -259,7 +259,7 @@ def test_a_database_left_by_a_killed_process_is_not_taken_for_a_damaged_one(tmp_
 
 KILLED_WRITER = """
 import asyncio, sys
-from bot.storage.db import Database
+from bot.core.db import Database
 
 async def main():
     db = Database(sys.argv[1])

@@ -6,8 +6,10 @@ from datetime import time, timedelta
 
 import pytest
 
-from bot.domain import schedule_rules, timezones
-from bot.domain.episodes import (
+from bot.core import timezones
+from bot.errors import InvalidInput
+from cogs.config import rules as schedule_rules
+from cogs.episodes.rules import (
     Milestone,
     Status,
     managed_tag_names,
@@ -15,7 +17,6 @@ from bot.domain.episodes import (
     validate_code,
     validate_title,
 )
-from bot.errors import InvalidInput
 
 
 @pytest.mark.parametrize("code", ["1924-01", "a", "x" * 20, "S1.E2_b"])
@@ -87,7 +88,7 @@ def test_timezones():
 
 
 def test_suggestions_rank_code_prefix_first_then_newest():
-    from bot.domain.episodes import suggest
+    from cogs.episodes.rules import suggest
 
     rows = [
         (1, "1924-01", "Lenin's Death"),

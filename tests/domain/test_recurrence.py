@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from bot.domain.recurrence import next_weekly, week_key
+from bot.core.recurrence import next_weekly, week_key
 
 
 def test_next_monday_nine_in_utc():

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain.research import (
+from bot.errors import InvalidInput
+from cogs.research.rules import (
     Dossier,
     DossierEntry,
     DossierEpisode,
@@ -28,7 +29,6 @@ from bot.domain.research import (
     render,
     split_sources,
 )
-from bot.errors import InvalidInput
 
 VELES, SPARTACUS = Person(11, "Veles"), Person(12, "Spartacus")
 T0 = datetime(2024, 1, 21, 12, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.domain.research import chunk_mentions, clip, join_within
+from cogs.research.rules import chunk_mentions, clip, join_within
 
 
 @pytest.mark.parametrize("limit", [1, 5, 12, 20, 40, 100, 1024, 4096])

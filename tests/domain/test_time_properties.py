@@ -10,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.domain import recurrence, schedule_rules, timezones
-from bot.domain.timeparse import MAX_AHEAD, parse_when
+from bot.core import recurrence, timezones
+from bot.core.timeparse import MAX_AHEAD, parse_when
 from bot.errors import InvalidInput
+from cogs.config import rules as schedule_rules
 
 relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

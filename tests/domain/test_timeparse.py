@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain.timeparse import parse_duration, parse_when
+from bot.core.timeparse import parse_duration, parse_when
 from bot.errors import InvalidInput
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)  # a Thursday
@@ -105,7 +105,7 @@ def test_too_long_input_is_refused():
      ("de", datetime(2026, 2, 1, tzinfo=UTC)), (None, datetime(2026, 1, 2, tzinfo=UTC))],
 )  # fmt: skip
 def test_numeric_dates_follow_the_members_language(locale, expected):
-    from bot.domain.timeparse import date_order_for
+    from bot.core.timeparse import date_order_for
 
     for text in ("01.02.2026", "01/02/2026"):
         assert parse_when(text, now=NOW, date_order=date_order_for(locale)).when == expected

@@ -7,8 +7,8 @@ from __future__ import annotations
 import discord
 import pytest
 
-from bot.storage import episodes as episode_store
-from bot.storage import requests as request_store
+from cogs.assignments import store as request_store
+from cogs.episodes import store as episode_store
 
 CODE = "1924-01"
 

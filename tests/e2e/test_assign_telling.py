@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from bot.storage import jobs as job_store
-from bot.storage import requests as request_store
+from bot.core import jobs as job_store
+from cogs.assignments import store as request_store
 
 CODE = "1924-01"
 

@@ -7,8 +7,8 @@ import discord
 import pytest
 from simcord.backend.errors import OptionError
 
-from bot.storage import episodes as episode_store
-from bot.storage import settings as settings_store
+from cogs.config import store as settings_store
+from cogs.episodes import store as episode_store
 from tests.conftest import build_world
 
 CODE = "1924-01"

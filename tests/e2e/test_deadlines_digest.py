@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
-from bot.storage import episodes as episode_store
+from cogs.episodes import store as episode_store
 
 HOUR = 3600
 DAY = 86400

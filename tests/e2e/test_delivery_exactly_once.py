@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 import discord
 import pytest
 
+from bot.core import jobs as job_store
 from bot.errors import InvalidInput
-from bot.storage import episodes as episode_store
-from bot.storage import jobs as job_store
-from bot.storage import reminders as reminder_store
-from cogs.reminders import snooze_answer
+from cogs.episodes import store as episode_store
+from cogs.reminders import store as reminder_store
+from cogs.reminders.cog import snooze_answer
 
 HOUR = 3600
 DAY = 86400

@@ -11,8 +11,8 @@ import pytest
 from simcord.backend.models import Overwrite
 from simcord.enums import OverwriteType
 
-from bot.storage import episodes as episode_store
-from bot.storage import reminders as reminder_store
+from cogs.episodes import store as episode_store
+from cogs.reminders import store as reminder_store
 from tests.e2e.test_delivery_exactly_once import crash_after_send
 
 HOUR = 3600

@@ -8,8 +8,8 @@ import logging
 
 import discord
 
-from bot.storage import episodes as episode_store
-from bot.storage import jobs as job_store
+from bot.core import jobs as job_store
+from cogs.episodes import store as episode_store
 
 CODE = "1924-01"
 

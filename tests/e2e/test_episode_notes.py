@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from bot.storage import episodes as episode_store
-from bot.storage import jobs as job_store
+from bot.core import jobs as job_store
+from cogs.episodes import store as episode_store
 
 CODE = "1924-01"
 

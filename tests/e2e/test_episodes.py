@@ -142,7 +142,7 @@ async def test_status_refusals(world):
 async def test_authors_may_move_their_own_episode(world):
     await world.episode("1924-01", "Lenin's Death")
     episode = await world.bot.episodes.resolve(world.guild.id, "1924-01")
-    from bot.storage import episodes as store
+    from cogs.episodes import store
 
     await store.add_author(world.bot.db, episode.id, world.alice.id, world.host.id)
     r = await world.alice.slash(world.general, "episode status", episode="1924-01", status="writing")
@@ -289,7 +289,7 @@ async def test_server_admins_count_as_hosts(world):
 
 
 async def test_list_filters_by_author(world):
-    from bot.storage import episodes as store
+    from cogs.episodes import store
 
     await world.episode("1924-01", "Lenin's Death")
     await world.episode("1924-02", "Rapallo")
@@ -304,7 +304,7 @@ async def test_list_filters_by_author(world):
 
 
 async def test_unexpected_error_gets_an_apology_and_is_logged(world, monkeypatch, caplog):
-    from bot.storage import episodes as store
+    from cogs.episodes import store
 
     async def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
@@ -320,8 +320,8 @@ async def test_unexpected_error_gets_an_apology_and_is_logged(world, monkeypatch
 
 
 async def test_without_a_host_role_only_authors_and_admins_can_move_an_episode(world):
-    from bot.storage import episodes as store
-    from bot.storage import settings as settings_store
+    from cogs.config import store as settings_store
+    from cogs.episodes import store
 
     await world.episode("1924-01", "Lenin's Death")
     found = await store.get_by_code(world.bot.db, world.guild.id, "1924-01")

@@ -17,7 +17,7 @@ from datetime import timedelta
 import discord
 import pytest
 
-from bot.storage import episodes as episode_store
+from cogs.episodes import store as episode_store
 from tests.conftest import World, build_world
 
 STATUSES = (403, 404, 429, 500)

@@ -11,7 +11,7 @@ import discord
 import pytest
 from simcord import OptionError
 
-from bot.storage import episodes as episode_store
+from cogs.episodes import store as episode_store
 from tests.conftest import build_world
 
 CODE = "1924-01"

@@ -12,7 +12,7 @@ from simcord.backend.models import Overwrite
 from simcord.enums import OverwriteType
 from simcord.http import router
 
-from bot.services import research as research_service
+from cogs.research import service as research_service
 
 CODE = "1924-01"
 DEATH = "Lenin died on 21 January 1924, aged 53."

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from bot.ui.research import form_embed
+from cogs.research.views import form_embed
 
 CODE = "1924-01"
 DEATH = "Lenin died on 21 January 1924, aged 53."

@@ -8,9 +8,9 @@ import json
 import re
 
 from bot.clock import now_ts
-from bot.storage import contributions as store
-from bot.storage import episodes as episode_store
-from bot.storage.contributions import NewContribution
+from cogs.episodes import store as episode_store
+from cogs.research import store
+from cogs.research.store import NewContribution
 
 CODE = "1924-01"
 

@@ -77,9 +77,9 @@ async def test_the_picker_says_so_when_the_message_was_deleted_meanwhile(world, 
 
 async def seed(world, count: int, text: str) -> None:
     from bot.clock import now_ts
-    from bot.storage import contributions as store
-    from bot.storage import episodes as episode_store
-    from bot.storage.contributions import NewContribution
+    from cogs.episodes import store as episode_store
+    from cogs.research import store
+    from cogs.research.store import NewContribution
 
     episode = await episode_store.get_by_code(world.bot.db, world.guild.id, CODE)
     at = now_ts() - count

@@ -47,9 +47,9 @@ from hypothesis.stateful import (
 from simcord import Env
 
 from bot import create_bot
-from bot.storage import contributions as contribution_store
-from bot.storage import episodes as episode_store
-from bot.storage import requests as request_store
+from cogs.assignments import store as request_store
+from cogs.episodes import store as episode_store
+from cogs.research import store as contribution_store
 from tests.conftest import build_world
 from tests.model.profiles import chosen
 

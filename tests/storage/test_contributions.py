@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 import pytest_asyncio
 
-from bot.domain.research import Person, build_fts_query
+from bot.core.db import Database
 from bot.errors import InvalidInput
-from bot.storage import contributions as store
-from bot.storage import episodes as episode_store
-from bot.storage.contributions import Attachment, NewContribution
-from bot.storage.db import Database
+from cogs.episodes import store as episode_store
+from cogs.research import store
+from cogs.research.rules import Person, build_fts_query
+from cogs.research.store import Attachment, NewContribution
 
 GUILD, OTHER_GUILD = 1001, 2002
 ALICE, BOB, HOST = 11, 12, 13

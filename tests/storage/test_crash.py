@@ -9,14 +9,14 @@ import subprocess
 import sys
 import textwrap
 
-from bot.storage import settings as settings_store
-from bot.storage.db import Database
+from bot.core.db import Database
+from cogs.config import store as settings_store
 
 WRITER = textwrap.dedent(
     """
     import asyncio, sys
-    from bot.storage.db import Database
-    from bot.storage import settings as settings_store
+    from bot.core.db import Database
+    from cogs.config import store as settings_store
 
     async def main(path):
         db = Database(path)

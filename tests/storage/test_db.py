@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.storage import episodes as store
-from bot.storage import settings as settings_store
-from bot.storage.db import Database, _split_sql, migrations
+from bot.core.db import Database, _split_sql, migrations
+from cogs.config import store as settings_store
+from cogs.episodes import store
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ async def test_failed_migration_rolls_back_everything(tmp_path, monkeypatch):
     path = tmp_path / "broken.sqlite3"
     good = migrations()
     monkeypatch.setattr(
-        "bot.storage.db.migrations",
+        "bot.core.db.migrations",
         lambda: [*good, (999, "0999_broken.sql", "CREATE TABLE x (a);\nNOT SQL;")],
     )
     db = Database(path)
@@ -152,7 +152,7 @@ async def _log_frames_after_one_more_write(db) -> int:
 
 
 async def test_the_write_ahead_log_is_checkpointed_in_the_background(tmp_path):
-    from bot.storage import db as db_module
+    from bot.core import db as db_module
 
     db = Database(tmp_path / "wal.sqlite3")
     await db.open()
@@ -185,7 +185,7 @@ async def test_a_round_committed_during_a_slow_checkpoint_is_checkpointed_when_i
     import asyncio
     import threading
 
-    from bot.storage import db as db_module
+    from bot.core import db as db_module
 
     release = threading.Event()
     real = db_module._checkpoint

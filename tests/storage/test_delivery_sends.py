@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.clock import now
-from bot.storage import jobs as job_store
-from bot.storage import reminders as store
-from bot.storage.db import Database
+from bot.core import jobs as job_store
+from bot.core.db import Database
+from cogs.reminders import store
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ async def test_every_attempt_at_the_same_items_is_recorded_with_its_own_row(db):
 
 
 def test_the_nonce_depends_on_the_items_only_and_fits_discord():
-    from bot.services.reminders import nonce_for
+    from cogs.reminders.service import nonce_for
 
     assert nonce_for(["job:1", "job:2"]) == nonce_for(["job:2", "job:1"])
     assert nonce_for(["job:1"]) != nonce_for(["job:2"])

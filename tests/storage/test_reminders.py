@@ -7,12 +7,12 @@ import sqlite3
 import pytest
 
 from bot.clock import now_ts
-from bot.domain.episodes import Milestone, Status
-from bot.storage import episodes as episode_store
-from bot.storage import jobs as job_store
-from bot.storage import reminders as store
-from bot.storage.db import Database
-from bot.storage.reminders import Reminder
+from bot.core import jobs as job_store
+from bot.core.db import Database
+from cogs.episodes import store as episode_store
+from cogs.episodes.rules import Milestone, Status
+from cogs.reminders import store
+from cogs.reminders.store import Reminder
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ import itertools
 
 import pytest
 
+from bot.core.db import Database
 from bot.errors import Conflict
-from bot.storage import episodes as episode_store
-from bot.storage import requests as store
-from bot.storage.db import Database
-from bot.storage.requests import RequestStatus
+from cogs.assignments import store
+from cogs.assignments.store import RequestStatus
+from cogs.episodes import store as episode_store
 
 GUILD, OTHER_GUILD = 100, 200
 ALICE, BOB, HOST = 1, 2, 9

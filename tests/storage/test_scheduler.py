@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from bot.clock import now
-from bot.scheduler import DONE, LATE_AFTER, Failed, Retry, Scheduler, backoff, is_late
-from bot.storage import jobs as job_store
-from bot.storage.db import Database
+from bot.core import jobs as job_store
+from bot.core.db import Database
+from bot.core.scheduler import DONE, LATE_AFTER, Failed, Retry, Scheduler, backoff, is_late
 
 
 @pytest.fixture

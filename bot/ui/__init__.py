@@ -1,1 +1,0 @@
-"""What members see: embeds, pagers and other shared Discord UI pieces."""

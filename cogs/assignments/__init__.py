@@ -1,0 +1,1 @@
+"""Author assignment: claims, assignments, volunteer requests and their review."""

@@ -1,0 +1,314 @@
+"""`/episode claim|unclaim|assign|unassign|volunteer|requests` and the Approve/Decline review.
+
+The subcommands join the `/episode` group owned by `cogs.episodes.cog`; the review buttons are dynamic
+items and the Decline form is read from its submission (their custom ids carry the request id), so
+they keep working after a restart. Pending requests follow the review channel (settings changes,
+deleted review messages, and once at start).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.core import autocomplete
+from bot.core.groups import episode_group
+from bot.core.interactions import publish_after_answer, reply
+from bot.core.pager import QueryPager, register_source
+from bot.errors import NotAllowed
+from cogs.assignments.service import PITCH_MAX, AssignmentService, Decided
+from cogs.assignments.views import (
+    DYNAMIC_ITEMS,
+    decline_form,
+    episode_label,
+    handle_decline_submission,
+    request_line,
+    review_embed,
+    review_view,
+    withdraw_view,
+)
+from cogs.episodes import store as episode_store
+from cogs.episodes.service import Change
+from cogs.episodes.views import ts
+
+log = logging.getLogger(__name__)
+
+
+def _member(interaction: discord.Interaction) -> discord.Member:
+    if not isinstance(interaction.user, discord.Member):
+        raise NotAllowed("This only works inside a server.")
+    return interaction.user
+
+
+def _told_text(decided: Decided) -> str:
+    if decided.told_by_dm is None:
+        return "I couldn't reach them just now; I'll tell them as soon as Discord lets me."
+    if decided.told_by_dm:
+        return "I told them by DM."
+    return "Their DMs are closed, so I told them in the thread."
+
+
+async def _answer(interaction: discord.Interaction, change: Change, done: str, nothing: str) -> None:
+    """Answer the member, then bring the card, tags and thread up to date."""
+    await reply(interaction, done if change.changed else nothing)
+    if change.changed:
+        await publish_after_answer(interaction, change.publish)
+
+
+class Assignments(commands.Cog):
+    """Who writes which episode."""
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+        self.service = AssignmentService(bot, bot.db, bot.scheduler, bot.episodes)
+        self.group = episode_group(bot)
+        self._subcommands = self._build_commands()
+        for command in self._subcommands:
+            self.group.add_command(command)
+        bot.review_actions = self  # what the review buttons call (see cogs.assignments.views.ReviewActions)
+        register_source(bot, "requests", self._requests_pager)  # its pages turn after a restart too
+
+    async def cog_unload(self) -> None:
+        for command in self._subcommands:
+            self.group.remove_command(command.name)
+        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+        if getattr(self.bot, "review_actions", None) is self:
+            del self.bot.review_actions
+
+    # -- slash commands -------------------------------------------------------------------------------
+
+    def _build_commands(self) -> list[app_commands.Command]:
+        service = self.service
+        episodes = self.bot.episodes
+
+        @app_commands.command(name="claim", description="Add yourself as an author of an episode (hosts)")
+        @app_commands.describe(episode="The episode's code")
+        @app_commands.autocomplete(episode=autocomplete.episode)
+        async def claim(interaction: discord.Interaction, episode: str) -> None:
+            found = await episodes.resolve(interaction.guild_id, episode)
+            change = await service.claim(_member(interaction), found)
+            label = episode_label(found)
+            await _answer(
+                interaction,
+                change,
+                f"You're now an author of **{label}**.",
+                f"You're already an author of **{label}**.",
+            )
+
+        @app_commands.command(name="unclaim", description="Stop being an author of an episode (its authors)")
+        @app_commands.describe(episode="The episode's code")
+        @app_commands.autocomplete(episode=autocomplete.episode)
+        async def unclaim(interaction: discord.Interaction, episode: str) -> None:
+            found = await episodes.resolve(interaction.guild_id, episode)
+            change = await service.unclaim(_member(interaction), found)
+            label = episode_label(found)
+            await _answer(
+                interaction,
+                change,
+                f"You're no longer an author of **{label}**.",
+                f"You aren't an author of **{label}**, so there is nothing to unclaim.",
+            )
+
+        @app_commands.command(name="assign", description="Add a member as an author of an episode (hosts)")
+        @app_commands.describe(episode="The episode's code", member="The member who will write it")
+        @app_commands.autocomplete(episode=autocomplete.episode)
+        async def assign(interaction: discord.Interaction, episode: str, member: discord.Member) -> None:
+            found = await episodes.resolve(interaction.guild_id, episode)
+            change = await service.assign(_member(interaction), found, member)
+            label = episode_label(found)
+            await _answer(
+                interaction,
+                change,
+                f"{member.mention} is now an author of **{label}**.",
+                f"{member.mention} is already an author of **{label}**.",
+            )
+
+        @app_commands.command(name="unassign", description="Remove an author from an episode (hosts)")
+        @app_commands.describe(episode="The episode's code", member="The author to remove")
+        @app_commands.autocomplete(episode=autocomplete.episode)
+        async def unassign(interaction: discord.Interaction, episode: str, member: discord.Member) -> None:
+            found = await episodes.resolve(interaction.guild_id, episode)
+            change = await service.unassign(_member(interaction), found, member)
+            label = episode_label(found)
+            await _answer(
+                interaction,
+                change,
+                f"{member.mention} is no longer an author of **{label}**.",
+                f"{member.mention} isn't an author of **{label}**, so nothing changed.",
+            )
+
+        @app_commands.command(name="volunteer", description="Ask the hosts to let you write an episode")
+        @app_commands.describe(
+            episode="The episode's code",
+            pitch=f"Why you, and your angle on it (up to {PITCH_MAX} characters)",
+        )
+        @app_commands.autocomplete(episode=autocomplete.episode)
+        async def volunteer(
+            interaction: discord.Interaction,
+            episode: str,
+            pitch: app_commands.Range[str, 1, PITCH_MAX] | None = None,
+        ) -> None:
+            found = await episodes.resolve(interaction.guild_id, episode)
+            result = await service.volunteer(_member(interaction), found, pitch)
+            label = episode_label(found)
+            request = result.request
+            if not result.created:
+                text = (
+                    f"You already asked to write **{label}** {ts(request.created_at, 'R')}; a host will get back "
+                    "to you. Changed your mind? Withdraw the request below."
+                )
+            else:
+                text = (
+                    f"Thanks! I've recorded your request to write **{label}**: the hosts will review it and "
+                    "you'll hear back by DM. Changed your mind? Withdraw it below."
+                )
+            await reply(interaction, text, view=withdraw_view(request))
+            problem = await result.publish()
+            if problem:
+                await reply(
+                    interaction,
+                    f"I couldn't pass your request to the hosts yet: {problem} Your request is kept: I'll post it "
+                    "for review as soon as I can, and hosts can see it with `/episode requests`.",
+                )
+
+        @app_commands.command(name="requests", description="Pending author requests (hosts)")
+        @app_commands.describe(episode="Only the requests for this episode")
+        @app_commands.autocomplete(episode=autocomplete.episode)
+        async def requests(interaction: discord.Interaction, episode: str | None = None) -> None:
+            found = await episodes.resolve(interaction.guild_id, episode) if episode else None
+            pager = await self._requests_pager(interaction, str(found.id) if found else "")
+            await pager.send(interaction)
+
+        return [claim, unclaim, assign, unassign, volunteer, requests]
+
+    async def _requests_pager(self, interaction: discord.Interaction, args: str) -> QueryPager:
+        """The `/episode requests` pager (hosts only), for one episode's id or all (`args` empty)."""
+        host = _member(interaction)
+        hint = await self.service.review_hint(host)
+        found = await episode_store.get(self.bot.db, int(args)) if args else None
+        if found is not None and found.guild_id != host.guild.id:
+            found = None
+
+        async def page(offset: int, limit: int) -> tuple[int, list[str]]:
+            total, pending = await self.service.pending(host, found, offset=offset, limit=limit)
+            return total, [request_line(request, ep) for request, ep in pending]
+
+        scope = f" · {found.code}" if found else ""
+        return QueryPager(
+            host.id,
+            lambda total: f"Pending author requests ({total}){scope}",
+            page,
+            empty="No pending requests.",
+            header=hint,
+            kind="requests",
+            args=str(found.id) if found else "",
+        )
+
+    # -- review buttons (cogs.assignments.views.ReviewActions) -------------------------------------------------
+
+    async def approve_clicked(self, interaction: discord.Interaction, request_id: int) -> None:
+        decided = await self.service.approve(_member(interaction), request_id)
+        await self._show_decision(interaction, decided)
+        decided = await self.service.after_approval(decided)
+        told = _told_text(decided)
+        await reply(
+            interaction,
+            f"Approved: <@{decided.request.user_id}> is now an author of **{episode_label(decided.episode)}**. {told}",
+        )
+
+    async def decline_clicked(self, interaction: discord.Interaction, request_id: int) -> None:
+        request, episode = await self.service.decidable(_member(interaction), request_id)
+        await interaction.response.send_modal(decline_form(request.id, episode))
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Submitted Decline forms, whichever process opened them (see cogs.assignments.views.decline_form)."""
+        await handle_decline_submission(interaction, self._decline_submitted)
+
+    # -- pending requests follow the review channel ----------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_archivist_settings_changed(self, guild_id: int) -> None:
+        await self._follow_review_channel(guild_id)
+
+    @commands.Cog.listener()
+    async def on_archivist_ready(self) -> None:
+        for guild in self.bot.guilds:
+            await self._follow_review_channel(guild.id)
+            try:
+                await self.service.check_review_messages(guild.id)
+            except Exception:
+                log.exception("review messages of guild %s not checked", guild.id)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        await self._review_messages_deleted(payload.guild_id, payload.channel_id, {payload.message_id})
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        await self._review_messages_deleted(payload.guild_id, payload.channel_id, set(payload.message_ids))
+
+    async def _follow_review_channel(self, guild_id: int) -> None:
+        try:
+            moved = await self.service.review_channel_changed(guild_id)
+        except Exception:
+            log.exception("pending requests of guild %s could not follow the review channel", guild_id)
+            return
+        if moved:
+            log.info("posted %d pending request(s) in the review channel of guild %s", moved, guild_id)
+
+    async def _review_messages_deleted(self, guild_id: int | None, channel_id: int, ids: set[int]) -> None:
+        if guild_id is None:
+            return
+        try:
+            await self.service.review_messages_deleted(guild_id, channel_id, ids)
+        except Exception:
+            log.exception("deleted review messages in channel %s not handled", channel_id)
+
+    async def _decline_submitted(
+        self, interaction: discord.Interaction, request_id: int, reason: str | None
+    ) -> None:
+        decided = await self.service.decline(_member(interaction), request_id, reason)
+        await self._show_decision(interaction, decided)
+        decided = await self.service.after_decline(decided)
+        told = _told_text(decided)
+        await reply(interaction, f"Declined <@{decided.request.user_id}>'s request. {told}")
+
+    async def withdraw_clicked(self, interaction: discord.Interaction, request_id: int) -> None:
+        withdrawn = await self.service.withdraw(interaction.user, request_id, interaction.guild_id)
+        text = "You withdrew your request. You can still volunteer again later with `/episode volunteer`."
+        try:
+            await interaction.response.edit_message(content=text, view=None, embed=None)
+        except discord.HTTPException:
+            log.info("could not edit the confirmation of request %s", withdrawn.id)
+            await reply(interaction, text)
+
+    async def _show_decision(self, interaction: discord.Interaction, decided: Decided) -> None:
+        """Edit the review message (as the interaction's answer when it was clicked there)."""
+        request, episode = decided.request, decided.episode
+        message = interaction.message
+        if (
+            message is not None
+            and message.id == request.review_message_id
+            and not interaction.response.is_done()
+        ):
+            try:
+                await interaction.response.edit_message(
+                    embed=review_embed(request, episode),
+                    view=review_view(request),
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+                return
+            except discord.HTTPException as exc:
+                log.warning(
+                    "could not edit review message of request %s in place (%s)", request.id, exc.status
+                )
+        await self.service.update_review_message(request, episode)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Assignments(bot))
+    bot.add_dynamic_items(*DYNAMIC_ITEMS)

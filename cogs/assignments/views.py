@@ -1,0 +1,247 @@
+"""The author-request review message: its embed, its persistent Approve / Decline buttons, the Decline
+form, and the Withdraw button a volunteer gets.
+
+The buttons are `DynamicItem`s whose custom id carries the request id, so they keep working after a
+restart (registered with `bot.add_dynamic_items` on every start). What a click does is up to the
+object the assignments cog puts on the bot as `review_actions` (see `ReviewActions`).
+
+The Decline form is the same: its custom id carries the request id, and a submitted form is read from
+the interaction itself (`decline_submission`), never looked up among forms this process opened, so a
+form opened before a restart is answered after it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import discord
+
+from bot.core.interactions import guarded, report
+from cogs.assignments.store import AuthorRequest, RequestStatus
+from cogs.episodes.store import Episode
+from cogs.episodes.views import DESCRIPTION_MAX, FIELD_MAX, TITLE_MAX, clip, fit, ts
+
+REASON_MAX = 500
+REASON_FIELD = "reason"  # the Decline form's text input custom id
+
+_COLOURS = {
+    RequestStatus.PENDING: discord.Colour.orange(),
+    RequestStatus.APPROVED: discord.Colour.green(),
+    RequestStatus.DECLINED: discord.Colour.red(),
+    RequestStatus.WITHDRAWN: discord.Colour.light_grey(),
+}
+
+
+class ReviewActions(Protocol):
+    async def approve_clicked(self, interaction: discord.Interaction, request_id: int) -> None: ...
+
+    async def decline_clicked(self, interaction: discord.Interaction, request_id: int) -> None: ...
+
+    async def withdraw_clicked(self, interaction: discord.Interaction, request_id: int) -> None: ...
+
+
+def thread_link(episode: Episode) -> str | None:
+    if episode.thread_id is None:
+        return None
+    return f"https://discord.com/channels/{episode.guild_id}/{episode.thread_id}"
+
+
+def message_link(request: AuthorRequest) -> str | None:
+    if request.review_message_id is None or request.review_channel_id is None:
+        return None
+    return f"https://discord.com/channels/{request.guild_id}/{request.review_channel_id}/{request.review_message_id}"
+
+
+def episode_label(episode: Episode) -> str:
+    return f"{episode.code} · {discord.utils.escape_markdown(episode.title)}"
+
+
+def request_line(request: AuthorRequest, episode: Episode) -> str:
+    """One line of `/episode requests`."""
+    link = message_link(request)
+    where = f"[review message]({link})" if link else "not posted for review yet"
+    line = f"**{episode_label(episode)}** · <@{request.user_id}> · {ts(request.created_at, 'R')} · {where}"
+    if request.pitch:
+        pitch = discord.utils.escape_markdown(" ".join(request.pitch.split()))
+        line += f"\n> {pitch[:120]}{'…' if len(pitch) > 120 else ''}"
+    return line
+
+
+def decision_text(request: AuthorRequest) -> str:
+    """What happened to a request, with who and when (Discord timestamps)."""
+    when = f"{ts(request.decided_at)} ({ts(request.decided_at, 'R')})" if request.decided_at else ""
+    if request.status is RequestStatus.APPROVED:
+        return f"✅ Approved by <@{request.decided_by}> · {when}"
+    if request.status is RequestStatus.DECLINED:
+        text = f"❌ Declined by <@{request.decided_by}> · {when}"
+        if request.reason:
+            text += f"\nReason: {request.reason}"
+        return text
+    if request.status is RequestStatus.WITHDRAWN:
+        return f"↩️ Withdrawn by <@{request.user_id}> · {when}"
+    return "⏳ Waiting for a host"
+
+
+def review_embed(request: AuthorRequest, episode: Episode) -> discord.Embed:
+    embed = discord.Embed(
+        title=clip(f"Author request · {episode.code} · {episode.title}", TITLE_MAX),
+        description=clip(request.pitch or "*No pitch given.*", DESCRIPTION_MAX),
+        colour=_COLOURS[request.status],
+        url=thread_link(episode),
+    )
+    embed.add_field(name="Member", value=f"<@{request.user_id}>", inline=True)
+    embed.add_field(name="Episode", value=clip(episode_label(episode), FIELD_MAX), inline=True)
+    embed.add_field(
+        name="Requested", value=f"{ts(request.created_at)} ({ts(request.created_at, 'R')})", inline=True
+    )
+    embed.add_field(name="Decision", value=clip(decision_text(request), FIELD_MAX), inline=False)
+    embed.set_footer(text=f"Request #{request.id} · only hosts can decide")
+    return fit(embed)
+
+
+def _actions(interaction: discord.Interaction) -> ReviewActions:
+    actions = getattr(interaction.client, "review_actions", None)
+    if actions is None:
+        raise RuntimeError("the assignments cog is not loaded")
+    return actions
+
+
+class _RequestButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"archivist:request:unused:(?P<id>\d+)"
+):
+    """Base: a button whose custom id is `archivist:request:<action>:<request id>`."""
+
+    action = "unused"
+    label = "?"
+    style = discord.ButtonStyle.secondary
+
+    def __init__(self, request_id: int, *, disabled: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=self.label,
+                style=self.style,
+                custom_id=f"archivist:request:{self.action}:{request_id}",
+                disabled=disabled,
+            )
+        )
+        self.request_id = request_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ):
+        return cls(int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await guarded(interaction, lambda: self.run(_actions(interaction), interaction))
+        except Exception as exc:
+            await report(interaction, exc)
+
+    async def run(self, actions: ReviewActions, interaction: discord.Interaction) -> None:
+        """Hand the click to `ReviewActions.<action>_clicked` (approve, decline or withdraw)."""
+        await getattr(actions, f"{self.action}_clicked")(interaction, self.request_id)
+
+
+class ApproveButton(_RequestButton, template=r"archivist:request:approve:(?P<id>\d+)"):
+    action = "approve"
+    label = "Approve"
+    style = discord.ButtonStyle.success
+
+
+class DeclineButton(_RequestButton, template=r"archivist:request:decline:(?P<id>\d+)"):
+    action = "decline"
+    label = "Decline"
+    style = discord.ButtonStyle.danger
+
+
+class WithdrawButton(_RequestButton, template=r"archivist:request:withdraw:(?P<id>\d+)"):
+    action = "withdraw"
+    label = "Withdraw"
+    style = discord.ButtonStyle.secondary
+
+
+DYNAMIC_ITEMS = (ApproveButton, DeclineButton, WithdrawButton)
+
+
+def review_view(request: AuthorRequest) -> discord.ui.View:
+    """Approve / Decline, disabled once the request is decided or withdrawn."""
+    view = discord.ui.View(timeout=None)
+    decided = not request.is_pending
+    view.add_item(ApproveButton(request.id, disabled=decided))
+    view.add_item(DeclineButton(request.id, disabled=decided))
+    return view
+
+
+def withdraw_view(request: AuthorRequest) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(WithdrawButton(request.id))
+    return view
+
+
+DECLINE_FORM_PREFIX = "archivist:request:decline-form:"
+# The request id, then (forms opened before this version) the id of the click that opened it.
+_DECLINE_FORM = re.compile(r"^archivist:request:decline-form:(\d+)(?::\d+)?$")
+
+
+def decline_form(request_id: int, episode: Episode) -> discord.ui.Modal:
+    """The form a Decline click opens: an optional reason; the decision is made only on submit.
+
+    Its submission is handled by whoever reads `decline_submission` (the assignments cog's interaction
+    listener), in this process or the next: the form is closed here before it is sent, so discord.py
+    never keeps it in memory or routes its submission to an object a restart would lose."""
+    form = discord.ui.Modal(
+        title=clip(f"Decline request for {episode.code}", 45), custom_id=f"{DECLINE_FORM_PREFIX}{request_id}"
+    )
+    form.add_item(
+        discord.ui.TextInput(
+            label="Reason (optional, sent to the member)",
+            custom_id=REASON_FIELD,
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=REASON_MAX,
+        )
+    )
+    form.stop()
+    return form
+
+
+def _input_values(components: list[dict]) -> dict[str, str]:
+    """custom id -> value of every text input of a submitted form (in action rows or labels)."""
+    values: dict[str, str] = {}
+    for component in components:
+        if "value" in component and "custom_id" in component:
+            values[component["custom_id"]] = component["value"]
+        nested = component.get("components") or ([component["component"]] if "component" in component else [])
+        values.update(_input_values(nested))
+    return values
+
+
+def decline_submission(interaction: discord.Interaction) -> tuple[int, str | None] | None:
+    """(request id, reason) when the interaction is a submitted Decline form, else None."""
+    if interaction.type is not discord.InteractionType.modal_submit:
+        return None
+    data = interaction.data or {}
+    match = _DECLINE_FORM.match(str(data.get("custom_id", "")))
+    if match is None:
+        return None
+    reason = _input_values(list(data.get("components", []))).get(REASON_FIELD, "").strip()
+    return int(match[1]), reason or None
+
+
+async def handle_decline_submission(
+    interaction: discord.Interaction,
+    submit: Callable[[discord.Interaction, int, str | None], Awaitable[None]],
+) -> bool:
+    """Answer a submitted Decline form through `submit`; False when the interaction is something else."""
+    found = decline_submission(interaction)
+    if found is None:
+        return False
+    request_id, reason = found
+    try:
+        await guarded(interaction, lambda: submit(interaction, request_id, reason))
+    except Exception as exc:
+        await report(interaction, exc)
+    return True

@@ -1,0 +1,1 @@
+"""Per-server settings: channels, roles, time zone, reminder offsets."""

@@ -1,0 +1,164 @@
+"""`/config …`: per-server settings, for members with Manage Server."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.core import autocomplete, timezones
+from bot.core.interactions import reply
+from bot.errors import InvalidInput, NotAllowed
+from cogs.config import rules as schedule_rules
+from cogs.config import store as settings_store
+from cogs.config.store import GuildSettings
+
+
+def _channel(value: int | None) -> str:
+    return f"<#{value}>" if value else "not set"
+
+
+def settings_embed(cfg: GuildSettings) -> discord.Embed:
+    embed = discord.Embed(title="Archivist settings")
+    embed.add_field(name="Research forum", value=_channel(cfg.research_forum_id) + " · `/config channels`")
+    embed.add_field(name="Review channel", value=_channel(cfg.review_channel_id) + " · `/config channels`")
+    embed.add_field(
+        name="Announcements", value=_channel(cfg.announcements_channel_id) + " · `/config channels`"
+    )
+    embed.add_field(
+        name="Host role",
+        value=(f"<@&{cfg.host_role_id}>" if cfg.host_role_id else "not set") + " · `/config roles`",
+    )
+    embed.add_field(name="Time zone", value=f"`{cfg.timezone}` · `/config timezone`")
+    embed.add_field(
+        name="Reminders",
+        value=f"deadline offsets `{cfg.reminder_offsets}`; digest every "
+        f"{schedule_rules.WEEKDAYS[cfg.digest_day].capitalize()} at {cfg.digest_time} · `/config reminders`",
+        inline=False,
+    )
+    return embed
+
+
+def require_admin(interaction: discord.Interaction) -> None:
+    member = interaction.user
+    if not isinstance(member, discord.Member) or not member.guild_permissions.manage_guild:
+        raise NotAllowed("Only members with the Manage Server permission can change Archivist's settings.")
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class ConfigGroup(
+    app_commands.Group, name="config", description="Configure Archivist for this server (admins)"
+):
+    def __init__(self, bot: commands.Bot) -> None:
+        super().__init__()
+        self.bot = bot
+
+    @property
+    def db(self):
+        return self.bot.db
+
+    @app_commands.command(name="show", description="Show Archivist's settings for this server")
+    async def show(self, interaction: discord.Interaction) -> None:
+        require_admin(interaction)
+        cfg = await settings_store.get(self.db, interaction.guild_id)
+        await interaction.response.send_message(embed=settings_embed(cfg), ephemeral=True)
+
+    @app_commands.command(
+        name="channels", description="Choose the research forum, review channel and announcements"
+    )
+    @app_commands.describe(
+        research_forum="The forum channel where each episode gets its post",
+        review="Where hosts review author requests (Approve / Decline)",
+        announcements="Where the weekly digest is posted",
+    )
+    async def channels(
+        self,
+        interaction: discord.Interaction,
+        research_forum: discord.ForumChannel | None = None,
+        review: discord.TextChannel | None = None,
+        announcements: discord.TextChannel | None = None,
+    ) -> None:
+        require_admin(interaction)
+        changes = {}
+        if research_forum is not None:
+            changes["research_forum_id"] = research_forum.id
+        if review is not None:
+            changes["review_channel_id"] = review.id
+        if announcements is not None:
+            changes["announcements_channel_id"] = announcements.id
+        if not changes:
+            raise InvalidInput("Pick at least one channel: `research_forum`, `review` or `announcements`.")
+        cfg = await settings_store.update(self.db, interaction.guild_id, **changes)
+        self.bot.dispatch("archivist_settings_changed", interaction.guild_id)
+        await reply(interaction, "Channels saved.", embed=settings_embed(cfg))
+
+    @app_commands.command(name="roles", description="Choose the host role (hosts create and run episodes)")
+    @app_commands.describe(host="Members with this role are hosts")
+    async def roles(self, interaction: discord.Interaction, host: discord.Role) -> None:
+        require_admin(interaction)
+        if host.is_default():
+            raise InvalidInput("@everyone can't be the host role: pick a role that only hosts have.")
+        cfg = await settings_store.update(self.db, interaction.guild_id, host_role_id=host.id)
+        await reply(interaction, f"Hosts are now the members with {host.mention}.", embed=settings_embed(cfg))
+
+    @app_commands.command(
+        name="timezone", description="The server's time zone, used for times typed without one"
+    )
+    @app_commands.describe(tz="An IANA time zone name, e.g. Europe/Berlin")
+    @app_commands.autocomplete(tz=autocomplete.timezone)
+    async def timezone(self, interaction: discord.Interaction, tz: str) -> None:
+        require_admin(interaction)
+        zone = timezones.validate(tz)
+        cfg = await settings_store.update(self.db, interaction.guild_id, timezone=zone)
+        self.bot.dispatch("archivist_settings_changed", interaction.guild_id)
+        await reply(interaction, f"The server's time zone is now `{zone}`.", embed=settings_embed(cfg))
+
+    @app_commands.command(
+        name="reminders", description="Deadline reminder offsets and the weekly digest's day and time"
+    )
+    @app_commands.describe(
+        offsets="When to remind before each deadline, e.g. 3d,1d,0 or 7d,2d,12h",
+        digest_day="Weekday of the digest",
+        digest_time="Time of the digest in the server's time zone, 24-hour HH:MM",
+    )
+    @app_commands.choices(
+        digest_day=[app_commands.Choice(name=d.capitalize(), value=d) for d in schedule_rules.WEEKDAYS]
+    )
+    async def reminders(
+        self,
+        interaction: discord.Interaction,
+        offsets: str | None = None,
+        digest_day: str | None = None,
+        digest_time: str | None = None,
+    ) -> None:
+        require_admin(interaction)
+        changes: dict[str, object] = {}
+        if offsets is not None:
+            changes["reminder_offsets"] = schedule_rules.format_offsets(schedule_rules.parse_offsets(offsets))
+        if digest_day is not None:
+            changes["digest_day"] = schedule_rules.parse_weekday(digest_day)
+        if digest_time is not None:
+            changes["digest_time"] = schedule_rules.parse_clock(digest_time).strftime("%H:%M")
+        if not changes:
+            cfg = await settings_store.get(self.db, interaction.guild_id)
+            await reply(interaction, "Nothing changed; the reminder settings are:", embed=settings_embed(cfg))
+            return
+        cfg = await settings_store.update(self.db, interaction.guild_id, **changes)
+        self.bot.dispatch("archivist_settings_changed", interaction.guild_id)
+        await reply(interaction, "Reminder settings saved.", embed=settings_embed(cfg))
+
+
+class Admin(commands.Cog):
+    """Server configuration."""
+
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+        bot.tree.add_command(ConfigGroup(bot))
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command("config")
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Admin(bot))

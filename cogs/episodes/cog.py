@@ -1,0 +1,170 @@
+"""`/episode create|info|list|status|edit`: episodes and their forum posts.
+
+Other cogs add their own subcommands to the `/episode` group (see `bot.core.groups.episode_group`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.core import autocomplete
+from bot.core.interactions import publish_after_answer, reply, thinking
+from bot.core.pager import QueryPager, register_source
+from cogs.episodes import store
+from cogs.episodes.rules import DESCRIPTION_MAX, NOTE_MAX, TITLE_MAX, Status
+from cogs.episodes.views import episode_line, status_card
+
+log = logging.getLogger(__name__)
+
+STATUS_CHOICES = [app_commands.Choice(name=s.label, value=s.value) for s in Status]
+
+
+def thread_link(guild_id: int, thread_id: int | None) -> str:
+    return f"https://discord.com/channels/{guild_id}/{thread_id}" if thread_id else "(no post)"
+
+
+@app_commands.guild_only()
+class Episodes(
+    commands.GroupCog, group_name="episode", group_description="Episodes and their research threads"
+):
+    """Create, find and move episodes."""
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+        self.service = bot.episodes
+        super().__init__()
+        register_source(bot, "episodes", self._list_pager)  # its pages turn after a restart too
+
+    @commands.Cog.listener()
+    async def on_archivist_ready(self) -> None:
+        """Posts orphaned by a stop in the middle of `/episode create` are removed."""
+        try:
+            removed = await self.service.remove_orphaned_posts()
+        except Exception:
+            log.exception("orphaned posts not checked")
+            return
+        if removed:
+            log.info("removed %d orphaned episode post(s)", removed)
+
+    @app_commands.command(name="create", description="Create an episode and its research post (hosts)")
+    @app_commands.describe(
+        code="Short unique code, e.g. 1924-01 (letters, digits, - _ .)",
+        title=f"The episode's title (up to {TITLE_MAX} characters)",
+        description="What the episode is about; shown on the status card",
+    )
+    async def create(
+        self,
+        interaction: discord.Interaction,
+        code: app_commands.Range[str, 1, 100],
+        title: app_commands.Range[str, 1, 200],
+        description: app_commands.Range[str, 1, 4000] | None = None,
+    ) -> None:
+        episode, thread = await self.service.create(
+            interaction.guild, interaction.user, code, title, description, thinking(interaction)
+        )
+        await reply(interaction, f"Created **{episode.code}** · {episode.title}: {thread.mention}")
+
+    @app_commands.command(name="info", description="Show an episode's status card")
+    @app_commands.describe(episode="The episode's code")
+    @app_commands.autocomplete(episode=autocomplete.episode)
+    async def info(self, interaction: discord.Interaction, episode: str) -> None:
+        found = await self.service.resolve(interaction.guild_id, episode)
+        data = await store.card_data(self.bot.db, found.id)
+        await reply(
+            interaction, f"Thread: {thread_link(found.guild_id, found.thread_id)}", embed=status_card(data)
+        )
+
+    @app_commands.command(name="list", description="List episodes, optionally filtered")
+    @app_commands.describe(
+        status="Only episodes with this status",
+        author="Only episodes this member writes",
+        needs_author="Only episodes that still need an author (True) or that have one (False)",
+    )
+    @app_commands.choices(status=STATUS_CHOICES)
+    async def list_(
+        self,
+        interaction: discord.Interaction,
+        status: str | None = None,
+        author: discord.Member | None = None,
+        needs_author: bool | None = None,
+    ) -> None:
+        needs = "" if needs_author is None else str(int(needs_author))
+        args = f"{status or ''}.{author.id if author else ''}.{needs}"
+        await (await self._list_pager(interaction, args)).send(interaction)
+
+    async def _list_pager(self, interaction: discord.Interaction, args: str) -> QueryPager:
+        """The `/episode list` pager for its options, written `status.author_id.needs_author`."""
+        status, author_id, needs = [*args.split("."), "", "", ""][:3]
+        filters = {
+            "status": Status(status) if status else None,
+            "author_id": int(author_id) if author_id else None,
+            "needs_author": bool(int(needs)) if needs else None,
+        }
+        guild_id = interaction.guild_id
+
+        async def page(offset: int, limit: int) -> tuple[int, list[str]]:
+            total, rows = await store.list_page(self.bot.db, guild_id, offset=offset, limit=limit, **filters)
+            return total, [episode_line(e) for e in rows]
+
+        author = interaction.guild.get_member(int(author_id)) if author_id and interaction.guild else None
+        by = f"by {author.display_name}" if author else (f"by <@{author_id}>" if author_id else None)
+        needs_label = {True: "needing an author", False: "with an author", None: None}[
+            filters["needs_author"]
+        ]
+        shown = [Status(status).label if status else None, by, needs_label]
+        suffix = " · " + ", ".join(f for f in shown if f) if any(shown) else ""
+        return QueryPager(
+            interaction.user.id,
+            lambda total: f"Episodes ({total}){suffix}",
+            page,
+            empty="No episodes match.",
+            kind="episodes",
+            args=args,
+        )
+
+    @app_commands.command(name="status", description="Move an episode to another status (hosts, its authors)")
+    @app_commands.describe(
+        episode="The episode's code",
+        status="The new status",
+        note=f"A short note (up to {NOTE_MAX} characters)",
+    )
+    @app_commands.autocomplete(episode=autocomplete.episode)
+    @app_commands.choices(status=STATUS_CHOICES)
+    async def status(
+        self,
+        interaction: discord.Interaction,
+        episode: str,
+        status: str,
+        note: app_commands.Range[str, 1, 1000] | None = None,
+    ) -> None:
+        found = await self.service.resolve(interaction.guild_id, episode)
+        change = await self.service.set_status(interaction.user, found, Status(status), note)
+        await reply(interaction, f"**{change.episode.code}** is now **{change.episode.status.label}**.")
+        await publish_after_answer(interaction, change.publish, "status card")
+
+    @app_commands.command(name="edit", description="Edit an episode's title or description (hosts)")
+    @app_commands.describe(
+        episode="The episode's code",
+        title=f"New title (up to {TITLE_MAX} characters)",
+        description=f"New description (up to {DESCRIPTION_MAX} characters)",
+    )
+    @app_commands.autocomplete(episode=autocomplete.episode)
+    async def edit(
+        self,
+        interaction: discord.Interaction,
+        episode: str,
+        title: app_commands.Range[str, 1, 200] | None = None,
+        description: app_commands.Range[str, 1, 4000] | None = None,
+    ) -> None:
+        found = await self.service.resolve(interaction.guild_id, episode)
+        change = await self.service.edit(interaction.user, found, title, description)
+        await reply(interaction, f"Saved **{change.episode.code}** · {change.episode.title}.")
+        await publish_after_answer(interaction, change.publish, "post")
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Episodes(bot))

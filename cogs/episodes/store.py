@@ -1,0 +1,592 @@
+"""Episodes, their authors, their history and the figures shown on the status card."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.clock import from_ts, now_ts
+from bot.core import jobs as job_store
+from bot.core.db import Database, Tx
+from bot.errors import Conflict
+from cogs.episodes.rules import Milestone, Status
+
+_EPISODE_COLS = (
+    "id, guild_id, code, title, description, status, forum_id, thread_id, starter_message_id, "
+    "created_by, created_at, updated_at, thanked_at, last_seen_message_id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    id: int
+    guild_id: int
+    code: str
+    title: str
+    description: str | None
+    status: Status
+    forum_id: int | None
+    thread_id: int | None
+    starter_message_id: int | None
+    created_by: int
+    created_at: datetime
+    updated_at: datetime
+    thanked_at: datetime | None
+    last_seen_message_id: int | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Episode:
+        return cls(
+            id=row["id"],
+            guild_id=row["guild_id"],
+            code=row["code"],
+            title=row["title"],
+            description=row["description"],
+            status=Status(row["status"]),
+            forum_id=row["forum_id"],
+            thread_id=row["thread_id"],
+            starter_message_id=row["starter_message_id"],
+            created_by=row["created_by"],
+            created_at=from_ts(row["created_at"]),
+            updated_at=from_ts(row["updated_at"]),
+            thanked_at=from_ts(row["thanked_at"]),
+            last_seen_message_id=row["last_seen_message_id"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    episode_id: int
+    milestone: Milestone
+    due_at: datetime
+    set_by: int
+
+
+@dataclass(frozen=True, slots=True)
+class CardData:
+    """Everything the status card shows, read in one place."""
+
+    episode: Episode
+    authors: list[int]
+    deadlines: list[Deadline]
+    contribution_count: int
+    contributors: list[int]  # most contributions first
+    contributor_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeEvent:
+    id: int
+    episode_id: int
+    kind: str
+    actor_id: int | None
+    subject_id: int | None
+    from_value: str | None
+    to_value: str | None
+    note: str | None
+    created_at: datetime
+
+
+async def create(
+    db: Database,
+    *,
+    guild_id: int,
+    code: str,
+    title: str,
+    description: str | None,
+    created_by: int,
+    forum_id: int,
+    thread_id: int,
+    starter_message_id: int,
+    intent_id: int | None = None,
+) -> Episode:
+    """Save a new episode with its post (and drop the post's intent, see `add_post_intent`)."""
+    ts = now_ts()
+    try:
+        async with db.transaction() as conn:
+            if intent_id is not None:
+                await conn.execute("DELETE FROM post_intents WHERE id = ?", (intent_id,))
+            cur = await conn.execute(
+                "INSERT INTO episodes (guild_id, code, title, description, created_by, forum_id, thread_id, "
+                "starter_message_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    guild_id,
+                    code,
+                    title,
+                    description,
+                    created_by,
+                    forum_id,
+                    thread_id,
+                    starter_message_id,
+                    ts,
+                    ts,
+                ),
+            )
+            episode_id = cur.lastrowid
+            await conn.execute(
+                "INSERT INTO episode_events (episode_id, kind, actor_id, to_value, created_at) "
+                "VALUES (?, 'created', ?, ?, ?)",
+                (episode_id, created_by, Status.IN_RESEARCH.value, ts),
+            )
+    except sqlite3.IntegrityError as exc:
+        raise Conflict(f"An episode with the code `{code}` already exists in this server.") from exc
+    _codes(db).pop(guild_id, None)
+    episode = await get(db, episode_id)
+    assert episode is not None
+    return episode
+
+
+async def get(db: Database, episode_id: int) -> Episode | None:
+    row = await db.fetchone(f"SELECT {_EPISODE_COLS} FROM episodes WHERE id = ?", (episode_id,))
+    return Episode.from_row(row) if row else None
+
+
+async def get_by_code(db: Database, guild_id: int, code: str) -> Episode | None:
+    row = await db.fetchone(
+        f"SELECT {_EPISODE_COLS} FROM episodes WHERE guild_id = ? AND code = ?", (guild_id, code.strip())
+    )
+    return Episode.from_row(row) if row else None
+
+
+async def get_by_thread(db: Database, thread_id: int) -> Episode | None:
+    row = await db.fetchone(f"SELECT {_EPISODE_COLS} FROM episodes WHERE thread_id = ?", (thread_id,))
+    return Episode.from_row(row) if row else None
+
+
+async def code_exists(db: Database, guild_id: int, code: str) -> bool:
+    return bool(await db.fetchval("SELECT 1 FROM episodes WHERE guild_id = ? AND code = ?", (guild_id, code)))
+
+
+def _codes(db: Database) -> dict[int, list[tuple[int, str, str]]]:
+    """Autocomplete reads every episode's code and title on each keystroke: kept in memory per server,
+    dropped by `create` and by `edit` when a title changes (codes never change)."""
+    return db.cache.setdefault("episode_codes", {})
+
+
+async def codes_and_titles(db: Database, guild_id: int) -> list[tuple[int, str, str]]:
+    """(id, code, title) of every episode of a server, for autocomplete."""
+    cached = _codes(db).get(guild_id)
+    if cached is None:
+        rows = await db.fetchall("SELECT id, code, title FROM episodes WHERE guild_id = ?", (guild_id,))
+        cached = _codes(db)[guild_id] = [(r[0], r[1], r[2]) for r in rows]
+    return cached
+
+
+def _filters(
+    guild_id: int, status: Status | None, author_id: int | None, needs_author: bool | None
+) -> tuple[str, list[object]]:
+    where, params = ["e.guild_id = ?"], [guild_id]
+    if status is not None:
+        where.append("e.status = ?")
+        params.append(status.value)
+    if author_id is not None:
+        where.append("EXISTS (SELECT 1 FROM episode_authors a WHERE a.episode_id = e.id AND a.user_id = ?)")
+        params.append(author_id)
+    if needs_author is not None:
+        where.append(
+            ("NOT " if needs_author else "")
+            + "EXISTS (SELECT 1 FROM episode_authors a WHERE a.episode_id = e.id)"
+        )
+    return " AND ".join(where), params
+
+
+async def list_filtered(
+    db: Database,
+    guild_id: int,
+    *,
+    status: Status | None = None,
+    author_id: int | None = None,
+    needs_author: bool | None = None,
+) -> list[Episode]:
+    where, params = _filters(guild_id, status, author_id, needs_author)
+    rows = await db.fetchall(
+        f"SELECT {', '.join('e.' + c.strip() for c in _EPISODE_COLS.split(','))} FROM episodes e "
+        f"WHERE {where} ORDER BY e.code COLLATE NOCASE",
+        params,
+    )
+    return [Episode.from_row(r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeLine:
+    """What a line of `/episode list` shows."""
+
+    code: str
+    title: str
+    status: Status
+    thread_id: int | None
+
+
+async def list_page(
+    db: Database,
+    guild_id: int,
+    *,
+    offset: int,
+    limit: int,
+    status: Status | None = None,
+    author_id: int | None = None,
+    needs_author: bool | None = None,
+) -> tuple[int, list[EpisodeLine]]:
+    """One page of the filtered episodes by code, and how many match in all (one query)."""
+    where, params = _filters(guild_id, status, author_id, needs_author)
+    rows = await db.fetchall(
+        f"SELECT e.code, e.title, e.status, e.thread_id, COUNT(*) OVER () FROM episodes e WHERE {where} "
+        "ORDER BY e.code COLLATE NOCASE LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    if not rows and offset:
+        total = await db.fetchval(f"SELECT COUNT(*) FROM episodes e WHERE {where}", params)
+        return int(total), []
+    return (rows[0][4] if rows else 0), [EpisodeLine(r[0], r[1], Status(r[2]), r[3]) for r in rows]
+
+
+async def _set_status_in(
+    tx: Tx, episode: Episode, status: Status, actor_id: int, note: str | None, ts: int
+) -> None:
+    await tx.execute(
+        "UPDATE episodes SET status = ?, updated_at = ? WHERE id = ?", (status.value, ts, episode.id)
+    )
+    await tx.execute(
+        "INSERT INTO episode_events (episode_id, kind, actor_id, from_value, to_value, note, created_at) "
+        "VALUES (?, 'status', ?, ?, ?, ?, ?)",
+        (episode.id, actor_id, episode.status.value, status.value, note, ts),
+    )
+
+
+async def set_status(
+    db: Database, episode: Episode, status: Status, actor_id: int, note: str | None
+) -> Episode:
+    async with db.transaction() as tx:
+        await _set_status_in(tx, episode, status, actor_id, note, now_ts())
+    return await _reload(db, episode.id)
+
+
+async def set_status_announced(
+    db: Database,
+    episode: Episode,
+    status: Status,
+    actor_id: int,
+    note: str | None,
+    announcement: NewNote,
+) -> tuple[Episode, int, list[job_store.NewJob]]:
+    """`set_status` and the note announcing it in the thread (with its delivery job) and a card job,
+    in one transaction: the move is never kept without its note and card. Returns the episode, the
+    note id and the jobs added."""
+    ts = now_ts()
+    async with db.transaction() as tx:
+        await _set_status_in(tx, episode, status, actor_id, note, ts)
+        note_id, job = await add_note_in(tx, episode, announcement, ts)
+        card = await card_job_in(tx, episode.id, ts)
+    jobs = [job] + ([card] if card else [])
+    return await _reload(db, episode.id), note_id, jobs
+
+
+async def edit(
+    db: Database, episode: Episode, *, title: str | None, description: str | None, actor_id: int
+) -> Episode:
+    ts = now_ts()
+    async with db.transaction() as conn:
+        if title is not None:
+            await conn.execute(
+                "UPDATE episodes SET title = ?, updated_at = ? WHERE id = ?", (title, ts, episode.id)
+            )
+            await record_event_in(
+                conn, episode.id, "title", actor_id, from_value=episode.title, to_value=title
+            )
+        if description is not None:
+            await conn.execute(
+                "UPDATE episodes SET description = ?, updated_at = ? WHERE id = ?",
+                (description, ts, episode.id),
+            )
+            await record_event_in(
+                conn,
+                episode.id,
+                "description",
+                actor_id,
+                from_value=episode.description,
+                to_value=description,
+            )
+        await card_job_in(conn, episode.id, ts)
+    if title is not None:
+        _codes(db).pop(episode.guild_id, None)
+    return await _reload(db, episode.id)
+
+
+async def mark_thanked(db: Database, episode_id: int) -> bool:
+    """Claim the one-time thank-you; True only for the first caller."""
+    changed = await db.execute(
+        "UPDATE episodes SET thanked_at = ? WHERE id = ? AND thanked_at IS NULL", (now_ts(), episode_id)
+    )
+    return changed == 1
+
+
+async def advance_last_seen_in(tx: Tx, episode_id: int, message_id: int) -> None:
+    """Move the newest message seen in the episode's thread forward (never back), in an open transaction."""
+    await tx.execute(
+        "UPDATE episodes SET last_seen_message_id = ? WHERE id = ? AND COALESCE(last_seen_message_id, 0) < ?",
+        (message_id, episode_id, message_id),
+    )
+
+
+async def advance_last_seen(db: Database, episode_id: int, message_id: int) -> None:
+    async with db.transaction() as tx:
+        await advance_last_seen_in(tx, episode_id, message_id)
+
+
+async def with_threads(db: Database, guild_id: int | None = None) -> list[Episode]:
+    sql = f"SELECT {_EPISODE_COLS} FROM episodes WHERE thread_id IS NOT NULL"
+    params: tuple = ()
+    if guild_id is not None:
+        sql += " AND guild_id = ?"
+        params = (guild_id,)
+    return [Episode.from_row(r) for r in await db.fetchall(sql, params)]
+
+
+# -- authors -----------------------------------------------------------------------------------------
+
+
+async def authors(db: Database, episode_id: int) -> list[int]:
+    rows = await db.fetchall(
+        "SELECT user_id FROM episode_authors WHERE episode_id = ? ORDER BY added_at, user_id", (episode_id,)
+    )
+    return [r[0] for r in rows]
+
+
+async def is_author(db: Database, episode_id: int, user_id: int) -> bool:
+    return bool(
+        await db.fetchval(
+            "SELECT 1 FROM episode_authors WHERE episode_id = ? AND user_id = ?", (episode_id, user_id)
+        )
+    )
+
+
+async def add_author(
+    db: Database, episode_id: int, user_id: int, actor_id: int, note: str | None = None
+) -> bool:
+    """Add an author; False when they already were one (nothing changes then)."""
+    async with db.transaction() as tx:
+        return await add_author_in(tx, episode_id, user_id, actor_id, note)
+
+
+async def add_author_in(
+    tx: Tx, episode_id: int, user_id: int, actor_id: int, note: str | None = None
+) -> bool:
+    """`add_author` inside an open transaction (with the history event)."""
+    cur = await tx.execute(
+        "INSERT OR IGNORE INTO episode_authors (episode_id, user_id, added_by, added_at) VALUES (?, ?, ?, ?)",
+        (episode_id, user_id, actor_id, now_ts()),
+    )
+    if cur.rowcount != 1:
+        return False
+    await record_event_in(tx, episode_id, "author_added", actor_id, subject_id=user_id, note=note)
+    await card_job_in(tx, episode_id, now_ts())
+    return True
+
+
+async def remove_author(db: Database, episode_id: int, user_id: int, actor_id: int) -> bool:
+    """Remove an author; False when they were not one."""
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "DELETE FROM episode_authors WHERE episode_id = ? AND user_id = ?", (episode_id, user_id)
+        )
+        if cur.rowcount != 1:
+            return False
+        await record_event_in(conn, episode_id, "author_removed", actor_id, subject_id=user_id)
+        await card_job_in(conn, episode_id, now_ts())
+    return True
+
+
+# -- history -----------------------------------------------------------------------------------------
+
+
+async def record_event_in(
+    conn: Tx,
+    episode_id: int,
+    kind: str,
+    actor_id: int | None,
+    *,
+    subject_id: int | None = None,
+    from_value: str | None = None,
+    to_value: str | None = None,
+    note: str | None = None,
+) -> None:
+    """Append to an episode's history inside an open transaction."""
+    await conn.execute(
+        "INSERT INTO episode_events (episode_id, kind, actor_id, subject_id, from_value, to_value, note, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (episode_id, kind, actor_id, subject_id, from_value, to_value, note, now_ts()),
+    )
+
+
+async def history(db: Database, episode_id: int) -> list[EpisodeEvent]:
+    rows = await db.fetchall(
+        "SELECT id, episode_id, kind, actor_id, subject_id, from_value, to_value, note, created_at "
+        "FROM episode_events WHERE episode_id = ? ORDER BY id",
+        (episode_id,),
+    )
+    return [EpisodeEvent(*r[:8], created_at=from_ts(r[8])) for r in rows]
+
+
+# -- the status card ---------------------------------------------------------------------------------
+
+
+async def card_data(db: Database, episode_id: int, contributor_limit: int = 15) -> CardData:
+    episode = await _reload(db, episode_id)
+    deadline_rows = await db.fetchall(
+        "SELECT episode_id, milestone, due_at, set_by FROM deadlines WHERE episode_id = ? ORDER BY due_at",
+        (episode_id,),
+    )
+    counts = await db.fetchall(
+        "SELECT author_id, COUNT(*) AS n FROM contributions WHERE episode_id = ? "
+        "GROUP BY author_id ORDER BY n DESC, MIN(id)",
+        (episode_id,),
+    )
+    return CardData(
+        episode=episode,
+        authors=await authors(db, episode_id),
+        deadlines=[Deadline(r[0], Milestone(r[1]), from_ts(r[2]), r[3]) for r in deadline_rows],
+        contribution_count=sum(r[1] for r in counts),
+        contributors=[r[0] for r in counts[:contributor_limit]],
+        contributor_total=len(counts),
+    )
+
+
+async def _reload(db: Database, episode_id: int) -> Episode:
+    episode = await get(db, episode_id)
+    if episode is None:
+        raise LookupError(f"episode {episode_id} vanished")
+    return episode
+
+
+# -- the card follows every change, even when the bot stops right after one -------------------------
+
+CARD_JOB = "card_sync"
+CARD_FOLLOW_SECONDS = 30.0  # the command refreshes the card at once; this job makes sure of it
+
+
+def card_key(episode_id: int) -> str:
+    return f"card:{episode_id}"
+
+
+async def card_job_in(tx: Tx, episode_id: int, ts: int) -> job_store.NewJob | None:
+    """Inside a change's transaction: a `card_sync` job for the episode, unless one is pending; the job
+    (for the scheduler to learn of) or None."""
+    key = card_key(episode_id)
+    if await tx.fetchone("SELECT 1 FROM jobs WHERE dedupe_key = ? AND state = 'pending'", (key,)):
+        return None
+    row = await tx.fetchone("SELECT guild_id FROM episodes WHERE id = ?", (episode_id,))
+    job = job_store.NewJob(
+        CARD_JOB, ts + CARD_FOLLOW_SECONDS, {"episode_id": episode_id}, row[0] if row else None, key
+    )
+    await job_store.add_in(tx, job, ts)
+    return job
+
+
+# -- notes in the thread (an outbox: kept until Discord took them) ------------------------------------
+
+NOTE_JOB = "thread_note"
+
+
+@dataclass(frozen=True, slots=True)
+class NewNote:
+    """A note to post in an episode's thread; `ping` are the only members it may notify; the job that
+    delivers it is due at `retry_at` (unix seconds), the first retry when posting at once fails."""
+
+    content: str
+    retry_at: float
+    ping: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadNote:
+    id: int
+    episode_id: int
+    content: str
+    ping: list[int]
+    created_at: datetime
+    attempted_at: datetime | None
+    message_id: int | None
+
+    @property
+    def posted(self) -> bool:
+        return self.message_id is not None
+
+
+async def add_note_in(tx: Tx, episode: Episode, note: NewNote, ts: int) -> tuple[int, job_store.NewJob]:
+    cur = await tx.execute(
+        "INSERT INTO thread_notes (episode_id, content, ping, created_at) VALUES (?, ?, ?, ?)",
+        (episode.id, note.content, json.dumps(list(note.ping)), ts),
+    )
+    note_id = int(cur.lastrowid or 0)
+    job = job_store.NewJob(NOTE_JOB, note.retry_at, {"note_id": note_id}, episode.guild_id, f"note:{note_id}")
+    await job_store.add_in(tx, job, ts)
+    return note_id, job
+
+
+async def add_note(db: Database, episode: Episode, note: NewNote) -> tuple[int, job_store.NewJob]:
+    """Keep a note for the thread, with the job that delivers it; (note id, job)."""
+    async with db.transaction() as tx:
+        return await add_note_in(tx, episode, note, now_ts())
+
+
+async def get_note(db: Database, note_id: int) -> ThreadNote | None:
+    row = await db.fetchone(
+        "SELECT id, episode_id, content, ping, created_at, attempted_at, message_id FROM thread_notes "
+        "WHERE id = ?",
+        (note_id,),
+    )
+    if row is None:
+        return None
+    return ThreadNote(
+        id=row[0],
+        episode_id=row[1],
+        content=row[2],
+        ping=[int(u) for u in json.loads(row[3])],
+        created_at=from_ts(row[4]),
+        attempted_at=from_ts(row[5]),
+        message_id=row[6],
+    )
+
+
+async def note_attempted(db: Database, note_id: int) -> None:
+    """Mark that a post of the note is about to be sent (its outcome may get lost)."""
+    await db.execute(
+        "UPDATE thread_notes SET attempted_at = COALESCE(attempted_at, ?) WHERE id = ?", (now_ts(), note_id)
+    )
+
+
+async def note_posted(db: Database, note_id: int, message_id: int) -> None:
+    await db.execute(
+        "UPDATE thread_notes SET message_id = ? WHERE id = ? AND message_id IS NULL", (message_id, note_id)
+    )
+
+
+# -- posts being created (see migration 0007) -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PostIntent:
+    id: int
+    guild_id: int
+    forum_id: int
+    name: str
+
+
+async def add_post_intent(db: Database, guild_id: int, forum_id: int, name: str) -> int:
+    return int(
+        await db.execute(
+            "INSERT INTO post_intents (guild_id, forum_id, name, created_at) VALUES (?, ?, ?, ?)",
+            (guild_id, forum_id, name, now_ts()),
+        )
+    )
+
+
+async def drop_post_intent(db: Database, intent_id: int) -> None:
+    await db.execute("DELETE FROM post_intents WHERE id = ?", (intent_id,))
+
+
+async def post_intents(db: Database) -> list[PostIntent]:
+    rows = await db.fetchall("SELECT id, guild_id, forum_id, name FROM post_intents ORDER BY id")
+    return [PostIntent(*r) for r in rows]

@@ -1,0 +1,118 @@
+"""The episode status card and the call for research that opens each episode's post."""
+
+from __future__ import annotations
+
+import discord
+
+from cogs.episodes.rules import Status
+from cogs.episodes.store import CardData, Episode, EpisodeLine
+
+STATUS_COLOURS = {
+    Status.IN_RESEARCH: discord.Colour.blue(),
+    Status.WRITING: discord.Colour.gold(),
+    Status.RECORDED: discord.Colour.purple(),
+    Status.PUBLISHED: discord.Colour.green(),
+    Status.SHELVED: discord.Colour.light_grey(),
+}
+
+
+def ts(when, style: str = "f") -> str:
+    return f"<t:{int(when.timestamp())}:{style}>"
+
+
+# Discord's documented embed limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELD_MAX = 1024
+FOOTER_MAX = 2048
+EMBED_MAX = 6000
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, visibly (ending in "…") when it was longer."""
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def _more(count: int) -> str:
+    return f" … and {count} more"
+
+
+def mentions(
+    user_ids: list[int], *, total: int | None = None, empty: str = "—", limit: int = FIELD_MAX
+) -> str:
+    """Mentions of `user_ids`, as many as fit in `limit` characters, then "… and N more" for the rest
+    (`total` counts members not even in `user_ids`)."""
+    if not user_ids:
+        return empty
+    total = max(total or 0, len(user_ids))
+    parts: list[str] = []
+    used = 0
+    for user_id in user_ids:
+        piece = f"<@{user_id}>"
+        grown = used + len(piece) + (1 if parts else 0)
+        left = total - len(parts) - 1
+        if grown + (len(_more(left)) if left else 0) > limit:
+            break
+        parts.append(piece)
+        used = grown
+    text = " ".join(parts)
+    if total > len(parts):
+        text += _more(total - len(parts))
+    return text.lstrip()
+
+
+def fit(embed: discord.Embed) -> discord.Embed:
+    """Cut the description (visibly) so that the whole embed stays within Discord's 6,000 characters;
+    every other part is cut where it is built."""
+    over = len(embed) - EMBED_MAX
+    if over > 0 and embed.description:
+        embed.description = clip(embed.description, max(len(embed.description) - over, 1))
+    return embed
+
+
+def status_card(data: CardData) -> discord.Embed:
+    episode = data.episode
+    embed = discord.Embed(
+        title=clip(f"{episode.code} · {episode.title}", TITLE_MAX),
+        description=clip(episode.description or "", DESCRIPTION_MAX) or None,
+        colour=STATUS_COLOURS[episode.status],
+    )
+    embed.add_field(name="Status", value=episode.status.label, inline=True)
+    embed.add_field(
+        name="Authors",
+        value=mentions(data.authors, empty="Needs an author — `/episode volunteer`"),
+        inline=True,
+    )
+    embed.add_field(name="Contributions", value=str(data.contribution_count), inline=True)
+    if data.deadlines:
+        lines = [f"**{d.milestone.label}**: {ts(d.due_at)} ({ts(d.due_at, 'R')})" for d in data.deadlines]
+        embed.add_field(name="Deadlines", value=clip("\n".join(lines), FIELD_MAX), inline=False)
+    else:
+        embed.add_field(name="Deadlines", value="None set", inline=False)
+    embed.add_field(
+        name="Contributors",
+        value=mentions(data.contributors, total=data.contributor_total),
+        inline=False,
+    )
+    embed.set_footer(text=f"Episode {episode.code} · status card, kept up to date by Archivist")
+    return fit(embed)
+
+
+def call_for_research(episode: Episode) -> str:
+    """The starter message of an episode's post, in the spirit of the community's forum topics."""
+    return (
+        f"## {episode.code} {episode.title}\n"
+        "Please post any ideas or research for this episode in this thread: facts, quotes, sources and "
+        "links are all welcome, and so are corrections of each other's posts. Every message here is kept "
+        "with its author in the episode's research dossier (`/research export`) and credited.\n"
+        "Longer pieces can go through `/research submit`. If the episode has no author yet and you would "
+        "like to write it, use `/episode volunteer` and a host will get back to you."
+    )
+
+
+def episode_line(e: EpisodeLine) -> str:
+    """One line of `/episode list`."""
+    line = f"**{e.code}** · {discord.utils.escape_markdown(e.title)} — {e.status.label}"
+    return line + (f" · <#{e.thread_id}>" if e.thread_id else "")

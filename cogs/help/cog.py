@@ -1,0 +1,81 @@
+"""`/help`: the commands a member can use, grouped, one line each."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.core.pager import chunk
+from bot.errors import NotConfigured
+
+# Who may use a command, as the spec fixes it; anything not listed is for everyone.
+AUDIENCE = {
+    "episode create": "hosts",
+    "episode status": "hosts and authors",
+    "episode edit": "hosts",
+    "episode claim": "hosts",
+    "episode unclaim": "authors",
+    "episode assign": "hosts",
+    "episode unassign": "hosts",
+    "episode requests": "hosts",
+    "episode deadline": "hosts and authors",
+    "research remove": "contributor or hosts",
+}
+GROUP_TITLES = {
+    "episode": "Episodes",
+    "research": "Research",
+    "remind": "Reminders",
+    "config": "Settings (Manage Server)",
+}
+
+
+def help_lines(tree: app_commands.CommandTree, *, host: bool, admin: bool) -> dict[str, list[str]]:
+    """Command lines grouped by section, leaving out what the member cannot use."""
+    sections: dict[str, list[str]] = {}
+    for command in tree.walk_commands():
+        if not isinstance(command, app_commands.Command):
+            continue
+        name = command.qualified_name
+        top = name.split()[0]
+        if top == "config" and not admin:
+            continue
+        audience = AUDIENCE.get(name, "")
+        if audience == "hosts" and not host:
+            continue
+        suffix = f" *({audience})*" if audience and audience != "hosts" else ""
+        section = GROUP_TITLES.get(top, "General")
+        sections.setdefault(section, []).append(f"`/{name}` — {command.description}{suffix}")
+    menus = [m.name for m in tree.get_commands(type=discord.AppCommandType.message)]
+    if menus:
+        sections.setdefault("Research", []).extend(
+            f"**{m}** — right-click (or long-press) a message → Apps → {m}" for m in menus
+        )
+    return sections
+
+
+class Help(commands.Cog):
+    def __init__(self, bot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="help", description="The commands you can use, grouped")
+    @app_commands.guild_only()
+    async def help(self, interaction: discord.Interaction) -> None:
+        member = interaction.user
+        admin = isinstance(member, discord.Member) and member.guild_permissions.manage_guild
+        try:
+            host = isinstance(member, discord.Member) and await self.bot.episodes.is_host(member)
+        except NotConfigured:
+            host = False
+        embed = discord.Embed(
+            title="Archivist — commands",
+            description="Research for every episode lives in its thread in the research forum: just post there.",
+        )
+        for section, lines in help_lines(self.bot.tree, host=host, admin=admin).items():
+            for part in chunk(lines, size=50, max_chars=1024):
+                embed.add_field(name=section, value="\n".join(part), inline=False)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Help(bot))

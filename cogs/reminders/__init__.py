@@ -1,0 +1,1 @@
+"""Personal reminders and their delivery."""

@@ -1,0 +1,1 @@
+"""Research collection: contributions from threads, forms and the message menu; search, export, credits."""

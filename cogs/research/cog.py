@@ -1,0 +1,329 @@
+"""`/research …`, the **Add to research** message menu, and collecting every contribution posted in
+episode threads (live, and when the bot comes back after being away)."""
+
+from __future__ import annotations
+
+import io
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.core import autocomplete
+from bot.core.interactions import guarded, publish_after_answer, reply, report, thinking
+from bot.core.pager import QueryPager, register_source
+from cogs.episodes.store import Episode
+from cogs.research.rules import join_within
+from cogs.research.service import ResearchService
+from cogs.research.views import (
+    LIST_PAGE,
+    SEARCH_PAGE,
+    PickerAction,
+    Submission,
+    code_form,
+    contribution_line,
+    credits_block,
+    episode_picker,
+    picker_action,
+    search_line,
+    submission,
+    submit_form,
+)
+
+FORMAT_CHOICES = [
+    app_commands.Choice(name="Markdown (.md)", value="markdown"),
+    app_commands.Choice(name="JSON (.json)", value="json"),
+    app_commands.Choice(name="CSV (.csv)", value="csv"),
+]
+
+
+@app_commands.guild_only()
+class Research(
+    commands.GroupCog,
+    group_name="research",
+    group_description="Research for episodes: submit, list, search, export and credit contributions",
+):
+    """Every contribution kept, credited, searchable and exportable."""
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+        self.service = ResearchService(bot, bot.db, bot.scheduler, bot.episodes)
+        self.menu = app_commands.ContextMenu(name="Add to research", callback=self.add_to_research)
+        self.menu.guild_only = True
+        super().__init__()
+        # Their pages turn after a restart too (see bot.core.pager.register_source).
+        register_source(bot, "research-list", self._list_source)
+        register_source(bot, "research-search", self._search_source)
+
+    @property
+    def ingest_timings(self):
+        """Milliseconds the bot spent on each collected thread message (benchmarks read this)."""
+        return self.service.ingest_timings
+
+    async def cog_load(self) -> None:
+        await self.service.load_watermarks()
+        self.bot.tree.add_command(self.menu)
+        self.bot.episodes.status_listeners.append(self.service.on_status)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+        if self.service.on_status in self.bot.episodes.status_listeners:
+            self.bot.episodes.status_listeners.remove(self.service.on_status)
+        self.service.stop()
+
+    # -- collecting ---------------------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        await self.service.on_message(message)
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        await self.service.on_edit(payload)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        await self.service.on_delete([payload.message_id])
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        await self.service.on_delete(payload.message_ids)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await self.service.on_reaction(payload, added=True)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        await self.service.on_reaction(payload, added=False)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_clear(self, payload: discord.RawReactionClearEvent) -> None:
+        await self.service.on_reactions_cleared(payload.message_id)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_clear_emoji(self, payload: discord.RawReactionClearEmojiEvent) -> None:
+        await self.service.on_reactions_cleared(payload.message_id, str(payload.emoji))
+
+    @commands.Cog.listener()
+    async def on_archivist_ready(self) -> None:
+        self.service.start_catch_up()
+
+    # -- commands -----------------------------------------------------------------------------------
+
+    @app_commands.command(name="submit", description="Send a piece of research for an episode through a form")
+    @app_commands.describe(episode="The episode's code")
+    @app_commands.autocomplete(episode=autocomplete.episode)
+    async def submit(self, interaction: discord.Interaction, episode: str) -> None:
+        found = await self.service.episodes.resolve(interaction.guild_id, episode)
+        await interaction.response.send_modal(submit_form(found))
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Submitted `/research submit` forms and the **Add to research** episode picker, whichever
+        process opened them (see cogs.research.views)."""
+        sent = submission(interaction)
+        picked = picker_action(interaction) if sent is None else None
+        if sent is None and picked is None:
+            return
+        try:
+            if sent is not None:
+                await guarded(interaction, lambda: self._submitted(interaction, sent))
+            elif picked is not None:
+                await guarded(interaction, lambda: self._picked(interaction, picked))
+        except Exception as exc:
+            await report(interaction, exc)
+
+    async def _submitted(self, interaction: discord.Interaction, sent: Submission) -> None:
+        found = await self.service.episode_by_id(interaction.guild_id, sent.episode_id)
+        number, posted = await self.service.submit(
+            interaction.user, found, sent.title, sent.body, sent.sources, thinking(interaction)
+        )
+        where = f" and posted in {posted.jump_url}" if posted else ""
+        note = "" if posted else " I couldn't post it in the episode's thread just now, but it is saved."
+        await reply(interaction, f"Saved as contribution **#{number}** for `{found.code}`{where}.{note}")
+
+    async def add_to_research(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """Message menu **Add to research**: this thread's episode, or ask which episode."""
+        episode = await self.service.episode_of_thread(interaction.channel)
+        if episode is not None:
+            await self._record(interaction, episode, message)
+            return
+        recent = await self.service.recent_episodes(interaction.guild_id)
+        view = episode_picker(message.channel.id, message.id, recent)
+        text = "Which episode is this message research for?"
+        if not recent:
+            text = "There are no episodes yet in this server. If you know a code, enter it."
+        await reply(interaction, text, view=view)
+
+    async def _picked(self, interaction: discord.Interaction, action: PickerAction) -> None:
+        """The episode picker's choice, button or code form (see cogs.research.views.episode_picker)."""
+        if action.action == "code":
+            await interaction.response.send_modal(code_form(action.channel_id, action.message_id))
+            return
+        chosen = await self.service.episodes.resolve(interaction.guild_id, action.code)
+        message = await self.service.message_to_add(interaction.guild, action.channel_id, action.message_id)
+        await self._record(interaction, chosen, message)
+
+    async def _record(
+        self, interaction: discord.Interaction, episode: Episode, message: discord.Message
+    ) -> None:
+        added = await self.service.add_message(interaction.user, episode, message)
+        if added.created:
+            text = f"Added to the research for `{episode.code}` as contribution **#{added.id}**."
+        else:
+            text = f"That message is already in the research for `{episode.code}` (contribution **#{added.id}**)."
+        await reply(interaction, text)
+
+    @app_commands.command(name="list", description="List an episode's contributions, newest first")
+    @app_commands.describe(episode="The episode's code", contributor="Only this member's contributions")
+    @app_commands.autocomplete(episode=autocomplete.episode)
+    async def list_(
+        self, interaction: discord.Interaction, episode: str, contributor: discord.User | None = None
+    ) -> None:
+        found = await self.service.episodes.resolve(interaction.guild_id, episode)
+        await self._list_pager(interaction, found, contributor.id if contributor else None).send(interaction)
+
+    async def _list_source(self, interaction: discord.Interaction, args: str) -> QueryPager:
+        """Rebuilds a `/research list` pager from its buttons' args (`<episode id>-<member id or 0>`)."""
+        episode_id, _, author = args.partition("-")
+        found = await self.service.episode_by_id(interaction.guild_id, int(episode_id))
+        return self._list_pager(interaction, found, int(author or 0) or None)
+
+    def _list_pager(
+        self, interaction: discord.Interaction, found: Episode, author_id: int | None
+    ) -> QueryPager:
+        async def page(offset: int, limit: int) -> tuple[int, list[str]]:
+            total, rows = await self.service.contributions(found, author_id, offset=offset, limit=limit)
+            return total, [contribution_line(c) for c in rows]
+
+        by = f" · by {self.service.name_of(interaction.guild, author_id)}" if author_id else ""
+        return QueryPager(
+            interaction.user.id,
+            lambda total: f"Research for {found.code} ({total}){by}"[:256],
+            page,
+            empty="No contributions yet: post in the episode's thread or use `/research submit`.",
+            size=LIST_PAGE,
+            kind="research-list",
+            args=f"{found.id}-{author_id or 0}",
+        )
+
+    @app_commands.command(name="export", description="Download an episode's research dossier as a file")
+    @app_commands.describe(episode="The episode's code", format="File format (default: Markdown)")
+    @app_commands.autocomplete(episode=autocomplete.episode)
+    @app_commands.choices(format=FORMAT_CHOICES)
+    async def export(self, interaction: discord.Interaction, episode: str, format: str = "markdown") -> None:
+        found = await self.service.episodes.resolve(interaction.guild_id, episode)
+        name, data = await self.service.export(interaction.guild, found, format, thinking(interaction))
+        text = f"The research dossier of **{found.code}**."
+        if name.endswith(".zip"):
+            text += " It is larger than this server's upload limit, so it is zipped."
+        await reply(interaction, text, file=discord.File(io.BytesIO(data), filename=name))
+
+    @app_commands.command(name="search", description="Full-text search over the research of this server")
+    @app_commands.describe(
+        query='Words to find; "quotes" for a phrase, word* for a prefix, OR between words for either',
+        episode="Only this episode's research",
+    )
+    @app_commands.autocomplete(episode=autocomplete.episode)
+    async def search(
+        self,
+        interaction: discord.Interaction,
+        query: app_commands.Range[str, 1, 200],
+        episode: str | None = None,
+    ) -> None:
+        found = await self.service.episodes.resolve(interaction.guild_id, episode) if episode else None
+        pager = await self._search_pager(interaction, query, found)
+        await pager.send(interaction)
+
+    async def _search_source(self, interaction: discord.Interaction, args: str) -> QueryPager:
+        """Rebuilds a `/research search` pager from its buttons' args (the saved search's id)."""
+        query, found = await self.service.saved_search(interaction.guild_id, int(args))
+        return await self._search_pager(interaction, query, found)
+
+    async def _search_pager(
+        self, interaction: discord.Interaction, query: str, found: Episode | None
+    ) -> QueryPager:
+        read = await self.service.search(interaction.guild_id, query, found)  # refuses an empty query
+        search_id = await self.service.save_search(interaction.guild_id, query, found)
+
+        async def page(offset: int, limit: int) -> tuple[int, list[str]]:
+            total, hits = await read(offset, limit)
+            return total, [search_line(h) for h in hits]
+
+        scope = f" in {found.code}" if found else ""
+        return QueryPager(
+            interaction.user.id,
+            lambda total: f"Search{scope}: {query}"[:200] + f" ({total})",
+            page,
+            empty="Nothing matches.",
+            size=SEARCH_PAGE,
+            kind="research-search",
+            args=str(search_id),
+        )
+
+    @app_commands.command(name="credits", description="The contributor list, ready for a video description")
+    @app_commands.describe(episode="The episode's code")
+    @app_commands.autocomplete(episode=autocomplete.episode)
+    async def credits(self, interaction: discord.Interaction, episode: str) -> None:
+        found = await self.service.episodes.resolve(interaction.guild_id, episode)
+        people = await self.service.credits(interaction.guild, found)
+        if not people:
+            await reply(interaction, f"`{found.code}` has no contributions yet.")
+            return
+        block = credits_block([name for _, name, _ in people])
+        embed = discord.Embed(
+            title=f"Research credits · {found.code}",
+            description=join_within([f"<@{uid}> ({n})" for uid, _, n in people], 4096, sep=" "),
+        )
+        if len(block) <= 1900:
+            await reply(interaction, block, embed=embed)
+        else:
+            file = discord.File(io.BytesIO(block.strip("`\n").encode()), filename=f"{found.code}-credits.txt")
+            await reply(interaction, "The list is long, so here it is as a file.", embed=embed, file=file)
+
+    @app_commands.command(
+        name="remove", description="Remove a contribution from the record (its contributor, hosts)"
+    )
+    @app_commands.describe(
+        episode="The episode's code",
+        contribution="The contribution's number, as /research list shows it",
+    )
+    @app_commands.autocomplete(episode=autocomplete.episode)
+    async def remove(
+        self,
+        interaction: discord.Interaction,
+        episode: str,
+        contribution: app_commands.Range[int, 1, 2**53],
+    ) -> None:
+        found = await self.service.episodes.resolve(interaction.guild_id, episode)
+        removed = await self.service.remove(interaction.user, found, contribution)
+        await reply(
+            interaction, f"Removed contribution **#{contribution}** from the research for `{found.code}`."
+        )
+        await publish_after_answer(interaction, removed.publish)
+
+    @remove.autocomplete("contribution")
+    async def contribution_numbers(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[int]]:
+        """The contributions of the episode already chosen, the caller's own first."""
+        code = getattr(interaction.namespace, "episode", None)
+        if interaction.guild_id is None or not code:
+            return []
+        episode = await self.service.episode_by_code(interaction.guild_id, str(code))
+        if episode is None:
+            return []
+        typed = current.strip().lstrip("#")
+        if typed and not typed.isdigit():
+            return []  # contribution numbers are digits
+        choices = []
+        for c in await self.service.contribution_choices(episode, interaction.user.id, typed):
+            who = self.service.name_of(interaction.guild, c.author_id, c.author_name)
+            label = " ".join(f"#{c.id} · {who} · {c.title or c.body}".split())
+            choices.append(app_commands.Choice(name=label[:100], value=c.id))
+        return choices
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Research(bot))

@@ -1,0 +1,250 @@
+"""What members see of research: the submit form, the episode picker of **Add to research**, the
+post of a form contribution, and the lines of `/research list`, `search` and `credits`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import discord
+
+from cogs.episodes.store import Episode
+from cogs.episodes.views import ts
+from cogs.research.rules import clip, excerpt, join_within
+from cogs.research.store import HIT_END, HIT_START, Contribution, SearchHit
+
+FORM_COLOUR = discord.Colour.teal()
+
+
+def _escape(text: str) -> str:
+    return discord.utils.escape_markdown(text)
+
+
+EMBED_TOTAL = 6000  # Discord's limit on all the text of a message's embeds
+FIELD_VALUE = 1024
+NUMBER_FIELD = "Contribution"  # the field of a form post that holds its number (found again by it)
+DESCRIPTION = 4096
+
+
+def form_embed(
+    number: int, author_id: int, title: str, body: str, sources: str | None, code: str
+) -> discord.Embed:
+    """A form contribution as posted in the thread, credited to its author (a mention in an embed
+    shows the name and pings nobody). Long sources show whole lines and "… and N more"; whatever
+    is cut stays in the record and the export."""
+    embed = discord.Embed(title=excerpt(title, 256), description=clip(body, DESCRIPTION), colour=FORM_COLOUR)
+    embed.add_field(name="Contributed by", value=f"<@{author_id}>", inline=True)
+    embed.add_field(name=NUMBER_FIELD, value=f"#{number}", inline=True)
+    embed.set_footer(text=f"Research for {code} · sent with /research submit")
+    lines = [line for line in (sources or "").splitlines() if line.strip()]
+    if lines:
+        # len(embed) counts the text Discord counts towards the total (title, description, fields, footer).
+        room = min(FIELD_VALUE, EMBED_TOTAL - len(embed) - len("Sources"))
+        embed.add_field(
+            name="Sources",
+            value=join_within(lines, room, more="… and {n} more in the export"),
+            inline=False,
+        )
+    return embed
+
+
+LIST_PAGE = 8  # contributions per page of /research list
+SEARCH_PAGE = 6  # hits per page of /research search
+# A page is at most 3,800 characters (bot.core.pager.chunk): every line of a page must fit whole.
+LINE_MAX = 3800 // LIST_PAGE - 1
+
+
+def _short(text: str, limit: int) -> str:
+    """`text` on one line, markdown escaped, at most `limit` characters after escaping (escaping
+    can double a text's length), cut visibly."""
+    size = limit
+    while True:
+        shown = _escape(excerpt(text, size))
+        if len(shown) <= limit or size <= 1:
+            return shown[:limit]
+        size -= max(1, (len(shown) - limit + 1) // 2)
+
+
+def contribution_line(c: Contribution) -> str:
+    """One contribution in `/research list`: number, author, date, likes, link and an excerpt, in
+    at most LINE_MAX characters whatever the member typed."""
+    head = f"**#{c.id}** · <@{c.author_id}> · {ts(c.created_at, 'd')} · ❤️ {c.likes}"
+    if c.jump_url and len(c.jump_url) <= 120:
+        head += f" · [link]({c.jump_url})"
+    text = _short(c.body, 110) if c.body else ""
+    if c.title:
+        title = f"**{_short(c.title, 80)}**"
+        text = f"{title} — {text}" if text else title
+    if not text and c.attachments:
+        text = f"📎 {_short(', '.join(a.filename for a in c.attachments), 100)}"
+    line = f"{head}\n{text}" if text else head
+    return line[:LINE_MAX]
+
+
+def search_line(hit: SearchHit) -> str:
+    head = f"**#{hit.id}** · `{hit.episode_code}` · <@{hit.author_id}> · {ts(hit.created_at, 'd')}"
+    if hit.jump_url and len(hit.jump_url) <= 120:
+        head += f" · [link]({hit.jump_url})"
+    snippet = _escape(" ".join(hit.snippet.split()))
+    if len(snippet) > 300:
+        snippet = snippet[:299].rstrip("\\") + "…"
+    if snippet.count(HIT_START) != snippet.count(HIT_END):  # a match cut in half
+        snippet += HIT_END
+    return f"{head}\n{snippet.replace(HIT_START, '**').replace(HIT_END, '**')}"
+
+
+def credits_block(names: list[str]) -> str:
+    """Plain names in a code block, ready to paste into a video description."""
+    safe = [" ".join(n.replace("`", "'").split()) for n in names]
+    return "```\nResearch: " + ", ".join(safe) + "\n```"
+
+
+SUBMIT_FORM_PREFIX = "archivist:research:submit:"
+_SUBMIT_FORM = re.compile(r"^archivist:research:submit:(\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A submitted `/research submit` form."""
+
+    episode_id: int
+    title: str
+    body: str
+    sources: str | None
+
+
+def submit_form(episode: Episode) -> discord.ui.Modal:
+    """`/research submit`: the fields' custom ids are `title`, `body` and `sources`; the form's own
+    custom id carries the episode.
+
+    Its submission is read by the research cog's interaction listener (`submission`), in this process
+    or the next: the form is closed before it is sent, so nothing a restart loses is needed to answer it."""
+    form = discord.ui.Modal(
+        title=f"Research for {episode.code}"[:45], custom_id=f"{SUBMIT_FORM_PREFIX}{episode.id}"
+    )
+    form.add_item(
+        discord.ui.TextInput(
+            label="Title", custom_id="title", max_length=256, placeholder="What is this piece about?"
+        )
+    )
+    form.add_item(
+        discord.ui.TextInput(
+            label="Research",
+            custom_id="body",
+            style=discord.TextStyle.paragraph,
+            max_length=4000,
+            placeholder="Facts, quotes, dates, context…",
+        )
+    )
+    form.add_item(
+        discord.ui.TextInput(
+            label="Sources",
+            custom_id="sources",
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=4000,
+            placeholder="One per line: books, articles, links",
+        )
+    )
+    form.stop()
+    return form
+
+
+def _input_values(components: list[dict]) -> dict[str, str]:
+    """custom id -> value of every text input of a submitted form (in action rows or labels)."""
+    values: dict[str, str] = {}
+    for component in components:
+        if "value" in component and "custom_id" in component:
+            values[component["custom_id"]] = component["value"]
+        nested = component.get("components") or ([component["component"]] if "component" in component else [])
+        values.update(_input_values(nested))
+    return values
+
+
+def submission(interaction: discord.Interaction) -> Submission | None:
+    """The submitted `/research submit` form, or None when the interaction is something else."""
+    if interaction.type is not discord.InteractionType.modal_submit:
+        return None
+    data = interaction.data or {}
+    match = _SUBMIT_FORM.match(str(data.get("custom_id", "")))
+    if match is None:
+        return None
+    values = _input_values(list(data.get("components", [])))
+    return Submission(
+        int(match[1]), values.get("title", ""), values.get("body", ""), values.get("sources") or None
+    )
+
+
+PICKER_PREFIX = "archivist:research:"
+# pick / code / code-form, then the channel and message the member is adding.
+_PICKER = re.compile(r"^archivist:research:(pick|code|code-form):(\d+):(\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class PickerAction:
+    """A click, choice or submitted form of the **Add to research** episode picker."""
+
+    action: str  # "pick" (a code chosen), "code" (asks for a code), "code-form" (a code typed)
+    channel_id: int
+    message_id: int
+    code: str = ""
+
+
+def episode_picker(channel_id: int, message_id: int, episodes: list[tuple[str, str]]) -> discord.ui.View:
+    """A select of recent episodes plus a button that opens a form taking a code. The custom ids
+    carry the message being added, and the cog's interaction listener answers them (`picker_action`),
+    in this process or the next: the view is closed before it is sent. Only the member who asked sees
+    it (the answer is ephemeral)."""
+    view = discord.ui.View(timeout=None)
+    if episodes:
+        view.add_item(
+            discord.ui.Select(
+                placeholder="Choose the episode",
+                custom_id=f"{PICKER_PREFIX}pick:{channel_id}:{message_id}",
+                options=[
+                    discord.SelectOption(label=f"{code} · {title}"[:100], value=code)
+                    for code, title in episodes[:25]
+                ],
+            )
+        )
+    view.add_item(
+        discord.ui.Button(
+            label="Enter a code",
+            style=discord.ButtonStyle.secondary,
+            custom_id=f"{PICKER_PREFIX}code:{channel_id}:{message_id}",
+        )
+    )
+    view.stop()
+    return view
+
+
+def code_form(channel_id: int, message_id: int) -> discord.ui.Modal:
+    """Asks for an episode code (Add to research, outside an episode thread)."""
+    form = discord.ui.Modal(
+        title="Add to research", custom_id=f"{PICKER_PREFIX}code-form:{channel_id}:{message_id}"
+    )
+    form.add_item(
+        discord.ui.TextInput(
+            label="Episode code", custom_id="code", max_length=20, placeholder="e.g. 1924-01"
+        )
+    )
+    form.stop()
+    return form
+
+
+def picker_action(interaction: discord.Interaction) -> PickerAction | None:
+    """What the member did with an episode picker, or None when the interaction is something else."""
+    if interaction.type not in (discord.InteractionType.component, discord.InteractionType.modal_submit):
+        return None
+    data = interaction.data or {}
+    match = _PICKER.match(str(data.get("custom_id", "")))
+    if match is None:
+        return None
+    action, channel_id, message_id = match[1], int(match[2]), int(match[3])
+    if action == "pick":
+        values = data.get("values") or [""]
+        return PickerAction(action, channel_id, message_id, str(values[0]))
+    if action == "code-form":
+        code = _input_values(list(data.get("components", []))).get("code", "")
+        return PickerAction(action, channel_id, message_id, code)
+    return PickerAction(action, channel_id, message_id)
