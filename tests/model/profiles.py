@@ -17,7 +17,7 @@ _COMMON = {
     "report_multiple_bugs": False,
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 }
-CI = {"max_examples": 25, "stateful_step_count": 30, "derandomize": True, **_COMMON}
+CI = {"max_examples": 40, "stateful_step_count": 40, "derandomize": True, **_COMMON}
 LONG = {"max_examples": 400, "stateful_step_count": 60, "derandomize": False, **_COMMON}
 
 
