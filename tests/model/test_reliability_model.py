@@ -517,19 +517,39 @@ class ReliabilityModel(RuleBasedStateMachine):
             self.reminders.append(Reminder(int(found.group(1)), token, member, due, private))
 
     def delivered(self) -> Counter:
-        """How many bot messages members can see with each reminder's text, anywhere."""
+        """How many deliveries of each reminder members can see, anywhere: bot messages with its text,
+        and for a private reminder the note with a **Show reminder** button (its text stays hidden)."""
         seen: Counter = Counter()
-        tokens = {r.token for r in self.reminders}
-        for channel in self.env.backend.messages.values():
-            for message in channel.values():
-                if (
-                    message.author_id in self.bot_ids
-                    and not message.is_ephemeral
-                    and "remind-" in message.content
-                ):
-                    for token in re.findall(r"remind-\d+-zq", message.content):
-                        if token in tokens:
-                            seen[token] += 1
+        by_token = {r.token: r for r in self.reminders}
+        by_id = {r.id: r for r in self.reminders}
+        notes: list[tuple[int, str, int]] = []  # (message id, reveal target, owner) of grouped notes
+        messages = [m for channel in self.env.backend.messages.values() for m in channel.values()]
+        for message in sorted(messages, key=lambda m: m.id):
+            if message.author_id not in self.bot_ids or message.is_ephemeral:
+                continue
+            for token in re.findall(r"remind-\d+-zq", message.content):
+                if token in by_token:
+                    seen[token] += 1
+            targets = [
+                found.group(1)
+                for row in message.components
+                for child in row.get("components", [])
+                if (found := re.fullmatch(r"archivist:reveal:(\d+|m)", child.get("custom_id") or ""))
+            ]
+            if not targets:
+                continue
+            if targets[0] != "m":
+                if int(targets[0]) in by_id:
+                    seen[by_id[int(targets[0])].token] += 1
+                continue
+            for owner in re.findall(r"🔒 <@(\d+)>, your private reminder", message.content):
+                notes.append((message.id, "m", int(owner)))
+        for _, _, owner in notes:  # a grouped note: the owner's earliest private reminder still owed
+            owed = [
+                r for r in self.reminders if r.private and r.owner.id == owner and seen[r.token] < r.expected
+            ]
+            if owed:
+                seen[min(owed, key=lambda r: r.due).token] += 1
         return seen
 
     def reminder_messages(self, reminder: Reminder) -> list:
