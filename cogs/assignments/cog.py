@@ -166,7 +166,7 @@ class Assignments(commands.Cog):
                     "you'll hear back by DM. Changed your mind? Withdraw it below."
                 )
             await reply(interaction, text, view=withdraw_view(request))
-            problem = await result.publish()
+            problem = await result.post_for_review()
             if problem:
                 await reply(
                     interaction,
@@ -239,7 +239,7 @@ class Assignments(commands.Cog):
         for guild in self.bot.guilds:
             await self._follow_review_channel(guild.id)
             try:
-                await self.service.check_review_messages(guild.id)
+                await self.service.review.check_review_messages(guild.id)
             except Exception:
                 log.exception("review messages of guild %s not checked", guild.id)
 
@@ -253,7 +253,7 @@ class Assignments(commands.Cog):
 
     async def _follow_review_channel(self, guild_id: int) -> None:
         try:
-            moved = await self.service.review_channel_changed(guild_id)
+            moved = await self.service.review.review_channel_changed(guild_id)
         except Exception:
             log.exception("pending requests of guild %s could not follow the review channel", guild_id)
             return
@@ -264,7 +264,7 @@ class Assignments(commands.Cog):
         if guild_id is None:
             return
         try:
-            await self.service.review_messages_deleted(guild_id, channel_id, ids)
+            await self.service.review.review_messages_deleted(guild_id, channel_id, ids)
         except Exception:
             log.exception("deleted review messages in channel %s not handled", channel_id)
 
@@ -306,7 +306,7 @@ class Assignments(commands.Cog):
                 log.warning(
                     "could not edit review message of request %s in place (%s)", request.id, exc.status
                 )
-        await self.service.update_review_message(request, episode)
+        await self.service.review.update_review_message(request, episode)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -43,7 +43,7 @@ class Episodes(
     async def on_archivist_ready(self) -> None:
         """Posts orphaned by a stop in the middle of `/episode create` are removed."""
         try:
-            removed = await self.service.remove_orphaned_posts()
+            removed = await self.service.posts.remove_orphaned_posts()
         except Exception:
             log.exception("orphaned posts not checked")
             return

@@ -215,7 +215,7 @@ async def test_a_post_orphaned_by_a_stop_during_create_is_removed_at_the_next_st
         return False
 
     monkeypatch.setattr(episode_store, "create", stopped)
-    monkeypatch.setattr(service, "_delete_quietly", nothing)
+    monkeypatch.setattr(service.posts, "delete_quietly", nothing)
     await world.host.slash(world.general, "episode create", code=CODE, title="Lenin")
     world.env.errors.clear()
     monkeypatch.setattr(episode_store, "create", create)

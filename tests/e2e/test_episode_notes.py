@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from bot.core import jobs as job_store
-from cogs.episodes import store as episode_store
+from cogs.episodes import posts_store
 
 CODE = "1924-01"
 
@@ -31,7 +31,7 @@ async def test_a_refused_status_note_is_posted_later_once(world):
     assert "to **Writing**" in note and "Script time" in note
     await world.env.advance_time(3600)
     assert len(notes(world)) == 1
-    assert await job_store.pending(world.bot.db, episode_store.NOTE_JOB) == []
+    assert await job_store.pending(world.bot.db, posts_store.NOTE_JOB) == []
 
 
 async def test_a_note_refused_until_a_restart_is_posted_after_it(world, restart):
@@ -51,7 +51,7 @@ async def _clear(world) -> None:
 
 async def test_a_note_posted_but_not_recorded_is_not_posted_again(world, monkeypatch):
     await world.episode(CODE)
-    real = episode_store.note_posted
+    real = posts_store.note_posted
     failures = iter([sqlite3.OperationalError("database is locked")])
 
     async def flaky(db, note_id, message_id):
@@ -60,12 +60,12 @@ async def test_a_note_posted_but_not_recorded_is_not_posted_again(world, monkeyp
             raise failure
         await real(db, note_id, message_id)
 
-    monkeypatch.setattr(episode_store, "note_posted", flaky)
+    monkeypatch.setattr(posts_store, "note_posted", flaky)
     await move(world)
     assert len(notes(world)) == 1  # Discord took it; the bot could not write that down
     await world.env.advance_time(600)
     assert len(notes(world)) == 1  # the retry found it instead of posting it again
-    assert await job_store.pending(world.bot.db, episode_store.NOTE_JOB) == []
+    assert await job_store.pending(world.bot.db, posts_store.NOTE_JOB) == []
 
 
 async def test_author_and_request_notes_are_kept_too(world):
@@ -94,8 +94,8 @@ async def test_a_change_whose_card_update_never_ran_is_brought_up_to_date_at_sta
     async def stopped(*args, **kwargs):
         raise RuntimeError("the process stopped here")
 
-    monkeypatch.setattr(service, "refresh", stopped)
-    monkeypatch.setattr(service, "deliver_note", stopped)
+    monkeypatch.setattr(service.posts, "sync_card", stopped)
+    monkeypatch.setattr(service.notes, "deliver_note", stopped)
     await move(world)
     world.env.errors.clear()
     await restart()
