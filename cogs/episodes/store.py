@@ -1,6 +1,6 @@
 """Episodes, their authors, their history and the figures shown on the status card."""
 
-# ~460 lines: the rows other features import from here (episode, authors, history, card figures) stay together.
+# ~460 lines: episode rows, authors, history and card figures stay together: other features import them here.
 from __future__ import annotations
 
 import sqlite3

@@ -1,4 +1,4 @@
-"""Bringing an episode's forum post up to date with the database: its card, name and tags (the `card_sync` job).
+"""Bringing an episode's forum post up to date: its card, name and tags (the `card_sync` job).
 
 A refusal that can never succeed (400: the payload is wrong; 404: the post or message is gone) is
 logged once and not retried; 403 (a moderator changed permissions) is retried with backoff a few times,
