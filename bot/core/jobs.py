@@ -1,4 +1,4 @@
-"""The scheduler's persisted jobs, and the record of each message their deliveries send."""
+"""The scheduler's persisted jobs (the record of each message their deliveries send: bot.core.outbox_store)."""
 
 from __future__ import annotations
 
@@ -202,81 +202,3 @@ async def cancel(db: Database, job_id: int) -> float | None:
             "UPDATE jobs SET state = 'cancelled', finished_at = due_at WHERE id = ?", (job_id,)
         )
         return row[0]
-
-
-# -- sends: one row per message a delivery posts -------------------------------------------------------
-
-UNKNOWN, SENT, ABSENT = "unknown", "sent", "absent"
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    id: int
-    nonce: str
-    channel_id: int
-    fingerprint: str
-    created_at: float
-    state: str
-    message_id: int | None
-    items: tuple[str, ...]
-
-
-async def begin_send(
-    db: Database, *, nonce: str, channel_id: int, fingerprint: str, items: list[str], created_at: float
-) -> int:
-    """Record the intent to send one message carrying `items`, before it is sent; its id."""
-    async with db.transaction() as tx:
-        cur = await tx.execute(
-            "INSERT INTO sends (nonce, channel_id, fingerprint, created_at) VALUES (?, ?, ?, ?)",
-            (nonce, channel_id, fingerprint, created_at),
-        )
-        send_id = int(cur.lastrowid or 0)
-        await tx.executemany(
-            "INSERT OR IGNORE INTO send_items (item, send_id) VALUES (?, ?)", [(i, send_id) for i in items]
-        )
-    return send_id
-
-
-async def mark_sent_in(tx: Tx, send_id: int, message_id: int, at: float) -> None:
-    await tx.execute(
-        "UPDATE sends SET state = 'sent', message_id = ?, resolved_at = ? WHERE id = ?",
-        (message_id, at, send_id),
-    )
-
-
-async def record_sent(db: Database, send_id: int, message_id: int, at: float) -> None:
-    """Discord accepted the message of this send."""
-    async with db.transaction() as tx:
-        await mark_sent_in(tx, send_id, message_id, at)
-
-
-async def record_absent(db: Database, send_ids: list[int], at: float) -> None:
-    """These sends were refused by Discord, or looked for and not found: their items may be sent again."""
-    await db.executemany(
-        "UPDATE sends SET state = 'absent', resolved_at = ? WHERE id = ? AND state = 'unknown'",
-        [(at, i) for i in send_ids],
-    )
-
-
-async def open_sends(db: Database, items: list[str]) -> list[Send]:
-    """The sends, sent or of unknown outcome, that carry any of `items` (with all their items)."""
-    found: dict[int, Send] = {}
-    for start in range(0, len(items), 500):
-        part = items[start : start + 500]
-        rows = await db.fetchall(
-            "SELECT s.id, s.nonce, s.channel_id, s.fingerprint, s.created_at, s.state, s.message_id, "
-            "(SELECT group_concat(item, char(31)) FROM send_items a WHERE a.send_id = s.id) "
-            "FROM sends s WHERE s.state != 'absent' AND s.id IN (SELECT send_id FROM send_items WHERE item IN "
-            f"({', '.join('?' for _ in part)}))",
-            part,
-        )
-        for r in rows:
-            found[r[0]] = Send(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple((r[7] or "").split("\x1f")))
-    return sorted(found.values(), key=lambda s: s.id)
-
-
-async def prune_sends(db: Database, before: float) -> int:
-    """Forget sends resolved before `before` (their jobs are long finished); how many."""
-    async with db.transaction() as tx:
-        result = await tx.execute("DELETE FROM sends WHERE state != 'unknown' AND resolved_at < ?", (before,))
-    return result.rowcount

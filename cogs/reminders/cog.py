@@ -1,4 +1,4 @@
-"""`/remind …`, `/episode deadline`, deadline reminders and the weekly digest."""
+"""`/remind …`: personal reminders, and what their Snooze and Show reminder buttons do."""
 
 from __future__ import annotations
 
@@ -11,28 +11,16 @@ from discord.ext import commands
 
 from bot.clock import now
 from bot.core import autocomplete, timezones
-from bot.core.groups import episode_group
-from bot.core.interactions import publish_after_answer, reply
+from bot.core.interactions import reply
 from bot.core.pager import Pager
-from cogs.episodes.rules import Milestone
-from cogs.reminders.service import MAX_PENDING, TEXT_MAX, ReminderService, SnoozeResult, ts
+from bot.core.text import excerpt, ts
+from cogs.reminders.service import MAX_PENDING, TEXT_MAX, ReminderService, SnoozeResult
 from cogs.reminders.store import Reminder
 from cogs.reminders.views import DYNAMIC_ITEMS
 
 log = logging.getLogger(__name__)
 
 WHEN_HELP = "e.g. in 2 hours, 2h30m, tomorrow 18:00, next friday 9am, 2026-01-10 18:00, <t:…>"
-MILESTONE_CHOICES = [app_commands.Choice(name=m.label, value=m.value) for m in Milestone]
-
-
-def _service(interaction: discord.Interaction) -> ReminderService:
-    cog = interaction.client.get_cog("Reminders")  # type: ignore[attr-defined]
-    return cog.service
-
-
-def _preview(text: str, size: int = 80) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= size else flat[: size - 1] + "…"
 
 
 def _where(reminder: Reminder) -> str:
@@ -64,7 +52,7 @@ class RemindGroup(app_commands.Group, name="remind", description="Personal remin
         await reply(
             interaction,
             f"⏰ Reminder #{reminder.id}: I'll remind you {ts(reminder.due_at)} ({ts(reminder.due_at, 'R')}) "
-            f"{_where(reminder)}.\n> {_preview(text, 200)}",
+            f"{_where(reminder)}.\n> {excerpt(text, 200)}",
         )
 
     @app_commands.command(name="list", description="Your pending reminders")
@@ -72,7 +60,7 @@ class RemindGroup(app_commands.Group, name="remind", description="Personal remin
         reminders = await self.service.pending(interaction.guild_id, interaction.user.id)
         lines = [
             f"**#{r.id}** · {ts(r.due_at)} ({ts(r.due_at, 'R')}) · {_where(r)}\n> "
-            + discord.utils.escape_markdown(_preview(r.text))
+            + discord.utils.escape_markdown(excerpt(r.text, 80))
             for r in reminders
         ]
         title = f"Your reminders ({len(reminders)}/{MAX_PENDING})"
@@ -91,7 +79,7 @@ class RemindGroup(app_commands.Group, name="remind", description="Personal remin
         cancelled = await self.service.cancel(interaction.guild_id, interaction.user.id, reminder)
         await reply(
             interaction,
-            f"Cancelled reminder #{cancelled.id} (was due {ts(cancelled.due_at)}).\n> {_preview(cancelled.text, 200)}",
+            f"Cancelled reminder #{cancelled.id} (was due {ts(cancelled.due_at)}).\n> {excerpt(cancelled.text, 200)}",
         )
 
     @cancel.autocomplete("reminder")
@@ -107,7 +95,7 @@ class RemindGroup(app_commands.Group, name="remind", description="Personal remin
             if typed and not (str(r.id).startswith(typed) or typed in r.text.lower()):
                 continue
             when = r.due_at.astimezone(zone)
-            name = f"#{r.id} · {when:%a %d %b %H:%M} · {_preview(r.text, 60)}"
+            name = f"#{r.id} · {when:%a %d %b %H:%M} · {excerpt(r.text, 60)}"
             choices.append(app_commands.Choice(name=name[:100], value=str(r.id)))
         return choices[:25]
 
@@ -123,37 +111,6 @@ class RemindGroup(app_commands.Group, name="remind", description="Personal remin
             f"Your time zone is now `{zone}` (it's {local:%H:%M} there). "
             "Times you type without a zone are read in it.",
         )
-
-
-@app_commands.command(
-    name="deadline", description="Set or move a deadline of an episode (hosts, its authors)"
-)
-@app_commands.describe(
-    episode="The episode's code",
-    milestone="Which deadline: research, script, recording or publish",
-    when=f"When it is due: {WHEN_HELP}",
-)
-@app_commands.autocomplete(episode=autocomplete.episode)
-@app_commands.choices(milestone=MILESTONE_CHOICES)
-async def deadline_command(
-    interaction: discord.Interaction, episode: str, milestone: str, when: app_commands.Range[str, 1, 100]
-) -> None:
-    service = _service(interaction)
-    found = await service.episodes.resolve(interaction.guild_id, episode)
-    result = await service.set_deadline(interaction.user, found, Milestone(milestone), when)
-    info = result.info
-    text = f"📅 **{info.milestone.label}** deadline of **{info.code}**: {ts(info.due_at)} ({ts(info.due_at, 'R')})"
-    if result.previous:
-        text += f", moved from {ts(result.previous)}"
-    text += "."
-    if result.met:
-        text += f" The episode is already {info.status.label}, so no reminders will be sent."
-    elif result.reminders:
-        text += " Reminders in the thread: " + ", ".join(ts(t, "R") for t in result.reminders) + "."
-    else:
-        text += " It's too close for advance reminders."
-    await reply(interaction, text)
-    await publish_after_answer(interaction, result.publish)
 
 
 def snooze_answer(result: SnoozeResult) -> str:
@@ -172,14 +129,13 @@ def snooze_answer(result: SnoozeResult) -> str:
 
 
 class Reminders(commands.Cog):
-    """Personal reminders, episode deadlines and the weekly digest."""
+    """Personal reminders."""
 
     def __init__(self, bot) -> None:
         self.bot = bot
-        self.service = ReminderService(bot, bot.db, bot.scheduler, bot.episodes)
+        self.service = ReminderService(bot, bot.db, bot.scheduler, bot.episodes, bot.outbox)
         self.service.register()
         bot.tree.add_command(RemindGroup(self.service))
-        episode_group(bot).add_command(deadline_command)
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
@@ -187,18 +143,11 @@ class Reminders(commands.Cog):
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
         self.bot.tree.remove_command("remind")
-        group = self.bot.tree.get_command("episode")
-        if isinstance(group, app_commands.Group):
-            group.remove_command("deadline")
         self.service.unregister()
 
     @commands.Cog.listener()
     async def on_archivist_ready(self) -> None:
         await self.service.reconcile()
-
-    @commands.Cog.listener()
-    async def on_archivist_settings_changed(self, guild_id: int) -> None:
-        await self.service.settings_changed(guild_id)
 
     # -- what the buttons under a delivered reminder do (see cogs.reminders.views) -------------------------
 

@@ -1,4 +1,4 @@
-"""Personal reminders, members' time zones, deadlines, and the weekly digests already sent."""
+"""Personal reminders and members' time zones."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from datetime import datetime
 
 from bot.clock import from_ts, now_ts
 from bot.core import jobs as job_store
-from bot.core.db import Database
-from cogs.episodes import store as episode_store
-from cogs.episodes.rules import Milestone, Status
+from bot.core.db import Database, Tx
 
 _REMINDER_COLS = (
     "id, guild_id, user_id, channel_id, text, due_at, private, job_id, state, created_at, "
@@ -237,30 +235,24 @@ async def cancel(db: Database, reminder_id: int) -> bool:
 
 async def mark_delivered(db: Database, ids: list[int], *, channel_id: int, message_id: int) -> None:
     """Record that Discord accepted the message carrying these reminders."""
-    await db.executemany(
-        "UPDATE reminders SET state = 'delivered', delivered_at = ?, delivered_channel_id = ?, message_id = ? "
-        "WHERE id = ? AND state = 'pending'",
-        [(now_ts(), channel_id, message_id, rid) for rid in ids],
-    )
+    async with db.transaction() as tx:
+        await mark_delivered_in(tx, ids, channel_id=channel_id, message_id=message_id, at=now_ts())
     _forget_pending(db)
 
 
-async def record_delivery(
-    db: Database, send_id: int, message_id: int, *, channel_id: int, reminder_ids: list[int]
-) -> None:
-    """Discord accepted the message of send `send_id`: record it, and the personal reminders it carries
-    as delivered, in one transaction."""
-    at = now_ts()
-    async with db.transaction() as tx:
-        await job_store.mark_sent_in(tx, send_id, message_id, at)
-        if reminder_ids:
-            await tx.executemany(
-                "UPDATE reminders SET state = 'delivered', delivered_at = ?, delivered_channel_id = ?, "
-                "message_id = ? WHERE id = ? AND state = 'pending'",
-                [(at, channel_id, message_id, rid) for rid in reminder_ids],
-            )
-    if reminder_ids:
-        _forget_pending(db)
+async def mark_delivered_in(tx: Tx, ids: list[int], *, channel_id: int, message_id: int, at: float) -> None:
+    """In the transaction that records the send (see `bot.core.outbox`): these reminders are delivered.
+    Call `forget_pending` once it committed."""
+    await tx.executemany(
+        "UPDATE reminders SET state = 'delivered', delivered_at = ?, delivered_channel_id = ?, "
+        "message_id = ? WHERE id = ? AND state = 'pending'",
+        [(at, channel_id, message_id, rid) for rid in ids],
+    )
+
+
+def forget_pending(db: Database) -> None:
+    """After reminders were written outside this module's functions: forget every cached list."""
+    _forget_pending(db)
 
 
 async def mark_failed(db: Database, ids: list[int]) -> None:
@@ -355,155 +347,3 @@ async def set_timezone(db: Database, guild_id: int, user_id: int, tz: str) -> No
     zones = _zones(db).get(guild_id)
     if zones is not None:
         zones[user_id] = tz
-
-
-# -- deadlines -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DeadlineInfo:
-    """A deadline with what a reminder or the digest needs to know about its episode."""
-
-    episode_id: int
-    guild_id: int
-    code: str
-    title: str
-    status: Status
-    thread_id: int | None
-    milestone: Milestone
-    due_at: datetime
-
-
-_DEADLINE_INFO = (
-    "SELECT d.episode_id, e.guild_id, e.code, e.title, e.status, e.thread_id, d.milestone, d.due_at "
-    "FROM deadlines d JOIN episodes e ON e.id = d.episode_id "
-)
-
-
-def _info(row: sqlite3.Row) -> DeadlineInfo:
-    return DeadlineInfo(
-        row[0], row[1], row[2], row[3], Status(row[4]), row[5], Milestone(row[6]), from_ts(row[7])
-    )
-
-
-async def set_deadline(
-    db: Database,
-    episode_id: int,
-    milestone: Milestone,
-    due_at: int,
-    actor_id: int,
-    *,
-    jobs: list[job_store.NewJob] | None = None,
-    job_prefix: str | None = None,
-) -> tuple[datetime | None, list[float]]:
-    """Set or move a deadline, record it in the episode's history and replace its reminder jobs (those
-    whose key starts with `job_prefix`), all in one transaction.
-
-    Returns the previous time and the due times of the jobs replaced."""
-    async with db.transaction() as tx:
-        old = await tx.fetchone(
-            "SELECT due_at FROM deadlines WHERE episode_id = ? AND milestone = ?",
-            (episode_id, milestone.value),
-        )
-        await tx.execute(
-            "INSERT INTO deadlines (episode_id, milestone, due_at, set_by, set_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (episode_id, milestone) DO UPDATE SET due_at = excluded.due_at, "
-            "set_by = excluded.set_by, set_at = excluded.set_at",
-            (episode_id, milestone.value, due_at, actor_id, now_ts()),
-        )
-        await episode_store.record_event_in(
-            tx,
-            episode_id,
-            "deadline",
-            actor_id,
-            from_value=None if old is None else str(old[0]),
-            to_value=str(due_at),
-            note=milestone.value,
-        )
-        cancelled = []
-        if job_prefix is not None:
-            cancelled = await job_store.replace_group_in(tx, job_prefix, jobs or [], now_ts())
-    return (None if old is None else from_ts(old[0])), cancelled
-
-
-async def deadline_info(db: Database, episode_id: int, milestone: Milestone) -> DeadlineInfo | None:
-    row = await db.fetchone(
-        _DEADLINE_INFO + "WHERE d.episode_id = ? AND d.milestone = ?", (episode_id, milestone.value)
-    )
-    return None if row is None else _info(row)
-
-
-async def deadlines_of(db: Database, episode_id: int) -> list[DeadlineInfo]:
-    rows = await db.fetchall(_DEADLINE_INFO + "WHERE d.episode_id = ? ORDER BY d.due_at", (episode_id,))
-    return [_info(r) for r in rows]
-
-
-async def deadlines_between(db: Database, guild_id: int, start: int, end: int) -> list[DeadlineInfo]:
-    """Deadlines of one server due in [start, end), soonest first."""
-    rows = await db.fetchall(
-        _DEADLINE_INFO + "WHERE e.guild_id = ? AND d.due_at >= ? AND d.due_at < ? ORDER BY d.due_at, e.code",
-        (guild_id, start, end),
-    )
-    return [_info(r) for r in rows]
-
-
-async def deadlines_after(db: Database, guild_id: int, after: int) -> list[DeadlineInfo]:
-    """Deadlines of one server whose reminders or overdue note may still be ahead."""
-    rows = await db.fetchall(
-        _DEADLINE_INFO + "WHERE e.guild_id = ? AND d.due_at >= ? ORDER BY d.due_at", (guild_id, after)
-    )
-    return [_info(r) for r in rows]
-
-
-# -- the weekly digest -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class EpisodeCount:
-    code: str
-    title: str
-    thread_id: int | None
-    contributions: int
-    contributors: int
-
-
-async def research_counts(db: Database, guild_id: int) -> list[EpisodeCount]:
-    """Episodes in research with their contribution and contributor counts, busiest first."""
-    rows = await db.fetchall(
-        "SELECT e.code, e.title, e.thread_id, COUNT(c.id), COUNT(DISTINCT c.author_id) "
-        "FROM episodes e LEFT JOIN contributions c ON c.episode_id = e.id "
-        "WHERE e.guild_id = ? AND e.status = 'in_research' "
-        "GROUP BY e.id ORDER BY COUNT(c.id) DESC, e.code COLLATE NOCASE",
-        (guild_id,),
-    )
-    return [EpisodeCount(r[0], r[1], r[2], r[3], r[4]) for r in rows]
-
-
-async def needing_author(db: Database, guild_id: int) -> list[episode_store.Episode]:
-    """Open episodes (not published or shelved) that have no author yet."""
-    episodes = await episode_store.list_filtered(db, guild_id, needs_author=True)
-    return [e for e in episodes if e.status not in (Status.PUBLISHED, Status.SHELVED)]
-
-
-async def digest_sent(db: Database, guild_id: int, week: str) -> bool:
-    return bool(
-        await db.fetchval("SELECT 1 FROM digests_sent WHERE guild_id = ? AND week = ?", (guild_id, week))
-    )
-
-
-async def sent_weeks(db: Database, guild_id: int) -> set[str]:
-    rows = await db.fetchall("SELECT week FROM digests_sent WHERE guild_id = ?", (guild_id,))
-    return {r[0] for r in rows}
-
-
-async def record_digest(
-    db: Database, guild_id: int, week: str, *, channel_id: int | None, message_id: int | None
-) -> bool:
-    """Claim the digest of `week`; False when it was already recorded."""
-    async with db.transaction() as tx:
-        result = await tx.execute(
-            "INSERT OR IGNORE INTO digests_sent (guild_id, week, sent_at, channel_id, message_id) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (guild_id, week, now_ts(), channel_id, message_id),
-        )
-    return result.rowcount == 1

@@ -12,7 +12,9 @@ import discord
 import pytest
 
 from bot.core import jobs as job_store
+from bot.core import outbox_store
 from bot.errors import InvalidInput
+from cogs.digest import store as digest_store
 from cogs.episodes import store as episode_store
 from cogs.reminders import store as reminder_store
 from cogs.reminders.cog import snooze_answer
@@ -61,7 +63,7 @@ def crash_after_send(monkeypatch, nth: int = 1) -> None:
     """Discord accepts a message, then nothing the bot writes about it reaches the database (as if the
     process died right after the send): neither the delivery record (its `nth` one) nor the outcomes
     of the batch that sent it (the next `finish` after that)."""
-    real_record, real_finish = reminder_store.record_delivery, job_store.finish
+    real_record, real_finish = outbox_store.record_delivery, job_store.finish
     records: list[int] = []
     armed: list[bool] = []
 
@@ -78,13 +80,13 @@ def crash_after_send(monkeypatch, nth: int = 1) -> None:
             raise sqlite3.OperationalError("database is locked")
         return await real_finish(*args, **kwargs)
 
-    monkeypatch.setattr(reminder_store, "record_delivery", record)
+    monkeypatch.setattr(outbox_store, "record_delivery", record)
     monkeypatch.setattr(job_store, "finish", finish)
 
 
 def looked_up(world) -> int:
     """How often the running bot looked for an earlier attempt among a channel's messages."""
-    return world.bot.get_cog("Reminders").service.outbox.look_ups
+    return world.bot.outbox.look_ups
 
 
 async def deadline_world(world, when="in 2 hours"):
@@ -158,7 +160,7 @@ async def test_digest_accepted_before_a_crash_is_not_posted_again(world, monkeyp
     env = world.env
     await world.episode("1924-01")
     crash_after_send(monkeypatch)
-    fail_once(monkeypatch, reminder_store, "record_digest")
+    fail_once(monkeypatch, digest_store, "record_digest")
     await advance_to(env, datetime(2026, 1, 5, 9, 0, 10, tzinfo=UTC))
     assert len(digests(world.announcements)) == 1
     await restart()
@@ -175,7 +177,7 @@ async def test_a_long_digest_cut_short_by_a_crash_posts_each_page_once(world, mo
         await world.episode(f"E{n:02d}", "A rather long episode title to fill the weekly digest " + "x" * 20)
     # The second page is accepted, then nothing more is recorded (the process dies).
     crash_after_send(monkeypatch, nth=2)
-    fail_once(monkeypatch, reminder_store, "record_digest")
+    fail_once(monkeypatch, digest_store, "record_digest")
     await advance_to(env, datetime(2026, 1, 5, 9, 0, 10, tzinfo=UTC))
     await restart()
     await env.advance_time(HOUR)
@@ -210,7 +212,7 @@ async def test_personal_reminder_whose_delivered_mark_failed_is_not_resent_at_st
 ):
     env = world.env
     await world.alice.slash(world.general, "remind me", when="1h", text="only once")
-    fail_once(monkeypatch, reminder_store, "record_delivery")
+    fail_once(monkeypatch, outbox_store, "record_delivery")
     await env.advance_time(HOUR + 10)
     assert len(reminders_in(world.general)) == 1
     await restart()  # start-up finds the reminder pending without a pending job

@@ -11,8 +11,8 @@ import pytest
 from simcord.backend.models import Overwrite
 from simcord.enums import OverwriteType
 
+from cogs.digest import store as digest_store
 from cogs.episodes import store as episode_store
-from cogs.reminders import store as reminder_store
 from tests.e2e.test_delivery_exactly_once import crash_after_send
 
 HOUR = 3600
@@ -72,7 +72,7 @@ async def test_a_digest_of_a_huge_archive_stops_at_ten_pages_and_says_how_many_m
     assert all(len(p.embeds[0].description) <= 4096 for p in pages)
     last = pages[-1].embeds[0].description
     shown = sum(p.embeds[0].description.count("• ") for p in pages)
-    in_research = len(await reminder_store.research_counts(world.bot.db, world.guild.id))
+    in_research = len(await digest_store.research_counts(world.bot.db, world.guild.id))
     [left] = re.findall(r"… and ([\d,]+) more not shown\.", last)
     assert shown + int(left.replace(",", "")) == 400 + in_research
 

@@ -9,6 +9,8 @@ import pytest
 from bot.clock import now_ts
 from bot.core import jobs as job_store
 from bot.core.db import Database
+from cogs.deadlines import store as deadline_store
+from cogs.digest import store as digest_store
 from cogs.episodes import store as episode_store
 from cogs.episodes.rules import Milestone, Status
 from cogs.reminders import store
@@ -112,10 +114,10 @@ async def test_member_time_zones(db):
 async def test_set_and_move_deadline_records_history(db):
     ep = await episode(db)
     due = now_ts() + 86400
-    assert await store.set_deadline(db, ep.id, Milestone.RESEARCH, due, actor_id=1) == (None, [])
-    previous, _ = await store.set_deadline(db, ep.id, Milestone.RESEARCH, due + 3600, actor_id=2)
+    assert await deadline_store.set_deadline(db, ep.id, Milestone.RESEARCH, due, actor_id=1) == (None, [])
+    previous, _ = await deadline_store.set_deadline(db, ep.id, Milestone.RESEARCH, due + 3600, actor_id=2)
     assert int(previous.timestamp()) == due
-    info = await store.deadline_info(db, ep.id, Milestone.RESEARCH)
+    info = await deadline_store.deadline_info(db, ep.id, Milestone.RESEARCH)
     assert int(info.due_at.timestamp()) == due + 3600
     assert info.status is Status.IN_RESEARCH
     assert info.thread_id == 500
@@ -141,11 +143,11 @@ async def test_moving_a_deadline_replaces_its_reminder_jobs_in_the_same_transact
 
     other = job_store.NewJob("deadline", due, {}, 1, f"deadline:{ep.id}:research:0")
     await job_store.replace_group(db, f"deadline:{ep.id}:research:", [other], now_ts())
-    _, cancelled = await store.set_deadline(
+    _, cancelled = await deadline_store.set_deadline(
         db, ep.id, Milestone.SCRIPT, due, 1, jobs=jobs_for(due), job_prefix=prefix
     )
     assert cancelled == []
-    _, cancelled = await store.set_deadline(
+    _, cancelled = await deadline_store.set_deadline(
         db, ep.id, Milestone.SCRIPT, due + 3600, 1, jobs=jobs_for(due + 3600), job_prefix=prefix
     )
     assert sorted(cancelled) == [due - 86400, due]
@@ -159,8 +161,10 @@ async def test_moving_a_deadline_replaces_its_reminder_jobs_in_the_same_transact
     # A failure inside the transaction leaves both the deadline and its jobs as they were.
     clash = [*jobs_for(due + 7200), jobs_for(due + 7200)[0]]  # the same pending key twice
     with pytest.raises(sqlite3.IntegrityError):
-        await store.set_deadline(db, ep.id, Milestone.SCRIPT, due + 7200, 1, jobs=clash, job_prefix=prefix)
-    info = await store.deadline_info(db, ep.id, Milestone.SCRIPT)
+        await deadline_store.set_deadline(
+            db, ep.id, Milestone.SCRIPT, due + 7200, 1, jobs=clash, job_prefix=prefix
+        )
+    info = await deadline_store.deadline_info(db, ep.id, Milestone.SCRIPT)
     assert int(info.due_at.timestamp()) == due + 3600
     assert len(await job_store.pending(db)) == 3
 
@@ -168,22 +172,22 @@ async def test_moving_a_deadline_replaces_its_reminder_jobs_in_the_same_transact
 async def test_deadlines_between_is_per_server(db):
     ours, theirs = await episode(db), await episode(db, guild=2, code="X", thread=600)
     start = now_ts()
-    await store.set_deadline(db, ours.id, Milestone.SCRIPT, start + 100, 1)
-    await store.set_deadline(db, ours.id, Milestone.PUBLISH, start + 30 * 86400, 1)
-    await store.set_deadline(db, theirs.id, Milestone.SCRIPT, start + 100, 1)
-    soon = await store.deadlines_between(db, 1, start, start + 14 * 86400)
+    await deadline_store.set_deadline(db, ours.id, Milestone.SCRIPT, start + 100, 1)
+    await deadline_store.set_deadline(db, ours.id, Milestone.PUBLISH, start + 30 * 86400, 1)
+    await deadline_store.set_deadline(db, theirs.id, Milestone.SCRIPT, start + 100, 1)
+    soon = await deadline_store.deadlines_between(db, 1, start, start + 14 * 86400)
     assert [(d.code, d.milestone) for d in soon] == [("1924-01", Milestone.SCRIPT)]
-    assert len(await store.deadlines_after(db, 1, start)) == 2
-    assert len(await store.deadlines_of(db, ours.id)) == 2
+    assert len(await deadline_store.deadlines_after(db, 1, start)) == 2
+    assert len(await deadline_store.deadlines_of(db, ours.id)) == 2
 
 
 async def test_digest_is_recorded_once_per_week(db):
-    assert not await store.digest_sent(db, 1, "2026-W02")
-    assert await store.record_digest(db, 1, "2026-W02", channel_id=5, message_id=6)
-    assert not await store.record_digest(db, 1, "2026-W02", channel_id=5, message_id=7)
-    assert await store.digest_sent(db, 1, "2026-W02")
-    assert not await store.digest_sent(db, 2, "2026-W02")
-    assert await store.sent_weeks(db, 1) == {"2026-W02"}
+    assert not await digest_store.digest_sent(db, 1, "2026-W02")
+    assert await digest_store.record_digest(db, 1, "2026-W02", channel_id=5, message_id=6)
+    assert not await digest_store.record_digest(db, 1, "2026-W02", channel_id=5, message_id=7)
+    assert await digest_store.digest_sent(db, 1, "2026-W02")
+    assert not await digest_store.digest_sent(db, 2, "2026-W02")
+    assert await digest_store.sent_weeks(db, 1) == {"2026-W02"}
 
 
 async def test_digest_figures(db):
@@ -197,11 +201,11 @@ async def test_digest_figures(db):
             "VALUES (1, ?, ?, 'thread', 'text', ?)",
             (b.id, author, now_ts()),
         )
-    counts = await store.research_counts(db, 1)
+    counts = await digest_store.research_counts(db, 1)
     assert [(c.code, c.contributions, c.contributors) for c in counts] == [("B", 3, 2), ("A", 0, 0)]
-    assert [e.code for e in await store.needing_author(db, 1)] == ["A"]
+    assert [e.code for e in await digest_store.needing_author(db, 1)] == ["A"]
     await episode_store.set_status(db, a, Status.SHELVED, 1, None)
-    assert await store.needing_author(db, 1) == []
+    assert await digest_store.needing_author(db, 1) == []
 
 
 async def test_a_reminder_is_stored_with_its_delivery_job(db):

@@ -1,0 +1,1 @@
+"""Deadlines of episodes: their reminders in the thread, and `/episode deadline`."""

@@ -1,0 +1,1 @@
+"""The weekly digest posted in the announcements channel."""

@@ -1,0 +1,31 @@
+"""The weekly digest has no command: this cog keeps it scheduled (at start, after settings change)."""
+
+from __future__ import annotations
+
+from discord.ext import commands
+
+from cogs.digest.service import DigestService
+
+
+class Digest(commands.Cog):
+    """The weekly digest in the announcements channel."""
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+        self.service = DigestService(bot, bot.db, bot.scheduler, bot.episodes, bot.outbox)
+        self.service.register()
+
+    async def cog_unload(self) -> None:
+        self.service.unregister()
+
+    @commands.Cog.listener()
+    async def on_archivist_ready(self) -> None:
+        await self.service.reconcile()
+
+    @commands.Cog.listener()
+    async def on_archivist_settings_changed(self, guild_id: int) -> None:
+        await self.service.ensure_digest(guild_id, reschedule=True)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Digest(bot))
