@@ -14,8 +14,6 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.core.db import Database
 from bot.core.interactions import ArchivistTree
-from bot.core.outbox import Outbox
-from bot.core.pacing import ChannelPacer
 from bot.core.scheduler import Scheduler
 from cogs.config import store as settings_store
 from cogs.episodes.service import EpisodeService
@@ -29,8 +27,6 @@ COGS = (
     "cogs.assignments.cog",
     "cogs.research.cog",
     "cogs.reminders.cog",
-    "cogs.deadlines.cog",
-    "cogs.digest.cog",
     "cogs.help.cog",
 )
 TREE_HASH_KEY = "command_tree_hash"
@@ -79,7 +75,6 @@ class Archivist(commands.Bot):
         self.db = Database(settings.database_path)
         self.scheduler = Scheduler(self.db)
         self.episodes = EpisodeService(self, self.db, self.scheduler)
-        self.outbox = Outbox(self, self.db, ChannelPacer())  # every automatic post, paced per channel
         self.synced_commands = False
         self._scheduler_started = False
 
@@ -89,9 +84,6 @@ class Archivist(commands.Bot):
                 await self.db.open()
             for name in COGS:
                 await self.load_extension(name)
-            tree = self.tree
-            assert isinstance(tree, ArchivistTree)
-            tree.guard_all()
             await self.sync_commands()
         except BaseException:
             # A start that fails here must not leave the database's thread running: nothing else may
@@ -107,7 +99,6 @@ class Archivist(commands.Bot):
             await self.scheduler.start()
             if self.settings.gc_freeze:
                 freeze_startup_heap()
-            await self.outbox.forget_old()
             self.dispatch("archivist_ready")
         log.info("Archivist is ready as %s in %d server(s)", self.user, len(self.guilds))
 

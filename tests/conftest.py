@@ -7,8 +7,31 @@ from dataclasses import dataclass
 import discord
 import pytest
 import pytest_asyncio
+from simcord import Env
 
 from bot import create_bot
+from bot.core.interactions import unwrap
+from bot.errors import ArchivistError
+
+
+@pytest.fixture(autouse=True)
+def refusals_are_answers(monkeypatch):
+    """A refusal (`ArchivistError`) is the bot answering a member, not a bug: simcord does not record it.
+
+    The bot answers every failure in one place, the tree's `on_error` (bot.core.interactions), as
+    discord.py intends. simcord records every exception that reaches an `on_error` and fails the test
+    with it; that is right for bugs, and wrong for a member told "that episode doesn't exist". So every
+    `Env` (the `simcord_env` fixture's and the model test's own) records everything but refusals, which
+    keeps `env.errors` meaning "what the bot could not handle" for the tests that read it mid-test. What a
+    refused member sees is asserted by the tests themselves; tests/test_error_path.py proves that an
+    unexpected exception is still recorded (and fails a test) and a refusal is not."""
+    record = Env._record_error  # simcord's one recorder (private: it has no public filter)
+
+    def record_unless_refusal(env: Env, error: BaseException) -> None:
+        if not isinstance(unwrap(error), ArchivistError):
+            record(env, error)
+
+    monkeypatch.setattr(Env, "_record_error", record_unless_refusal)
 
 
 @pytest.fixture

@@ -1,12 +1,22 @@
-"""Error handling in one place: every command, button and form reports failures through `report`.
+"""Interaction handling in one place: the one error path and the one timing log.
 
-Domain errors (`ArchivistError`) become a short ephemeral message that says what to do; anything
-unexpected is logged with its traceback and the member gets a generic apology.
+Every failure — in a slash command, a context menu, a button, a select or a form — ends in
+`ArchivistTree.on_error` (the tree is installed with `tree_cls` when the bot is built). Domain errors
+(`ArchivistError`) become a short ephemeral message that says what to do, logged at INFO; anything
+unexpected is logged with its traceback and the member gets a generic apology. How each kind gets there:
+
+- commands and context menus: discord.py calls the tree's `on_error` itself;
+- component and form callbacks run through `handle`, which hands a failure to the tree: `DynamicItem`
+  buttons (`ArchivistButton`, whose `callback` does it; discord.py 2.7 has no error hook for them: it logs
+  and drops their exceptions), forms read in `on_interaction` (no error hook either), and view buttons;
+- views (`ArchivistView`): the view's `on_error` hands anything else (e.g. a failing check) to the tree.
+
+Every interaction's duration is logged by `_log_timing`: when a command ends (its completion event or
+`on_error`) and when `handle` ends.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -97,7 +107,7 @@ def thinking(interaction: discord.Interaction, *, ephemeral: bool = True) -> Cal
     return defer
 
 
-async def report(interaction: discord.Interaction, error: BaseException) -> None:
+async def _answer_failure(interaction: discord.Interaction, error: BaseException) -> None:
     text = message_for(error)
     if text is None:
         original = unwrap(error)
@@ -127,85 +137,69 @@ def _label(interaction: discord.Interaction) -> str:
     return f"component {data.get('custom_id', '?')}"
 
 
-async def guarded(interaction: discord.Interaction, action: Callable[[], Awaitable[Any]]) -> None:
-    """Run a component or form callback; expected errors are answered here and go no further."""
-    started = time.perf_counter()
-    try:
-        await action()
-    except ArchivistError as exc:
-        await report(interaction, exc)
-    finally:
-        log.info(
-            "%s by %s took %.1f ms",
-            _label(interaction),
-            interaction.user.id,
-            1000 * (time.perf_counter() - started),
-        )
-
-
-def guard_command(command: app_commands.Command | app_commands.ContextMenu) -> None:
-    """Wrap a command's callback so expected refusals are answered without counting as failures.
-
-    Unexpected exceptions still propagate to the tree's `on_error` (and are logged there).
-    """
-    original = command._callback  # the public `callback` property is read-only
-    if getattr(original, "__archivist_guarded__", False):
+def _log_timing(interaction: discord.Interaction) -> None:
+    """The one timing log: how long the bot spent on an interaction, from its start to its end."""
+    started = interaction.extras.get("started")
+    if started is None:
         return
+    log.info(
+        "%s by %s in %s took %.1f ms",
+        _label(interaction),
+        interaction.user.id,
+        interaction.guild_id,
+        1000 * (time.perf_counter() - started),
+    )
 
-    @functools.wraps(original)
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        interaction = next(a for a in args if isinstance(a, discord.Interaction))
-        started = time.perf_counter()
-        try:
-            return await original(*args, **kwargs)
-        except ArchivistError as exc:
-            await report(interaction, exc)
-        finally:
-            log.info(
-                "/%s by %s in %s took %.1f ms",
-                command.qualified_name,
-                interaction.user.id,
-                interaction.guild_id,
-                1000 * (time.perf_counter() - started),
-            )
 
-    wrapper.__archivist_guarded__ = True  # type: ignore[attr-defined]
-    command._callback = wrapper
+async def handle(interaction: discord.Interaction, work: Awaitable[Any]) -> None:
+    """Run a handler discord.py gives no error hook (a `DynamicItem` callback, a form read in
+    `on_interaction`): a failure goes to the tree's `on_error`, like a command's."""
+    interaction.extras.setdefault("started", time.perf_counter())
+    try:
+        await work
+    except Exception as error:
+        await interaction.client.tree.on_error(interaction, error)  # type: ignore[attr-defined]
+    finally:
+        _log_timing(interaction)
 
 
 class ArchivistTree(app_commands.CommandTree):
-    """The command tree: guards every command and answers every failure."""
+    """The command tree: the one place where every interaction's failure is answered and logged."""
 
-    def guard_all(self) -> None:
-        for command in self.walk_commands():
-            if isinstance(command, app_commands.Command):
-                guard_command(command)
-        for menu in self.get_commands(type=discord.AppCommandType.message):
-            guard_command(menu)
-        for menu in self.get_commands(type=discord.AppCommandType.user):
-            guard_command(menu)
+    def __init__(self, client: Any, **options: Any) -> None:
+        super().__init__(client, **options)
+        client.add_listener(self._completed, "on_app_command_completion")
 
-    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        await report(interaction, error)
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        interaction.extras["started"] = time.perf_counter()
+        return True
+
+    async def _completed(self, interaction: discord.Interaction, command: Any) -> None:
+        _log_timing(interaction)
+
+    async def on_error(self, interaction: discord.Interaction, error: BaseException, /) -> None:
+        """Answer any failure, whatever raised it (the error path for commands, views, buttons, forms)."""
+        await _answer_failure(interaction, error)
+        if interaction.command is not None:  # `handle` logs the others' timing
+            _log_timing(interaction)
 
 
 class ArchivistView(discord.ui.View):
-    """Base for the bot's views: failures in callbacks are reported like command failures."""
+    """Base for the bot's views: a failing callback is answered by the tree, like a command."""
 
     async def on_error(
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item
     ) -> None:
-        await report(interaction, error)
+        await interaction.client.tree.on_error(interaction, error)  # type: ignore[attr-defined]
 
 
-class ArchivistModal(discord.ui.Modal):
-    """Base for forms: subclasses implement `submitted`; refusals are answered politely."""
+class ArchivistButton(discord.ui.DynamicItem[discord.ui.Button], template=r"(?!)"):
+    """Base for persistent buttons (`DynamicItem`s): subclasses give a template and define `clicked`.
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        await guarded(interaction, lambda: self.submitted(interaction))
+    The base's template never matches; it is never registered."""
 
-    async def submitted(self, interaction: discord.Interaction) -> None:
-        raise TypeError(f"{type(self).__name__} must define submitted()")
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await handle(interaction, self.clicked(interaction))
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        await report(interaction, error)
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        raise NotImplementedError

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 
 import discord
 
-from bot.core.interactions import ArchivistView, guarded, report
+from bot.core.interactions import ArchivistButton, ArchivistView, handle
 
 PAGE_SIZE = 10
 MAX_CHARS = 3800  # of a page's description (Discord allows 4,096; the title and footer come on top)
@@ -110,11 +110,11 @@ class Pager(ArchivistView):
 
     @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
     async def previous(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
-        await self._show(interaction, self.page - 1)
+        await handle(interaction, self._show(interaction, self.page - 1))
 
     @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
     async def next(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
-        await self._show(interaction, self.page + 1)
+        await handle(interaction, self._show(interaction, self.page + 1))
 
 
 # (the click, the args the list was opened with) -> the pager to show, checks done (e.g. hosts only)
@@ -129,7 +129,7 @@ def register_source(bot: discord.Client, kind: str, source: PageSource) -> None:
 
 
 class PageButton(
-    discord.ui.DynamicItem[discord.ui.Button],
+    ArchivistButton,
     template=r"archivist:page:(?P<kind>[a-z-]+):(?P<way>prev|next):(?P<page>\d+):(?P<at>\d+):(?P<args>[^:]*)",
 ):
     """Previous / Next of a registered list. `at` is where the wanted page starts (next) or where the
@@ -152,13 +152,7 @@ class PageButton(
     ):
         return cls(match["kind"], match["way"], int(match["page"]), int(match["at"]), match["args"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await guarded(interaction, lambda: self._turn(interaction))
-        except Exception as exc:
-            await report(interaction, exc)
-
-    async def _turn(self, interaction: discord.Interaction) -> None:
+    async def clicked(self, interaction: discord.Interaction) -> None:
         source = interaction.client.__dict__.get("page_sources", {}).get(self.kind)
         if source is None:
             raise RuntimeError(f"no page source for {self.kind!r}")

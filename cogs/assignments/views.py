@@ -18,7 +18,7 @@ from typing import Protocol
 
 import discord
 
-from bot.core.interactions import guarded, report
+from bot.core.interactions import ArchivistButton, handle
 from cogs.assignments.store import AuthorRequest, RequestStatus
 from cogs.episodes.store import Episode
 from cogs.episodes.views import DESCRIPTION_MAX, FIELD_MAX, TITLE_MAX, clip, fit, ts
@@ -108,9 +108,7 @@ def _actions(interaction: discord.Interaction) -> ReviewActions:
     return actions
 
 
-class _RequestButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"archivist:request:unused:(?P<id>\d+)"
-):
+class _RequestButton(ArchivistButton, template=r"archivist:request:unused:(?P<id>\d+)"):
     """Base: a button whose custom id is `archivist:request:<action>:<request id>`."""
 
     action = "unused"
@@ -134,15 +132,9 @@ class _RequestButton(
     ):
         return cls(int(match["id"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await guarded(interaction, lambda: self.run(_actions(interaction), interaction))
-        except Exception as exc:
-            await report(interaction, exc)
-
-    async def run(self, actions: ReviewActions, interaction: discord.Interaction) -> None:
+    async def clicked(self, interaction: discord.Interaction) -> None:
         """Hand the click to `ReviewActions.<action>_clicked` (approve, decline or withdraw)."""
-        await getattr(actions, f"{self.action}_clicked")(interaction, self.request_id)
+        await getattr(_actions(interaction), f"{self.action}_clicked")(interaction, self.request_id)
 
 
 class ApproveButton(_RequestButton, template=r"archivist:request:approve:(?P<id>\d+)"):
@@ -240,8 +232,5 @@ async def handle_decline_submission(
     if found is None:
         return False
     request_id, reason = found
-    try:
-        await guarded(interaction, lambda: submit(interaction, request_id, reason))
-    except Exception as exc:
-        await report(interaction, exc)
+    await handle(interaction, submit(interaction, request_id, reason))
     return True

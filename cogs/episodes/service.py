@@ -64,6 +64,8 @@ FORUM_PERMISSIONS = {
 
 
 class EpisodeService:
+    """The episode use cases and the one host/author permission check every feature uses."""
+
     def __init__(self, bot: discord.Client, db: Database, scheduler: Scheduler) -> None:
         self.bot = bot
         self.db = db

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import discord
 
-from bot.core.interactions import guarded, report
+from bot.core.interactions import ArchivistButton
 
 SNOOZES = ((3600, "1 hour"), (86400, "1 day"))
 
@@ -33,7 +33,7 @@ def _actions(interaction: discord.Interaction) -> ReminderActions:
 
 
 class SnoozeButton(
-    discord.ui.DynamicItem[discord.ui.Button],
+    ArchivistButton,
     template=r"archivist:snooze:(?P<seconds>\d{1,7}):(?P<target>\d{1,19}|m)",
 ):
     def __init__(self, seconds: int, target: str) -> None:
@@ -55,19 +55,11 @@ class SnoozeButton(
     ) -> SnoozeButton:
         return cls(int(match["seconds"]), match["target"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await guarded(
-                interaction,
-                lambda: _actions(interaction).snooze_clicked(interaction, self.target, self.seconds),
-            )
-        except Exception as exc:
-            await report(interaction, exc)
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        await _actions(interaction).snooze_clicked(interaction, self.target, self.seconds)
 
 
-class RevealButton(
-    discord.ui.DynamicItem[discord.ui.Button], template=r"archivist:reveal:(?P<target>\d{1,19}|m)"
-):
+class RevealButton(ArchivistButton, template=r"archivist:reveal:(?P<target>\d{1,19}|m)"):
     def __init__(self, target: str) -> None:
         super().__init__(
             discord.ui.Button(
@@ -85,11 +77,8 @@ class RevealButton(
     ) -> RevealButton:
         return cls(match["target"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await guarded(interaction, lambda: _actions(interaction).reveal_clicked(interaction, self.target))
-        except Exception as exc:
-            await report(interaction, exc)
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        await _actions(interaction).reveal_clicked(interaction, self.target)
 
 
 DYNAMIC_ITEMS = (SnoozeButton, RevealButton)

@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core import autocomplete
-from bot.core.interactions import guarded, publish_after_answer, reply, report, thinking
+from bot.core.interactions import handle, publish_after_answer, reply, thinking
 from bot.core.pager import QueryPager, register_source
 from cogs.episodes.store import Episode
 from cogs.research.rules import join_within
@@ -123,16 +123,12 @@ class Research(
         """Submitted `/research submit` forms and the **Add to research** episode picker, whichever
         process opened them (see cogs.research.views)."""
         sent = submission(interaction)
-        picked = picker_action(interaction) if sent is None else None
-        if sent is None and picked is None:
+        if sent is not None:
+            await handle(interaction, self._submitted(interaction, sent))
             return
-        try:
-            if sent is not None:
-                await guarded(interaction, lambda: self._submitted(interaction, sent))
-            elif picked is not None:
-                await guarded(interaction, lambda: self._picked(interaction, picked))
-        except Exception as exc:
-            await report(interaction, exc)
+        picked = picker_action(interaction)
+        if picked is not None:
+            await handle(interaction, self._picked(interaction, picked))
 
     async def _submitted(self, interaction: discord.Interaction, sent: Submission) -> None:
         found = await self.service.episode_by_id(interaction.guild_id, sent.episode_id)
