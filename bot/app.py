@@ -14,6 +14,8 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.core.db import Database
 from bot.core.interactions import ArchivistTree
+from bot.core.outbox import Outbox
+from bot.core.pacing import ChannelPacer
 from bot.core.scheduler import Scheduler
 from cogs.config import store as settings_store
 from cogs.episodes.service import EpisodeService
@@ -27,6 +29,8 @@ COGS = (
     "cogs.assignments.cog",
     "cogs.research.cog",
     "cogs.reminders.cog",
+    "cogs.deadlines.cog",
+    "cogs.digest.cog",
     "cogs.help.cog",
 )
 TREE_HASH_KEY = "command_tree_hash"
@@ -75,6 +79,7 @@ class Archivist(commands.Bot):
         self.db = Database(settings.database_path)
         self.scheduler = Scheduler(self.db)
         self.episodes = EpisodeService(self, self.db, self.scheduler)
+        self.outbox = Outbox(self, self.db, ChannelPacer())  # every automatic post, paced per channel
         self.synced_commands = False
         self._scheduler_started = False
 
@@ -99,6 +104,7 @@ class Archivist(commands.Bot):
             await self.scheduler.start()
             if self.settings.gc_freeze:
                 freeze_startup_heap()
+            await self.outbox.forget_old()
             self.dispatch("archivist_ready")
         log.info("Archivist is ready as %s in %d server(s)", self.user, len(self.guilds))
 
