@@ -12,6 +12,10 @@ from simcord import Env
 from bot import create_bot
 from bot.core.interactions import unwrap
 from bot.errors import ArchivistError
+from tests.model.profiles import register_profiles
+
+# hypothesis reads --hypothesis-profile before pytest reaches tests/model/conftest.py: register here.
+register_profiles()
 
 
 @pytest.fixture(autouse=True)
