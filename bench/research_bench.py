@@ -31,9 +31,9 @@ import simcord  # noqa: E402
 from bot import create_bot  # noqa: E402
 from bot.clock import now_ts  # noqa: E402
 from cogs.episodes import store as episode_store  # noqa: E402
-from cogs.research import store  # noqa: E402
+from cogs.research import likes_store, search_store, store  # noqa: E402
+from cogs.research.messages import MessageData  # noqa: E402
 from cogs.research.rules import build_fts_query, extract_links  # noqa: E402
-from cogs.research.service import MessageData  # noqa: E402
 
 # Rows per seeding transaction: short enough that the bot's own queries (the scheduler wakes up while
 # seeding runs) never wait long on the one database connection.
@@ -168,7 +168,7 @@ async def seed(db, guild_id: int, big, members, n_total: int, n_big: int, corpus
     ids = [r[0] for r in await db.fetchall("SELECT id FROM contributions WHERE episode_id = ?", (big.id,))]
     likes = [(cid, members[(cid + k) % len(members)].id, "👍") for cid in ids for k in range(cid % 4)]
     for start in range(0, len(likes), SEED_BATCH):
-        await store.add_likes_many(db, likes[start : start + SEED_BATCH])
+        await likes_store.add_likes_many(db, likes[start : start + SEED_BATCH])
 
 
 async def main(small: bool, tmp: str) -> None:
@@ -267,7 +267,7 @@ async def main(small: bool, tmp: str) -> None:
             hits = []
             for _ in range(5):
                 t0 = time.perf_counter()
-                hits = await store.search(db, guild.id, build_fts_query(query), limit=50)
+                hits = await search_store.search(db, guild.id, build_fts_query(query), limit=50)
                 runs.append(1000 * (time.perf_counter() - t0))
             all_runs += runs
             matches = await db.fetchval(
@@ -285,7 +285,7 @@ async def main(small: bool, tmp: str) -> None:
         runs = []
         for _ in range(5):
             t0 = time.perf_counter()
-            await store.search(db, guild.id, build_fts_query("Stalin"), episode_id=big.id, limit=50)
+            await search_store.search(db, guild.id, build_fts_query("Stalin"), episode_id=big.id, limit=50)
             runs.append(1000 * (time.perf_counter() - t0))
         row("'Stalin' limited to the big episode, p50 (ms)", f"{pct(runs, 0.5):.1f}")
         t0 = time.perf_counter()

@@ -61,7 +61,7 @@ class Research(
         return self.service.ingest_timings
 
     async def cog_load(self) -> None:
-        await self.service.load_watermarks()
+        await self.service.catch_up.load_watermarks()
         self.bot.tree.add_command(self.menu)
         self.bot.episodes.status_listeners.append(self.service.on_status)
 
@@ -69,7 +69,7 @@ class Research(
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
         if self.service.on_status in self.bot.episodes.status_listeners:
             self.bot.episodes.status_listeners.remove(self.service.on_status)
-        self.service.stop()
+        self.service.catch_up.stop()
 
     # -- collecting ---------------------------------------------------------------------------------
 
@@ -107,7 +107,7 @@ class Research(
 
     @commands.Cog.listener()
     async def on_archivist_ready(self) -> None:
-        self.service.start_catch_up()
+        self.service.catch_up.start()
 
     # -- commands -----------------------------------------------------------------------------------
 

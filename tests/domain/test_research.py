@@ -13,20 +13,22 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.errors import InvalidInput
-from cogs.research.rules import (
+from cogs.research.export import (
     Dossier,
     DossierEntry,
     DossierEpisode,
     Person,
     bibliography,
+    credits_of,
+    package,
+    render,
+)
+from cogs.research.rules import (
     build_fts_query,
     chunk_mentions,
-    credits_of,
     excerpt,
     extract_links,
     normalize_url,
-    package,
-    render,
     split_sources,
 )
 

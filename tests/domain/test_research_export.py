@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from cogs.research.rules import CSV_COLUMNS, Dossier, Person, credits_of, package, render
+from cogs.research.export import CSV_COLUMNS, Dossier, Person, credits_of, package, render
 from tests.domain.test_research import entry, sample
 
 HOSTILE = [

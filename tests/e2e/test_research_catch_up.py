@@ -12,7 +12,7 @@ from simcord.backend.models import Overwrite
 from simcord.enums import OverwriteType
 from simcord.http import router
 
-from cogs.research import service as research_service
+from cogs.research import catchup
 
 CODE = "1924-01"
 DEATH = "Lenin died on 21 January 1924, aged 53."
@@ -157,7 +157,7 @@ def lookups(world, thread, start: int) -> int:
 async def test_look_ups_are_bounded_per_thread(world, restart, empty_history, monkeypatch):
     """An empty read of a long thread costs a bounded number of single-message look-ups, newest
     first; the messages not looked up stay in the record."""
-    monkeypatch.setattr(research_service, "CONFIRM_LIMIT", 3)
+    monkeypatch.setattr(catchup, "CONFIRM_LIMIT", 3)
     thread = await world.episode(CODE)
     posts = [await world.alice.send(thread, f"Research note {i}") for i in range(5)]
 
@@ -219,7 +219,7 @@ async def test_a_restart_reads_what_is_new_and_the_recent_messages_only(world, r
 async def test_live_messages_before_catching_up_do_not_hide_missed_ones(world, restart, monkeypatch):
     """A catch-up that fails leaves the mark where it was, even when live messages arrive meanwhile:
     the next start still finds what was posted while the bot was away."""
-    monkeypatch.setattr(research_service, "RECENT", 1)  # read back only as far as the mark says
+    monkeypatch.setattr(catchup, "RECENT", 1)  # read back only as far as the mark says
     thread = await world.episode(CODE)
     await world.alice.send(thread, "Seen live.")
 
@@ -295,7 +295,7 @@ async def test_a_failed_reaction_read_does_not_stop_the_catch_up(world, restart)
 async def test_a_catch_up_that_keeps_failing_is_tried_again_until_it_completes(world, restart, monkeypatch):
     """Until a thread's catch-up completes its mark does not move: live messages meanwhile don't hide
     what was posted while away, and a later retry still reads back to it."""
-    monkeypatch.setattr(research_service, "RECENT", 1)  # read back only as far as the mark says
+    monkeypatch.setattr(catchup, "RECENT", 1)  # read back only as far as the mark says
     thread = await world.episode(CODE)
     await world.alice.send(thread, "Seen live.")
 

@@ -9,8 +9,9 @@ import pytest_asyncio
 from bot.core.db import Database
 from bot.errors import InvalidInput
 from cogs.episodes import store as episode_store
-from cogs.research import store
-from cogs.research.rules import Person, build_fts_query
+from cogs.research import export, likes_store, search_store, store
+from cogs.research.export import Person
+from cogs.research.rules import build_fts_query
 from cogs.research.store import Attachment, NewContribution
 
 GUILD, OTHER_GUILD = 1001, 2002
@@ -56,7 +57,7 @@ def post(episode, message_id, body, author=ALICE, origin="thread", **kw) -> NewC
 
 
 async def found(db, text, guild=GUILD, episode_id=None) -> list[int]:
-    return [h.id for h in await store.search(db, guild, build_fts_query(text), episode_id=episode_id)]
+    return [h.id for h in await search_store.search(db, guild, build_fts_query(text), episode_id=episode_id)]
 
 
 async def fts_consistent(db) -> None:
@@ -127,22 +128,22 @@ async def test_attachment_changes_count_as_edits(db):
 async def test_likes_count_members_once_and_unlike(db):
     ep = await make_episode(db)
     a = await store.add(db, post(ep, 10, "fact"))
-    await store.add_like(db, 10, BOB, "👍")
-    await store.add_like(db, 10, BOB, "❤️")
-    await store.add_like(db, 10, HOST, "👍")
-    await store.add_like(db, 10, HOST, "👍")  # same reaction twice: once
+    await likes_store.add_like(db, 10, BOB, "👍")
+    await likes_store.add_like(db, 10, BOB, "❤️")
+    await likes_store.add_like(db, 10, HOST, "👍")
+    await likes_store.add_like(db, 10, HOST, "👍")  # same reaction twice: once
     assert (await store.get(db, GUILD, a.id)).likes == 2
-    assert (await store.likers(db, ep.id))[a.id] == sorted([BOB, HOST])
-    await store.remove_like(db, 10, BOB, "👍")
+    assert (await likes_store.likers(db, ep.id))[a.id] == sorted([BOB, HOST])
+    await likes_store.remove_like(db, 10, BOB, "👍")
     assert (await store.get(db, GUILD, a.id)).likes == 2  # bob still ❤️
-    await store.remove_like(db, 10, BOB, "❤️")
+    await likes_store.remove_like(db, 10, BOB, "❤️")
     assert (await store.get(db, GUILD, a.id)).likes == 1
-    assert await store.like_counts(db, ep.id, THREAD) == {10: {"👍": 1}}
-    await store.replace_likes(db, 10, [(ALICE, "🔥"), (BOB, "🔥")])
-    assert await store.like_counts(db, ep.id, THREAD) == {10: {"🔥": 2}}
-    await store.clear_likes(db, 10, "🔥")
+    assert await likes_store.like_counts(db, ep.id, THREAD) == {10: {"👍": 1}}
+    await likes_store.replace_likes(db, 10, [(ALICE, "🔥"), (BOB, "🔥")])
+    assert await likes_store.like_counts(db, ep.id, THREAD) == {10: {"🔥": 2}}
+    await likes_store.clear_likes(db, 10, "🔥")
     assert (await store.get(db, GUILD, a.id)).likes == 0
-    assert await store.add_like(db, 999, BOB, "👍") == 0  # not research: nothing stored
+    assert await likes_store.add_like(db, 999, BOB, "👍") == 0  # not research: nothing stored
 
 
 async def test_removed_messages_are_not_collected_again_unless_added_on_purpose(db):
@@ -172,7 +173,7 @@ async def test_search_stays_in_its_server_and_episode(db):
     assert await found(db, "lenin", episode_id=ep2.id) == [b.id]
     assert await found(db, "lenin", guild=OTHER_GUILD) == [c.id]
     assert await store.get(db, OTHER_GUILD, a.id) is None
-    hit = (await store.search(db, GUILD, build_fts_query("gorki")))[0]
+    hit = (await search_store.search(db, GUILD, build_fts_query("gorki")))[0]
     assert hit.episode_code == "1924-01"
     assert f"{store.HIT_START}Gorki{store.HIT_END}" in hit.snippet
 
@@ -198,7 +199,7 @@ async def test_any_text_is_a_valid_query(db, text):
         with pytest.raises(InvalidInput):  # a clear message, not an FTS5 syntax error
             build_fts_query(text)
         return
-    await store.search(db, GUILD, build_fts_query(text))
+    await search_store.search(db, GUILD, build_fts_query(text))
 
 
 async def test_contributors_most_first(db):
@@ -206,7 +207,7 @@ async def test_contributors_most_first(db):
     await store.add(db, post(ep, 10, "a", author=ALICE, author_name="Veles"))
     await store.add(db, post(ep, 11, "b", author=BOB, author_name="Spartacus"))
     await store.add(db, post(ep, 12, "c", author=BOB, author_name="Spartacus"))
-    rows = await store.contributors(db, ep.id)
+    rows = await search_store.contributors(db, ep.id)
     assert [(r.author_id, r.author_name, r.contributions) for r in rows] == [
         (BOB, "Spartacus", 2),
         (ALICE, "Veles", 1),
@@ -226,7 +227,7 @@ async def test_bulk_seed_and_newest_first(db):
 async def test_search_ranks_only_the_most_recent_candidates(db):
     ep = await make_episode(db)
     await store.add_many(db, [post(ep, i, f"Stalin note {i}") for i in range(1, 31)])
-    hits = await store.search(db, GUILD, build_fts_query("stalin"), limit=50, candidates=10)
+    hits = await search_store.search(db, GUILD, build_fts_query("stalin"), limit=50, candidates=10)
     assert len(hits) == 30  # every match: the ten ranked ones first, then the older ones
     by_age = [r.id for r in await store.for_episode(db, ep.id, newest_first=True)]
     assert {h.id for h in hits[:10]} == set(by_age[:10])
@@ -237,23 +238,25 @@ async def test_search_pages_reach_every_match_once(db):
     ep = await make_episode(db)
     await store.add_many(db, [post(ep, i, f"Stalin note {i}") for i in range(1, 32)])
     match = build_fts_query("stalin")
-    assert await store.count_matches(db, GUILD, match) == 31
-    assert await store.count_matches(db, GUILD, match, episode_id=ep.id) == 31
-    assert await store.count_matches(db, GUILD + 1, match) == 0
-    assert await store.count_matches(db, GUILD + 1, match, episode_id=ep.id) == 0
+    assert await search_store.count_matches(db, GUILD, match) == 31
+    assert await search_store.count_matches(db, GUILD, match, episode_id=ep.id) == 31
+    assert await search_store.count_matches(db, GUILD + 1, match) == 0
+    assert await search_store.count_matches(db, GUILD + 1, match, episode_id=ep.id) == 0
     for candidates in (1, 7, 10, 31, 100):
         seen = []
         for offset in range(0, 40, 6):
             seen += [
                 h.id
-                for h in await store.search(db, GUILD, match, limit=6, offset=offset, candidates=candidates)
+                for h in await search_store.search(
+                    db, GUILD, match, limit=6, offset=offset, candidates=candidates
+                )
             ]
         assert len(seen) == len(set(seen)) == 31, candidates
-    whole = [h.id for h in await store.search(db, GUILD, match, limit=100, candidates=10)]
+    whole = [h.id for h in await search_store.search(db, GUILD, match, limit=100, candidates=10)]
     paged = [
         h.id
         for o in range(0, 31, 4)
-        for h in await store.search(db, GUILD, match, limit=4, offset=o, candidates=10)
+        for h in await search_store.search(db, GUILD, match, limit=4, offset=o, candidates=10)
     ]
     assert paged == whole
 
@@ -265,9 +268,10 @@ async def test_dossier_entries_link_replies_and_likes(db):
     await store.add(
         db, post(ep, 12, "Answer to a message nobody collected", author=BOB, reply_to_message_id=3)
     )
-    await store.add_like(db, 10, BOB, "👍")
-    await store.add_like(db, 10, HOST, "👍")
-    entries = await store.dossier_entries(db, ep.id, lambda uid, name: Person(uid, name or f"m{uid}"))
+    await likes_store.add_like(db, 10, BOB, "👍")
+    await likes_store.add_like(db, 10, HOST, "👍")
+    rows, liked = await store.for_episode(db, ep.id), await likes_store.likers(db, ep.id)
+    entries = export.entries_of(rows, liked, lambda uid, name: Person(uid, name or f"m{uid}"))
     assert entries[0].body == "Krupska was his widow."
     assert entries[0].likes == 2 and entries[0].liked_by == (BOB, HOST)
     assert entries[1].reply_to_id == first.id and entries[1].author == Person(BOB, f"m{BOB}")
@@ -296,7 +300,7 @@ async def test_contributors_are_grouped_through_an_index(db):
     """Credits, the card and the thank-you group an episode's contributions by member: that must not
     sort the whole episode once per member (it took 22 s for 10,000 contributions by 5,000 members)."""
     ep = await make_episode(db)
-    plan = await db.fetchall(f"EXPLAIN QUERY PLAN {store.CONTRIBUTORS_SQL}", (ep.id, ep.id))
+    plan = await db.fetchall(f"EXPLAIN QUERY PLAN {search_store.CONTRIBUTORS_SQL}", (ep.id, ep.id))
     details = " / ".join(row[3] for row in plan)
     assert "contributions_episode_author" in details
     assert "TEMP B-TREE FOR GROUP BY" not in details

@@ -1,0 +1,90 @@
+"""Likes on contributions (members' reactions): counted live, replaced when catching up, listed for the export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.core.db import Database
+
+
+async def add_likes_many(db: Database, rows: Iterable[tuple[int, int, str]]) -> None:
+    """Bulk insert (contribution id, user id, emoji) likes in one transaction (seeding, benchmarks)."""
+    async with db.transaction() as tx:
+        await tx.executemany(
+            "INSERT OR IGNORE INTO contribution_likes (contribution_id, user_id, emoji) VALUES (?, ?, ?)",
+            rows,
+        )
+
+
+async def add_like(db: Database, message_id: int, user_id: int, emoji: str) -> int:
+    async with db.transaction() as tx:
+        cur = await tx.execute(
+            "INSERT OR IGNORE INTO contribution_likes (contribution_id, user_id, emoji) "
+            "SELECT id, ?, ? FROM contributions WHERE message_id = ?",
+            (user_id, emoji, message_id),
+        )
+    return cur.rowcount
+
+
+async def remove_like(db: Database, message_id: int, user_id: int, emoji: str) -> int:
+    async with db.transaction() as tx:
+        cur = await tx.execute(
+            "DELETE FROM contribution_likes WHERE user_id = ? AND emoji = ? "
+            "AND contribution_id IN (SELECT id FROM contributions WHERE message_id = ?)",
+            (user_id, emoji, message_id),
+        )
+    return cur.rowcount
+
+
+async def clear_likes(db: Database, message_id: int, emoji: str | None = None) -> int:
+    sql = "DELETE FROM contribution_likes WHERE contribution_id IN (SELECT id FROM contributions WHERE message_id = ?)"
+    params: tuple = (message_id,)
+    if emoji is not None:
+        sql += " AND emoji = ?"
+        params = (message_id, emoji)
+    async with db.transaction() as tx:
+        cur = await tx.execute(sql, params)
+    return cur.rowcount
+
+
+async def like_counts(db: Database, episode_id: int, channel_id: int) -> dict[int, dict[str, int]]:
+    """{message id: {emoji: members}} of the contributions mirroring messages of one channel."""
+    rows = await db.fetchall(
+        "SELECT c.message_id, l.emoji, COUNT(*) FROM contribution_likes l JOIN contributions c "
+        "ON c.id = l.contribution_id WHERE c.episode_id = ? AND c.channel_id = ? GROUP BY c.message_id, l.emoji",
+        (episode_id, channel_id),
+    )
+    out: dict[int, dict[str, int]] = {}
+    for message_id, emoji, count in rows:
+        out.setdefault(message_id, {})[emoji] = count
+    return out
+
+
+async def replace_likes(db: Database, message_id: int, likes: Iterable[tuple[int, str]]) -> None:
+    """Set the likes of a message's contributions to exactly (user id, emoji) pairs (catching up)."""
+    likes = list(likes)
+    async with db.transaction() as tx:
+        ids = [
+            r[0]
+            for r in await tx.fetchall("SELECT id FROM contributions WHERE message_id = ?", (message_id,))
+        ]
+        for cid in ids:
+            await tx.execute("DELETE FROM contribution_likes WHERE contribution_id = ?", (cid,))
+            await tx.executemany(
+                "INSERT OR IGNORE INTO contribution_likes (contribution_id, user_id, emoji) VALUES (?, ?, ?)",
+                [(cid, user, emoji) for user, emoji in likes],
+            )
+
+
+async def likers(db: Database, episode_id: int) -> dict[int, list[int]]:
+    """{contribution id: members who liked it} for one episode."""
+    rows = await db.fetchall(
+        "SELECT l.contribution_id, l.user_id FROM contribution_likes l JOIN contributions c "
+        "ON c.id = l.contribution_id WHERE c.episode_id = ? GROUP BY l.contribution_id, l.user_id "
+        "ORDER BY l.contribution_id, l.user_id",
+        (episode_id,),
+    )
+    out: dict[int, list[int]] = {}
+    for cid, user in rows:
+        out.setdefault(cid, []).append(user)
+    return out
