@@ -14,10 +14,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core import autocomplete
 from bot.core.groups import episode_group
 from bot.core.interactions import publish_after_answer, reply
 from bot.core.pager import QueryPager, register_source
+from bot.core.text import ts
+from bot.core.transformers import EpisodeArg
 from bot.errors import NotAllowed
 from cogs.assignments.service import PITCH_MAX, AssignmentService, Decided
 from cogs.assignments.views import (
@@ -32,7 +33,6 @@ from cogs.assignments.views import (
 )
 from cogs.episodes import store as episode_store
 from cogs.episodes.service import Change
-from cogs.episodes.views import ts
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +82,12 @@ class Assignments(commands.Cog):
 
     def _build_commands(self) -> list[app_commands.Command]:
         service = self.service
-        episodes = self.bot.episodes
 
         @app_commands.command(name="claim", description="Add yourself as an author of an episode (hosts)")
         @app_commands.describe(episode="The episode's code")
-        @app_commands.autocomplete(episode=autocomplete.episode)
-        async def claim(interaction: discord.Interaction, episode: str) -> None:
-            found = await episodes.resolve(interaction.guild_id, episode)
-            change = await service.claim(_member(interaction), found)
-            label = episode_label(found)
+        async def claim(interaction: discord.Interaction, episode: EpisodeArg) -> None:
+            change = await service.claim(_member(interaction), episode)
+            label = episode_label(episode)
             await _answer(
                 interaction,
                 change,
@@ -100,11 +97,9 @@ class Assignments(commands.Cog):
 
         @app_commands.command(name="unclaim", description="Stop being an author of an episode (its authors)")
         @app_commands.describe(episode="The episode's code")
-        @app_commands.autocomplete(episode=autocomplete.episode)
-        async def unclaim(interaction: discord.Interaction, episode: str) -> None:
-            found = await episodes.resolve(interaction.guild_id, episode)
-            change = await service.unclaim(_member(interaction), found)
-            label = episode_label(found)
+        async def unclaim(interaction: discord.Interaction, episode: EpisodeArg) -> None:
+            change = await service.unclaim(_member(interaction), episode)
+            label = episode_label(episode)
             await _answer(
                 interaction,
                 change,
@@ -114,11 +109,11 @@ class Assignments(commands.Cog):
 
         @app_commands.command(name="assign", description="Add a member as an author of an episode (hosts)")
         @app_commands.describe(episode="The episode's code", member="The member who will write it")
-        @app_commands.autocomplete(episode=autocomplete.episode)
-        async def assign(interaction: discord.Interaction, episode: str, member: discord.Member) -> None:
-            found = await episodes.resolve(interaction.guild_id, episode)
-            change = await service.assign(_member(interaction), found, member)
-            label = episode_label(found)
+        async def assign(
+            interaction: discord.Interaction, episode: EpisodeArg, member: discord.Member
+        ) -> None:
+            change = await service.assign(_member(interaction), episode, member)
+            label = episode_label(episode)
             await _answer(
                 interaction,
                 change,
@@ -128,11 +123,11 @@ class Assignments(commands.Cog):
 
         @app_commands.command(name="unassign", description="Remove an author from an episode (hosts)")
         @app_commands.describe(episode="The episode's code", member="The author to remove")
-        @app_commands.autocomplete(episode=autocomplete.episode)
-        async def unassign(interaction: discord.Interaction, episode: str, member: discord.Member) -> None:
-            found = await episodes.resolve(interaction.guild_id, episode)
-            change = await service.unassign(_member(interaction), found, member)
-            label = episode_label(found)
+        async def unassign(
+            interaction: discord.Interaction, episode: EpisodeArg, member: discord.Member
+        ) -> None:
+            change = await service.unassign(_member(interaction), episode, member)
+            label = episode_label(episode)
             await _answer(
                 interaction,
                 change,
@@ -145,15 +140,13 @@ class Assignments(commands.Cog):
             episode="The episode's code",
             pitch=f"Why you, and your angle on it (up to {PITCH_MAX} characters)",
         )
-        @app_commands.autocomplete(episode=autocomplete.episode)
         async def volunteer(
             interaction: discord.Interaction,
-            episode: str,
+            episode: EpisodeArg,
             pitch: app_commands.Range[str, 1, PITCH_MAX] | None = None,
         ) -> None:
-            found = await episodes.resolve(interaction.guild_id, episode)
-            result = await service.volunteer(_member(interaction), found, pitch)
-            label = episode_label(found)
+            result = await service.volunteer(_member(interaction), episode, pitch)
+            label = episode_label(episode)
             request = result.request
             if not result.created:
                 text = (
@@ -176,10 +169,8 @@ class Assignments(commands.Cog):
 
         @app_commands.command(name="requests", description="Pending author requests (hosts)")
         @app_commands.describe(episode="Only the requests for this episode")
-        @app_commands.autocomplete(episode=autocomplete.episode)
-        async def requests(interaction: discord.Interaction, episode: str | None = None) -> None:
-            found = await episodes.resolve(interaction.guild_id, episode) if episode else None
-            pager = await self._requests_pager(interaction, str(found.id) if found else "")
+        async def requests(interaction: discord.Interaction, episode: EpisodeArg | None = None) -> None:
+            pager = await self._requests_pager(interaction, str(episode.id) if episode else "")
             await pager.send(interaction)
 
         return [claim, unclaim, assign, unassign, volunteer, requests]

@@ -19,9 +19,10 @@ from typing import Protocol
 import discord
 
 from bot.core.interactions import ArchivistButton, handle
+from bot.core.text import thread_url, ts
 from cogs.assignments.store import AuthorRequest, RequestStatus
 from cogs.episodes.store import Episode
-from cogs.episodes.views import DESCRIPTION_MAX, FIELD_MAX, TITLE_MAX, clip, fit, ts
+from cogs.episodes.views import DESCRIPTION_MAX, FIELD_MAX, TITLE_MAX, clip, fit
 
 REASON_MAX = 500
 REASON_FIELD = "reason"  # the Decline form's text input custom id
@@ -43,9 +44,7 @@ class ReviewActions(Protocol):
 
 
 def thread_link(episode: Episode) -> str | None:
-    if episode.thread_id is None:
-        return None
-    return f"https://discord.com/channels/{episode.guild_id}/{episode.thread_id}"
+    return thread_url(episode.guild_id, episode.thread_id)
 
 
 def message_link(request: AuthorRequest) -> str | None:

@@ -11,9 +11,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core import autocomplete
 from bot.core.interactions import publish_after_answer, reply, thinking
 from bot.core.pager import QueryPager, register_source
+from bot.core.text import thread_url
+from bot.core.transformers import EpisodeArg
 from cogs.episodes import store
 from cogs.episodes.rules import DESCRIPTION_MAX, NOTE_MAX, TITLE_MAX, Status
 from cogs.episodes.views import episode_line, status_card
@@ -21,10 +22,6 @@ from cogs.episodes.views import episode_line, status_card
 log = logging.getLogger(__name__)
 
 STATUS_CHOICES = [app_commands.Choice(name=s.label, value=s.value) for s in Status]
-
-
-def thread_link(guild_id: int, thread_id: int | None) -> str:
-    return f"https://discord.com/channels/{guild_id}/{thread_id}" if thread_id else "(no post)"
 
 
 @app_commands.guild_only()
@@ -70,12 +67,12 @@ class Episodes(
 
     @app_commands.command(name="info", description="Show an episode's status card")
     @app_commands.describe(episode="The episode's code")
-    @app_commands.autocomplete(episode=autocomplete.episode)
-    async def info(self, interaction: discord.Interaction, episode: str) -> None:
-        found = await self.service.resolve(interaction.guild_id, episode)
-        data = await store.card_data(self.bot.db, found.id)
+    async def info(self, interaction: discord.Interaction, episode: EpisodeArg) -> None:
+        data = await store.card_data(self.bot.db, episode.id)
         await reply(
-            interaction, f"Thread: {thread_link(found.guild_id, found.thread_id)}", embed=status_card(data)
+            interaction,
+            f"Thread: {thread_url(episode.guild_id, episode.thread_id) or '(no post)'}",
+            embed=status_card(data),
         )
 
     @app_commands.command(name="list", description="List episodes, optionally filtered")
@@ -132,17 +129,15 @@ class Episodes(
         status="The new status",
         note=f"A short note (up to {NOTE_MAX} characters)",
     )
-    @app_commands.autocomplete(episode=autocomplete.episode)
     @app_commands.choices(status=STATUS_CHOICES)
     async def status(
         self,
         interaction: discord.Interaction,
-        episode: str,
+        episode: EpisodeArg,
         status: str,
         note: app_commands.Range[str, 1, 1000] | None = None,
     ) -> None:
-        found = await self.service.resolve(interaction.guild_id, episode)
-        change = await self.service.set_status(interaction.user, found, Status(status), note)
+        change = await self.service.set_status(interaction.user, episode, Status(status), note)
         await reply(interaction, f"**{change.episode.code}** is now **{change.episode.status.label}**.")
         await publish_after_answer(interaction, change.publish, "status card")
 
@@ -152,16 +147,14 @@ class Episodes(
         title=f"New title (up to {TITLE_MAX} characters)",
         description=f"New description (up to {DESCRIPTION_MAX} characters)",
     )
-    @app_commands.autocomplete(episode=autocomplete.episode)
     async def edit(
         self,
         interaction: discord.Interaction,
-        episode: str,
+        episode: EpisodeArg,
         title: app_commands.Range[str, 1, 200] | None = None,
         description: app_commands.Range[str, 1, 4000] | None = None,
     ) -> None:
-        found = await self.service.resolve(interaction.guild_id, episode)
-        change = await self.service.edit(interaction.user, found, title, description)
+        change = await self.service.edit(interaction.user, episode, title, description)
         await reply(interaction, f"Saved **{change.episode.code}** · {change.episode.title}.")
         await publish_after_answer(interaction, change.publish, "post")
 

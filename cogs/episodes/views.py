@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from bot.core.text import ts
 from cogs.episodes.rules import Status
 from cogs.episodes.store import CardData, Episode, EpisodeLine
 
@@ -14,10 +15,6 @@ STATUS_COLOURS = {
     Status.PUBLISHED: discord.Colour.green(),
     Status.SHELVED: discord.Colour.light_grey(),
 }
-
-
-def ts(when, style: str = "f") -> str:
-    return f"<t:{int(when.timestamp())}:{style}>"
 
 
 # Discord's documented embed limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).

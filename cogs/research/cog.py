@@ -9,9 +9,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core import autocomplete
 from bot.core.interactions import handle, publish_after_answer, reply, thinking
 from bot.core.pager import QueryPager, register_source
+from bot.core.transformers import EpisodeArg
 from cogs.episodes.store import Episode
 from cogs.research.rules import join_within
 from cogs.research.service import ResearchService
@@ -113,10 +113,8 @@ class Research(
 
     @app_commands.command(name="submit", description="Send a piece of research for an episode through a form")
     @app_commands.describe(episode="The episode's code")
-    @app_commands.autocomplete(episode=autocomplete.episode)
-    async def submit(self, interaction: discord.Interaction, episode: str) -> None:
-        found = await self.service.episodes.resolve(interaction.guild_id, episode)
-        await interaction.response.send_modal(submit_form(found))
+    async def submit(self, interaction: discord.Interaction, episode: EpisodeArg) -> None:
+        await interaction.response.send_modal(submit_form(episode))
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction) -> None:
@@ -173,12 +171,12 @@ class Research(
 
     @app_commands.command(name="list", description="List an episode's contributions, newest first")
     @app_commands.describe(episode="The episode's code", contributor="Only this member's contributions")
-    @app_commands.autocomplete(episode=autocomplete.episode)
     async def list_(
-        self, interaction: discord.Interaction, episode: str, contributor: discord.User | None = None
+        self, interaction: discord.Interaction, episode: EpisodeArg, contributor: discord.User | None = None
     ) -> None:
-        found = await self.service.episodes.resolve(interaction.guild_id, episode)
-        await self._list_pager(interaction, found, contributor.id if contributor else None).send(interaction)
+        await self._list_pager(interaction, episode, contributor.id if contributor else None).send(
+            interaction
+        )
 
     async def _list_source(self, interaction: discord.Interaction, args: str) -> QueryPager:
         """Rebuilds a `/research list` pager from its buttons' args (`<episode id>-<member id or 0>`)."""
@@ -206,12 +204,12 @@ class Research(
 
     @app_commands.command(name="export", description="Download an episode's research dossier as a file")
     @app_commands.describe(episode="The episode's code", format="File format (default: Markdown)")
-    @app_commands.autocomplete(episode=autocomplete.episode)
     @app_commands.choices(format=FORMAT_CHOICES)
-    async def export(self, interaction: discord.Interaction, episode: str, format: str = "markdown") -> None:
-        found = await self.service.episodes.resolve(interaction.guild_id, episode)
-        name, data = await self.service.export(interaction.guild, found, format, thinking(interaction))
-        text = f"The research dossier of **{found.code}**."
+    async def export(
+        self, interaction: discord.Interaction, episode: EpisodeArg, format: str = "markdown"
+    ) -> None:
+        name, data = await self.service.export(interaction.guild, episode, format, thinking(interaction))
+        text = f"The research dossier of **{episode.code}**."
         if name.endswith(".zip"):
             text += " It is larger than this server's upload limit, so it is zipped."
         await reply(interaction, text, file=discord.File(io.BytesIO(data), filename=name))
@@ -221,15 +219,13 @@ class Research(
         query='Words to find; "quotes" for a phrase, word* for a prefix, OR between words for either',
         episode="Only this episode's research",
     )
-    @app_commands.autocomplete(episode=autocomplete.episode)
     async def search(
         self,
         interaction: discord.Interaction,
         query: app_commands.Range[str, 1, 200],
-        episode: str | None = None,
+        episode: EpisodeArg | None = None,
     ) -> None:
-        found = await self.service.episodes.resolve(interaction.guild_id, episode) if episode else None
-        pager = await self._search_pager(interaction, query, found)
+        pager = await self._search_pager(interaction, query, episode)
         await pager.send(interaction)
 
     async def _search_source(self, interaction: discord.Interaction, args: str) -> QueryPager:
@@ -260,22 +256,22 @@ class Research(
 
     @app_commands.command(name="credits", description="The contributor list, ready for a video description")
     @app_commands.describe(episode="The episode's code")
-    @app_commands.autocomplete(episode=autocomplete.episode)
-    async def credits(self, interaction: discord.Interaction, episode: str) -> None:
-        found = await self.service.episodes.resolve(interaction.guild_id, episode)
-        people = await self.service.credits(interaction.guild, found)
+    async def credits(self, interaction: discord.Interaction, episode: EpisodeArg) -> None:
+        people = await self.service.credits(interaction.guild, episode)
         if not people:
-            await reply(interaction, f"`{found.code}` has no contributions yet.")
+            await reply(interaction, f"`{episode.code}` has no contributions yet.")
             return
         block = credits_block([name for _, name, _ in people])
         embed = discord.Embed(
-            title=f"Research credits · {found.code}",
+            title=f"Research credits · {episode.code}",
             description=join_within([f"<@{uid}> ({n})" for uid, _, n in people], 4096, sep=" "),
         )
         if len(block) <= 1900:
             await reply(interaction, block, embed=embed)
         else:
-            file = discord.File(io.BytesIO(block.strip("`\n").encode()), filename=f"{found.code}-credits.txt")
+            file = discord.File(
+                io.BytesIO(block.strip("`\n").encode()), filename=f"{episode.code}-credits.txt"
+            )
             await reply(interaction, "The list is long, so here it is as a file.", embed=embed, file=file)
 
     @app_commands.command(
@@ -285,17 +281,15 @@ class Research(
         episode="The episode's code",
         contribution="The contribution's number, as /research list shows it",
     )
-    @app_commands.autocomplete(episode=autocomplete.episode)
     async def remove(
         self,
         interaction: discord.Interaction,
-        episode: str,
+        episode: EpisodeArg,
         contribution: app_commands.Range[int, 1, 2**53],
     ) -> None:
-        found = await self.service.episodes.resolve(interaction.guild_id, episode)
-        removed = await self.service.remove(interaction.user, found, contribution)
+        removed = await self.service.remove(interaction.user, episode, contribution)
         await reply(
-            interaction, f"Removed contribution **#{contribution}** from the research for `{found.code}`."
+            interaction, f"Removed contribution **#{contribution}** from the research for `{episode.code}`."
         )
         await publish_after_answer(interaction, removed.publish)
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import discord
 
+from bot.core.text import ts
 from cogs.episodes.store import Episode
-from cogs.episodes.views import ts
 from cogs.research.rules import clip, excerpt, join_within
 from cogs.research.store import HIT_END, HIT_START, Contribution, SearchHit
 
