@@ -30,6 +30,7 @@ import simcord  # noqa: E402
 
 from bot import create_bot  # noqa: E402
 from bot.clock import now_ts  # noqa: E402
+from bot.core.db import STATEMENTS  # noqa: E402
 from cogs.episodes import store as episode_store  # noqa: E402
 from cogs.research import likes_store, search_store, store  # noqa: E402
 from cogs.research.messages import MessageData  # noqa: E402
@@ -208,19 +209,23 @@ async def main(small: bool, tmp: str) -> None:
 
         # -- ingest ------------------------------------------------------------------------------
         print("\nIngest: a member posting in an episode thread (the bot's handler)")
-        service.ingest_timings.clear()
-        q0 = db.queries
+        metrics = env.bot.metrics
+        metrics.clear("research.ingest_ms")
+        q0 = metrics.counter(STATEMENTS)
         trips = []
         for i in range(n_posts):
             author = members[i % len(members)]
             t0 = time.perf_counter()
             await author.send(thread, f"Note {i}: {corpus.text(80)} https://example.org/note/{i}")
             trips.append(1000 * (time.perf_counter() - t0))
-        timings = list(service.ingest_timings)
+        timings = metrics.samples("research.ingest_ms")
         row("messages", f"{len(timings)}")
         row("bot time per message: mean / p50 / p95 / max (ms)",
             f"{statistics.mean(timings):.2f} / {pct(timings, 0.5):.2f} / {pct(timings, 0.95):.2f} / {max(timings):.2f}")  # fmt: skip
-        row("SQL statements per message (incl. batched card refresh)", f"{(db.queries - q0) / n_posts:.1f}")
+        row(
+            "SQL statements per message (incl. batched card refresh)",
+            f"{(metrics.counter(STATEMENTS) - q0) / n_posts:.1f}",
+        )
         row("simulator round trip per message p50 (ms)", f"{pct(trips, 0.5):.1f}")
         direct = []
         for i in range(n_posts):

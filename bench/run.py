@@ -42,6 +42,7 @@ from discord import app_commands  # noqa: E402
 from bot import create_bot  # noqa: E402
 from bot.clock import now, now_ts  # noqa: E402
 from bot.core import jobs as job_store  # noqa: E402
+from bot.core.db import STATEMENTS  # noqa: E402
 from cogs.episodes import store as episode_store  # noqa: E402
 from cogs.reminders import store as reminder_store  # noqa: E402
 from cogs.research import search_store  # noqa: E402
@@ -465,35 +466,34 @@ async def main(small: bool) -> dict:
 
         phase("ingest")
         # -- ingest: a member posting in an episode thread ----------------------------------------
-        research = env.bot.get_cog("Research")
+        metrics = env.bot.metrics
+        metrics.clear("research.ingest_ms")
         handler_ms = []
         poster = members[3]
         for i in range(30):
-            started_q = db.queries
+            started_q = metrics.counter(STATEMENTS)
             started = time.perf_counter()
             await poster.send(big_thread, f"Research note {i}: {text(rng, 40)} https://example.org/n/{i}")
             handler_ms.append(1000 * (time.perf_counter() - started))
         results["ingest_round_trip_p50_ms"] = round(pct(handler_ms, 0.5), 2)
-        results["ingest_queries_per_message"] = round((db.queries - started_q), 1)
-        if research is not None and hasattr(research, "ingest_timings"):
-            timings = list(research.ingest_timings)
-            results["ingest_handler_p50_ms"] = round(pct(timings, 0.5), 3)
-            results["ingest_handler_p99_ms"] = round(pct(timings, 0.99), 3)
+        results["ingest_queries_per_message"] = round((metrics.counter(STATEMENTS) - started_q), 1)
+        timings = metrics.samples("research.ingest_ms")
+        results["ingest_handler_p50_ms"] = round(pct(timings, 0.5), 3)
+        results["ingest_handler_p99_ms"] = round(pct(timings, 0.99), 3)
 
         phase("scheduler")
         # -- the scheduler ------------------------------------------------------------------------
-        scheduler = env.bot.scheduler
         await env.advance_time(60)
-        q0, w0 = db.queries, scheduler.wakeups
+        w0 = metrics.counter("scheduler.wakeups")
         pending = await job_store.pending(db)
-        q0 = db.queries
+        q0 = metrics.counter(STATEMENTS)
         soonest = min(j.due_at for j in pending)
         idle = max(0.0, min(7 * 24 * 3600, soonest - now().timestamp() - 60))
         await env.advance_time(idle)
         results["scheduler_pending_jobs"] = len(pending)
         results["scheduler_idle_seconds_simulated"] = round(idle)
-        results["scheduler_idle_queries"] = db.queries - q0
-        results["scheduler_idle_wakeups"] = scheduler.wakeups - w0
+        results["scheduler_idle_queries"] = metrics.counter(STATEMENTS) - q0
+        results["scheduler_idle_wakeups"] = metrics.counter("scheduler.wakeups") - w0
 
         burst_channels = [guild.create_text_channel(f"burst-{i}") for i in range(10)]
         due = now() + timedelta(hours=2)
@@ -505,7 +505,7 @@ async def main(small: bool) -> dict:
                 burst_channels[i % len(burst_channels)], "remind me", when=stamp, text=f"Burst reminder {i}"
             )
         before = len(env.http_requests)
-        busy_before = scheduler.busy_seconds
+        busy_before = metrics.total("scheduler.round_ms")
         await env.advance_time(max(0.0, (due - now()).total_seconds()) + 120)
         posts = [
             e for e in env.http_requests[before:]
@@ -515,7 +515,7 @@ async def main(small: bool) -> dict:
         results["burst_jobs"] = 1000
         results["burst_messages_sent"] = len(posts)
         results["burst_channels"] = len(burst_channels)
-        results["burst_bot_seconds"] = round(scheduler.busy_seconds - busy_before, 3)
+        results["burst_bot_seconds"] = round((metrics.total("scheduler.round_ms") - busy_before) / 1000, 3)
         last = max((m.created_at for c in burst_channels for m in c.history()), default=due)
         results["burst_virtual_seconds_until_last"] = round((last - due).total_seconds(), 1)
         # The simulator does not enforce Discord's rate limits, so a 429 cannot happen there; what shows the

@@ -32,6 +32,7 @@ import simcord  # noqa: E402
 from bot import create_bot  # noqa: E402
 from bot.clock import now  # noqa: E402
 from bot.core import jobs as job_store  # noqa: E402
+from bot.core.db import STATEMENTS  # noqa: E402
 from cogs.reminders import store as reminder_store  # noqa: E402
 
 
@@ -82,22 +83,22 @@ async def seed_jobs(db, count: int, first_due) -> None:
 
 
 async def schedule_cancel_cost(env, label: str, calls: int) -> None:
-    scheduler, db = env.bot.scheduler, env.bot.db
+    scheduler, db, metrics = env.bot.scheduler, env.bot.db, env.bot.metrics
     pending = len(await job_store.pending(db))
     later = now() + timedelta(days=90)
-    q0, t0 = db.queries, time.perf_counter()
+    q0, t0 = metrics.counter(STATEMENTS), time.perf_counter()
     ids = [
         await scheduler.schedule(
             "bench", later + timedelta(seconds=i), {"i": i}, dedupe_key=f"bench:{label}:{i}"
         )
         for i in range(calls)
     ]
-    schedule_s, schedule_q = time.perf_counter() - t0, db.queries - q0
-    q0, t0 = db.queries, time.perf_counter()
+    schedule_s, schedule_q = time.perf_counter() - t0, metrics.counter(STATEMENTS) - q0
+    q0, t0 = metrics.counter(STATEMENTS), time.perf_counter()
     for job_id in ids:
         await scheduler.cancel(job_id)
-    cancel_s, cancel_q = time.perf_counter() - t0, db.queries - q0
-    q0, t0 = db.queries, time.perf_counter()
+    cancel_s, cancel_q = time.perf_counter() - t0, metrics.counter(STATEMENTS) - q0
+    t0 = time.perf_counter()
     await scheduler.cancel_by_key_prefix(f"bench:{label}:")
     prefix_s = time.perf_counter() - t0
     row(
@@ -137,8 +138,7 @@ def _delivered(channels: list, label: str) -> int:
 
 async def burst(env, members, channels: list, count: int, label: str) -> None:
     """`count` reminders set with `/remind me` by the members, all due at the same instant."""
-    scheduler = env.bot.scheduler
-    outbox = env.bot.outbox  # every automatic post goes through it
+    metrics = env.bot.metrics  # every automatic post goes through the outbox, which counts them
     due = now().replace(microsecond=0) + timedelta(hours=2)
     when = f"<t:{int(due.timestamp())}>"
     t0 = time.perf_counter()
@@ -149,11 +149,11 @@ async def burst(env, members, channels: list, count: int, label: str) -> None:
         )
     set_s = time.perf_counter() - t0
     before = len(env.http_requests)
-    sent_before, limited_before = outbox.messages_sent, outbox.rate_limited
+    sent_before, limited_before = metrics.counter("outbox.sent"), metrics.counter("outbox.rate_limited")
     wall = time.perf_counter()
     await env.advance_time((due - now()).total_seconds() + 1)
     first_wall = time.perf_counter() - wall
-    first_round = scheduler.last_round_seconds
+    first_round = metrics.samples("scheduler.round_ms")[-1] / 1000
     waited = 0
     while waited < 600 and _delivered(channels, label) < count:
         await env.advance_time(5)
@@ -175,9 +175,9 @@ async def burst(env, members, channels: list, count: int, label: str) -> None:
     row(f"burst {label}: delivered (each exactly once)", f"{delivered:,}")
     row(
         f"burst {label}: messages sent (POST /channels/…/messages)",
-        f"{len(posts)} ({outbox.messages_sent - sent_before} accepted)",
+        f"{len(posts)} ({metrics.counter('outbox.sent') - sent_before} accepted)",
     )
-    row(f"burst {label}: 429s met", outbox.rate_limited - limited_before)
+    row(f"burst {label}: 429s met", metrics.counter("outbox.rate_limited") - limited_before)
     row(f"burst {label}: most messages in one channel within 5 s", worst)
     row(
         f"burst {label}: bot time from due to last message", f"{(last - due).total_seconds():.0f} s (virtual)"
@@ -211,11 +211,12 @@ async def main(small: bool) -> None:
     await seed_before_start(path, n_pending)
     bot = create_bot()
     async with simcord.run(bot) as env:
-        db, scheduler = env.bot.db, env.bot.scheduler
+        db, metrics = env.bot.db, env.bot.metrics
         await env.advance_time(10)
-        q0, w0 = db.queries, scheduler.wakeups
+        q0, w0 = metrics.counter(STATEMENTS), metrics.counter("scheduler.wakeups")
         await env.advance_time(7 * 24 * 3600)
-        idle_queries, idle_wakeups = db.queries - q0, scheduler.wakeups - w0
+        idle_queries = metrics.counter(STATEMENTS) - q0
+        idle_wakeups = metrics.counter("scheduler.wakeups") - w0
         row("pending jobs", f"{len(await job_store.pending(db)):,}")
         row("simulated idle time", "7 days")
         row("database statements while idle", idle_queries)

@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.core.db import Database
 from bot.core.interactions import ArchivistTree
+from bot.core.metrics import Metrics
 from bot.core.outbox import Outbox
 from bot.core.pacing import ChannelPacer
 from bot.core.scheduler import Scheduler
@@ -76,10 +77,12 @@ class Archivist(commands.Bot):
             ),
         )
         self.settings = settings
-        self.db = Database(settings.database_path)
-        self.scheduler = Scheduler(self.db)
+        self.metrics = Metrics()  # what benchmarks and tests read: statements, wake-ups, timings
+        self.db = Database(settings.database_path, self.metrics)
+        self.scheduler = Scheduler(self.db, self.metrics)
         self.episodes = EpisodeService(self, self.db, self.scheduler)
-        self.outbox = Outbox(self, self.db, ChannelPacer())  # every automatic post, paced per channel
+        # Every automatic post goes through the outbox, paced per channel.
+        self.outbox = Outbox(self, self.db, ChannelPacer(), self.metrics)
         self.synced_commands = False
         self._scheduler_started = False
 

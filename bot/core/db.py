@@ -17,6 +17,9 @@ from urllib.parse import quote
 
 import aiosqlite
 
+from bot.core.cache import AnyCache
+from bot.core.metrics import Metrics
+
 log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -25,6 +28,7 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # behind it for 20–170 ms. Archivist checkpoints instead in the background, on its own connection and
 # thread, every this many commits.
 CHECKPOINT_EVERY_COMMITS = 100
+STATEMENTS = "db.statements"  # the metric every statement counts in
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -190,6 +194,11 @@ class Result:
     lastrowid: int | None
     rowcount: int
 
+    @property
+    def inserted(self) -> int | None:
+        """The id of the row an INSERT added (the last one, for several); None when it added none."""
+        return self.lastrowid if self.rowcount > 0 else None
+
 
 class Tx:
     """The statements of one open transaction.
@@ -202,14 +211,24 @@ class Tx:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
-        self._db.queries += 1
-        cur = await self._db.writer.execute(sql, params)
-        return Result(cur.lastrowid, cur.rowcount)
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One write statement; returns the number of rows it changed."""
+        return (await self._write(sql, params)).rowcount
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Result:
-        self._db.queries += 1
+    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int | None:
+        """One INSERT; returns the new row's id, or None when it inserted nothing (OR IGNORE, or
+        INSERT … SELECT … WHERE whose condition did not hold)."""
+        return (await self._write(sql, params)).inserted
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        """One write statement for each of `rows`; returns the number of rows they changed."""
+        self._db.metrics.count(STATEMENTS)
         cur = await self._db.writer.executemany(sql, rows)
+        return cur.rowcount
+
+    async def _write(self, sql: str, params: Sequence[Any]) -> Result:
+        self._db.metrics.count(STATEMENTS)
+        cur = await self._db.writer.execute(sql, params)
         return Result(cur.lastrowid, cur.rowcount)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
@@ -220,19 +239,20 @@ class Tx:
 
 
 class Database:
-    """Owns the connection. Writes go through `transaction()` (serialised by a lock)."""
+    """Owns the connection. Writes go through `transaction()` (serialised by a lock); every statement
+    counts as `db.statements` in `metrics`."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, metrics: Metrics | None = None) -> None:
         self.path = str(path)
+        self.metrics = metrics if metrics is not None else Metrics()
         self._conn: aiosqlite.Connection | None = None
         self._writer: aiosqlite.Cursor | None = None
         self._lock = asyncio.Lock()
         self._commits_since_checkpoint = 0
         self._checkpointing: asyncio.Task[None] | None = None
         self.checkpoints = 0  # background checkpoints completed
-        self.queries = 0  # statements run, for benchmarks
-        # Read-through caches owned by storage modules (e.g. settings), dropped when the connection closes.
-        self.cache: dict[str, Any] = {}
+        # Read-through caches owned by store modules (see bot.core.cache), dropped when the connection closes.
+        self.caches: dict[str, AnyCache] = {}
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -295,7 +315,7 @@ class Database:
         if self._checkpointing is not None:
             await self._checkpointing  # a thread cannot be cancelled: let it finish
             self._checkpointing = None
-        self.cache.clear()
+        self.caches.clear()
         if self._conn is not None:
             conn, self._conn = self._conn, None
             writer, self._writer = self._writer, None
@@ -373,13 +393,19 @@ class Database:
         await self.conn.execute_fetchall(sql)  # one trip to the database thread, cursor closed there
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """One write statement in its own transaction; returns lastrowid (or rowcount for updates)."""
+        """One write statement in its own transaction; returns the number of rows it changed."""
+        return (await self._write(sql, params)).rowcount
+
+    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int | None:
+        """One INSERT in its own transaction; returns the new row's id, or None when it inserted nothing."""
+        return (await self._write(sql, params)).inserted
+
+    async def _write(self, sql: str, params: Sequence[Any]) -> Result:
         async with self._lock:
-            self.queries += 1
+            self.metrics.count(STATEMENTS)
             cur = await self.writer.execute(sql, params)
-            result = cur.lastrowid if sql.lstrip()[:6].upper() == "INSERT" else cur.rowcount
             self._committed()
-            return int(result or 0)
+            return Result(cur.lastrowid, cur.rowcount)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as tx:
@@ -391,7 +417,7 @@ class Database:
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Reads make one trip to the database thread (execute, fetch and close together)."""
-        self.queries += 1
+        self.metrics.count(STATEMENTS)
         return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:

@@ -68,11 +68,11 @@ async def replace_group_in(tx: Tx, prefix: str, jobs: list[NewJob], created_at: 
 
 async def add_in(tx: Tx, job: NewJob, created_at: float) -> int:
     """Inside `tx`: insert one pending job (its dedupe key must not be pending already); its id."""
-    cur = await tx.execute(
+    job_id = await tx.insert(
         "INSERT INTO jobs (guild_id, kind, due_at, payload, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         (job.guild_id, job.kind, job.due_at, json.dumps(job.payload), job.dedupe_key, created_at),
     )
-    return int(cur.lastrowid or 0)
+    return int(job_id or 0)
 
 
 async def replace_group(db: Database, prefix: str, jobs: list[NewJob], created_at: float) -> list[float]:

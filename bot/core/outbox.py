@@ -32,6 +32,7 @@ import discord
 from bot.clock import from_ts, now, now_ts
 from bot.core import outbox_store
 from bot.core.db import Database, Tx
+from bot.core.metrics import Metrics
 from bot.core.pacing import MAX_PINGS, ChannelPacer, Delivery, Route, fit, pack, transient
 from bot.core.scheduler import DONE, Failed, Outcome, Retry, Scheduler
 from bot.core.service import FeatureService
@@ -81,13 +82,15 @@ class Outbox:
     LOOK_BACK = 100  # messages read after an attempt of unknown outcome
     SKEW = 60.0  # seconds before an attempt where its message may show up (clocks differ)
 
-    def __init__(self, bot: discord.Client, db: Database, pacer: ChannelPacer) -> None:
+    def __init__(
+        self, bot: discord.Client, db: Database, pacer: ChannelPacer, metrics: Metrics | None = None
+    ) -> None:
+        """`metrics` (the database's when not given) counts `outbox.sent`, `outbox.rate_limited` and
+        `outbox.look_ups`."""
         self.bot = bot
         self.db = db
         self.pacer = pacer
-        self.messages_sent = 0
-        self.rate_limited = 0
-        self.look_ups = 0
+        self.metrics = metrics if metrics is not None else db.metrics
         self.kinds: dict[str, ItemKind] = {}
 
     def register(self, prefix: str, kind: ItemKind) -> None:
@@ -215,7 +218,7 @@ class Outbox:
         """Find the messages of sends whose outcome is unknown among the channel's messages since.
         A send maps to its message, or to None when it is verifiably not there; a send left out could
         not be checked now. An empty answer proves absence only where the bot may read the history."""
-        self.look_ups += 1
+        self.metrics.count("outbox.look_ups")
         try:
             channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
             guild = getattr(channel, "guild", None)
@@ -288,7 +291,7 @@ class Outbox:
             if exc.status < 500:  # refused: no message was made
                 await self._absent(send_id)
             raise
-        self.messages_sent += 1
+        self.metrics.count("outbox.sent")
         try:
             await self._record(send_id, items, message.channel.id, message.id)
         except Exception:
@@ -330,7 +333,7 @@ class Outbox:
                 return rest
             except discord.HTTPException as exc:
                 if exc.status == 429:
-                    self.rate_limited += 1
+                    self.metrics.count("outbox.rate_limited")
                 if exc.status == 429 or exc.status >= 500:
                     for d in rest:
                         outcomes[d.job_id] = transient(exc)

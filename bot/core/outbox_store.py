@@ -49,11 +49,13 @@ async def begin_send(
 ) -> int:
     """Record the intent to send one message carrying `items`, before it is sent; its id."""
     async with db.transaction() as tx:
-        cur = await tx.execute(
-            "INSERT INTO sends (nonce, channel_id, fingerprint, created_at) VALUES (?, ?, ?, ?)",
-            (nonce, channel_id, fingerprint, created_at),
+        send_id = int(
+            await tx.insert(
+                "INSERT INTO sends (nonce, channel_id, fingerprint, created_at) VALUES (?, ?, ?, ?)",
+                (nonce, channel_id, fingerprint, created_at),
+            )
+            or 0
         )
-        send_id = int(cur.lastrowid or 0)
         await tx.executemany(
             "INSERT OR IGNORE INTO send_items (item, send_id) VALUES (?, ?)", [(i, send_id) for i in items]
         )
@@ -101,8 +103,8 @@ async def open_sends(db: Database, items: list[str]) -> list[Send]:
 async def prune_sends(db: Database, before: float) -> int:
     """Forget sends resolved before `before` (their jobs are long finished); how many."""
     async with db.transaction() as tx:
-        result = await tx.execute("DELETE FROM sends WHERE state != 'unknown' AND resolved_at < ?", (before,))
-    return result.rowcount
+        pruned = await tx.execute("DELETE FROM sends WHERE state != 'unknown' AND resolved_at < ?", (before,))
+    return pruned
 
 
 async def record_delivery(

@@ -33,6 +33,7 @@ from bot.clock import now
 from bot.core import jobs as job_store
 from bot.core.db import Database
 from bot.core.jobs import Job
+from bot.core.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,11 @@ def _earliest(a: float | None, b: float | None) -> float | None:
 
 
 class Scheduler:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, metrics: Metrics | None = None) -> None:
+        """`metrics` (the database's when not given) counts `scheduler.wakeups` and times each delivery
+        round as `scheduler.round_ms`."""
         self.db = db
+        self.metrics = metrics if metrics is not None else db.metrics
         self._handlers: dict[str, Handler] = {}
         self._each: dict[str, Callable[[Job], Awaitable[Outcome]]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -91,9 +95,6 @@ class Scheduler:
         # of the table may have run before that job was committed, so it takes the minimum of both.
         self._hint: float | None = None
         self._recompute: asyncio.Task[None] | None = None
-        self.wakeups = 0  # for benchmarks
-        self.last_round_seconds = 0.0
-        self.busy_seconds = 0.0  # total time spent delivering, for benchmarks
 
     # -- set-up -------------------------------------------------------------------------------------
 
@@ -267,7 +268,7 @@ class Scheduler:
             finally:
                 if asyncio.current_task() is self._task:
                     self._sleeping = False
-            self.wakeups += 1
+            self.metrics.count("scheduler.wakeups")
             try:
                 await self._round()
             except Exception:
@@ -299,8 +300,7 @@ class Scheduler:
                     await self._record(kind, batch, await self._deliver(kind, batch))
             if len(due) < BATCH:
                 break
-        self.last_round_seconds = time.perf_counter() - started
-        self.busy_seconds += self.last_round_seconds
+        self.metrics.observe("scheduler.round_ms", 1000 * (time.perf_counter() - started))
 
     async def _record(self, kind: str, batch: list[Job], outcomes: dict[int, Outcome]) -> None:
         """Record the outcomes of one kind's batch (a failed write raises: the round stops)."""

@@ -99,12 +99,14 @@ async def create(
     ts = now_ts()
     try:
         async with db.transaction() as tx:
-            cur = await tx.execute(
-                "INSERT INTO author_requests (guild_id, episode_id, user_id, pitch, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (guild_id, episode_id, user_id, pitch, ts),
+            request_id = int(
+                await tx.insert(
+                    "INSERT INTO author_requests (guild_id, episode_id, user_id, pitch, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (guild_id, episode_id, user_id, pitch, ts),
+                )
+                or 0
             )
-            request_id = int(cur.lastrowid)
             await record_event_in(tx, episode_id, "author_requested", user_id, subject_id=user_id)
     except sqlite3.IntegrityError as exc:
         raise Conflict("You already have a pending request to write this episode.") from exc
@@ -201,12 +203,12 @@ async def _decide(
 ) -> sqlite3.Row | None:
     """The conditional UPDATE every decision goes through; the row when this call won, else None.
     With `tell`, a job that tells the member of a host's decision is stored with it."""
-    cur = await tx.execute(
+    decided = await tx.execute(
         "UPDATE author_requests SET status = ?, decided_by = ?, decided_at = ?, reason = ? "
         "WHERE id = ? AND status = 'pending'",
         (status.value, decided_by, ts, reason, request_id),
     )
-    if cur.rowcount != 1:
+    if decided != 1:
         return None
     row = await tx.fetchone(
         "SELECT guild_id, review_message_id FROM author_requests WHERE id = ?", (request_id,)
@@ -313,10 +315,10 @@ async def told_in_thread(
     transaction (a retry never adds the note twice); (note id, its job), or None when already told."""
     ts = now_ts()
     async with db.transaction() as tx:
-        cur = await tx.execute(
+        told = await tx.execute(
             "UPDATE author_requests SET told_at = ?, told_by_dm = ? WHERE id = ? AND told_at IS NULL",
             (ts, int(by_dm), request_id),
         )
-        if cur.rowcount != 1:
+        if told != 1:
             return None
         return await add_note_in(tx, episode, note, ts)

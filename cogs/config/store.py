@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from bot.clock import now_ts
+from bot.core.cache import CacheSlot
 from bot.core.db import Database
 
 
@@ -25,22 +26,20 @@ _COLUMNS = [f.name for f in fields(GuildSettings)]
 _EDITABLE = set(_COLUMNS) - {"guild_id"}
 
 
-def _cache(db: Database) -> dict[int, GuildSettings]:
-    """Settings are read by nearly every command and written only through `update`: they are kept
-    in memory per connection, and `update` replaces the entry it changed."""
-    return db.cache.setdefault("guild_settings", {})
+# Settings are read by nearly every command and written only through `update`: they are kept in memory
+# per connection, and `update` drops the entry it changed after its write (see bot.core.cache).
+_SETTINGS: CacheSlot[int, GuildSettings] = CacheSlot("guild_settings")
 
 
 async def get(db: Database, guild_id: int) -> GuildSettings:
-    cached = _cache(db).get(guild_id)
+    cached = _SETTINGS.on(db).get(guild_id)
     if cached is not None:
         return cached
     row = await db.fetchone(
         f"SELECT {', '.join(_COLUMNS)} FROM guild_settings WHERE guild_id = ?", (guild_id,)
     )
     found = GuildSettings(**dict(row)) if row else GuildSettings(guild_id=guild_id)
-    _cache(db)[guild_id] = found
-    return found
+    return _SETTINGS.on(db).put(guild_id, found)
 
 
 async def update(db: Database, guild_id: int, **changes: object) -> GuildSettings:
@@ -57,7 +56,7 @@ async def update(db: Database, guild_id: int, **changes: object) -> GuildSetting
             f"ON CONFLICT (guild_id) DO UPDATE SET updated_at = excluded.updated_at, {assignments}",
             (guild_id, now_ts(), *(changes[c] for c in cols)),
         )
-        _cache(db).pop(guild_id, None)  # after the write: a read that raced it cannot leave the old value
+        _SETTINGS.on(db).drop(guild_id)  # after the write: a read that raced it cannot leave the old value
     return await get(db, guild_id)
 
 

@@ -29,8 +29,6 @@ DIGEST_HORIZON = timedelta(days=14)
 
 
 class DigestService(PostingService):
-    digests_sent = 0  # digests posted by this instance (`deliver_digest` counts on the instance)
-
     def register(self) -> None:
         self.scheduler.register_each(DIGEST, self.deliver_digest)
 
@@ -106,7 +104,7 @@ class DigestService(PostingService):
         except Unrecorded as exc:
             return Retry(f"attempt not recorded: {exc}")
         await store.record_digest(self.db, guild_id, week, channel_id=channel.id, message_id=None)
-        self.digests_sent += 1
+        self.db.metrics.count("digest.sent")
         await self._schedule_next_digest(cfg, now(), skip=week)
         return DONE
 

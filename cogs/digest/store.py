@@ -53,9 +53,9 @@ async def record_digest(
 ) -> bool:
     """Claim the digest of `week`; False when it was already recorded."""
     async with db.transaction() as tx:
-        result = await tx.execute(
+        claimed = await tx.execute(
             "INSERT OR IGNORE INTO digests_sent (guild_id, week, sent_at, channel_id, message_id) "
             "VALUES (?, ?, ?, ?, ?)",
             (guild_id, week, now_ts(), channel_id, message_id),
         )
-    return result.rowcount == 1
+    return claimed == 1

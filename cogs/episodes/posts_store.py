@@ -71,11 +71,10 @@ class ThreadNote:
 
 
 async def add_note_in(tx: Tx, episode: Episode, note: NewNote, ts: int) -> tuple[int, job_store.NewJob]:
-    cur = await tx.execute(
+    note_id = await tx.insert(
         "INSERT INTO thread_notes (episode_id, content, ping, created_at) VALUES (?, ?, ?, ?)",
         (episode.id, note.content, json.dumps(list(note.ping)), ts),
     )
-    note_id = int(cur.lastrowid or 0)
     job = job_store.NewJob(NOTE_JOB, note.retry_at, {"note_id": note_id}, episode.guild_id, f"note:{note_id}")
     await job_store.add_in(tx, job, ts)
     return note_id, job

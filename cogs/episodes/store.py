@@ -9,6 +9,7 @@ from datetime import datetime
 
 from bot.clock import from_ts, now_ts
 from bot.core import jobs as job_store
+from bot.core.cache import CacheSlot
 from bot.core.db import Database, Tx
 from bot.errors import Conflict
 from cogs.episodes.posts_store import NewNote, add_note_in, card_job_in
@@ -109,7 +110,7 @@ async def create(
         async with db.transaction() as conn:
             if intent_id is not None:
                 await conn.execute("DELETE FROM post_intents WHERE id = ?", (intent_id,))
-            cur = await conn.execute(
+            episode_id = await conn.insert(
                 "INSERT INTO episodes (guild_id, code, title, description, created_by, forum_id, thread_id, "
                 "starter_message_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -125,7 +126,6 @@ async def create(
                     ts,
                 ),
             )
-            episode_id = cur.lastrowid
             await conn.execute(
                 "INSERT INTO episode_events (episode_id, kind, actor_id, to_value, created_at) "
                 "VALUES (?, 'created', ?, ?, ?)",
@@ -133,7 +133,7 @@ async def create(
             )
     except sqlite3.IntegrityError as exc:
         raise Conflict(f"An episode with the code `{code}` already exists in this server.") from exc
-    _codes(db).pop(guild_id, None)
+    _CODES.on(db).drop(guild_id)
     episode = await get(db, episode_id)
     assert episode is not None
     return episode
@@ -160,18 +160,18 @@ async def code_exists(db: Database, guild_id: int, code: str) -> bool:
     return bool(await db.fetchval("SELECT 1 FROM episodes WHERE guild_id = ? AND code = ?", (guild_id, code)))
 
 
-def _codes(db: Database) -> dict[int, list[tuple[int, str, str]]]:
-    """Autocomplete reads every episode's code and title on each keystroke: kept in memory per server,
-    dropped by `create` and by `edit` when a title changes (codes never change)."""
-    return db.cache.setdefault("episode_codes", {})
+# Autocomplete reads every episode's (id, code, title) on each keystroke: kept in memory per server,
+# dropped by `create` and by `edit` when a title changes (codes never change), after their writes
+# (see bot.core.cache).
+_CODES: CacheSlot[int, list[tuple[int, str, str]]] = CacheSlot("episode_codes")
 
 
 async def codes_and_titles(db: Database, guild_id: int) -> list[tuple[int, str, str]]:
     """(id, code, title) of every episode of a server, for autocomplete."""
-    cached = _codes(db).get(guild_id)
+    cached = _CODES.on(db).get(guild_id)
     if cached is None:
         rows = await db.fetchall("SELECT id, code, title FROM episodes WHERE guild_id = ?", (guild_id,))
-        cached = _codes(db)[guild_id] = [(r[0], r[1], r[2]) for r in rows]
+        cached = _CODES.on(db).put(guild_id, [(r[0], r[1], r[2]) for r in rows])
     return cached
 
 
@@ -311,7 +311,7 @@ async def edit(
             )
         await card_job_in(conn, episode.id, ts)
     if title is not None:
-        _codes(db).pop(episode.guild_id, None)
+        _CODES.on(db).drop(episode.guild_id)
     return await _reload(db, episode.id)
 
 
@@ -375,11 +375,11 @@ async def add_author_in(
     tx: Tx, episode_id: int, user_id: int, actor_id: int, note: str | None = None
 ) -> bool:
     """`add_author` inside an open transaction (with the history event)."""
-    cur = await tx.execute(
+    added = await tx.execute(
         "INSERT OR IGNORE INTO episode_authors (episode_id, user_id, added_by, added_at) VALUES (?, ?, ?, ?)",
         (episode_id, user_id, actor_id, now_ts()),
     )
-    if cur.rowcount != 1:
+    if added != 1:
         return False
     await record_event_in(tx, episode_id, "author_added", actor_id, subject_id=user_id, note=note)
     await card_job_in(tx, episode_id, now_ts())
@@ -389,10 +389,10 @@ async def add_author_in(
 async def remove_author(db: Database, episode_id: int, user_id: int, actor_id: int) -> bool:
     """Remove an author; False when they were not one."""
     async with db.transaction() as conn:
-        cur = await conn.execute(
+        removed = await conn.execute(
             "DELETE FROM episode_authors WHERE episode_id = ? AND user_id = ?", (episode_id, user_id)
         )
-        if cur.rowcount != 1:
+        if removed != 1:
             return False
         await record_event_in(conn, episode_id, "author_removed", actor_id, subject_id=user_id)
         await card_job_in(conn, episode_id, now_ts())

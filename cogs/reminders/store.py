@@ -9,6 +9,7 @@ from datetime import datetime
 
 from bot.clock import from_ts, now_ts
 from bot.core import jobs as job_store
+from bot.core.cache import CacheSlot
 from bot.core.db import Database, Tx
 
 _REMINDER_COLS = (
@@ -65,30 +66,29 @@ class Reminder:
 _INSERT_REMINDER = "INSERT INTO reminders (guild_id, user_id, channel_id, text, due_at, private, created_at) "
 
 
-def _pending_cache(db: Database) -> dict[tuple[int, int], list[Reminder]]:
-    """Each member's pending reminders, as `/remind list` shows them and `/remind cancel` suggests them
-    on every keystroke. Every function below that writes reminders forgets the member's entry (or, for
-    the scheduler's batch updates, every entry)."""
-    return db.cache.setdefault("pending_reminders", {})
+# Each member's (guild id, user id) pending reminders, as `/remind list` shows them and `/remind cancel`
+# suggests them on every keystroke. Every function below that writes reminders forgets the member's entry
+# (or, for the scheduler's batch updates, every entry) after its write (see bot.core.cache).
+_PENDING: CacheSlot[tuple[int, int], list[Reminder]] = CacheSlot("pending_reminders")
 
 
 def _forget_pending(db: Database, member: tuple[int, int] | None = None) -> None:
     """After a write: forget one member's (guild id, user id) pending reminders, or everyone's."""
     if member is None:
-        _pending_cache(db).clear()
+        _PENDING.on(db).clear()
     else:
-        _pending_cache(db).pop(member, None)
+        _PENDING.on(db).drop(member)
 
 
 async def create(
     db: Database, *, guild_id: int, user_id: int, channel_id: int, text: str, due_at: int, private: bool
 ) -> Reminder:
-    rid = await db.execute(
+    rid = await db.insert(
         _INSERT_REMINDER + "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (guild_id, user_id, channel_id, text, due_at, int(private), now_ts()),
     )
     _forget_pending(db, (guild_id, user_id))
-    reminder = await get(db, rid)
+    reminder = await get(db, int(rid or 0))
     assert reminder is not None
     return reminder
 
@@ -112,7 +112,7 @@ async def create_scheduled(
     created = now_ts()
     limit = -1 if max_pending is None else max_pending
     async with db.transaction() as tx:
-        added = await tx.execute(
+        rid = await tx.insert(
             _INSERT_REMINDER + "SELECT ?, ?, ?, ?, ?, ?, ? WHERE ? < 0 OR (SELECT COUNT(*) FROM reminders "
             "WHERE guild_id = ? AND user_id = ? AND state = 'pending') < ?",
             (
@@ -129,9 +129,8 @@ async def create_scheduled(
                 limit,
             ),
         )
-        if added.rowcount != 1:
+        if rid is None:  # the member has `max_pending` already
             return None
-        rid = int(added.lastrowid or 0)
         job = job_store.NewJob(job_kind, float(due_at), {"reminder_id": rid}, guild_id, job_key(rid, due_at))
         job_id = await job_store.add_in(tx, job, created)
         row = await tx.fetchone(
@@ -207,7 +206,7 @@ async def pending_for(
 ) -> list[Reminder]:
     """A member's pending reminders, soonest first (the default-sized list is cached)."""
     key = (guild_id, user_id)
-    cached = _pending_cache(db).get(key) if limit == PENDING_LIST_LIMIT else None
+    cached = _PENDING.on(db).get(key) if limit == PENDING_LIST_LIMIT else None
     if cached is not None:
         return list(cached)
     rows = await db.fetchall(
@@ -217,7 +216,7 @@ async def pending_for(
     )
     found = [Reminder.from_row(r) for r in rows]
     if limit == PENDING_LIST_LIMIT:
-        _pending_cache(db)[key] = found
+        _PENDING.on(db).put(key, found)
     return list(found)
 
 
@@ -322,18 +321,20 @@ def job_key(reminder_id: int, due_at: int) -> str:
 # -- members' time zones ---------------------------------------------------------------------------------
 
 
-def _zones(db: Database) -> dict[int, dict[int, str]]:
-    """Members' zones are read by every command that reads a time and written only by `set_timezone`.
-    A server's are loaded once, all together (only members who chose a zone have a row), and kept in
-    memory per connection; `set_timezone` updates them after its write."""
-    return db.cache.setdefault("member_timezones", {})
+# Members' zones (user id → zone, per server) are read by every command that reads a time and written
+# only by `set_timezone`. A server's are loaded once, all together (only members who chose a zone have a
+# row), and kept in memory per connection; `set_timezone` updates them after its write (bot.core.cache).
+_ZONES: CacheSlot[int, dict[int, str]] = CacheSlot("member_timezones")
 
 
 async def get_timezone(db: Database, guild_id: int, user_id: int) -> str | None:
-    zones = _zones(db).get(guild_id)
+    zones = _ZONES.on(db).get(guild_id)
     if zones is None:
         rows = await db.fetchall("SELECT user_id, tz FROM member_timezones WHERE guild_id = ?", (guild_id,))
-        zones = _zones(db).setdefault(guild_id, {r[0]: r[1] for r in rows})
+        # Another load may have stored (and `set_timezone` updated) this server's zones meanwhile: keep those.
+        zones = _ZONES.on(db).get(guild_id)
+        if zones is None:
+            zones = _ZONES.on(db).put(guild_id, {r[0]: r[1] for r in rows})
     return zones.get(user_id)
 
 
@@ -344,6 +345,6 @@ async def set_timezone(db: Database, guild_id: int, user_id: int, tz: str) -> No
         (guild_id, user_id, tz, now_ts()),
     )
     # Set after the write: a load that raced it cannot leave the old zone behind.
-    zones = _zones(db).get(guild_id)
+    zones = _ZONES.on(db).get(guild_id)
     if zones is not None:
         zones[user_id] = tz

@@ -18,22 +18,22 @@ async def add_likes_many(db: Database, rows: Iterable[tuple[int, int, str]]) -> 
 
 async def add_like(db: Database, message_id: int, user_id: int, emoji: str) -> int:
     async with db.transaction() as tx:
-        cur = await tx.execute(
+        added = await tx.execute(
             "INSERT OR IGNORE INTO contribution_likes (contribution_id, user_id, emoji) "
             "SELECT id, ?, ? FROM contributions WHERE message_id = ?",
             (user_id, emoji, message_id),
         )
-    return cur.rowcount
+    return added
 
 
 async def remove_like(db: Database, message_id: int, user_id: int, emoji: str) -> int:
     async with db.transaction() as tx:
-        cur = await tx.execute(
+        removed = await tx.execute(
             "DELETE FROM contribution_likes WHERE user_id = ? AND emoji = ? "
             "AND contribution_id IN (SELECT id FROM contributions WHERE message_id = ?)",
             (user_id, emoji, message_id),
         )
-    return cur.rowcount
+    return removed
 
 
 async def clear_likes(db: Database, message_id: int, emoji: str | None = None) -> int:
@@ -43,8 +43,8 @@ async def clear_likes(db: Database, message_id: int, emoji: str | None = None) -
         sql += " AND emoji = ?"
         params = (message_id, emoji)
     async with db.transaction() as tx:
-        cur = await tx.execute(sql, params)
-    return cur.rowcount
+        cleared = await tx.execute(sql, params)
+    return cleared
 
 
 async def like_counts(db: Database, episode_id: int, channel_id: int) -> dict[int, dict[str, int]]:

@@ -13,9 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 
 import discord
 
@@ -49,19 +47,11 @@ async def _no_progress() -> None:
     return None
 
 
-@dataclass
-class IngestStats:
-    messages: int = 0
-    seconds: float = 0.0
-
-
 class ResearchService(FeatureService):
     def __init__(
         self, bot: discord.Client, db: Database, scheduler: Scheduler, episodes: EpisodeService
     ) -> None:
         super().__init__(bot, db, scheduler, episodes)
-        self.stats = IngestStats()
-        self.ingest_timings: deque[float] = deque(maxlen=10_000)  # ms per collected message, for benchmarks
         self.catch_up = ThreadCatchUp(bot, db, scheduler, episodes)
         self.posts = ResearchPosts(bot, db, episodes)
         # After a cog reload the first registration stays (it serves the same bot and database).
@@ -79,10 +69,7 @@ class ResearchService(FeatureService):
             return
         started = time.perf_counter()
         await self.ingest(message_data(message))
-        elapsed = time.perf_counter() - started
-        self.stats.messages += 1
-        self.stats.seconds += elapsed
-        self.ingest_timings.append(1000 * elapsed)
+        self.db.metrics.observe("research.ingest_ms", 1000 * (time.perf_counter() - started))
 
     async def ingest(self, data: MessageData, *, respect_removals: bool = False) -> Added | None:
         """Store a member's message posted in an episode thread (nothing happens elsewhere)."""

@@ -214,9 +214,9 @@ async def _add_in(tx: Tx, new: NewContribution, *, seen: bool, respect_removals:
                 "DELETE FROM removed_messages WHERE episode_id = ? AND message_id = ?",
                 (new.episode_id, new.message_id),
             )
-    cur = await tx.execute(_INSERT, new.params())
-    if cur.rowcount == 1:
-        return Added(cur.lastrowid, True)
+    contribution_id = await tx.insert(_INSERT, new.params())
+    if contribution_id is not None:
+        return Added(contribution_id, True)
     row = await tx.fetchone(
         "SELECT id FROM contributions WHERE episode_id = ? AND message_id = ?",
         (new.episode_id, new.message_id),
@@ -241,10 +241,10 @@ async def claim_thanks(db: Database, episode_id: int, job: NewJob, created_at: f
     the claim is never made without the thank-you to deliver. The job's id; None when it was
     claimed before."""
     async with db.transaction() as tx:
-        cur = await tx.execute(
+        claimed = await tx.execute(
             "UPDATE episodes SET thanked_at = ? WHERE id = ? AND thanked_at IS NULL", (now_ts(), episode_id)
         )
-        if cur.rowcount != 1:
+        if claimed != 1:
             return None
         return await job_store.add_in(tx, job, created_at)
 
@@ -316,8 +316,8 @@ async def remove(db: Database, contribution: Contribution, actor_id: int) -> boo
     """`/research remove`: delete it, remember the message so catching up does not bring it back, and
     record the removal in the episode's history. False when it was already gone."""
     async with db.transaction() as tx:
-        cur = await tx.execute("DELETE FROM contributions WHERE id = ?", (contribution.id,))
-        if cur.rowcount != 1:
+        deleted = await tx.execute("DELETE FROM contributions WHERE id = ?", (contribution.id,))
+        if deleted != 1:
             return False
         if contribution.message_id is not None and contribution.origin != "form":
             await tx.execute(

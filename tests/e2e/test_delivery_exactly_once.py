@@ -86,7 +86,7 @@ def crash_after_send(monkeypatch, nth: int = 1) -> None:
 
 def looked_up(world) -> int:
     """How often the running bot looked for an earlier attempt among a channel's messages."""
-    return world.bot.outbox.look_ups
+    return world.bot.outbox.metrics.counter("outbox.look_ups")
 
 
 async def deadline_world(world, when="in 2 hours"):

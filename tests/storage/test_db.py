@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.db import Database, _split_sql, migrations
+from bot.core.db import STATEMENTS, Database, _split_sql, migrations
 from cogs.config import store as settings_store
 from cogs.episodes import store
 
@@ -120,10 +120,10 @@ async def test_settings_are_read_once_and_every_update_is_seen(tmp_path):
     await db.open()
     try:
         await settings_store.update(db, 3, timezone="Europe/Warsaw")
-        before = db.queries
+        before = db.metrics.counter(STATEMENTS)
         for _ in range(5):
             assert (await settings_store.get(db, 3)).timezone == "Europe/Warsaw"
-        assert db.queries - before <= 1
+        assert db.metrics.counter(STATEMENTS) - before <= 1
         await settings_store.update(db, 3, timezone="Asia/Tokyo")
         assert (await settings_store.get(db, 3)).timezone == "Asia/Tokyo"
         assert (await settings_store.get(db, 4)).timezone == "UTC"  # a server with no settings yet
@@ -208,3 +208,21 @@ async def test_a_round_committed_during_a_slow_checkpoint_is_checkpointed_when_i
     finally:
         release.set()
         await asyncio.wait_for(db.close(), 30)
+
+
+async def test_execute_returns_rows_changed_and_insert_the_new_id(db):
+    first = await db.insert("INSERT INTO meta (key, value) VALUES ('a', '1')")
+    second = await db.insert("INSERT INTO meta (key, value) VALUES ('b', '2')")
+    assert first is not None and second is not None and second != first
+    assert await db.insert("INSERT OR IGNORE INTO meta (key, value) VALUES ('a', '3')") is None
+    assert (
+        await db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('c', '3')") == 1
+    )  # rows, not an id
+    assert await db.execute("UPDATE meta SET value = 'x'") == 3
+    assert await db.execute("DELETE FROM meta WHERE key = 'zzz'") == 0
+    async with db.transaction() as tx:
+        assert await tx.insert("INSERT OR IGNORE INTO meta (key, value) VALUES ('a', '4')") is None
+        new_id = await tx.insert("INSERT INTO meta (key, value) VALUES ('d', '4')")
+        assert new_id is not None and new_id > second
+        assert await tx.execute("DELETE FROM meta WHERE key IN ('c', 'd')") == 2
+        assert await tx.executemany("UPDATE meta SET value = ? WHERE key = ?", [("y", "a"), ("y", "b")]) == 2

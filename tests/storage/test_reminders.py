@@ -8,7 +8,7 @@ import pytest
 
 from bot.clock import now_ts
 from bot.core import jobs as job_store
-from bot.core.db import Database
+from bot.core.db import STATEMENTS, Database
 from cogs.deadlines import store as deadline_store
 from cogs.digest import store as digest_store
 from cogs.episodes import store as episode_store
@@ -230,17 +230,18 @@ async def test_pending_reminders_are_read_once_and_every_change_is_seen(db):
 
     first, _ = await make("Read the testament", 3600)
     assert [r.id for r in await store.pending_for(db, 1, 10)] == [first.id]
-    before = db.queries
+    before = db.metrics.counter(STATEMENTS)
     assert [r.id for r in await store.pending_for(db, 1, 10)] == [first.id]
-    assert db.queries == before  # served from memory
+    assert db.metrics.counter(STATEMENTS) == before  # served from memory
     other, _ = await store.create_scheduled(
         db, guild_id=1, user_id=11, channel_id=5, text="Someone else's", due_at=now_ts() + 60, private=False,
         job_kind="reminder",
     )  # fmt: skip
     assert [r.id for r in await store.pending_for(db, 1, 11)] == [other.id]
-    before = db.queries
+    before = db.metrics.counter(STATEMENTS)
     assert [r.id for r in await store.pending_for(db, 1, 10)] == [first.id]
-    assert db.queries == before  # another member's reminder leaves this one's list in memory
+    # Another member's reminder leaves this one's list in memory.
+    assert db.metrics.counter(STATEMENTS) == before
     second, _ = await make("Check the congress dates", 7200)
     assert [r.id for r in await store.pending_for(db, 1, 10)] == [first.id, second.id]
     await store.cancel(db, first.id)
@@ -271,10 +272,10 @@ async def test_the_pending_limit_is_checked_inside_the_transaction(db):
 async def test_a_servers_zones_are_read_once(db):
     await store.set_timezone(db, 1, 10, "Europe/Warsaw")
     await store.set_timezone(db, 2, 10, "Asia/Tokyo")
-    before = db.queries
+    before = db.metrics.counter(STATEMENTS)
     assert await store.get_timezone(db, 1, 10) == "Europe/Warsaw"
     assert [await store.get_timezone(db, 1, u) for u in range(11, 40)] == [None] * 29
-    assert db.queries - before == 1  # one read for the whole server
+    assert db.metrics.counter(STATEMENTS) - before == 1  # one read for the whole server
     await store.set_timezone(db, 1, 12, "America/New_York")
     assert await store.get_timezone(db, 1, 12) == "America/New_York"
     assert await store.get_timezone(db, 2, 10) == "Asia/Tokyo"

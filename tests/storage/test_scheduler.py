@@ -8,7 +8,7 @@ import pytest
 
 from bot.clock import now
 from bot.core import jobs as job_store
-from bot.core.db import Database
+from bot.core.db import STATEMENTS, Database
 from bot.core.scheduler import DONE, LATE_AFTER, Failed, Retry, Scheduler, backoff, is_late
 
 
@@ -197,11 +197,11 @@ async def test_sleeper_delivers_what_falls_due_and_sleeps_without_queries(db, sc
     far = await scheduler.schedule("t", future(7 * 86400))
     await scheduler.start()
     assert scheduler.next_due == pytest.approx(future(7 * 86400), abs=2)
-    queries = db.queries
+    queries = db.metrics.counter(STATEMENTS)
     for _ in range(20):
         await asyncio.sleep(0)
-    assert db.queries == queries  # asleep: no polling
-    assert scheduler.wakeups == 0
+    assert db.metrics.counter(STATEMENTS) == queries  # asleep: no polling
+    assert scheduler.metrics.counter("scheduler.wakeups") == 0
     # Something sooner restarts the sleeper, which delivers it.
     soon = await scheduler.schedule("t", past())
     await asyncio.wait_for(delivered.wait(), 10)
@@ -211,7 +211,7 @@ async def test_sleeper_delivers_what_falls_due_and_sleeps_without_queries(db, sc
         await asyncio.sleep(0.01)
     assert await state(db, soon) == "done"
     assert await state(db, far) == "pending"
-    assert scheduler.wakeups >= 1
+    assert scheduler.metrics.counter("scheduler.wakeups") >= 1
 
 
 async def test_cancelling_the_awaited_job_resleeps_on_the_next(db, scheduler):
