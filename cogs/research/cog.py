@@ -55,11 +55,6 @@ class Research(
         register_source(bot, "research-list", self._list_source)
         register_source(bot, "research-search", self._search_source)
 
-    @property
-    def ingest_timings(self):
-        """Milliseconds the bot spent on each collected thread message (benchmarks read this)."""
-        return self.service.ingest_timings
-
     async def cog_load(self) -> None:
         await self.service.catch_up.load_watermarks()
         self.bot.tree.add_command(self.menu)
