@@ -1,5 +1,8 @@
 """The one aiosqlite connection: WAL, foreign keys, numbered migrations, transactions."""
 
+# Over 400 lines: the checks of the file before it is opened (inspect_file) belong with the one place
+# that opens it, and SQL stays in this module, the job store and the store modules.
+
 from __future__ import annotations
 
 import asyncio
@@ -29,6 +32,7 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # thread, every this many commits.
 CHECKPOINT_EVERY_COMMITS = 100
 STATEMENTS = "db.statements"  # the metric every statement counts in
+CHECKPOINTS = "db.checkpoints"  # and every checkpoint completed
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -240,7 +244,7 @@ class Tx:
 
 class Database:
     """Owns the connection. Writes go through `transaction()` (serialised by a lock); every statement
-    counts as `db.statements` in `metrics`."""
+    counts as `db.statements` in `metrics`, every checkpoint as `db.checkpoints`."""
 
     def __init__(self, path: str | Path, metrics: Metrics | None = None) -> None:
         self.path = str(path)
@@ -250,7 +254,6 @@ class Database:
         self._lock = asyncio.Lock()
         self._commits_since_checkpoint = 0
         self._checkpointing: asyncio.Task[None] | None = None
-        self.checkpoints = 0  # background checkpoints completed
         # Read-through caches owned by store modules (see bot.core.cache), dropped when the connection closes.
         self.caches: dict[str, AnyCache] = {}
 
@@ -387,7 +390,7 @@ class Database:
             await running  # one at a time
         if self.path != ":memory:":
             await asyncio.to_thread(_checkpoint, self.path)
-            self.checkpoints += 1
+            self.metrics.count(CHECKPOINTS)
 
     async def _run(self, sql: str) -> None:
         await self.conn.execute_fetchall(sql)  # one trip to the database thread, cursor closed there

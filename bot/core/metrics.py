@@ -4,7 +4,8 @@ The composition root (`bot.app`) makes one `Metrics` and hands it to what record
 the product reads it back. Recording is a dictionary update (a bounded deque append for samples), cheap
 enough to leave on. The names in use:
 
-- `db.statements`: SQL statements run on the bot's connection (reads and writes)
+- `db.statements`: SQL statements run on the bot's connection (reads and writes); `db.checkpoints`:
+  write-ahead log checkpoints completed
 - `scheduler.wakeups`: times the scheduler woke from its sleep to deliver
 - `scheduler.round_ms`: milliseconds each delivery round took (their sum is the time spent delivering)
 - `outbox.sent`, `outbox.rate_limited`, `outbox.look_ups`: messages accepted by Discord, 429s met,

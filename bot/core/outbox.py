@@ -85,11 +85,10 @@ class Outbox:
     def __init__(
         self, bot: discord.Client, db: Database, pacer: ChannelPacer, metrics: Metrics | None = None
     ) -> None:
-        """`metrics` (the database's when not given) counts `outbox.sent`, `outbox.rate_limited` and
-        `outbox.look_ups`."""
         self.bot = bot
         self.db = db
         self.pacer = pacer
+        # Counts outbox.sent, outbox.rate_limited, outbox.look_ups (the database's metrics when not given).
         self.metrics = metrics if metrics is not None else db.metrics
         self.kinds: dict[str, ItemKind] = {}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.db import STATEMENTS, Database, _split_sql, migrations
+from bot.core.db import CHECKPOINTS, STATEMENTS, Database, _split_sql, migrations
 from cogs.config import store as settings_store
 from cogs.episodes import store
 
@@ -159,12 +159,14 @@ async def test_the_write_ahead_log_is_checkpointed_in_the_background(tmp_path):
     try:
         assert await db.fetchval("PRAGMA wal_autocheckpoint") == 0  # never inside a member's commit
         written = 0
-        while db.checkpoints == 0:  # the migrations' commits count too: write up to the first round
+        # The migrations' commits count too: write up to the first round.
+        while db.metrics.counter(CHECKPOINTS) == 0:
             await _write_rounds(db, 1, quiet=True, first=written)
             written += 1
         assert 0 < written <= db_module.CHECKPOINT_EVERY_COMMITS
         await _write_rounds(db, 2 * db_module.CHECKPOINT_EVERY_COMMITS, quiet=True, first=written)
-        assert db.checkpoints == 3  # one per round, each started by the commit that completed it
+        # One per round, each started by the commit that completed it.
+        assert db.metrics.counter(CHECKPOINTS) == 3
         total = written + 2 * db_module.CHECKPOINT_EVERY_COMMITS
         assert await db.fetchval("SELECT COUNT(*) FROM meta WHERE key LIKE 'key%'") == total
         assert await _log_frames_after_one_more_write(db) < 10
@@ -200,10 +202,11 @@ async def test_a_round_committed_during_a_slow_checkpoint_is_checkpointed_when_i
     try:
         await _write_rounds(db, 2 * db_module.CHECKPOINT_EVERY_COMMITS + 50, quiet=False)
         running = db._checkpointing
-        assert running is not None and not running.done() and db.checkpoints == 0
+        assert running is not None and not running.done() and db.metrics.counter(CHECKPOINTS) == 0
         release.set()
         await running
-        assert db.checkpoints == 2  # the slow one, then one for the commits that landed meanwhile
+        # The slow one, then one for the commits that landed meanwhile.
+        assert db.metrics.counter(CHECKPOINTS) == 2
         assert await _log_frames_after_one_more_write(db) < 10
     finally:
         release.set()
