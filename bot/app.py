@@ -11,28 +11,24 @@ import time
 import discord
 from discord.ext import commands
 
+from bot import wiring
 from bot.config import Settings
 from bot.core.db import Database
+from bot.core.groups import episode_group
 from bot.core.interactions import ArchivistTree
 from bot.core.metrics import Metrics
 from bot.core.outbox import Outbox
-from bot.core.pacing import ChannelPacer
 from bot.core.scheduler import Scheduler
 from cogs.config import store as settings_store
 from cogs.episodes.service import EpisodeService
 
 log = logging.getLogger(__name__)
 
-# Every feature cog, in load order. Each module has `async def setup(bot)`.
+# Feature cogs not yet handed their services by `bot.wiring` (each module has `async def setup(bot)`).
 COGS = (
-    "cogs.config.cog",
     "cogs.episodes.cog",
     "cogs.assignments.cog",
     "cogs.research.cog",
-    "cogs.reminders.cog",
-    "cogs.deadlines.cog",
-    "cogs.digest.cog",
-    "cogs.help.cog",
 )
 TREE_HASH_KEY = "command_tree_hash"
 
@@ -77,12 +73,8 @@ class Archivist(commands.Bot):
             ),
         )
         self.settings = settings
-        self.metrics = Metrics()  # what benchmarks and tests read: statements, wake-ups, timings
-        self.db = Database(settings.database_path, self.metrics)
-        self.scheduler = Scheduler(self.db, self.metrics)
-        self.episodes = EpisodeService(self, self.db, self.scheduler)
-        # Every automatic post goes through the outbox, paced per channel.
-        self.outbox = Outbox(self, self.db, ChannelPacer(), self.metrics)
+        self.services = wiring.build_services(self, settings)
+        wiring.register_handlers(self, self.services)
         self.synced_commands = False
         self._scheduler_started = False
 
@@ -92,6 +84,8 @@ class Archivist(commands.Bot):
                 await self.db.open()
             for name in COGS:
                 await self.load_extension(name)
+            for cog in wiring.feature_cogs(self, self.services, episode_group(self)):
+                await self.add_cog(cog)
             await self.sync_commands()
         except BaseException:
             # A start that fails here must not leave the database's thread running: nothing else may
@@ -100,6 +94,27 @@ class Archivist(commands.Bot):
             raise
         # Delivery starts once the gateway is ready (the guild cache is needed to deliver anything);
         # on_ready below starts it. Jobs that fell due while offline are delivered then, marked late.
+
+    # The shared services under the names the code has always used for them.
+    @property
+    def metrics(self) -> Metrics:  # what benchmarks and tests read: statements, wake-ups, timings
+        return self.services.metrics
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    @property
+    def scheduler(self) -> Scheduler:
+        return self.services.scheduler
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.services.outbox
+
+    @property
+    def episodes(self) -> EpisodeService:
+        return self.services.episodes
 
     async def on_ready(self) -> None:
         if not self._scheduler_started:

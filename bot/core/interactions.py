@@ -20,14 +20,23 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 
 from bot.errors import ArchivistError
 
+if TYPE_CHECKING:
+    from bot.wiring import Services
+
 log = logging.getLogger(__name__)
+
+
+def services_of(interaction: discord.Interaction) -> Services:
+    """The services `create_bot()` built, for what has no cog to hand them over (buttons, transformers)."""
+    return interaction.client.services  # type: ignore[attr-defined]  # bot.app.Archivist.services
+
 
 APOLOGY = "Sorry, something went wrong on my side. The team has been told; please try again in a moment."
 

@@ -10,7 +10,7 @@ from bot.core import autocomplete, timezones
 from bot.core.interactions import reply
 from bot.errors import InvalidInput, NotAllowed
 from cogs.config import rules as schedule_rules
-from cogs.config import store as settings_store
+from cogs.config.service import ConfigService
 from cogs.config.store import GuildSettings
 
 
@@ -50,18 +50,14 @@ def require_admin(interaction: discord.Interaction) -> None:
 class ConfigGroup(
     app_commands.Group, name="config", description="Configure Archivist for this server (admins)"
 ):
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, service: ConfigService) -> None:
         super().__init__()
-        self.bot = bot
-
-    @property
-    def db(self):
-        return self.bot.db
+        self.service = service
 
     @app_commands.command(name="show", description="Show Archivist's settings for this server")
     async def show(self, interaction: discord.Interaction) -> None:
         require_admin(interaction)
-        cfg = await settings_store.get(self.db, interaction.guild_id)
+        cfg = await self.service.get(interaction.guild_id)
         await interaction.response.send_message(embed=settings_embed(cfg), ephemeral=True)
 
     @app_commands.command(
@@ -80,7 +76,7 @@ class ConfigGroup(
         announcements: discord.TextChannel | None = None,
     ) -> None:
         require_admin(interaction)
-        changes = {}
+        changes: dict[str, object] = {}
         if research_forum is not None:
             changes["research_forum_id"] = research_forum.id
         if review is not None:
@@ -89,8 +85,7 @@ class ConfigGroup(
             changes["announcements_channel_id"] = announcements.id
         if not changes:
             raise InvalidInput("Pick at least one channel: `research_forum`, `review` or `announcements`.")
-        cfg = await settings_store.update(self.db, interaction.guild_id, **changes)
-        self.bot.dispatch("archivist_settings_changed", interaction.guild_id)
+        cfg = await self.service.update(interaction.guild_id, changes)
         await reply(interaction, "Channels saved.", embed=settings_embed(cfg))
 
     @app_commands.command(name="roles", description="Choose the host role (hosts create and run episodes)")
@@ -99,7 +94,7 @@ class ConfigGroup(
         require_admin(interaction)
         if host.is_default():
             raise InvalidInput("@everyone can't be the host role: pick a role that only hosts have.")
-        cfg = await settings_store.update(self.db, interaction.guild_id, host_role_id=host.id)
+        cfg = await self.service.update(interaction.guild_id, {"host_role_id": host.id}, notify=False)
         await reply(interaction, f"Hosts are now the members with {host.mention}.", embed=settings_embed(cfg))
 
     @app_commands.command(
@@ -110,8 +105,7 @@ class ConfigGroup(
     async def timezone(self, interaction: discord.Interaction, tz: str) -> None:
         require_admin(interaction)
         zone = timezones.validate(tz)
-        cfg = await settings_store.update(self.db, interaction.guild_id, timezone=zone)
-        self.bot.dispatch("archivist_settings_changed", interaction.guild_id)
+        cfg = await self.service.update(interaction.guild_id, {"timezone": zone})
         await reply(interaction, f"The server's time zone is now `{zone}`.", embed=settings_embed(cfg))
 
     @app_commands.command(
@@ -141,24 +135,19 @@ class ConfigGroup(
         if digest_time is not None:
             changes["digest_time"] = schedule_rules.parse_clock(digest_time).strftime("%H:%M")
         if not changes:
-            cfg = await settings_store.get(self.db, interaction.guild_id)
+            cfg = await self.service.get(interaction.guild_id)
             await reply(interaction, "Nothing changed; the reminder settings are:", embed=settings_embed(cfg))
             return
-        cfg = await settings_store.update(self.db, interaction.guild_id, **changes)
-        self.bot.dispatch("archivist_settings_changed", interaction.guild_id)
+        cfg = await self.service.update(interaction.guild_id, changes)
         await reply(interaction, "Reminder settings saved.", embed=settings_embed(cfg))
 
 
 class Admin(commands.Cog):
     """Server configuration."""
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: commands.Bot, service: ConfigService) -> None:
         self.bot = bot
-        bot.tree.add_command(ConfigGroup(bot))
+        bot.tree.add_command(ConfigGroup(service))
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command("config")
-
-
-async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(Admin(bot))

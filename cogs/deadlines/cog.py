@@ -6,7 +6,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.groups import episode_group
 from bot.core.interactions import publish_after_answer, reply
 from bot.core.transformers import EpisodeArg
 from cogs.deadlines import views
@@ -20,18 +19,14 @@ MILESTONE_CHOICES = [app_commands.Choice(name=m.label, value=m.value) for m in M
 class Deadlines(commands.Cog):
     """Episode deadlines and their reminders in the thread."""
 
-    def __init__(self, bot) -> None:
-        self.bot = bot
-        self.service = DeadlineService(bot, bot.db, bot.scheduler, bot.episodes, bot.outbox)
-        self.service.register()
+    def __init__(self, service: DeadlineService, episode_group: app_commands.Group) -> None:
+        self.service = service
+        self.group = episode_group  # the shared `/episode` group, made by `bot.app`
         self.command = self._build_command()
-        episode_group(bot).add_command(self.command)
+        self.group.add_command(self.command)
 
     async def cog_unload(self) -> None:
-        group = self.bot.tree.get_command("episode")
-        if isinstance(group, app_commands.Group):
-            group.remove_command(self.command.name)
-        self.service.unregister()
+        self.group.remove_command(self.command.name)
 
     @commands.Cog.listener()
     async def on_archivist_settings_changed(self, guild_id: int) -> None:
@@ -62,7 +57,3 @@ class Deadlines(commands.Cog):
             await publish_after_answer(interaction, result.publish)
 
         return deadline
-
-
-async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(Deadlines(bot))

@@ -48,14 +48,7 @@ def _offsets(cfg: GuildSettings) -> list[timedelta]:
 
 
 class DeadlineService(PostingService):
-    def register(self) -> None:
-        self.scheduler.register(DEADLINE, self.deliver_deadlines)
-        self.episodes.status_listeners.append(self.on_status)
-
-    def unregister(self) -> None:
-        self.scheduler.unregister(DEADLINE)
-        if self.on_status in self.episodes.status_listeners:
-            self.episodes.status_listeners.remove(self.on_status)
+    """Its job kind (`DEADLINE`) and status listener (`on_status`) are registered by `bot.app`."""
 
     async def set_deadline(
         self, member: discord.Member, episode: Episode, milestone: Milestone, when: str

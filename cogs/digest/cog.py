@@ -10,13 +10,8 @@ from cogs.digest.service import DigestService
 class Digest(commands.Cog):
     """The weekly digest in the announcements channel."""
 
-    def __init__(self, bot) -> None:
-        self.bot = bot
-        self.service = DigestService(bot, bot.db, bot.scheduler, bot.episodes, bot.outbox)
-        self.service.register()
-
-    async def cog_unload(self) -> None:
-        self.service.unregister()
+    def __init__(self, service: DigestService) -> None:
+        self.service = service
 
     @commands.Cog.listener()
     async def on_archivist_ready(self) -> None:
@@ -25,7 +20,3 @@ class Digest(commands.Cog):
     @commands.Cog.listener()
     async def on_archivist_settings_changed(self, guild_id: int) -> None:
         await self.service.ensure_digest(guild_id, reschedule=True)
-
-
-async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(Digest(bot))

@@ -29,11 +29,7 @@ DIGEST_HORIZON = timedelta(days=14)
 
 
 class DigestService(PostingService):
-    def register(self) -> None:
-        self.scheduler.register_each(DIGEST, self.deliver_digest)
-
-    def unregister(self) -> None:
-        self.scheduler.unregister(DIGEST)
+    """Its job kind (`DIGEST`) is registered by `bot.app`."""
 
     async def ensure_digest(self, guild_id: int, *, reschedule: bool = False) -> datetime | None:
         """Make sure a server with an announcements channel has its next digest scheduled."""

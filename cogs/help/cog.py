@@ -8,6 +8,7 @@ from discord.ext import commands
 
 from bot.core.pager import chunk
 from bot.errors import NotConfigured
+from cogs.episodes.service import EpisodeService
 
 # Who may use a command, as the spec fixes it; anything not listed is for everyone.
 AUDIENCE = {
@@ -55,8 +56,8 @@ def help_lines(tree: app_commands.CommandTree, *, host: bool, admin: bool) -> di
 
 
 class Help(commands.Cog):
-    def __init__(self, bot) -> None:
-        self.bot = bot
+    def __init__(self, episodes: EpisodeService) -> None:
+        self.episodes = episodes
 
     @app_commands.command(name="help", description="The commands you can use, grouped")
     @app_commands.guild_only()
@@ -64,18 +65,14 @@ class Help(commands.Cog):
         member = interaction.user
         admin = isinstance(member, discord.Member) and member.guild_permissions.manage_guild
         try:
-            host = isinstance(member, discord.Member) and await self.bot.episodes.is_host(member)
+            host = isinstance(member, discord.Member) and await self.episodes.is_host(member)
         except NotConfigured:
             host = False
         embed = discord.Embed(
             title="Archivist — commands",
             description="Research for every episode lives in its thread in the research forum: just post there.",
         )
-        for section, lines in help_lines(self.bot.tree, host=host, admin=admin).items():
+        for section, lines in help_lines(interaction.client.tree, host=host, admin=admin).items():
             for part in chunk(lines, size=50, max_chars=1024):
                 embed.add_field(name=section, value="\n".join(part), inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
-
-
-async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(Help(bot))

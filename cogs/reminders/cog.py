@@ -14,9 +14,8 @@ from bot.core import autocomplete, timezones
 from bot.core.interactions import reply
 from bot.core.pager import Pager
 from bot.core.text import excerpt, ts
-from cogs.reminders.service import MAX_PENDING, TEXT_MAX, ReminderService, SnoozeResult
+from cogs.reminders.service import MAX_PENDING, TEXT_MAX, ReminderService
 from cogs.reminders.store import Reminder
-from cogs.reminders.views import DYNAMIC_ITEMS
 
 log = logging.getLogger(__name__)
 
@@ -113,69 +112,17 @@ class RemindGroup(app_commands.Group, name="remind", description="Personal remin
         )
 
 
-def snooze_answer(result: SnoozeResult) -> str:
-    """What a Snooze click did: only what this click changed, and what others had already changed."""
-    assert result.until is not None and result.reminders
-    count = len(result.reminders)
-    what = "this reminder" if count == 1 else f"{count} reminders"
-    text = f"💤 Snoozed {what}: I'll remind you again {ts(result.until)} ({ts(result.until, 'R')})."
-    if result.already:
-        times = sorted({r.due_at for r in result.already})
-        text += (
-            f" {len(result.already)} more of yours here {'was' if len(result.already) == 1 else 'were'} "
-            "already snoozed: " + ", ".join(ts(t) for t in times[:5]) + "."
-        )
-    return text
-
-
 class Reminders(commands.Cog):
     """Personal reminders."""
 
-    def __init__(self, bot) -> None:
+    def __init__(self, bot: commands.Bot, service: ReminderService) -> None:
         self.bot = bot
-        self.service = ReminderService(bot, bot.db, bot.scheduler, bot.episodes, bot.outbox)
-        self.service.register()
-        bot.tree.add_command(RemindGroup(self.service))
-
-    async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.service = service
+        bot.tree.add_command(RemindGroup(service))
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
         self.bot.tree.remove_command("remind")
-        self.service.unregister()
 
     @commands.Cog.listener()
     async def on_archivist_ready(self) -> None:
         await self.service.reconcile()
-
-    # -- what the buttons under a delivered reminder do (see cogs.reminders.views) -------------------------
-
-    async def snooze_clicked(self, interaction: discord.Interaction, target: str, seconds: int) -> None:
-        result = await self.service.snooze(
-            interaction.guild_id,
-            interaction.user.id,
-            target,
-            seconds,
-            interaction.message.id if interaction.message else None,
-        )
-        await reply(interaction, snooze_answer(result))
-
-    async def reveal_clicked(self, interaction: discord.Interaction, target: str) -> None:
-        mine = await self.service.reveal(
-            interaction.user.id, target, interaction.message.id if interaction.message else None
-        )
-        # Each reminder's text fits one message (TEXT_MAX); several are shown in as many as they need.
-        messages: list[str] = []
-        for r in mine:
-            part = f"🔒 Reminder #{r.id}:\n{r.text}"
-            if messages and len(messages[-1]) + 2 + len(part) <= 2000:
-                messages[-1] += "\n\n" + part
-            else:
-                messages.append(part[:2000])
-        for text in messages:
-            await reply(interaction, text)
-
-
-async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(Reminders(bot))

@@ -83,13 +83,7 @@ def _ids(items: list[str]) -> list[int]:
 
 
 class ReminderService(PostingService):
-    def register(self) -> None:
-        self.scheduler.register(REMINDER, self.deliver_reminders)
-        self.outbox.register(REMINDER, ReminderItems(self.db))
-
-    def unregister(self) -> None:
-        self.scheduler.unregister(REMINDER)
-        self.outbox.unregister(REMINDER)
+    """Its job kind (`REMINDER`) and outbox items (`ReminderItems`) are registered by `bot.app`."""
 
     # -- time zones ------------------------------------------------------------------------------------
 

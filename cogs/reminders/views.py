@@ -3,33 +3,66 @@ could not be sent by DM, Show reminder.
 
 They are `DynamicItem`s: the custom id carries the reminder id (or `m`, "the clicker's reminders in
 this message", when several were grouped into one message), so they keep working after a restart once
-registered with `bot.add_dynamic_items`. Only a reminder's owner can use them; what a click does is up
-to the reminders cog (`ReminderActions`).
+registered with `bot.add_dynamic_items` (by `bot.app`). Only a reminder's owner can use them; a click
+calls the reminders service the composition root built (`services_of(interaction).reminders`).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import discord
 
-from bot.core.interactions import ArchivistButton
+from bot.core.interactions import ArchivistButton, reply, services_of
+from bot.core.text import ts
+
+if TYPE_CHECKING:
+    from cogs.reminders.service import SnoozeResult
 
 SNOOZES = ((3600, "1 hour"), (86400, "1 day"))
 
 
-class ReminderActions(Protocol):
-    async def snooze_clicked(self, interaction: discord.Interaction, target: str, seconds: int) -> None: ...
+def snooze_answer(result: SnoozeResult) -> str:
+    """What a Snooze click did: only what this click changed, and what others had already changed."""
+    assert result.until is not None and result.reminders
+    count = len(result.reminders)
+    what = "this reminder" if count == 1 else f"{count} reminders"
+    text = f"💤 Snoozed {what}: I'll remind you again {ts(result.until)} ({ts(result.until, 'R')})."
+    if result.already:
+        times = sorted({r.due_at for r in result.already})
+        text += (
+            f" {len(result.already)} more of yours here {'was' if len(result.already) == 1 else 'were'} "
+            "already snoozed: " + ", ".join(ts(t) for t in times[:5]) + "."
+        )
+    return text
 
-    async def reveal_clicked(self, interaction: discord.Interaction, target: str) -> None: ...
+
+async def snooze_clicked(interaction: discord.Interaction, target: str, seconds: int) -> None:
+    result = await services_of(interaction).reminders.snooze(
+        interaction.guild_id,
+        interaction.user.id,
+        target,
+        seconds,
+        interaction.message.id if interaction.message else None,
+    )
+    await reply(interaction, snooze_answer(result))
 
 
-def _actions(interaction: discord.Interaction) -> ReminderActions:
-    cog = interaction.client.get_cog("Reminders")  # type: ignore[attr-defined]
-    if cog is None:
-        raise RuntimeError("the reminders cog is not loaded")
-    return cog
+async def reveal_clicked(interaction: discord.Interaction, target: str) -> None:
+    mine = await services_of(interaction).reminders.reveal(
+        interaction.user.id, target, interaction.message.id if interaction.message else None
+    )
+    # Each reminder's text fits one message (TEXT_MAX); several are shown in as many as they need.
+    messages: list[str] = []
+    for r in mine:
+        part = f"🔒 Reminder #{r.id}:\n{r.text}"
+        if messages and len(messages[-1]) + 2 + len(part) <= 2000:
+            messages[-1] += "\n\n" + part
+        else:
+            messages.append(part[:2000])
+    for text in messages:
+        await reply(interaction, text)
 
 
 class SnoozeButton(
@@ -56,7 +89,7 @@ class SnoozeButton(
         return cls(int(match["seconds"]), match["target"])
 
     async def clicked(self, interaction: discord.Interaction) -> None:
-        await _actions(interaction).snooze_clicked(interaction, self.target, self.seconds)
+        await snooze_clicked(interaction, self.target, self.seconds)
 
 
 class RevealButton(ArchivistButton, template=r"archivist:reveal:(?P<target>\d{1,19}|m)"):
@@ -78,7 +111,7 @@ class RevealButton(ArchivistButton, template=r"archivist:reveal:(?P<target>\d{1,
         return cls(match["target"])
 
     async def clicked(self, interaction: discord.Interaction) -> None:
-        await _actions(interaction).reveal_clicked(interaction, self.target)
+        await reveal_clicked(interaction, self.target)
 
 
 DYNAMIC_ITEMS = (SnoozeButton, RevealButton)

@@ -17,7 +17,7 @@ from bot.errors import InvalidInput
 from cogs.digest import store as digest_store
 from cogs.episodes import store as episode_store
 from cogs.reminders import store as reminder_store
-from cogs.reminders.cog import snooze_answer
+from cogs.reminders.views import snooze_answer
 
 HOUR = 3600
 DAY = 86400

@@ -1,0 +1,108 @@
+"""The composition root's parts: every service built once, every job kind and listener registered in one
+visible list, every cog handed its services. `bot.app.Archivist` calls these; nothing else builds a
+service, registers a handler or finds a cog by name.
+
+A new command goes in its feature's cog (or the cog's group); a new feature adds its service to
+`Services` and `build_services`, its job kinds to `register_handlers` and its cog to `feature_cogs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.core.db import Database
+from bot.core.metrics import Metrics
+from bot.core.outbox import Outbox
+from bot.core.pacing import ChannelPacer
+from bot.core.scheduler import Scheduler
+from cogs.config.cog import Admin
+from cogs.config.service import ConfigService
+from cogs.deadlines.cog import Deadlines
+from cogs.deadlines.service import DEADLINE, DeadlineService
+from cogs.digest.cog import Digest
+from cogs.digest.service import DIGEST, DigestService
+from cogs.episodes.service import EpisodeService
+from cogs.help.cog import Help
+from cogs.reminders import views as reminder_views
+from cogs.reminders.cog import Reminders
+from cogs.reminders.service import REMINDER, ReminderItems, ReminderService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything the features share, built once per bot by `build_services`."""
+
+    settings: Settings
+    metrics: Metrics  # what benchmarks and tests read: statements, wake-ups, timings
+    db: Database
+    scheduler: Scheduler
+    outbox: Outbox  # every automatic post, paced per channel
+    config: ConfigService
+    episodes: EpisodeService
+    reminders: ReminderService
+    deadlines: DeadlineService
+    digest: DigestService
+
+
+def build_services(bot: discord.Client, settings: Settings) -> Services:
+    metrics = Metrics()
+    db = Database(settings.database_path, metrics)
+    scheduler = Scheduler(db, metrics)
+    outbox = Outbox(bot, db, ChannelPacer(), metrics)
+    episodes = EpisodeService(bot, db, scheduler)
+    posting = (bot, db, scheduler, episodes, outbox)
+    return Services(
+        settings=settings,
+        metrics=metrics,
+        db=db,
+        scheduler=scheduler,
+        outbox=outbox,
+        config=ConfigService(bot, db),
+        episodes=episodes,
+        reminders=ReminderService(*posting),
+        deadlines=DeadlineService(*posting),
+        digest=DigestService(*posting),
+    )
+
+
+def register_handlers(bot: discord.Client, s: Services) -> None:
+    """Every scheduler job kind, outbox item kind, status listener and persistent button, in one place."""
+    batches = {  # handlers given every due job of their kind at once
+        REMINDER: s.reminders.deliver_reminders,
+        DEADLINE: s.deadlines.deliver_deadlines,
+    }
+    one_at_a_time = {  # handlers given one job at a time, each outcome recorded as soon as it is known
+        DIGEST: s.digest.deliver_digest,
+    }
+    for kind, handler in batches.items():
+        s.scheduler.register(kind, handler)
+    for kind, each in one_at_a_time.items():
+        s.scheduler.register_each(kind, each)
+    s.outbox.register(REMINDER, ReminderItems(s.db))
+    # Told after an episode's status changed (in this order).
+    s.episodes.status_listeners.extend([s.deadlines.on_status])
+    # Buttons that keep working after a restart (their custom id carries what they act on).
+    bot.add_dynamic_items(*reminder_views.DYNAMIC_ITEMS)  # type: ignore[attr-defined]
+
+
+def episode_group() -> app_commands.Group:
+    """The one `/episode` group; the episodes, assignments and deadlines cogs add subcommands to it."""
+    return app_commands.Group(
+        name="episode", description="Episodes and their research threads", guild_only=True
+    )
+
+
+def feature_cogs(bot: commands.Bot, s: Services, episode: app_commands.Group) -> list[commands.Cog]:
+    """Every feature's cog, handed its services. Any order works; this one is the order of /help."""
+    return [
+        Admin(bot, s.config),
+        Reminders(bot, s.reminders),
+        Deadlines(s.deadlines, episode),
+        Digest(s.digest),
+        Help(s.episodes),
+    ]
