@@ -50,7 +50,7 @@ def _lines(needing: list[Episode], research: list[EpisodeCount], upcoming: list[
     sections = [
         (
             f"✍️ Needs an author ({len(needing)})",
-            [f"• **{e.code}** · {clean(e.title)}{_where(e.thread_id)}" for e in needing],
+            [f"• **{e.code}** · {clean(e.title)}{_thread_mention(e.thread_id)}" for e in needing],
             "Every episode has an author.",
         ),
         (
@@ -58,7 +58,7 @@ def _lines(needing: list[Episode], research: list[EpisodeCount], upcoming: list[
             [
                 f"• **{c.code}** · {clean(c.title)} — {_plural(c.contributions, 'contribution')}"
                 + (f" from {_plural(c.contributors, 'member')}" if c.contributions else "")
-                + _where(c.thread_id)
+                + _thread_mention(c.thread_id)
                 for c in research
             ],
             "No episode is in research.",
@@ -66,7 +66,7 @@ def _lines(needing: list[Episode], research: list[EpisodeCount], upcoming: list[
         (
             f"📅 Deadlines in the next 14 days ({len(upcoming)})",
             [
-                f"• {ts(d.due_at)} ({ts(d.due_at, 'R')}) · **{d.code}** {d.milestone.label}{_where(d.thread_id)}"
+                f"• {ts(d.due_at)} ({ts(d.due_at, 'R')}) · **{d.code}** {d.milestone.label}{_thread_mention(d.thread_id)}"
                 for d in upcoming
             ],
             "No deadline in the next two weeks.",
@@ -106,7 +106,7 @@ def _paginate(lines: list[str], size: int = EMBED_MAX, pages: int = DIGEST_PAGES
     return chunks
 
 
-def _where(thread_id: int | None) -> str:
+def _thread_mention(thread_id: int | None) -> str:
     return f" — <#{thread_id}>" if thread_id else ""
 
 

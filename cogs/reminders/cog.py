@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 WHEN_HELP = "e.g. in 2 hours, 2h30m, tomorrow 18:00, next friday 9am, 2026-01-10 18:00, <t:…>"
 
 
-def _where(reminder: Reminder) -> str:
+def _delivery_place(reminder: Reminder) -> str:
     return "by DM" if reminder.private else f"in <#{reminder.channel_id}>"
 
 
@@ -51,14 +51,14 @@ class RemindGroup(app_commands.Group, name="remind", description="Personal remin
         await reply(
             interaction,
             f"⏰ Reminder #{reminder.id}: I'll remind you {ts(reminder.due_at)} ({ts(reminder.due_at, 'R')}) "
-            f"{_where(reminder)}.\n> {excerpt(text, 200)}",
+            f"{_delivery_place(reminder)}.\n> {excerpt(text, 200)}",
         )
 
     @app_commands.command(name="list", description="Your pending reminders")
     async def list_(self, interaction: discord.Interaction) -> None:
         reminders = await self.service.pending(interaction.guild_id, interaction.user.id)
         lines = [
-            f"**#{r.id}** · {ts(r.due_at)} ({ts(r.due_at, 'R')}) · {_where(r)}\n> "
+            f"**#{r.id}** · {ts(r.due_at)} ({ts(r.due_at, 'R')}) · {_delivery_place(r)}\n> "
             + discord.utils.escape_markdown(excerpt(r.text, 80))
             for r in reminders
         ]
@@ -118,7 +118,10 @@ class Reminders(commands.Cog):
     def __init__(self, bot: commands.Bot, service: ReminderService) -> None:
         self.bot = bot
         self.service = service
-        bot.tree.add_command(RemindGroup(service))
+        self.group = RemindGroup(service)
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.group)
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command("remind")
