@@ -204,7 +204,7 @@ async def main(small: bool, tmp: str) -> None:
             f"\nSeeded {total:,} contributions ({in_big:,} in one episode) in {time.perf_counter() - started:.1f} s"
         )
 
-        service = env.bot.get_cog("Research").service
+        service = env.bot.services.research
         bot_guild = env.bot.get_guild(guild.id)
 
         # -- ingest ------------------------------------------------------------------------------

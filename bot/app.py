@@ -1,4 +1,9 @@
-"""create_bot(): builds Archivist from the environment. No module-level bot, no globals."""
+"""create_bot(): builds Archivist from the environment. No module-level bot, no globals.
+
+The one composition root: `Archivist` builds every service (`bot.wiring.build_services`, held as
+`bot.services`), registers every job kind, listener and persistent button (`register_handlers`), and in
+`setup_hook` adds every cog, handed its services (`feature_cogs`), in any order.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,6 @@ from discord.ext import commands
 from bot import wiring
 from bot.config import Settings
 from bot.core.db import Database
-from bot.core.groups import episode_group
 from bot.core.interactions import ArchivistTree
 from bot.core.metrics import Metrics
 from bot.core.outbox import Outbox
@@ -24,12 +28,6 @@ from cogs.episodes.service import EpisodeService
 
 log = logging.getLogger(__name__)
 
-# Feature cogs not yet handed their services by `bot.wiring` (each module has `async def setup(bot)`).
-COGS = (
-    "cogs.episodes.cog",
-    "cogs.assignments.cog",
-    "cogs.research.cog",
-)
 TREE_HASH_KEY = "command_tree_hash"
 
 
@@ -82,9 +80,7 @@ class Archivist(commands.Bot):
         try:
             if not self.db.is_open:  # `python -m bot run` opens it before contacting Discord
                 await self.db.open()
-            for name in COGS:
-                await self.load_extension(name)
-            for cog in wiring.feature_cogs(self, self.services, episode_group(self)):
+            for cog in wiring.feature_cogs(self, self.services, wiring.episode_group()):
                 await self.add_cog(cog)
             await self.sync_commands()
         except BaseException:

@@ -20,17 +20,29 @@ from bot.core.metrics import Metrics
 from bot.core.outbox import Outbox
 from bot.core.pacing import ChannelPacer
 from bot.core.scheduler import Scheduler
+from cogs.assignments import views as assignment_views
+from cogs.assignments.cog import Assignments
+from cogs.assignments.review import REVIEW_SYNC
+from cogs.assignments.service import AssignmentService
+from cogs.assignments.store import TELL_JOB
 from cogs.config.cog import Admin
 from cogs.config.service import ConfigService
 from cogs.deadlines.cog import Deadlines
 from cogs.deadlines.service import DEADLINE, DeadlineService
 from cogs.digest.cog import Digest
 from cogs.digest.service import DIGEST, DigestService
+from cogs.episodes.cog import Episodes
+from cogs.episodes.posts_store import NOTE_JOB
 from cogs.episodes.service import EpisodeService
+from cogs.episodes.sync import CARD_SYNC
 from cogs.help.cog import Help
 from cogs.reminders import views as reminder_views
 from cogs.reminders.cog import Reminders
 from cogs.reminders.service import REMINDER, ReminderItems, ReminderService
+from cogs.research.catchup import CATCH_UP_JOB
+from cogs.research.cog import Research
+from cogs.research.posting import FORM_POST_JOB, THANKS_JOB
+from cogs.research.service import ResearchService
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +56,8 @@ class Services:
     outbox: Outbox  # every automatic post, paced per channel
     config: ConfigService
     episodes: EpisodeService
+    assignments: AssignmentService
+    research: ResearchService
     reminders: ReminderService
     deadlines: DeadlineService
     digest: DigestService
@@ -55,7 +69,8 @@ def build_services(bot: discord.Client, settings: Settings) -> Services:
     scheduler = Scheduler(db, metrics)
     outbox = Outbox(bot, db, ChannelPacer(), metrics)
     episodes = EpisodeService(bot, db, scheduler)
-    posting = (bot, db, scheduler, episodes, outbox)
+    feature = (bot, db, scheduler, episodes)
+    posting = (*feature, outbox)  # features whose jobs post through the outbox
     return Services(
         settings=settings,
         metrics=metrics,
@@ -64,6 +79,8 @@ def build_services(bot: discord.Client, settings: Settings) -> Services:
         outbox=outbox,
         config=ConfigService(bot, db),
         episodes=episodes,
+        assignments=AssignmentService(*feature),
+        research=ResearchService(*feature),
         reminders=ReminderService(*posting),
         deadlines=DeadlineService(*posting),
         digest=DigestService(*posting),
@@ -72,35 +89,39 @@ def build_services(bot: discord.Client, settings: Settings) -> Services:
 
 def register_handlers(bot: discord.Client, s: Services) -> None:
     """Every scheduler job kind, outbox item kind, status listener and persistent button, in one place."""
-    batches = {  # handlers given every due job of their kind at once
-        REMINDER: s.reminders.deliver_reminders,
-        DEADLINE: s.deadlines.deliver_deadlines,
-    }
-    one_at_a_time = {  # handlers given one job at a time, each outcome recorded as soon as it is known
-        DIGEST: s.digest.deliver_digest,
-    }
-    for kind, handler in batches.items():
-        s.scheduler.register(kind, handler)
-    for kind, each in one_at_a_time.items():
-        s.scheduler.register_each(kind, each)
+    each = s.scheduler.register_each  # a handler given one job at a time, each outcome recorded at once
+    batch = s.scheduler.register  # a handler given every due job of its kind at once
+    each(CARD_SYNC, s.episodes.posts.card_job)
+    each(NOTE_JOB, s.episodes.notes.note_job)
+    each(REVIEW_SYNC, s.assignments.review.review_job)
+    each(TELL_JOB, s.assignments.telling.tell_job)
+    each(THANKS_JOB, s.research.posts.thanks_job)
+    each(FORM_POST_JOB, s.research.posts.form_post_job)
+    each(CATCH_UP_JOB, s.research.catch_up.run_job)
+    batch(REMINDER, s.reminders.deliver_reminders)
+    batch(DEADLINE, s.deadlines.deliver_deadlines)
+    each(DIGEST, s.digest.deliver_digest)
     s.outbox.register(REMINDER, ReminderItems(s.db))
-    # Told after an episode's status changed (in this order).
-    s.episodes.status_listeners.extend([s.deadlines.on_status])
+    # Told after an episode's status changed, in this order.
+    s.episodes.status_listeners.extend([s.research.on_status, s.deadlines.on_status])
     # Buttons that keep working after a restart (their custom id carries what they act on).
-    bot.add_dynamic_items(*reminder_views.DYNAMIC_ITEMS)  # type: ignore[attr-defined]
+    bot.add_dynamic_items(*assignment_views.DYNAMIC_ITEMS, *reminder_views.DYNAMIC_ITEMS)  # type: ignore[attr-defined]
 
 
 def episode_group() -> app_commands.Group:
     """The one `/episode` group; the episodes, assignments and deadlines cogs add subcommands to it."""
-    return app_commands.Group(
-        name="episode", description="Episodes and their research threads", guild_only=True
-    )
+    group = app_commands.Group(name="episode", description="Episodes and their research threads")
+    return app_commands.guild_only()(group)
 
 
 def feature_cogs(bot: commands.Bot, s: Services, episode: app_commands.Group) -> list[commands.Cog]:
-    """Every feature's cog, handed its services. Any order works; this one is the order of /help."""
+    """Every feature's cog, handed its services. Any order works; this one is the order of /help and of
+    the commands synced to Discord."""
     return [
         Admin(bot, s.config),
+        Episodes(bot, s.episodes, episode),
+        Assignments(bot, s.assignments, episode),
+        Research(bot, s.research),
         Reminders(bot, s.reminders),
         Deadlines(s.deadlines, episode),
         Digest(s.digest),

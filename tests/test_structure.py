@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import discord
 from discord import app_commands
+from simcord import Env
 
-from bot.app import COGS
+from bot import wiring
 from bot.core.interactions import ArchivistTree
 
 ROOT = Path(__file__).resolve().parents[1]
+FEATURE_COGS = {"Admin", "Episodes", "Assignments", "Research", "Reminders", "Deadlines", "Digest", "Help"}
+
+
+def command_names(bot) -> list[str]:
+    names = [command.qualified_name for command in bot.tree.walk_commands()]
+    return names + [m.name for m in bot.tree.get_commands(type=discord.AppCommandType.message)]
 
 
 async def test_every_cog_loads_and_commands_are_unique_and_described(simcord_env):
     bot = simcord_env.bot
-    assert set(COGS) <= set(bot.extensions)
+    assert set(bot.cogs) == FEATURE_COGS
+    assert not bot.extensions  # every cog is handed its services by the composition root, none loaded by name
     assert isinstance(bot.tree, ArchivistTree)
     names = []
     for command in bot.tree.walk_commands():
@@ -51,3 +60,29 @@ def test_failures_have_one_path():
         assert "except ArchivistError" not in text, path
         if path.name != "interactions.py":
             assert "def on_error" not in text, path
+
+
+async def test_cogs_work_added_in_any_order(bots, monkeypatch, tmp_path):
+    """No cog depends on another being added first: reversed or shuffled, the same commands exist and
+    the cogs that add `/episode` subcommands answer."""
+    in_order = wiring.feature_cogs
+    seen = []
+    orders = (list, lambda cogs: cogs[::-1], lambda cogs: random.Random(11).sample(cogs, len(cogs)))
+    for n, arrange in enumerate(orders):
+        monkeypatch.setattr(wiring, "feature_cogs", lambda *a, arrange=arrange: arrange(in_order(*a)))
+        monkeypatch.setenv("DATABASE_PATH", str(tmp_path / f"order{n}.sqlite3"))  # a new bot: syncs its tree
+        env = Env(bots())
+        await env.start()
+        try:
+            guild = env.create_guild("Order")
+            general = guild.create_text_channel("general")
+            member = guild.add_member(env.create_user("reader"))
+            assert set(env.bot.cogs) == FEATURE_COGS
+            seen.append(sorted(command_names(env.bot)))
+            r = await member.slash(general, "episode deadline", episode="none", milestone="script", when="1d")
+            assert "no episode" in (r.response.content or "")
+            r = await member.slash(general, "help")
+            assert r.response.embeds
+        finally:
+            await env.shutdown()
+    assert seen[0] == seen[1] == seen[2]

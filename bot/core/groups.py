@@ -21,10 +21,3 @@ def add_subcommands(cog: commands.Cog, group: app_commands.Group) -> list[app_co
 def remove_subcommands(group: app_commands.Group, commands_: list[app_commands.Command]) -> None:
     for command in commands_:
         group.remove_command(command.name)
-
-
-def episode_group(bot: commands.Bot) -> app_commands.Group:
-    group = bot.tree.get_command("episode")
-    if not isinstance(group, app_commands.Group):
-        raise RuntimeError("cogs.episodes.cog must be loaded before cogs that add /episode subcommands")
-    return group

@@ -1,8 +1,8 @@
 """`/episode claim|unclaim|assign|unassign|volunteer|requests` and the Approve/Decline review.
 
-The subcommands join the `/episode` group owned by `cogs.episodes.cog`; the review buttons are dynamic
-items and the Decline form is read from its submission (their custom ids carry the request id), so
-they keep working after a restart. Pending requests follow the review channel (settings changes,
+The subcommands join the shared `/episode` group (made by `bot.wiring`); the review buttons are dynamic
+items (what they do is in `cogs.assignments.views`) and the Decline form is read from its submission
+(their custom ids carry the request id), so they keep working after a restart. Pending requests follow the review channel (settings changes,
 deleted review messages, and once at start).
 """
 
@@ -14,41 +14,24 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.groups import episode_group
+from bot.core.groups import remove_subcommands
 from bot.core.interactions import publish_after_answer, reply
 from bot.core.pager import QueryPager, register_source
 from bot.core.text import ts
 from bot.core.transformers import EpisodeArg
-from bot.errors import NotAllowed
-from cogs.assignments.service import PITCH_MAX, AssignmentService, Decided
+from cogs.assignments.service import PITCH_MAX, AssignmentService
 from cogs.assignments.views import (
-    DYNAMIC_ITEMS,
-    decline_form,
+    decline_submitted,
     episode_label,
     handle_decline_submission,
+    member_of,
     request_line,
-    review_embed,
-    review_view,
     withdraw_view,
 )
 from cogs.episodes import store as episode_store
 from cogs.episodes.service import Change
 
 log = logging.getLogger(__name__)
-
-
-def _member(interaction: discord.Interaction) -> discord.Member:
-    if not isinstance(interaction.user, discord.Member):
-        raise NotAllowed("This only works inside a server.")
-    return interaction.user
-
-
-def _told_text(decided: Decided) -> str:
-    if decided.told_by_dm is None:
-        return "I couldn't reach them just now; I'll tell them as soon as Discord lets me."
-    if decided.told_by_dm:
-        return "I told them by DM."
-    return "Their DMs are closed, so I told them in the thread."
 
 
 async def _answer(interaction: discord.Interaction, change: Change, done: str, nothing: str) -> None:
@@ -61,22 +44,19 @@ async def _answer(interaction: discord.Interaction, change: Change, done: str, n
 class Assignments(commands.Cog):
     """Who writes which episode."""
 
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(
+        self, bot: commands.Bot, service: AssignmentService, episode_group: app_commands.Group
+    ) -> None:
         self.bot = bot
-        self.service = AssignmentService(bot, bot.db, bot.scheduler, bot.episodes)
-        self.group = episode_group(bot)
+        self.service = service
+        self.group = episode_group  # the shared `/episode` group, made by `bot.wiring`
         self._subcommands = self._build_commands()
         for command in self._subcommands:
             self.group.add_command(command)
-        bot.review_actions = self  # what the review buttons call (see cogs.assignments.views.ReviewActions)
         register_source(bot, "requests", self._requests_pager)  # its pages turn after a restart too
 
     async def cog_unload(self) -> None:
-        for command in self._subcommands:
-            self.group.remove_command(command.name)
-        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
-        if getattr(self.bot, "review_actions", None) is self:
-            del self.bot.review_actions
+        remove_subcommands(self.group, self._subcommands)
 
     # -- slash commands -------------------------------------------------------------------------------
 
@@ -86,7 +66,7 @@ class Assignments(commands.Cog):
         @app_commands.command(name="claim", description="Add yourself as an author of an episode (hosts)")
         @app_commands.describe(episode="The episode's code")
         async def claim(interaction: discord.Interaction, episode: EpisodeArg) -> None:
-            change = await service.claim(_member(interaction), episode)
+            change = await service.claim(member_of(interaction), episode)
             label = episode_label(episode)
             await _answer(
                 interaction,
@@ -98,7 +78,7 @@ class Assignments(commands.Cog):
         @app_commands.command(name="unclaim", description="Stop being an author of an episode (its authors)")
         @app_commands.describe(episode="The episode's code")
         async def unclaim(interaction: discord.Interaction, episode: EpisodeArg) -> None:
-            change = await service.unclaim(_member(interaction), episode)
+            change = await service.unclaim(member_of(interaction), episode)
             label = episode_label(episode)
             await _answer(
                 interaction,
@@ -112,7 +92,7 @@ class Assignments(commands.Cog):
         async def assign(
             interaction: discord.Interaction, episode: EpisodeArg, member: discord.Member
         ) -> None:
-            change = await service.assign(_member(interaction), episode, member)
+            change = await service.assign(member_of(interaction), episode, member)
             label = episode_label(episode)
             await _answer(
                 interaction,
@@ -126,7 +106,7 @@ class Assignments(commands.Cog):
         async def unassign(
             interaction: discord.Interaction, episode: EpisodeArg, member: discord.Member
         ) -> None:
-            change = await service.unassign(_member(interaction), episode, member)
+            change = await service.unassign(member_of(interaction), episode, member)
             label = episode_label(episode)
             await _answer(
                 interaction,
@@ -145,7 +125,7 @@ class Assignments(commands.Cog):
             episode: EpisodeArg,
             pitch: app_commands.Range[str, 1, PITCH_MAX] | None = None,
         ) -> None:
-            result = await service.volunteer(_member(interaction), episode, pitch)
+            result = await service.volunteer(member_of(interaction), episode, pitch)
             label = episode_label(episode)
             request = result.request
             if not result.created:
@@ -177,7 +157,7 @@ class Assignments(commands.Cog):
 
     async def _requests_pager(self, interaction: discord.Interaction, args: str) -> QueryPager:
         """The `/episode requests` pager (hosts only), for one episode's id or all (`args` empty)."""
-        host = _member(interaction)
+        host = member_of(interaction)
         hint = await self.service.review_hint(host)
         found = await episode_store.get(self.bot.db, int(args)) if args else None
         if found is not None and found.guild_id != host.guild.id:
@@ -198,26 +178,12 @@ class Assignments(commands.Cog):
             args=str(found.id) if found else "",
         )
 
-    # -- review buttons (cogs.assignments.views.ReviewActions) -------------------------------------------------
-
-    async def approve_clicked(self, interaction: discord.Interaction, request_id: int) -> None:
-        decided = await self.service.approve(_member(interaction), request_id)
-        await self._show_decision(interaction, decided)
-        decided = await self.service.after_approval(decided)
-        told = _told_text(decided)
-        await reply(
-            interaction,
-            f"Approved: <@{decided.request.user_id}> is now an author of **{episode_label(decided.episode)}**. {told}",
-        )
-
-    async def decline_clicked(self, interaction: discord.Interaction, request_id: int) -> None:
-        request, episode = await self.service.decidable(_member(interaction), request_id)
-        await interaction.response.send_modal(decline_form(request.id, episode))
+    # -- the Decline form (the review buttons are handled in cogs.assignments.views) -------------------
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         """Submitted Decline forms, whichever process opened them (see cogs.assignments.views.decline_form)."""
-        await handle_decline_submission(interaction, self._decline_submitted)
+        await handle_decline_submission(interaction, decline_submitted)
 
     # -- pending requests follow the review channel ----------------------------------------------------
 
@@ -258,48 +224,3 @@ class Assignments(commands.Cog):
             await self.service.review.review_messages_deleted(guild_id, channel_id, ids)
         except Exception:
             log.exception("deleted review messages in channel %s not handled", channel_id)
-
-    async def _decline_submitted(
-        self, interaction: discord.Interaction, request_id: int, reason: str | None
-    ) -> None:
-        decided = await self.service.decline(_member(interaction), request_id, reason)
-        await self._show_decision(interaction, decided)
-        decided = await self.service.after_decline(decided)
-        told = _told_text(decided)
-        await reply(interaction, f"Declined <@{decided.request.user_id}>'s request. {told}")
-
-    async def withdraw_clicked(self, interaction: discord.Interaction, request_id: int) -> None:
-        withdrawn = await self.service.withdraw(interaction.user, request_id, interaction.guild_id)
-        text = "You withdrew your request. You can still volunteer again later with `/episode volunteer`."
-        try:
-            await interaction.response.edit_message(content=text, view=None, embed=None)
-        except discord.HTTPException:
-            log.info("could not edit the confirmation of request %s", withdrawn.id)
-            await reply(interaction, text)
-
-    async def _show_decision(self, interaction: discord.Interaction, decided: Decided) -> None:
-        """Edit the review message (as the interaction's answer when it was clicked there)."""
-        request, episode = decided.request, decided.episode
-        message = interaction.message
-        if (
-            message is not None
-            and message.id == request.review_message_id
-            and not interaction.response.is_done()
-        ):
-            try:
-                await interaction.response.edit_message(
-                    embed=review_embed(request, episode),
-                    view=review_view(request),
-                    allowed_mentions=discord.AllowedMentions.none(),
-                )
-                return
-            except discord.HTTPException as exc:
-                log.warning(
-                    "could not edit review message of request %s in place (%s)", request.id, exc.status
-                )
-        await self.service.review.update_review_message(request, episode)
-
-
-async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(Assignments(bot))
-    bot.add_dynamic_items(*DYNAMIC_ITEMS)

@@ -46,12 +46,7 @@ class ReviewMessages(FeatureService):
     def __init__(
         self, bot: discord.Client, db: Database, scheduler: Scheduler, episodes: EpisodeService
     ) -> None:
-        super().__init__(bot, db, scheduler, episodes)
-        try:
-            scheduler.register_each(REVIEW_SYNC, self._review_job)
-        except ValueError:
-            # The cog was reloaded: the first service's handler stays (it holds no state of its own).
-            log.debug("%s handler already registered", REVIEW_SYNC)
+        super().__init__(bot, db, scheduler, episodes)  # `review_job` handles REVIEW_SYNC (see bot.wiring)
 
     async def channel(self, guild_id: int) -> tuple[discord.abc.Messageable | None, str | None]:
         cfg = await self.episodes.settings(guild_id)
@@ -236,7 +231,7 @@ class ReviewMessages(FeatureService):
             dedupe_key=store.review_key(request.id),
         )
 
-    async def _review_job(self, job: Job) -> Outcome:
+    async def review_job(self, job: Job) -> Outcome:
         request = await store.get(self.db, job.payload["request_id"])
         if request is None:
             return Failed("the request is gone")

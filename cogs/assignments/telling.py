@@ -39,11 +39,7 @@ class DecisionTelling(FeatureService):
         self, bot: discord.Client, db: Database, scheduler: Scheduler, episodes: EpisodeService
     ) -> None:
         super().__init__(bot, db, scheduler, episodes)
-        self._locks: dict[int, asyncio.Lock] = {}
-        try:
-            scheduler.register_each(TELL_JOB, self._tell_job)
-        except ValueError:
-            log.debug("%s handler already registered", TELL_JOB)
+        self._locks: dict[int, asyncio.Lock] = {}  # `tell_job` handles TELL_JOB (see bot.wiring)
 
     async def tell(self, request: AuthorRequest) -> bool | None:
         """Tell the member now: True by DM, False in the thread, None not yet (its job tells them later)."""
@@ -97,7 +93,7 @@ class DecisionTelling(FeatureService):
             note += f"\nReason: {request.reason}"
         return note
 
-    async def _tell_job(self, job: Job) -> Outcome:
+    async def tell_job(self, job: Job) -> Outcome:
         return await self._tell(job.payload["request_id"], attempts=job.attempts)
 
     async def _tell(self, request_id: int, *, attempts: int) -> Outcome:

@@ -2,8 +2,8 @@
 form, and the Withdraw button a volunteer gets.
 
 The buttons are `DynamicItem`s whose custom id carries the request id, so they keep working after a
-restart (registered with `bot.add_dynamic_items` on every start). What a click does is up to the
-object the assignments cog puts on the bot as `review_actions` (see `ReviewActions`).
+restart (registered with `bot.add_dynamic_items` by `bot.wiring` on every start). A click calls the
+assignments service the composition root built (`services_of(interaction).assignments`).
 
 The Decline form is the same: its custom id carries the request id, and a submitted form is read from
 the interaction itself (`decline_submission`), never looked up among forms this process opened, so a
@@ -12,17 +12,24 @@ form opened before a restart is answered after it.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import discord
 
-from bot.core.interactions import ArchivistButton, handle
+from bot.core.interactions import ArchivistButton, handle, reply, services_of
 from bot.core.text import thread_url, ts
+from bot.errors import NotAllowed
 from cogs.assignments.store import AuthorRequest, RequestStatus
 from cogs.episodes.store import Episode
 from cogs.episodes.views import DESCRIPTION_MAX, FIELD_MAX, TITLE_MAX, clip, fit
+
+if TYPE_CHECKING:
+    from cogs.assignments.service import Decided
+
+log = logging.getLogger(__name__)
 
 REASON_MAX = 500
 REASON_FIELD = "reason"  # the Decline form's text input custom id
@@ -33,14 +40,6 @@ _COLOURS = {
     RequestStatus.DECLINED: discord.Colour.red(),
     RequestStatus.WITHDRAWN: discord.Colour.light_grey(),
 }
-
-
-class ReviewActions(Protocol):
-    async def approve_clicked(self, interaction: discord.Interaction, request_id: int) -> None: ...
-
-    async def decline_clicked(self, interaction: discord.Interaction, request_id: int) -> None: ...
-
-    async def withdraw_clicked(self, interaction: discord.Interaction, request_id: int) -> None: ...
 
 
 def thread_link(episode: Episode) -> str | None:
@@ -100,13 +99,6 @@ def review_embed(request: AuthorRequest, episode: Episode) -> discord.Embed:
     return fit(embed)
 
 
-def _actions(interaction: discord.Interaction) -> ReviewActions:
-    actions = getattr(interaction.client, "review_actions", None)
-    if actions is None:
-        raise RuntimeError("the assignments cog is not loaded")
-    return actions
-
-
 class _RequestButton(ArchivistButton, template=r"archivist:request:unused:(?P<id>\d+)"):
     """Base: a button whose custom id is `archivist:request:<action>:<request id>`."""
 
@@ -132,8 +124,8 @@ class _RequestButton(ArchivistButton, template=r"archivist:request:unused:(?P<id
         return cls(int(match["id"]))
 
     async def clicked(self, interaction: discord.Interaction) -> None:
-        """Hand the click to `ReviewActions.<action>_clicked` (approve, decline or withdraw)."""
-        await getattr(_actions(interaction), f"{self.action}_clicked")(interaction, self.request_id)
+        """Hand the click to `CLICKS[action]` (approve, decline or withdraw)."""
+        await CLICKS[self.action](interaction, self.request_id)
 
 
 class ApproveButton(_RequestButton, template=r"archivist:request:approve:(?P<id>\d+)"):
@@ -233,3 +225,78 @@ async def handle_decline_submission(
     request_id, reason = found
     await handle(interaction, submit(interaction, request_id, reason))
     return True
+
+
+# -- what the review buttons and the Decline form do ---------------------------------------------------
+
+
+def member_of(interaction: discord.Interaction) -> discord.Member:
+    if not isinstance(interaction.user, discord.Member):
+        raise NotAllowed("This only works inside a server.")
+    return interaction.user
+
+
+def _told_text(decided: Decided) -> str:
+    if decided.told_by_dm is None:
+        return "I couldn't reach them just now; I'll tell them as soon as Discord lets me."
+    if decided.told_by_dm:
+        return "I told them by DM."
+    return "Their DMs are closed, so I told them in the thread."
+
+
+async def approve_clicked(interaction: discord.Interaction, request_id: int) -> None:
+    service = services_of(interaction).assignments
+    decided = await service.approve(member_of(interaction), request_id)
+    await _show_decision(interaction, decided)
+    decided = await service.after_approval(decided)
+    told = _told_text(decided)
+    await reply(
+        interaction,
+        f"Approved: <@{decided.request.user_id}> is now an author of **{episode_label(decided.episode)}**. {told}",
+    )
+
+
+async def decline_clicked(interaction: discord.Interaction, request_id: int) -> None:
+    service = services_of(interaction).assignments
+    request, episode = await service.decidable(member_of(interaction), request_id)
+    await interaction.response.send_modal(decline_form(request.id, episode))
+
+
+async def decline_submitted(interaction: discord.Interaction, request_id: int, reason: str | None) -> None:
+    service = services_of(interaction).assignments
+    decided = await service.decline(member_of(interaction), request_id, reason)
+    await _show_decision(interaction, decided)
+    decided = await service.after_decline(decided)
+    told = _told_text(decided)
+    await reply(interaction, f"Declined <@{decided.request.user_id}>'s request. {told}")
+
+
+async def withdraw_clicked(interaction: discord.Interaction, request_id: int) -> None:
+    service = services_of(interaction).assignments
+    withdrawn = await service.withdraw(interaction.user, request_id, interaction.guild_id)
+    text = "You withdrew your request. You can still volunteer again later with `/episode volunteer`."
+    try:
+        await interaction.response.edit_message(content=text, view=None, embed=None)
+    except discord.HTTPException:
+        log.info("could not edit the confirmation of request %s", withdrawn.id)
+        await reply(interaction, text)
+
+
+CLICKS = {"approve": approve_clicked, "decline": decline_clicked, "withdraw": withdraw_clicked}
+
+
+async def _show_decision(interaction: discord.Interaction, decided: Decided) -> None:
+    """Edit the review message (as the interaction's answer when it was clicked there)."""
+    request, episode = decided.request, decided.episode
+    message = interaction.message
+    if message is not None and message.id == request.review_message_id and not interaction.response.is_done():
+        try:
+            await interaction.response.edit_message(
+                embed=review_embed(request, episode),
+                view=review_view(request),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+            return
+        except discord.HTTPException as exc:
+            log.warning("could not edit review message of request %s in place (%s)", request.id, exc.status)
+    await services_of(interaction).assignments.review.update_review_message(request, episode)

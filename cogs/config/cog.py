@@ -147,7 +147,10 @@ class Admin(commands.Cog):
 
     def __init__(self, bot: commands.Bot, service: ConfigService) -> None:
         self.bot = bot
-        bot.tree.add_command(ConfigGroup(service))
+        self.group = ConfigGroup(service)
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.group)
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command("config")

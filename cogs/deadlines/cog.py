@@ -21,7 +21,7 @@ class Deadlines(commands.Cog):
 
     def __init__(self, service: DeadlineService, episode_group: app_commands.Group) -> None:
         self.service = service
-        self.group = episode_group  # the shared `/episode` group, made by `bot.app`
+        self.group = episode_group  # the shared `/episode` group, made by `bot.wiring`
         self.command = self._build_command()
         self.group.add_command(self.command)
 

@@ -1,6 +1,7 @@
 """`/episode create|info|list|status|edit`: episodes and their forum posts.
 
-Other cogs add their own subcommands to the `/episode` group (see `bot.core.groups.episode_group`).
+The `/episode` group is made once by `bot.wiring.episode_group`; this cog adds it to the tree, and other
+cogs (assignments, deadlines) add their own subcommands to it, in any order.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.groups import add_subcommands, remove_subcommands
 from bot.core.interactions import publish_after_answer, reply, thinking
 from bot.core.pager import QueryPager, register_source
 from bot.core.text import thread_url
 from bot.core.transformers import EpisodeArg
 from cogs.episodes import store
 from cogs.episodes.rules import DESCRIPTION_MAX, NOTE_MAX, TITLE_MAX, Status
+from cogs.episodes.service import EpisodeService
 from cogs.episodes.views import episode_line, status_card
 
 log = logging.getLogger(__name__)
@@ -24,17 +27,22 @@ log = logging.getLogger(__name__)
 STATUS_CHOICES = [app_commands.Choice(name=s.label, value=s.value) for s in Status]
 
 
-@app_commands.guild_only()
-class Episodes(
-    commands.GroupCog, group_name="episode", group_description="Episodes and their research threads"
-):
+class Episodes(commands.Cog):
     """Create, find and move episodes."""
 
-    def __init__(self, bot) -> None:
+    def __init__(self, bot: commands.Bot, service: EpisodeService, episode_group: app_commands.Group) -> None:
         self.bot = bot
-        self.service = bot.episodes
-        super().__init__()
+        self.service = service
+        self.group = episode_group
+        self.subcommands = add_subcommands(self, episode_group)
         register_source(bot, "episodes", self._list_pager)  # its pages turn after a restart too
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.group)  # with the other cogs' subcommands, whenever they are added
+
+    async def cog_unload(self) -> None:
+        remove_subcommands(self.group, self.subcommands)
+        self.bot.tree.remove_command(self.group.name)
 
     @commands.Cog.listener()
     async def on_archivist_ready(self) -> None:
@@ -157,7 +165,3 @@ class Episodes(
         change = await self.service.edit(interaction.user, episode, title, description)
         await reply(interaction, f"Saved **{change.episode.code}** · {change.episode.title}.")
         await publish_after_answer(interaction, change.publish, "post")
-
-
-async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(Episodes(bot))

@@ -19,7 +19,7 @@ from bot.core.db import Database
 from bot.core.jobs import Job
 from bot.core.scheduler import DONE, Failed, Outcome, Scheduler
 from cogs.episodes import posts_store, store
-from cogs.episodes.posts_store import NOTE_JOB, NewNote, ThreadNote
+from cogs.episodes.posts_store import NewNote, ThreadNote
 from cogs.episodes.store import Episode
 from cogs.episodes.sync import PostSync, only_pinging, refusal_outcome
 
@@ -37,8 +37,7 @@ class ThreadNotes:
         self.db = db
         self.scheduler = scheduler
         self.posts = posts
-        self._locks: dict[int, asyncio.Lock] = {}
-        scheduler.register_each(NOTE_JOB, self._note_job)
+        self._locks: dict[int, asyncio.Lock] = {}  # `note_job` handles NOTE_JOB (registered by `bot.wiring`)
 
     async def note(self, episode: Episode, content: str, *, ping: list[int] | None = None) -> bool:
         """Keep a note for the episode's thread and post it; pings only the members in `ping`.
@@ -57,7 +56,7 @@ class ThreadNotes:
             return False
         return outcome is DONE
 
-    async def _note_job(self, job: Job) -> Outcome:
+    async def note_job(self, job: Job) -> Outcome:
         return await self._post_note(job.payload["note_id"], attempts=job.attempts)
 
     @asynccontextmanager

@@ -84,8 +84,7 @@ class PostSync:
     def __init__(self, bot: discord.Client, db: Database, scheduler: Scheduler) -> None:
         self.bot = bot
         self.db = db
-        self.scheduler = scheduler
-        scheduler.register_each(CARD_SYNC, self._card_job)
+        self.scheduler = scheduler  # `card_job` handles its CARD_SYNC jobs (registered by `bot.wiring`)
 
     async def thread(self, episode: Episode) -> discord.Thread | None:
         """The episode's post; None only on evidence that it is gone (Discord answered Unknown Channel).
@@ -175,7 +174,7 @@ class PostSync:
         if any(name not in tags for name in wanted):
             raise SyncIncomplete(f"the forum lacks the tags {wanted}")
 
-    async def _card_job(self, job: Job) -> Outcome:
+    async def card_job(self, job: Job) -> Outcome:
         try:
             await self.sync_post(job.payload["episode_id"])
         except LookupError as exc:

@@ -45,9 +45,9 @@ class Research(
 ):
     """Every contribution kept, credited, searchable and exportable."""
 
-    def __init__(self, bot) -> None:
+    def __init__(self, bot: commands.Bot, service: ResearchService) -> None:
         self.bot = bot
-        self.service = ResearchService(bot, bot.db, bot.scheduler, bot.episodes)
+        self.service = service
         self.menu = app_commands.ContextMenu(name="Add to research", callback=self.add_to_research)
         self.menu.guild_only = True
         super().__init__()
@@ -58,12 +58,9 @@ class Research(
     async def cog_load(self) -> None:
         await self.service.catch_up.load_watermarks()
         self.bot.tree.add_command(self.menu)
-        self.bot.episodes.status_listeners.append(self.service.on_status)
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
-        if self.service.on_status in self.bot.episodes.status_listeners:
-            self.bot.episodes.status_listeners.remove(self.service.on_status)
         self.service.catch_up.stop()
 
     # -- collecting ---------------------------------------------------------------------------------
@@ -308,7 +305,3 @@ class Research(
             label = " ".join(f"#{c.id} · {who} · {c.title or c.body}".split())
             choices.append(app_commands.Choice(name=label[:100], value=c.id))
         return choices
-
-
-async def setup(bot: commands.Bot) -> None:
-    await bot.add_cog(Research(bot))

@@ -29,7 +29,7 @@ from cogs.episodes.rules import THANKS_STATUSES, Status
 from cogs.episodes.service import Change, EpisodeService
 from cogs.episodes.store import Episode
 from cogs.research import export, likes_store, rules, search_store, store
-from cogs.research.catchup import CATCH_UP_JOB, ThreadCatchUp
+from cogs.research.catchup import ThreadCatchUp
 from cogs.research.export import Dossier, DossierEpisode, Person
 from cogs.research.messages import CARD_DELAY, MessageData, collectable, message_data, store_edit
 from cogs.research.posting import FORM_POST_JOB, POST_RETRY, THANKS_JOB, THANKS_RETRY, ResearchPosts
@@ -54,13 +54,8 @@ class ResearchService(FeatureService):
         super().__init__(bot, db, scheduler, episodes)
         self.catch_up = ThreadCatchUp(bot, db, scheduler, episodes)
         self.posts = ResearchPosts(bot, db, episodes)
-        # After a cog reload the first registration stays (it serves the same bot and database).
-        with contextlib.suppress(ValueError):
-            scheduler.register_each(THANKS_JOB, self.posts.thanks_job)
-        with contextlib.suppress(ValueError):
-            scheduler.register_each(FORM_POST_JOB, self.posts.form_post_job)
-        with contextlib.suppress(ValueError):
-            scheduler.register_each(CATCH_UP_JOB, self.catch_up.run_job)
+        # Their job kinds (THANKS_JOB, FORM_POST_JOB, CATCH_UP_JOB) and `on_status` are registered by
+        # `bot.wiring`.
 
     # -- collecting from threads ----------------------------------------------------------------
 

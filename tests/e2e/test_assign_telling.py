@@ -80,12 +80,11 @@ async def test_a_decision_whose_answer_never_ran_still_shows_and_is_told_after_a
     world, volunteered, restart, monkeypatch
 ):
     """The bot stops right after the approval is saved, before it touched Discord."""
-    cog = world.bot.get_cog("Assignments")
 
     async def stopped(*args, **kwargs):
         raise RuntimeError("the process stopped here")
 
-    monkeypatch.setattr(cog, "_show_decision", stopped)
+    monkeypatch.setattr("cogs.assignments.views._show_decision", stopped)
     await world.host.click(volunteered, label="Approve")
     world.env.errors.clear()
     await restart()

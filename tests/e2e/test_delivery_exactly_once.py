@@ -231,7 +231,7 @@ async def test_two_snooze_clicks_at_once_each_answer_says_what_happened(world, r
     await env.advance_time(HOUR + 1)
     [message] = reminders_in(world.general)
     [delivered] = await reminder_store.in_message(world.bot.db, message.id)
-    service = world.bot.get_cog("Reminders").service
+    service = world.bot.services.reminders
 
     async def click(seconds: int) -> str:
         try:
