@@ -41,6 +41,22 @@ def services_of(interaction: discord.Interaction) -> Services:
 APOLOGY = "Sorry, something went wrong on my side. The team has been told; please try again in a moment."
 
 
+def form_values(interaction: discord.Interaction) -> dict[str, str]:
+    """custom id -> value of every text input of a submitted form (in action rows or labels). Forms are
+    read from the interaction itself, so a form opened by a process that has since restarted still counts."""
+    return _input_values(list((interaction.data or {}).get("components", [])))
+
+
+def _input_values(components: list[dict]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for component in components:
+        if "value" in component and "custom_id" in component:
+            values[component["custom_id"]] = component["value"]
+        nested = component.get("components") or ([component["component"]] if "component" in component else [])
+        values.update(_input_values(nested))
+    return values
+
+
 def unwrap(error: BaseException) -> BaseException:
     while (
         isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError) and error.__cause__

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.core.interactions import ArchivistButton, handle, reply, services_of
+from bot.core.interactions import ArchivistButton, form_values, handle, reply, services_of
 from bot.core.text import thread_url, ts
 from bot.errors import NotAllowed
 from cogs.assignments.store import AuthorRequest, RequestStatus
@@ -191,17 +191,6 @@ def decline_form(request_id: int, episode: Episode) -> discord.ui.Modal:
     return form
 
 
-def _input_values(components: list[dict]) -> dict[str, str]:
-    """custom id -> value of every text input of a submitted form (in action rows or labels)."""
-    values: dict[str, str] = {}
-    for component in components:
-        if "value" in component and "custom_id" in component:
-            values[component["custom_id"]] = component["value"]
-        nested = component.get("components") or ([component["component"]] if "component" in component else [])
-        values.update(_input_values(nested))
-    return values
-
-
 def decline_submission(interaction: discord.Interaction) -> tuple[int, str | None] | None:
     """(request id, reason) when the interaction is a submitted Decline form, else None."""
     if interaction.type is not discord.InteractionType.modal_submit:
@@ -210,7 +199,7 @@ def decline_submission(interaction: discord.Interaction) -> tuple[int, str | Non
     match = _DECLINE_FORM.match(str(data.get("custom_id", "")))
     if match is None:
         return None
-    reason = _input_values(list(data.get("components", []))).get(REASON_FIELD, "").strip()
+    reason = form_values(interaction).get(REASON_FIELD, "").strip()
     return int(match[1]), reason or None
 
 

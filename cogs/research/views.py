@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import discord
 
+from bot.core.interactions import form_values
 from bot.core.text import ts
 from cogs.episodes.store import Episode
 from cogs.research.rules import clip, excerpt, join_within
@@ -150,17 +151,6 @@ def submit_form(episode: Episode) -> discord.ui.Modal:
     return form
 
 
-def _input_values(components: list[dict]) -> dict[str, str]:
-    """custom id -> value of every text input of a submitted form (in action rows or labels)."""
-    values: dict[str, str] = {}
-    for component in components:
-        if "value" in component and "custom_id" in component:
-            values[component["custom_id"]] = component["value"]
-        nested = component.get("components") or ([component["component"]] if "component" in component else [])
-        values.update(_input_values(nested))
-    return values
-
-
 def submission(interaction: discord.Interaction) -> Submission | None:
     """The submitted `/research submit` form, or None when the interaction is something else."""
     if interaction.type is not discord.InteractionType.modal_submit:
@@ -169,7 +159,7 @@ def submission(interaction: discord.Interaction) -> Submission | None:
     match = _SUBMIT_FORM.match(str(data.get("custom_id", "")))
     if match is None:
         return None
-    values = _input_values(list(data.get("components", [])))
+    values = form_values(interaction)
     return Submission(
         int(match[1]), values.get("title", ""), values.get("body", ""), values.get("sources") or None
     )
@@ -245,6 +235,6 @@ def picker_action(interaction: discord.Interaction) -> PickerAction | None:
         values = data.get("values") or [""]
         return PickerAction(action, channel_id, message_id, str(values[0]))
     if action == "code-form":
-        code = _input_values(list(data.get("components", []))).get("code", "")
+        code = form_values(interaction).get("code", "")
         return PickerAction(action, channel_id, message_id, code)
     return PickerAction(action, channel_id, message_id)

@@ -12,22 +12,11 @@ from simcord.backend.models import Overwrite
 from simcord.enums import OverwriteType
 
 from cogs.digest import store as digest_store
+from cogs.episodes import authors_store
 from cogs.episodes import store as episode_store
-from tests.e2e.test_delivery_exactly_once import crash_after_send
+from tests.e2e.test_delivery_exactly_once import crash_after_send, digests, notes, now
 
 HOUR = 3600
-
-
-def now() -> datetime:
-    return discord.utils.utcnow()
-
-
-def notes(thread) -> list[discord.Message]:
-    return [m for m in thread.history() if m.content.startswith(("⏰", "⚠️", "<@"))]
-
-
-def digests(channel) -> list[discord.Message]:
-    return [m for m in channel.history() if m.embeds and "Weekly digest" in (m.embeds[0].title or "")]
 
 
 def posts_to(env, channel_id):
@@ -40,10 +29,10 @@ def posts_to(env, channel_id):
 async def test_a_deadline_reminder_for_150_authors_fits_and_says_how_many_more(world):
     env = world.env
     thread = await world.episode("1924-01")
-    episode = await episode_store.get_by_code(world.bot.db, world.guild.id, "1924-01")
+    episode = await episode_store.get_by_code(world.bot.services.db, world.guild.id, "1924-01")
     authors = [10**17 + n for n in range(150)]
     for user_id in authors:
-        await episode_store.add_author(world.bot.db, episode.id, user_id, world.host.id)
+        await authors_store.add_author(world.bot.services.db, episode.id, user_id, world.host.id)
     r = await world.host.slash(
         world.general, "episode deadline", episode="1924-01", milestone="script", when="in 2 hours"
     )
@@ -61,7 +50,7 @@ async def test_a_digest_of_a_huge_archive_stops_at_ten_pages_and_says_how_many_m
     env = world.env
     for n in range(400):
         await episode_store.create(
-            world.bot.db, guild_id=world.guild.id, code=f"E{n:03d}", title="A long title " + "x" * 60,
+            world.bot.services.db, guild_id=world.guild.id, code=f"E{n:03d}", title="A long title " + "x" * 60,
             description=None, created_by=world.host.id, forum_id=world.forum.id, thread_id=10**17 + n,
             starter_message_id=10**17 + n,
         )  # fmt: skip
@@ -72,7 +61,7 @@ async def test_a_digest_of_a_huge_archive_stops_at_ten_pages_and_says_how_many_m
     assert all(len(p.embeds[0].description) <= 4096 for p in pages)
     last = pages[-1].embeds[0].description
     shown = sum(p.embeds[0].description.count("• ") for p in pages)
-    in_research = len(await digest_store.research_counts(world.bot.db, world.guild.id))
+    in_research = len(await digest_store.research_counts(world.bot.services.db, world.guild.id))
     [left] = re.findall(r"… and ([\d,]+) more not shown\.", last)
     assert shown + int(left.replace(",", "")) == 400 + in_research
 
@@ -119,7 +108,7 @@ async def test_an_unknown_attempt_waits_while_the_history_cannot_be_read_then_is
 
 
 async def deadline_job_states(world):
-    rows = await world.bot.db.fetchall(
+    rows = await world.bot.services.db.fetchall(
         "SELECT state FROM jobs WHERE kind = 'deadline' AND dedupe_key LIKE '%:0' ORDER BY id"
     )
     return [r[0] for r in rows]
