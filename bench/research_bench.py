@@ -192,7 +192,7 @@ async def main(small: bool, tmp: str) -> None:
         await admin.slash(general, "config roles", host=host_role)
         await host.slash(general, "episode create", code="BIG", title="Lenin's Death and Stalin's Rise")
         thread = next(t for t in forum.threads if t.name.startswith("BIG "))
-        db = env.bot.db
+        db = env.bot.services.db
         big = await episode_store.get_by_code(db, guild.id, "BIG")
 
         started = time.perf_counter()
@@ -209,7 +209,7 @@ async def main(small: bool, tmp: str) -> None:
 
         # -- ingest ------------------------------------------------------------------------------
         print("\nIngest: a member posting in an episode thread (the bot's handler)")
-        metrics = env.bot.metrics
+        metrics = env.bot.services.metrics
         metrics.clear("research.ingest_ms")
         q0 = metrics.counter(STATEMENTS)
         trips = []

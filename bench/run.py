@@ -224,7 +224,7 @@ async def main(small: bool) -> dict:
         real_codes = [f"R{i:03}" for i in range(10)]
         for code in real_codes:
             await host.slash(general, "episode create", code=code, title=f"Real episode {code}")
-        db = env.bot.db
+        db = env.bot.services.db
         for i in range(n_episodes - len(real_codes)):
             await episode_store.create(
                 db, guild_id=guild.id, code=f"1924-{i:03}", title=f"{text(rng, 4)} {i}"[:90], description=None,
@@ -285,7 +285,7 @@ async def main(small: bool) -> dict:
         started = time.perf_counter()
         await env.restart_bot(build())
         results["startup_ms"] = round(1000 * (time.perf_counter() - started), 1)
-        db = env.bot.db
+        db = env.bot.services.db
         sample_rss()
 
         # -- interactive commands -----------------------------------------------------------------
@@ -466,7 +466,7 @@ async def main(small: bool) -> dict:
 
         phase("ingest")
         # -- ingest: a member posting in an episode thread ----------------------------------------
-        metrics = env.bot.metrics
+        metrics = env.bot.services.metrics
         metrics.clear("research.ingest_ms")
         handler_ms = []
         poster = members[3]

@@ -83,7 +83,7 @@ async def seed_jobs(db, count: int, first_due) -> None:
 
 
 async def schedule_cancel_cost(env, label: str, calls: int) -> None:
-    scheduler, db, metrics = env.bot.scheduler, env.bot.db, env.bot.metrics
+    scheduler, db, metrics = env.bot.services.scheduler, env.bot.services.db, env.bot.services.metrics
     pending = len(await job_store.pending(db))
     later = now() + timedelta(days=90)
     q0, t0 = metrics.counter(STATEMENTS), time.perf_counter()
@@ -138,7 +138,7 @@ def _delivered(channels: list, label: str) -> int:
 
 async def burst(env, members, channels: list, count: int, label: str) -> None:
     """`count` reminders set with `/remind me` by the members, all due at the same instant."""
-    metrics = env.bot.metrics  # every automatic post goes through the outbox, which counts them
+    metrics = env.bot.services.metrics  # every automatic post goes through the outbox, which counts them
     due = now().replace(microsecond=0) + timedelta(hours=2)
     when = f"<t:{int(due.timestamp())}>"
     t0 = time.perf_counter()
@@ -211,7 +211,7 @@ async def main(small: bool) -> None:
     await seed_before_start(path, n_pending)
     bot = create_bot()
     async with simcord.run(bot) as env:
-        db, metrics = env.bot.db, env.bot.metrics
+        db, metrics = env.bot.services.db, env.bot.services.metrics
         await env.advance_time(10)
         q0, w0 = metrics.counter(STATEMENTS), metrics.counter("scheduler.wakeups")
         await env.advance_time(7 * 24 * 3600)

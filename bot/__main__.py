@@ -24,7 +24,7 @@ def fail(message: str) -> int:
 
 def run(settings: Settings) -> int:
     from bot import logging_setup
-    from bot.app import Archivist
+    from bot.app import create_bot
     from bot.core.db import DatabaseFileError
 
     token = settings.require_token()
@@ -40,11 +40,11 @@ def run(settings: Settings) -> int:
         assert running is not None
         with contextlib.suppress(NotImplementedError):  # Windows event loops have no signal handlers
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, running.cancel)
-        bot = Archivist(settings)
+        bot = create_bot(settings)
         async with bot:
             # The database first: a file that can't be used is told as itself, before Discord is asked
             # anything (and without a word written to it).
-            await bot.db.open()
+            await bot.services.db.open()
             await bot.start(token)
 
     try:

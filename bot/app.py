@@ -18,13 +18,8 @@ from discord.ext import commands
 
 from bot import wiring
 from bot.config import Settings
-from bot.core.db import Database
 from bot.core.interactions import ArchivistTree
-from bot.core.metrics import Metrics
-from bot.core.outbox import Outbox
-from bot.core.scheduler import Scheduler
 from cogs.config import store as settings_store
-from cogs.episodes.service import EpisodeService
 
 log = logging.getLogger(__name__)
 
@@ -78,47 +73,26 @@ class Archivist(commands.Bot):
 
     async def setup_hook(self) -> None:
         try:
-            if not self.db.is_open:  # `python -m bot run` opens it before contacting Discord
-                await self.db.open()
+            if not self.services.db.is_open:  # `python -m bot run` opens it before contacting Discord
+                await self.services.db.open()
             for cog in wiring.feature_cogs(self, self.services, wiring.episode_group()):
                 await self.add_cog(cog)
             await self.sync_commands()
         except BaseException:
             # A start that fails here must not leave the database's thread running: nothing else may
             # close this bot, and that thread alone keeps the process from ever exiting.
-            await self.db.close()
+            await self.services.db.close()
             raise
         # Delivery starts once the gateway is ready (the guild cache is needed to deliver anything);
         # on_ready below starts it. Jobs that fell due while offline are delivered then, marked late.
 
-    # The shared services under the names the code has always used for them.
-    @property
-    def metrics(self) -> Metrics:  # what benchmarks and tests read: statements, wake-ups, timings
-        return self.services.metrics
-
-    @property
-    def db(self) -> Database:
-        return self.services.db
-
-    @property
-    def scheduler(self) -> Scheduler:
-        return self.services.scheduler
-
-    @property
-    def outbox(self) -> Outbox:
-        return self.services.outbox
-
-    @property
-    def episodes(self) -> EpisodeService:
-        return self.services.episodes
-
     async def on_ready(self) -> None:
         if not self._scheduler_started:
             self._scheduler_started = True
-            await self.scheduler.start()
+            await self.services.scheduler.start()
             if self.settings.gc_freeze:
                 freeze_startup_heap()
-            await self.outbox.forget_old()
+            await self.services.outbox.forget_old()
             self.dispatch("archivist_ready")
         log.info("Archivist is ready as %s in %d server(s)", self.user, len(self.guilds))
 
@@ -130,7 +104,7 @@ class Archivist(commands.Bot):
         digest = hashlib.sha256(
             json.dumps([payload, self.settings.guild_id], sort_keys=True, default=str).encode()
         ).hexdigest()
-        if not force and await settings_store.get_meta(self.db, TREE_HASH_KEY) == digest:
+        if not force and await settings_store.get_meta(self.services.db, TREE_HASH_KEY) == digest:
             log.info("command tree unchanged; not syncing")
             return False
         await self.tree.sync()
@@ -138,21 +112,22 @@ class Archivist(commands.Bot):
             guild = discord.Object(self.settings.guild_id)
             self.tree.copy_global_to(guild=guild)
             await self.tree.sync(guild=guild)
-        await settings_store.set_meta(self.db, TREE_HASH_KEY, digest)
+        await settings_store.set_meta(self.services.db, TREE_HASH_KEY, digest)
         self.synced_commands = True
         log.info("command tree synced (%d top-level commands)", len(payload))
         return True
 
     async def close(self) -> None:
         try:
-            await self.scheduler.stop()
+            await self.services.scheduler.stop()
         finally:
             try:
                 await super().close()
             finally:
-                await self.db.close()
+                await self.services.db.close()
 
 
-def create_bot() -> Archivist:
-    """Build the bot from environment variables (.env already loaded). Needs no token."""
-    return Archivist(Settings.from_env())
+def create_bot(settings: Settings | None = None) -> Archivist:
+    """Build the bot from environment variables (.env already loaded), or from `settings` when given.
+    Needs no token."""
+    return Archivist(settings if settings is not None else Settings.from_env())

@@ -19,6 +19,7 @@ from bot.core.db import Database
 from bot.core.metrics import Metrics
 from bot.core.outbox import Outbox
 from bot.core.pacing import ChannelPacer
+from bot.core.pager import PageButton, PageSources
 from bot.core.scheduler import Scheduler
 from cogs.assignments import views as assignment_views
 from cogs.assignments.cog import Assignments
@@ -54,6 +55,7 @@ class Services:
     db: Database
     scheduler: Scheduler
     outbox: Outbox  # every automatic post, paced per channel
+    pages: PageSources  # the lists whose pages turn after a restart (their cogs register them)
     config: ConfigService
     episodes: EpisodeService
     assignments: AssignmentService
@@ -77,6 +79,7 @@ def build_services(bot: discord.Client, settings: Settings) -> Services:
         db=db,
         scheduler=scheduler,
         outbox=outbox,
+        pages=PageSources(),
         config=ConfigService(bot, db),
         episodes=episodes,
         assignments=AssignmentService(*feature),
@@ -105,7 +108,8 @@ def register_handlers(bot: discord.Client, s: Services) -> None:
     # Told after an episode's status changed, in this order.
     s.episodes.status_listeners.extend([s.research.on_status, s.deadlines.on_status])
     # Buttons that keep working after a restart (their custom id carries what they act on).
-    bot.add_dynamic_items(*assignment_views.DYNAMIC_ITEMS, *reminder_views.DYNAMIC_ITEMS)  # type: ignore[attr-defined]
+    # PageButton turns the pages of the lists in `s.pages`.
+    bot.add_dynamic_items(PageButton, *assignment_views.DYNAMIC_ITEMS, *reminder_views.DYNAMIC_ITEMS)  # type: ignore[attr-defined]
 
 
 def episode_group() -> app_commands.Group:
@@ -119,9 +123,9 @@ def feature_cogs(bot: commands.Bot, s: Services, episode: app_commands.Group) ->
     the commands synced to Discord."""
     return [
         Admin(bot, s.config),
-        Episodes(bot, s.episodes, episode),
-        Assignments(bot, s.assignments, episode),
-        Research(bot, s.research),
+        Episodes(bot, s.episodes, episode, s.pages),
+        Assignments(bot, s.assignments, episode, s.pages),
+        Research(bot, s.research, s.pages),
         Reminders(bot, s.reminders),
         Deadlines(s.deadlines, episode),
         Digest(s.digest),

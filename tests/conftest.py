@@ -60,7 +60,7 @@ async def bots(db_path):
 
     yield build
     for bot in built:
-        if not bot.is_closed() or bot.db.is_open:
+        if not bot.is_closed() or bot.services.db.is_open:
             await bot.close()
 
 

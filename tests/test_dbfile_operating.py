@@ -230,7 +230,7 @@ async def test_a_start_that_fails_in_setup_hook_closes_the_database(simcord_env,
     bot = bots()
     with pytest.raises(discord.HTTPException):
         await simcord_env.restart_bot(bot)
-    assert not bot.db.is_open
+    assert not bot.services.db.is_open
 
 
 def test_a_database_left_by_a_killed_process_is_not_taken_for_a_damaged_one(tmp_path):

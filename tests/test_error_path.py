@@ -44,7 +44,7 @@ async def test_a_refused_command_is_answered_logged_at_info_and_not_recorded(wor
 
 
 async def test_a_command_that_breaks_gets_the_apology_and_the_error_is_recorded(world, caplog, monkeypatch):
-    monkeypatch.setattr("cogs.episodes.store.list_page", broken)
+    monkeypatch.setattr("cogs.episodes.lists_store.list_page", broken)
     r = await world.alice.slash(world.general, "episode list")
     assert r.response.ephemeral and r.response.content == APOLOGY
     [error] = world.env.errors

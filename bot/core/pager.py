@@ -10,7 +10,7 @@ with the first one left out. A single line longer than a page is cut visibly ("â
 A `QueryPager` given a `kind` (and its `args`, a short string) keeps working after a restart and past
 any timeout: its Previous / Next buttons are dynamic items whose custom id carries the kind, the args
 and the row the page starts at, and a click rebuilds the pager through the source registered for that
-kind (`register_source`, from the cog that owns the list).
+kind in the bot's `PageSources` (built by the composition root; the cog that owns the list registers it).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 
 import discord
 
-from bot.core.interactions import ArchivistButton, ArchivistView, handle
+from bot.core.interactions import ArchivistButton, ArchivistView, handle, services_of
 
 PAGE_SIZE = 10
 MAX_CHARS = 3800  # of a page's description (Discord allows 4,096; the title and footer come on top)
@@ -121,11 +121,23 @@ class Pager(ArchivistView):
 PageSource = Callable[[discord.Interaction, str], Awaitable["QueryPager"]]
 
 
-def register_source(bot: discord.Client, kind: str, source: PageSource) -> None:
-    """Let clicks on the lists of `kind` rebuild their pager (also after a restart)."""
-    sources: dict[str, PageSource] = bot.__dict__.setdefault("page_sources", {})
-    sources[kind] = source
-    bot.add_dynamic_items(PageButton)  # type: ignore[attr-defined]
+class PageSources:
+    """The lists whose pages turn after a restart: kind -> the source that rebuilds its pager. One per
+    bot, built by the composition root (`bot.wiring`), which also adds `PageButton`; the cogs owning
+    the lists register their sources in it."""
+
+    def __init__(self) -> None:
+        self._sources: dict[str, PageSource] = {}
+
+    def register(self, kind: str, source: PageSource) -> None:
+        """Let clicks on the lists of `kind` rebuild their pager (also after a restart)."""
+        self._sources[kind] = source
+
+    def get(self, kind: str) -> PageSource:
+        source = self._sources.get(kind)
+        if source is None:
+            raise RuntimeError(f"no page source for {kind!r}")
+        return source
 
 
 class PageButton(
@@ -153,10 +165,7 @@ class PageButton(
         return cls(match["kind"], match["way"], int(match["page"]), int(match["at"]), match["args"])
 
     async def clicked(self, interaction: discord.Interaction) -> None:
-        source = interaction.client.__dict__.get("page_sources", {}).get(self.kind)
-        if source is None:
-            raise RuntimeError(f"no page source for {self.kind!r}")
-        pager = await source(interaction, self.args)
+        pager = await services_of(interaction).pages.get(self.kind)(interaction, self.args)
         await pager.load_at(self.page, self.at, backwards=self.way == "prev")
         await interaction.response.edit_message(embed=pager.embed(), view=pager.buttons())
 
@@ -164,7 +173,7 @@ class PageButton(
 class QueryPager(Pager):
     """Pages read from the database when shown. `title` gets the total count (e.g. "Episodes (500)");
     `header`, when given, opens every page (e.g. a warning for hosts). With a `kind` (see
-    `register_source`) its buttons keep working after a restart."""
+    `PageSources`) its buttons keep working after a restart."""
 
     def __init__(
         self,

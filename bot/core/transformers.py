@@ -3,29 +3,29 @@
 A command declares `episode: EpisodeArg` (or `EpisodeArg | None` for an optional one) and receives the
 `Episode` of the interaction's server with that code; an unknown code is refused with the episodes
 service's `NotFound` before the command runs, the same text wherever the option appears. Members are
-offered episodes by code or title as they type. The episodes service is the one `create_bot()` built
-(`Archivist.episodes`), reached through `interaction.client`: no cog is looked up by name.
+offered episodes by code or title as they type. The episodes service is the one `create_bot()` built,
+reached through `services_of(interaction)`: no cog is looked up by name.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 
+from bot.core.interactions import services_of
 from cogs.episodes.store import Episode
 
 if TYPE_CHECKING:
-    from bot.app import Archivist
     from cogs.episodes.service import EpisodeService
 
 CHOICE_MAX = 100  # Discord's limit on a choice's name, and on the typed text searched
 
 
 def episodes_of(interaction: discord.Interaction) -> EpisodeService:
-    """The episodes service the composition root built (`Archivist.episodes`)."""
-    return cast("Archivist", interaction.client).episodes
+    """The episodes service the composition root built."""
+    return services_of(interaction).episodes
 
 
 class EpisodeTransformer(app_commands.Transformer):

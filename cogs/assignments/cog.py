@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from bot.core.groups import remove_subcommands
 from bot.core.interactions import publish_after_answer, reply
-from bot.core.pager import QueryPager, register_source
+from bot.core.pager import PageSources, QueryPager
 from bot.core.text import ts
 from bot.core.transformers import EpisodeArg
 from cogs.assignments.service import PITCH_MAX, AssignmentService
@@ -45,7 +45,11 @@ class Assignments(commands.Cog):
     """Who writes which episode."""
 
     def __init__(
-        self, bot: commands.Bot, service: AssignmentService, episode_group: app_commands.Group
+        self,
+        bot: commands.Bot,
+        service: AssignmentService,
+        episode_group: app_commands.Group,
+        pages: PageSources,
     ) -> None:
         self.bot = bot
         self.service = service
@@ -53,7 +57,7 @@ class Assignments(commands.Cog):
         self._subcommands = self._build_commands()
         for command in self._subcommands:
             self.group.add_command(command)
-        register_source(bot, "requests", self._requests_pager)  # its pages turn after a restart too
+        pages.register("requests", self._requests_pager)  # its pages turn after a restart too
 
     async def cog_unload(self) -> None:
         remove_subcommands(self.group, self._subcommands)
@@ -159,7 +163,7 @@ class Assignments(commands.Cog):
         """The `/episode requests` pager (hosts only), for one episode's id or all (`args` empty)."""
         host = member_of(interaction)
         hint = await self.service.review_hint(host)
-        found = await episode_store.get(self.bot.db, int(args)) if args else None
+        found = await episode_store.get(self.service.db, int(args)) if args else None
         if found is not None and found.guild_id != host.guild.id:
             found = None
 

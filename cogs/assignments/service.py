@@ -23,6 +23,7 @@ from cogs.assignments.review import ReviewMessages
 from cogs.assignments.store import AuthorRequest, RequestStatus
 from cogs.assignments.telling import DecisionTelling
 from cogs.assignments.views import REASON_MAX, episode_label
+from cogs.episodes import authors_store
 from cogs.episodes import store as episode_store
 from cogs.episodes.service import Change, EpisodeService
 from cogs.episodes.store import Episode
@@ -122,9 +123,9 @@ class AssignmentService(FeatureService):
         return await self._remove(episode, member.id, actor.id, text)
 
     async def _add(self, episode: Episode, user_id: int, actor_id: int, note: str) -> Change:
-        if await episode_store.is_author(self.db, episode.id, user_id):
+        if await authors_store.is_author(self.db, episode.id, user_id):
             return Change(episode, changed=False)
-        if not await episode_store.add_author(self.db, episode.id, user_id, actor_id):
+        if not await authors_store.add_author(self.db, episode.id, user_id, actor_id):
             return Change(episode, changed=False)
         # A pending request of theirs is now moot: it counts as approved by whoever added them.
         settled = await store.settle_for_author(self.db, episode.id, user_id, actor_id)
@@ -137,9 +138,9 @@ class AssignmentService(FeatureService):
         return Change(episode, publish=publish)
 
     async def _remove(self, episode: Episode, user_id: int, actor_id: int, note: str) -> Change:
-        if not await episode_store.is_author(self.db, episode.id, user_id):
+        if not await authors_store.is_author(self.db, episode.id, user_id):
             return Change(episode, changed=False)
-        if not await episode_store.remove_author(self.db, episode.id, user_id, actor_id):
+        if not await authors_store.remove_author(self.db, episode.id, user_id, actor_id):
             return Change(episode, changed=False)
         return Change(episode, publish=lambda: self.episodes.publish(episode, note))
 
@@ -147,7 +148,7 @@ class AssignmentService(FeatureService):
 
     async def volunteer(self, member: discord.Member, episode: Episode, pitch: str | None) -> Volunteered:
         pitch = validate_pitch(pitch)
-        if await episode_store.is_author(self.db, episode.id, member.id):
+        if await authors_store.is_author(self.db, episode.id, member.id):
             raise Conflict(f"You're already an author of **{episode_label(episode)}**: no need to volunteer.")
         existing = await store.pending_for(self.db, episode.id, member.id)
         if existing is not None:

@@ -15,8 +15,9 @@ from bot.clock import from_ts, now_ts
 from bot.core import jobs as job_store
 from bot.core.db import Database, Tx
 from bot.errors import Conflict
+from cogs.episodes.authors_store import add_author_in
 from cogs.episodes.posts_store import NewNote, add_note_in
-from cogs.episodes.store import Episode, add_author_in, record_event_in
+from cogs.episodes.store import Episode, record_event_in
 
 TELL_JOB = "request_outcome"  # tells the member of a decision (DM, else a note in the thread)
 TELL_RETRY_SECONDS = 30.0

@@ -8,6 +8,7 @@ from discord.ext import commands
 
 from bot.core import autocomplete, timezones
 from bot.core.interactions import reply
+from bot.core.permissions import is_admin
 from bot.errors import InvalidInput, NotAllowed
 from cogs.config import rules as schedule_rules
 from cogs.config.service import ConfigService
@@ -40,8 +41,7 @@ def settings_embed(cfg: GuildSettings) -> discord.Embed:
 
 
 def require_admin(interaction: discord.Interaction) -> None:
-    member = interaction.user
-    if not isinstance(member, discord.Member) or not member.guild_permissions.manage_guild:
+    if not is_admin(interaction.user):
         raise NotAllowed("Only members with the Manage Server permission can change Archivist's settings.")
 
 

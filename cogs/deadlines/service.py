@@ -20,7 +20,7 @@ from cogs.config import store as settings_store
 from cogs.config.store import GuildSettings
 from cogs.deadlines import rules, store, views
 from cogs.deadlines.store import DeadlineInfo
-from cogs.episodes import store as episode_store
+from cogs.episodes import authors_store
 from cogs.episodes.rules import Milestone, Status
 from cogs.episodes.store import Episode
 from cogs.reminders.service import parse_for
@@ -141,7 +141,7 @@ class DeadlineService(PostingService):
         """One deadline reminder: in the episode's thread, else in the announcements channel."""
         assert info is not None
         cfg = await settings_store.get(self.db, info.guild_id)  # cached by the storage layer
-        authors = await episode_store.authors(self.db, info.episode_id)
+        authors = await authors_store.authors(self.db, info.episode_id)
         text, pinged = views.deadline_text(info, job, authors)
         routes = []
         if info.thread_id:

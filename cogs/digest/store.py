@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.clock import now_ts
 from bot.core.db import Database
+from cogs.episodes import lists_store
 from cogs.episodes import store as episode_store
 from cogs.episodes.rules import Status
 
@@ -33,7 +34,7 @@ async def research_counts(db: Database, guild_id: int) -> list[EpisodeCount]:
 
 async def needing_author(db: Database, guild_id: int) -> list[episode_store.Episode]:
     """Open episodes (not published or shelved) that have no author yet."""
-    episodes = await episode_store.list_filtered(db, guild_id, needs_author=True)
+    episodes = await lists_store.list_filtered(db, guild_id, needs_author=True)
     return [e for e in episodes if e.status not in (Status.PUBLISHED, Status.SHELVED)]
 
 

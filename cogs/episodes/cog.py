@@ -14,7 +14,7 @@ from discord.ext import commands
 
 from bot.core.groups import add_subcommands, remove_subcommands
 from bot.core.interactions import publish_after_answer, reply, thinking
-from bot.core.pager import QueryPager, register_source
+from bot.core.pager import PageSources, QueryPager
 from bot.core.text import thread_url
 from bot.core.transformers import EpisodeArg
 from cogs.episodes import store
@@ -30,12 +30,18 @@ STATUS_CHOICES = [app_commands.Choice(name=s.label, value=s.value) for s in Stat
 class Episodes(commands.Cog):
     """Create, find and move episodes."""
 
-    def __init__(self, bot: commands.Bot, service: EpisodeService, episode_group: app_commands.Group) -> None:
+    def __init__(
+        self,
+        bot: commands.Bot,
+        service: EpisodeService,
+        episode_group: app_commands.Group,
+        pages: PageSources,
+    ) -> None:
         self.bot = bot
         self.service = service
         self.group = episode_group
         self.subcommands = add_subcommands(self, episode_group)
-        register_source(bot, "episodes", self._list_pager)  # its pages turn after a restart too
+        pages.register("episodes", self._list_pager)  # its pages turn after a restart too
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.group)  # with the other cogs' subcommands, whenever they are added
@@ -76,7 +82,7 @@ class Episodes(commands.Cog):
     @app_commands.command(name="info", description="Show an episode's status card")
     @app_commands.describe(episode="The episode's code")
     async def info(self, interaction: discord.Interaction, episode: EpisodeArg) -> None:
-        data = await store.card_data(self.bot.db, episode.id)
+        data = await store.card_data(self.service.db, episode.id)
         await reply(
             interaction,
             f"Thread: {thread_url(episode.guild_id, episode.thread_id) or '(no post)'}",
@@ -112,7 +118,9 @@ class Episodes(commands.Cog):
         guild_id = interaction.guild_id
 
         async def page(offset: int, limit: int) -> tuple[int, list[str]]:
-            total, rows = await store.list_page(self.bot.db, guild_id, offset=offset, limit=limit, **filters)
+            total, rows = await store.list_page(
+                self.service.db, guild_id, offset=offset, limit=limit, **filters
+            )
             return total, [episode_line(e) for e in rows]
 
         author = interaction.guild.get_member(int(author_id)) if author_id and interaction.guild else None

@@ -16,6 +16,7 @@ import discord
 
 from bot.clock import now
 from bot.core.db import Database
+from bot.core.permissions import is_admin
 from bot.core.scheduler import Scheduler
 from bot.errors import InvalidInput, NotAllowed, NotConfigured, NotFound
 from cogs.config import store as settings_store
@@ -90,7 +91,7 @@ class EpisodeService:
 
     async def is_host(self, member: discord.Member) -> bool:
         """Members with the configured host role; server admins (Manage Server) count as hosts too."""
-        if member.guild_permissions.manage_guild:
+        if is_admin(member):
             return True
         cfg = await self.settings(member.guild.id)
         if cfg.host_role_id is None:
@@ -252,7 +253,7 @@ class EpisodeService:
             synced = await self.notes.note(episode, note) and synced
         return synced
 
-    # -- for other features (research and reminders call these on the episodes service) ---------------
+    # -- pass-throughs still used by cogs/research/posting.py (then `posts.*` directly) ---------------
 
     async def thread(self, episode: Episode) -> discord.Thread | None:
         """The episode's post (see `PostSync.thread`)."""
@@ -263,17 +264,6 @@ class EpisodeService:
     ) -> discord.Message | None:
         """Post in the episode's thread now, or None (see `PostSync.post_in_thread`)."""
         return await self.posts.post_in_thread(episode, content, ping=ping, **kwargs)
-
-    async def note(self, episode: Episode, content: str, *, ping: list[int] | None = None) -> bool:
-        """Keep a note for the episode's thread and post it (see `ThreadNotes.note`)."""
-        return await self.notes.note(episode, content, ping=ping)
-
-    async def refresh(self, episode_id: int, *, delay: float | None = None) -> bool:
-        """Old name kept until cogs/research calls `posts.schedule_card_sync` / `posts.sync_card`."""
-        if delay is None:
-            return await self.posts.sync_card(episode_id)
-        await self.posts.schedule_card_sync(episode_id, delay)
-        return True
 
     @staticmethod
     def _check_forum_permissions(forum: discord.ForumChannel) -> None:

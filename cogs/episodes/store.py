@@ -1,6 +1,5 @@
-"""Episodes, their authors, their history and the figures shown on the status card."""
+"""Episode rows: create, get, edit, status moves and their history."""
 
-# ~460 lines: episode rows, authors, history and card figures stay together: other features import them here.
 from __future__ import annotations
 
 import sqlite3
@@ -13,9 +12,9 @@ from bot.core.cache import CacheSlot
 from bot.core.db import Database, Tx
 from bot.errors import Conflict
 from cogs.episodes.posts_store import NewNote, add_note_in, card_job_in
-from cogs.episodes.rules import Milestone, Status
+from cogs.episodes.rules import Status
 
-_EPISODE_COLS = (
+EPISODE_COLS = (
     "id, guild_id, code, title, description, status, forum_id, thread_id, starter_message_id, "
     "created_by, created_at, updated_at, thanked_at, last_seen_message_id"
 )
@@ -56,26 +55,6 @@ class Episode:
             thanked_at=from_ts(row["thanked_at"]),
             last_seen_message_id=row["last_seen_message_id"],
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Deadline:
-    episode_id: int
-    milestone: Milestone
-    due_at: datetime
-    set_by: int
-
-
-@dataclass(frozen=True, slots=True)
-class CardData:
-    """Everything the status card shows, read in one place."""
-
-    episode: Episode
-    authors: list[int]
-    deadlines: list[Deadline]
-    contribution_count: int
-    contributors: list[int]  # most contributions first
-    contributor_total: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,19 +119,19 @@ async def create(
 
 
 async def get(db: Database, episode_id: int) -> Episode | None:
-    row = await db.fetchone(f"SELECT {_EPISODE_COLS} FROM episodes WHERE id = ?", (episode_id,))
+    row = await db.fetchone(f"SELECT {EPISODE_COLS} FROM episodes WHERE id = ?", (episode_id,))
     return Episode.from_row(row) if row else None
 
 
 async def get_by_code(db: Database, guild_id: int, code: str) -> Episode | None:
     row = await db.fetchone(
-        f"SELECT {_EPISODE_COLS} FROM episodes WHERE guild_id = ? AND code = ?", (guild_id, code.strip())
+        f"SELECT {EPISODE_COLS} FROM episodes WHERE guild_id = ? AND code = ?", (guild_id, code.strip())
     )
     return Episode.from_row(row) if row else None
 
 
 async def get_by_thread(db: Database, thread_id: int) -> Episode | None:
-    row = await db.fetchone(f"SELECT {_EPISODE_COLS} FROM episodes WHERE thread_id = ?", (thread_id,))
+    row = await db.fetchone(f"SELECT {EPISODE_COLS} FROM episodes WHERE thread_id = ?", (thread_id,))
     return Episode.from_row(row) if row else None
 
 
@@ -175,74 +154,6 @@ async def codes_and_titles(db: Database, guild_id: int) -> list[tuple[int, str, 
     return cached
 
 
-def _filters(
-    guild_id: int, status: Status | None, author_id: int | None, needs_author: bool | None
-) -> tuple[str, list[object]]:
-    where, params = ["e.guild_id = ?"], [guild_id]
-    if status is not None:
-        where.append("e.status = ?")
-        params.append(status.value)
-    if author_id is not None:
-        where.append("EXISTS (SELECT 1 FROM episode_authors a WHERE a.episode_id = e.id AND a.user_id = ?)")
-        params.append(author_id)
-    if needs_author is not None:
-        where.append(
-            ("NOT " if needs_author else "")
-            + "EXISTS (SELECT 1 FROM episode_authors a WHERE a.episode_id = e.id)"
-        )
-    return " AND ".join(where), params
-
-
-async def list_filtered(
-    db: Database,
-    guild_id: int,
-    *,
-    status: Status | None = None,
-    author_id: int | None = None,
-    needs_author: bool | None = None,
-) -> list[Episode]:
-    where, params = _filters(guild_id, status, author_id, needs_author)
-    rows = await db.fetchall(
-        f"SELECT {', '.join('e.' + c.strip() for c in _EPISODE_COLS.split(','))} FROM episodes e "
-        f"WHERE {where} ORDER BY e.code COLLATE NOCASE",
-        params,
-    )
-    return [Episode.from_row(r) for r in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class EpisodeLine:
-    """What a line of `/episode list` shows."""
-
-    code: str
-    title: str
-    status: Status
-    thread_id: int | None
-
-
-async def list_page(
-    db: Database,
-    guild_id: int,
-    *,
-    offset: int,
-    limit: int,
-    status: Status | None = None,
-    author_id: int | None = None,
-    needs_author: bool | None = None,
-) -> tuple[int, list[EpisodeLine]]:
-    """One page of the filtered episodes by code, and how many match in all (one query)."""
-    where, params = _filters(guild_id, status, author_id, needs_author)
-    rows = await db.fetchall(
-        f"SELECT e.code, e.title, e.status, e.thread_id, COUNT(*) OVER () FROM episodes e WHERE {where} "
-        "ORDER BY e.code COLLATE NOCASE LIMIT ? OFFSET ?",
-        [*params, limit, offset],
-    )
-    if not rows and offset:
-        total = await db.fetchval(f"SELECT COUNT(*) FROM episodes e WHERE {where}", params)
-        return int(total), []
-    return (rows[0][4] if rows else 0), [EpisodeLine(r[0], r[1], Status(r[2]), r[3]) for r in rows]
-
-
 async def _set_status_in(
     tx: Tx, episode: Episode, status: Status, actor_id: int, note: str | None, ts: int
 ) -> None:
@@ -261,7 +172,7 @@ async def set_status(
 ) -> Episode:
     async with db.transaction() as tx:
         await _set_status_in(tx, episode, status, actor_id, note, now_ts())
-    return await _reload(db, episode.id)
+    return await reload(db, episode.id)
 
 
 async def set_status_announced(
@@ -281,7 +192,7 @@ async def set_status_announced(
         note_id, job = await add_note_in(tx, episode, announcement, ts)
         card = await card_job_in(tx, episode.id, ts)
     jobs = [job] + ([card] if card else [])
-    return await _reload(db, episode.id), note_id, jobs
+    return await reload(db, episode.id), note_id, jobs
 
 
 async def edit(
@@ -312,7 +223,7 @@ async def edit(
         await card_job_in(conn, episode.id, ts)
     if title is not None:
         _CODES.on(db).drop(episode.guild_id)
-    return await _reload(db, episode.id)
+    return await reload(db, episode.id)
 
 
 async def mark_thanked(db: Database, episode_id: int) -> bool:
@@ -337,66 +248,12 @@ async def advance_last_seen(db: Database, episode_id: int, message_id: int) -> N
 
 
 async def with_threads(db: Database, guild_id: int | None = None) -> list[Episode]:
-    sql = f"SELECT {_EPISODE_COLS} FROM episodes WHERE thread_id IS NOT NULL"
+    sql = f"SELECT {EPISODE_COLS} FROM episodes WHERE thread_id IS NOT NULL"
     params: tuple = ()
     if guild_id is not None:
         sql += " AND guild_id = ?"
         params = (guild_id,)
     return [Episode.from_row(r) for r in await db.fetchall(sql, params)]
-
-
-# -- authors -----------------------------------------------------------------------------------------
-
-
-async def authors(db: Database, episode_id: int) -> list[int]:
-    rows = await db.fetchall(
-        "SELECT user_id FROM episode_authors WHERE episode_id = ? ORDER BY added_at, user_id", (episode_id,)
-    )
-    return [r[0] for r in rows]
-
-
-async def is_author(db: Database, episode_id: int, user_id: int) -> bool:
-    return bool(
-        await db.fetchval(
-            "SELECT 1 FROM episode_authors WHERE episode_id = ? AND user_id = ?", (episode_id, user_id)
-        )
-    )
-
-
-async def add_author(
-    db: Database, episode_id: int, user_id: int, actor_id: int, note: str | None = None
-) -> bool:
-    """Add an author; False when they already were one (nothing changes then)."""
-    async with db.transaction() as tx:
-        return await add_author_in(tx, episode_id, user_id, actor_id, note)
-
-
-async def add_author_in(
-    tx: Tx, episode_id: int, user_id: int, actor_id: int, note: str | None = None
-) -> bool:
-    """`add_author` inside an open transaction (with the history event)."""
-    added = await tx.execute(
-        "INSERT OR IGNORE INTO episode_authors (episode_id, user_id, added_by, added_at) VALUES (?, ?, ?, ?)",
-        (episode_id, user_id, actor_id, now_ts()),
-    )
-    if added != 1:
-        return False
-    await record_event_in(tx, episode_id, "author_added", actor_id, subject_id=user_id, note=note)
-    await card_job_in(tx, episode_id, now_ts())
-    return True
-
-
-async def remove_author(db: Database, episode_id: int, user_id: int, actor_id: int) -> bool:
-    """Remove an author; False when they were not one."""
-    async with db.transaction() as conn:
-        removed = await conn.execute(
-            "DELETE FROM episode_authors WHERE episode_id = ? AND user_id = ?", (episode_id, user_id)
-        )
-        if removed != 1:
-            return False
-        await record_event_in(conn, episode_id, "author_removed", actor_id, subject_id=user_id)
-        await card_job_in(conn, episode_id, now_ts())
-    return True
 
 
 # -- history -----------------------------------------------------------------------------------------
@@ -430,31 +287,8 @@ async def history(db: Database, episode_id: int) -> list[EpisodeEvent]:
     return [EpisodeEvent(*r[:8], created_at=from_ts(r[8])) for r in rows]
 
 
-# -- the status card ---------------------------------------------------------------------------------
-
-
-async def card_data(db: Database, episode_id: int, contributor_limit: int = 15) -> CardData:
-    episode = await _reload(db, episode_id)
-    deadline_rows = await db.fetchall(
-        "SELECT episode_id, milestone, due_at, set_by FROM deadlines WHERE episode_id = ? ORDER BY due_at",
-        (episode_id,),
-    )
-    counts = await db.fetchall(
-        "SELECT author_id, COUNT(*) AS n FROM contributions WHERE episode_id = ? "
-        "GROUP BY author_id ORDER BY n DESC, MIN(id)",
-        (episode_id,),
-    )
-    return CardData(
-        episode=episode,
-        authors=await authors(db, episode_id),
-        deadlines=[Deadline(r[0], Milestone(r[1]), from_ts(r[2]), r[3]) for r in deadline_rows],
-        contribution_count=sum(r[1] for r in counts),
-        contributors=[r[0] for r in counts[:contributor_limit]],
-        contributor_total=len(counts),
-    )
-
-
-async def _reload(db: Database, episode_id: int) -> Episode:
+async def reload(db: Database, episode_id: int) -> Episode:
+    """The episode read again after a write; it must still exist."""
     episode = await get(db, episode_id)
     if episode is None:
         raise LookupError(f"episode {episode_id} vanished")

@@ -16,7 +16,7 @@ from bot.clock import now
 from bot.core.db import Database
 from bot.core.jobs import Job
 from bot.core.scheduler import DONE, Failed, Outcome, Retry, Scheduler
-from cogs.episodes import posts_store, rules, store
+from cogs.episodes import lists_store, posts_store, rules, store
 from cogs.episodes.rules import Status
 from cogs.episodes.store import Episode
 from cogs.episodes.views import status_card
@@ -146,7 +146,7 @@ class PostSync:
 
     async def sync_post(self, episode_id: int) -> None:
         """Card, name and tags of the episode's post; raises discord.HTTPException on refusal."""
-        data = await store.card_data(self.db, episode_id)
+        data = await lists_store.card_data(self.db, episode_id)
         episode = data.episode
         thread = await self.thread(episode)
         if thread is None:

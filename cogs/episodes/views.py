@@ -5,8 +5,9 @@ from __future__ import annotations
 import discord
 
 from bot.core.text import ts
+from cogs.episodes.lists_store import CardData, EpisodeLine
 from cogs.episodes.rules import Status
-from cogs.episodes.store import CardData, Episode, EpisodeLine
+from cogs.episodes.store import Episode
 
 STATUS_COLOURS = {
     Status.IN_RESEARCH: discord.Colour.blue(),

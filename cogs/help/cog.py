@@ -7,6 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.pager import chunk
+from bot.core.permissions import is_admin
 from bot.errors import NotConfigured
 from cogs.episodes.service import EpisodeService
 
@@ -63,7 +64,7 @@ class Help(commands.Cog):
     @app_commands.guild_only()
     async def help(self, interaction: discord.Interaction) -> None:
         member = interaction.user
-        admin = isinstance(member, discord.Member) and member.guild_permissions.manage_guild
+        admin = is_admin(member)
         try:
             host = isinstance(member, discord.Member) and await self.episodes.is_host(member)
         except NotConfigured:

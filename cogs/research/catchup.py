@@ -147,7 +147,7 @@ class ThreadCatchUp(FeatureService):
         Only a complete walk moves the thread's last seen mark and ends its pending state; one cut short
         by a refused read (`complete` False, or a raised HTTPException) leaves both for the retry."""
         result = CatchUp()
-        thread = await self.episodes.thread(episode)
+        thread = await self.episodes.posts.thread(episode)
         if thread is None:
             return result
         self._touched.active += 1
@@ -181,7 +181,7 @@ class ThreadCatchUp(FeatureService):
             if not self._touched.active:
                 self._touched.ids.clear()
         if result.added or result.deleted:
-            await self.episodes.refresh(episode.id, delay=CARD_DELAY)
+            await self.episodes.posts.schedule_card_sync(episode.id, CARD_DELAY)
         if result.added or result.updated or result.deleted:
             log.info("episode %s caught up: %s", episode.code, result)
         return result

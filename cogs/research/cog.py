@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.interactions import handle, publish_after_answer, reply, thinking
-from bot.core.pager import QueryPager, register_source
+from bot.core.pager import PageSources, QueryPager
 from bot.core.transformers import EpisodeArg
 from cogs.episodes.store import Episode
 from cogs.research.rules import join_within
@@ -45,15 +45,15 @@ class Research(
 ):
     """Every contribution kept, credited, searchable and exportable."""
 
-    def __init__(self, bot: commands.Bot, service: ResearchService) -> None:
+    def __init__(self, bot: commands.Bot, service: ResearchService, pages: PageSources) -> None:
         self.bot = bot
         self.service = service
         self.menu = app_commands.ContextMenu(name="Add to research", callback=self.add_to_research)
         self.menu.guild_only = True
         super().__init__()
-        # Their pages turn after a restart too (see bot.core.pager.register_source).
-        register_source(bot, "research-list", self._list_source)
-        register_source(bot, "research-search", self._search_source)
+        # Their pages turn after a restart too (see bot.core.pager.PageSources).
+        pages.register("research-list", self._list_source)
+        pages.register("research-search", self._search_source)
 
     async def cog_load(self) -> None:
         await self.service.catch_up.load_watermarks()

@@ -4,7 +4,7 @@ Catching up after downtime is `cogs.research.catchup` (`service.catch_up`); the 
 delivery jobs are `cogs.research.posting` (`service.posts`).
 
 Ingesting a message is one indexed lookup and one transaction; the status card is refreshed in
-batches through the scheduler (`EpisodeService.refresh(…, delay=…)`), never per message.
+batches through the scheduler (`PostSync.schedule_card_sync`), never per message.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ class ResearchService(FeatureService):
         await likes_store.clear_likes(self.db, message_id, emoji)
 
     async def _card_later(self, episode_id: int) -> None:
-        await self.episodes.refresh(episode_id, delay=CARD_DELAY)
+        await self.episodes.posts.schedule_card_sync(episode_id, CARD_DELAY)
 
     # -- the form and the context menu ----------------------------------------------------------
 

@@ -22,8 +22,8 @@ def labels(message) -> list[str]:
 
 
 async def authors(world) -> list[int]:
-    episode = await episode_store.get_by_code(world.bot.db, world.guild.id, CODE)
-    return await episode_store.authors(world.bot.db, episode.id)
+    episode = await episode_store.get_by_code(world.bot.services.db, world.guild.id, CODE)
+    return await episode_store.authors(world.bot.services.db, episode.id)
 
 
 async def volunteer(world, member):
@@ -51,7 +51,7 @@ async def test_a_decline_form_opened_before_a_restart_is_answered_after_it(world
     decision = field(world.review.last_message.embeds[0], "Decision")
     assert decision.startswith("❌ Declined")
     assert "Spartacus already started" in decision
-    [request] = await request_store.list_pending(world.bot.db, world.guild.id) or [None]
+    [request] = await request_store.list_pending(world.bot.services.db, world.guild.id) or [None]
     assert request is None
     assert "declined" in world.alice.user.dm_channel.history()[-1].content
 
@@ -74,7 +74,7 @@ async def test_a_decline_form_of_a_host_who_lost_the_role_changes_nothing(world,
     world.env.backend.remove_member_role(world.guild.id, world.host.id, world.host_role.id)
     r = await world.host.submit_modal(shown, {"reason": "No."})
     assert "Only hosts" in r.response.content
-    assert len(await request_store.list_pending(world.bot.db, world.guild.id)) == 1
+    assert len(await request_store.list_pending(world.bot.services.db, world.guild.id)) == 1
     assert field(world.review.last_message.embeds[0], "Decision").startswith("⏳")
 
 
@@ -92,7 +92,7 @@ async def test_pending_requests_follow_a_new_review_channel(world, episode):
     for message in world.review.history():
         assert "Moved to" in message.content
         assert labels(message) == []
-    for request in await request_store.list_pending(world.bot.db, world.guild.id):
+    for request in await request_store.list_pending(world.bot.services.db, world.guild.id):
         assert request.review_channel_id == new_review.id
     # Decided in the new channel, shown there.
     await world.host.click(moved[0], label="Approve")

@@ -38,7 +38,7 @@ async def test_a_refused_dm_is_sent_later_once(world, volunteered):
     assert len(dms(world.alice)) == 1
     notes = [m.content for m in world.thread_of(CODE).history() if "is now an author" in (m.content or "")]
     assert len(notes) == 1
-    assert await job_store.pending(world.bot.db, request_store.TELL_JOB) == []
+    assert await job_store.pending(world.bot.services.db, request_store.TELL_JOB) == []
 
 
 async def test_a_dm_sent_but_not_recorded_is_not_sent_again(world, volunteered, monkeypatch):
@@ -58,9 +58,9 @@ async def test_a_dm_sent_but_not_recorded_is_not_sent_again(world, volunteered, 
     assert len(dms(world.alice)) == 1
     await world.env.advance_time(600)
     assert len(dms(world.alice)) == 1  # the job found the DM instead of sending it again
-    request = (await request_store.list_pending(world.bot.db, world.guild.id)) or None
+    request = (await request_store.list_pending(world.bot.services.db, world.guild.id)) or None
     assert request is None
-    assert await job_store.pending(world.bot.db, request_store.TELL_JOB) == []
+    assert await job_store.pending(world.bot.services.db, request_store.TELL_JOB) == []
 
 
 async def test_a_member_who_left_discord_is_told_in_the_thread(world, volunteered):

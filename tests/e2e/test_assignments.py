@@ -61,13 +61,13 @@ def dms(member) -> list[str]:
 
 
 async def authors(world, code: str = CODE) -> list[int]:
-    episode = await episode_store.get_by_code(world.bot.db, world.guild.id, code)
-    return await episode_store.authors(world.bot.db, episode.id)
+    episode = await episode_store.get_by_code(world.bot.services.db, world.guild.id, code)
+    return await episode_store.authors(world.bot.services.db, episode.id)
 
 
 async def history_kinds(world, code: str = CODE) -> list[str]:
-    episode = await episode_store.get_by_code(world.bot.db, world.guild.id, code)
-    return [e.kind for e in await episode_store.history(world.bot.db, episode.id)]
+    episode = await episode_store.get_by_code(world.bot.services.db, world.guild.id, code)
+    return [e.kind for e in await episode_store.history(world.bot.services.db, episode.id)]
 
 
 def close_dms(world, member) -> None:
@@ -507,7 +507,7 @@ async def test_requests_are_paged(world, episode):
 
 
 async def test_missing_review_channel_keeps_the_request(world, episode):
-    await settings_store.update(world.bot.db, world.guild.id, review_channel_id=None)
+    await settings_store.update(world.bot.services.db, world.guild.id, review_channel_id=None)
     r = await volunteer(world)
     assert r.response.ephemeral
     assert "recorded your request" in r.response.content

@@ -36,9 +36,9 @@ async def advance_to(env, when: datetime) -> None:
 
 async def episode_with_author(world, code="1924-01", author=None):
     thread = await world.episode(code)
-    found = await episode_store.get_by_code(world.bot.db, world.guild.id, code)
+    found = await episode_store.get_by_code(world.bot.services.db, world.guild.id, code)
     if author is not None:
-        await episode_store.add_author(world.bot.db, found.id, author.id, world.host.id)
+        await episode_store.add_author(world.bot.services.db, found.id, author.id, world.host.id)
     return thread, found
 
 
@@ -69,7 +69,7 @@ async def test_deadline_reminders_at_each_offset_ping_the_authors_then_overdue(w
     card = thread.history()[0].embeds[0]
     deadlines = next(f.value for f in card.fields if f.name == "Deadlines")
     assert f"**Research**: <t:{stamp(due)}:f>" in deadlines
-    history = await episode_store.history(world.bot.db, episode.id)
+    history = await episode_store.history(world.bot.services.db, episode.id)
     assert history[-1].kind == "deadline"
 
     await advance_to(env, due - timedelta(days=3, seconds=10))
@@ -140,7 +140,9 @@ async def test_milestone_met_behind_the_bots_back_is_checked_at_delivery(world):
     env = world.env
     thread, episode = await episode_with_author(world, author=world.alice)
     await set_deadline(world.host, world, "1924-01", "publish", "in 2 days")
-    await episode_store.set_status(world.bot.db, episode, episode.status.PUBLISHED, world.host.id, None)
+    await episode_store.set_status(
+        world.bot.services.db, episode, episode.status.PUBLISHED, world.host.id, None
+    )
     await env.advance_time(4 * DAY)
     assert notes(thread) == []
 
@@ -224,7 +226,7 @@ async def test_weekly_digest_content_and_once_per_week(world, restart):
     await world.episode("1923-05", "The Beer Hall Putsch")
     await world.host.slash(world.general, "episode status", episode="1923-05", status="writing")
     for author in (world.alice.id, world.bob.id, world.bob.id):
-        await world.bot.db.execute(
+        await world.bot.services.db.execute(
             "INSERT INTO contributions (guild_id, episode_id, author_id, origin, body, created_at) "
             "VALUES (?, ?, ?, 'thread', 'notes', ?)",
             (world.guild.id, busy.id, author, stamp(now())),

@@ -86,13 +86,13 @@ def crash_after_send(monkeypatch, nth: int = 1) -> None:
 
 def looked_up(world) -> int:
     """How often the running bot looked for an earlier attempt among a channel's messages."""
-    return world.bot.outbox.metrics.counter("outbox.look_ups")
+    return world.bot.services.outbox.metrics.counter("outbox.look_ups")
 
 
 async def deadline_world(world, when="in 2 hours"):
     thread = await world.episode("1924-01")
-    found = await episode_store.get_by_code(world.bot.db, world.guild.id, "1924-01")
-    await episode_store.add_author(world.bot.db, found.id, world.alice.id, world.host.id)
+    found = await episode_store.get_by_code(world.bot.services.db, world.guild.id, "1924-01")
+    await episode_store.add_author(world.bot.services.db, found.id, world.alice.id, world.host.id)
     r = await world.host.slash(
         world.general, "episode deadline", episode="1924-01", milestone="script", when=when
     )
@@ -230,7 +230,7 @@ async def test_two_snooze_clicks_at_once_each_answer_says_what_happened(world, r
     await world.alice.slash(world.general, "remind me", when="1h", text="stretch")
     await env.advance_time(HOUR + 1)
     [message] = reminders_in(world.general)
-    [delivered] = await reminder_store.in_message(world.bot.db, message.id)
+    [delivered] = await reminder_store.in_message(world.bot.services.db, message.id)
     service = world.bot.services.reminders
 
     async def click(seconds: int) -> str:
@@ -243,7 +243,7 @@ async def test_two_snooze_clicks_at_once_each_answer_says_what_happened(world, r
         return snooze_answer(result)
 
     answers = await asyncio.gather(click(HOUR), click(DAY))
-    [stored] = await reminder_store.pending_for(world.bot.db, world.guild.id, world.alice.id)
+    [stored] = await reminder_store.pending_for(world.bot.services.db, world.guild.id, world.alice.id)
     due = f"<t:{int(stored.due_at.timestamp())}:f>"
     assert all(due in a for a in answers), answers
     assert sum(a.startswith("💤 Snoozed this reminder") for a in answers) == 1, answers
@@ -263,7 +263,7 @@ async def test_a_click_on_an_already_snoozed_reminder_says_when_it_comes_back(wo
     [message] = reminders_in(world.general)
     first = await world.alice.click(message, label="Snooze 1 day")
     second = await world.alice.click(message, label="Snooze 1 hour")
-    [stored] = await reminder_store.pending_for(world.bot.db, world.guild.id, world.alice.id)
+    [stored] = await reminder_store.pending_for(world.bot.services.db, world.guild.id, world.alice.id)
     due = f"<t:{int(stored.due_at.timestamp())}:f>"
     assert first.response.content.startswith("💤 Snoozed this reminder") and due in first.response.content
     assert second.response.content.startswith("Already snoozed") and due in second.response.content

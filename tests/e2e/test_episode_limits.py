@@ -36,11 +36,11 @@ def fits(embed: discord.Embed) -> None:
 
 async def add_authors(world, n: int) -> list[int]:
     """n members, each added as an author through the storage layer (as a long history would leave it)."""
-    episode = await episode_store.get_by_code(world.bot.db, world.guild.id, CODE)
+    episode = await episode_store.get_by_code(world.bot.services.db, world.guild.id, CODE)
     ids = []
     for i in range(n):
         member = world.guild.add_member(world.env.create_user(f"author{i:02d}"))
-        await episode_store.add_author(world.bot.db, episode.id, member.id, world.host.id)
+        await episode_store.add_author(world.bot.services.db, episode.id, member.id, world.host.id)
         ids.append(member.id)
     return ids
 
@@ -67,9 +67,9 @@ async def test_card_with_45_authors_fits_and_keeps_following(world):
 
 async def test_long_description_on_the_card_is_cut_visibly(world):
     await world.episode(CODE)
-    episode = await episode_store.get_by_code(world.bot.db, world.guild.id, CODE)
+    episode = await episode_store.get_by_code(world.bot.services.db, world.guild.id, CODE)
     # An old row (or an import) may hold more than the command allows today.
-    await world.bot.db.execute(
+    await world.bot.services.db.execute(
         "UPDATE episodes SET description = ? WHERE id = ?", ("word " * 1500, episode.id)
     )
     await add_authors(world, 60)
@@ -93,10 +93,10 @@ async def test_a_permanent_refusal_of_the_card_is_not_retried_forever(world, cap
     with caplog.at_level(logging.INFO):
         await world.host.slash(world.general, "episode status", episode=CODE, status="writing")
         await world.env.advance_time(2 * 3600)
-    episode = await episode_store.get_by_code(world.bot.db, world.guild.id, CODE)
+    episode = await episode_store.get_by_code(world.bot.services.db, world.guild.id, CODE)
     assert episode.status.label == "Writing"  # the database stays right
     assert tags(world) == {"Writing", "Needs Author"}  # tags follow even when the card can't
-    assert await job_store.pending(world.bot.db, "card_sync") == []
+    assert await job_store.pending(world.bot.services.db, "card_sync") == []
     tries = [e for e in world.env.http_requests if e.method == "PATCH" and "/messages/" in e.path
              and str(thread.id) in e.path]  # fmt: skip
     assert len(tries) <= 2
@@ -198,14 +198,14 @@ async def test_a_forum_without_room_for_the_tags_is_not_retried_forever(world):
     await world.episode(CODE)
     assert tags(world) == set()  # no room for them: the post stands without
     await world.env.advance_time(6 * 3600)
-    assert await job_store.pending(world.bot.db, "card_sync") == []
+    assert await job_store.pending(world.bot.services.db, "card_sync") == []
     assert field(card(world), "Status") == "In Research"
 
 
 async def test_a_post_orphaned_by_a_stop_during_create_is_removed_at_the_next_start(
     world, restart, monkeypatch
 ):
-    service = world.bot.episodes
+    service = world.bot.services.episodes
     create = episode_store.create
 
     async def stopped(*args, **kwargs):

@@ -31,7 +31,7 @@ async def test_a_refused_status_note_is_posted_later_once(world):
     assert "to **Writing**" in note and "Script time" in note
     await world.env.advance_time(3600)
     assert len(notes(world)) == 1
-    assert await job_store.pending(world.bot.db, posts_store.NOTE_JOB) == []
+    assert await job_store.pending(world.bot.services.db, posts_store.NOTE_JOB) == []
 
 
 async def test_a_note_refused_until_a_restart_is_posted_after_it(world, restart):
@@ -65,7 +65,7 @@ async def test_a_note_posted_but_not_recorded_is_not_posted_again(world, monkeyp
     assert len(notes(world)) == 1  # Discord took it; the bot could not write that down
     await world.env.advance_time(600)
     assert len(notes(world)) == 1  # the retry found it instead of posting it again
-    assert await job_store.pending(world.bot.db, posts_store.NOTE_JOB) == []
+    assert await job_store.pending(world.bot.services.db, posts_store.NOTE_JOB) == []
 
 
 async def test_author_and_request_notes_are_kept_too(world):
@@ -89,7 +89,7 @@ async def test_a_change_whose_card_update_never_ran_is_brought_up_to_date_at_sta
     """The bot stops right after a change is saved, before it touched Discord: the card and the note
     still follow once it is back."""
     await world.episode(CODE)
-    service = world.bot.episodes
+    service = world.bot.services.episodes
 
     async def stopped(*args, **kwargs):
         raise RuntimeError("the process stopped here")

@@ -125,7 +125,7 @@ async def test_status_moves_update_card_tags_and_thread_note(world):
     note = thread.last_message
     assert "In Research" in note.content and "Writing" in note.content and "Script time" in note.content
     assert world.host.mention in note.content
-    history = await world.bot.db.fetchall(
+    history = await world.bot.services.db.fetchall(
         "SELECT from_value, to_value, note FROM episode_events WHERE kind = 'status'"
     )
     assert [tuple(r) for r in history] == [("in_research", "writing", "Script time")]
@@ -141,10 +141,10 @@ async def test_status_refusals(world):
 
 async def test_authors_may_move_their_own_episode(world):
     await world.episode("1924-01", "Lenin's Death")
-    episode = await world.bot.episodes.resolve(world.guild.id, "1924-01")
+    episode = await world.bot.services.episodes.resolve(world.guild.id, "1924-01")
     from cogs.episodes import store
 
-    await store.add_author(world.bot.db, episode.id, world.alice.id, world.host.id)
+    await store.add_author(world.bot.services.db, episode.id, world.alice.id, world.host.id)
     r = await world.alice.slash(world.general, "episode status", episode="1924-01", status="writing")
     assert "now **Writing**" in r.response.content
 
@@ -227,7 +227,7 @@ async def test_forum_refusal_leaves_nothing_and_retry_works(world):
     r = await world.host.slash(world.general, "episode create", code="1924-01", title="Lenin's Death")
     assert "Create Posts" in r.response.content
     assert world.forum.threads == []
-    assert await world.bot.db.fetchval("SELECT COUNT(*) FROM episodes") == 0
+    assert await world.bot.services.db.fetchval("SELECT COUNT(*) FROM episodes") == 0
     await world.episode("1924-01", "Lenin's Death")
     assert len(world.forum.threads) == 1
 
@@ -293,8 +293,8 @@ async def test_list_filters_by_author(world):
 
     await world.episode("1924-01", "Lenin's Death")
     await world.episode("1924-02", "Rapallo")
-    episode = await world.bot.episodes.resolve(world.guild.id, "1924-02")
-    await store.add_author(world.bot.db, episode.id, world.bob.id, world.host.id)
+    episode = await world.bot.services.episodes.resolve(world.guild.id, "1924-02")
+    await store.add_author(world.bot.services.db, episode.id, world.bob.id, world.host.id)
     r = await world.alice.slash(world.general, "episode list", author=world.bob)
     body = r.response.embeds[0].description
     assert "1924-02" in body and "1924-01" not in body
@@ -324,9 +324,9 @@ async def test_without_a_host_role_only_authors_and_admins_can_move_an_episode(w
     from cogs.episodes import store
 
     await world.episode("1924-01", "Lenin's Death")
-    found = await store.get_by_code(world.bot.db, world.guild.id, "1924-01")
-    await store.add_author(world.bot.db, found.id, world.bob.id, world.admin.id)
-    await settings_store.update(world.bot.db, world.guild.id, host_role_id=None)
+    found = await store.get_by_code(world.bot.services.db, world.guild.id, "1924-01")
+    await store.add_author(world.bot.services.db, found.id, world.bob.id, world.admin.id)
+    await settings_store.update(world.bot.services.db, world.guild.id, host_role_id=None)
 
     r = await world.alice.slash(world.general, "episode status", episode="1924-01", status="writing")
     assert r.response.ephemeral and "No host role is set yet" in r.response.content

@@ -81,8 +81,8 @@ async def submit_research(w: World):
 
 
 async def is_author(w: World, status: int) -> None:
-    episode = await episode_store.get_by_code(w.bot.db, w.guild.id, "1924-01")
-    assert w.alice.id in await episode_store.authors(w.bot.db, episode.id)
+    episode = await episode_store.get_by_code(w.bot.services.db, w.guild.id, "1924-01")
+    assert w.alice.id in await episode_store.authors(w.bot.services.db, episode.id)
 
 
 async def reminder_delivered_once(w: World, status: int) -> None:
@@ -229,7 +229,7 @@ def answered(result) -> bool:
 
 async def check_invariants(w: World) -> None:
     """What must hold in every server once retries had their time."""
-    db = w.bot.db
+    db = w.bot.services.db
     threads = {t.id: t for t in w.forum.threads}
     for episode in await episode_store.list_filtered(db, w.guild.id):
         assert episode.thread_id in threads, f"episode {episode.code} points at a missing post"

@@ -20,7 +20,7 @@ async def test_restart_with_unchanged_commands_does_not_sync(world, restart):
 async def test_changed_commands_are_synced_again(world, restart, bots):
     from cogs.config import store as settings_store
 
-    await settings_store.set_meta(world.bot.db, "command_tree_hash", "stale")
+    await settings_store.set_meta(world.bot.services.db, "command_tree_hash", "stale")
     before = len(command_syncs(world.env))
     await restart()
     assert world.env.bot.synced_commands is True

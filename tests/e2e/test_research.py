@@ -129,7 +129,7 @@ async def test_posts_edits_and_deletions_while_offline_are_caught_up(world, rest
     data = await dossier(world)
     assert texts(data) == [DEATH, RENAME, CORRECTION]
     assert data["contributions"][0]["likes"] == 1
-    episode = await episode_store.get_by_code(world.bot.db, world.guild.id, CODE)
+    episode = await episode_store.get_by_code(world.bot.services.db, world.guild.id, CODE)
     assert episode.last_seen_message_id == thread.history()[-1].id
 
     await restart()  # nothing happened meanwhile: nothing changes, nothing is duplicated
@@ -443,9 +443,11 @@ async def test_remove_permissions_and_history(world, restart):
     notes = [m for m in thread.history() if m.author.bot and "removed contribution" in m.content]
     assert len(notes) == 2 and all(pinged(world, m) == [] for m in notes)
 
-    episode = await episode_store.get_by_code(world.bot.db, world.guild.id, CODE)
+    episode = await episode_store.get_by_code(world.bot.services.db, world.guild.id, CODE)
     events = [
-        e for e in await episode_store.history(world.bot.db, episode.id) if e.kind == "contribution_removed"
+        e
+        for e in await episode_store.history(world.bot.services.db, episode.id)
+        if e.kind == "contribution_removed"
     ]
     assert [(e.actor_id, e.subject_id, e.from_value) for e in events] == [
         (world.bob.id, world.bob.id, str(bob_no)),

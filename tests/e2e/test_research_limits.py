@@ -22,11 +22,11 @@ async def exported(world) -> dict:
 
 async def seed(world, bodies: list[str], *, authors: list[int] | None = None, title: str | None = None):
     """Contributions straight into storage (hundreds through the simulator would be slow)."""
-    episode = await episode_store.get_by_code(world.bot.db, world.guild.id, CODE)
+    episode = await episode_store.get_by_code(world.bot.services.db, world.guild.id, CODE)
     authors = authors or [world.alice.id] * len(bodies)
     at = now_ts() - len(bodies)
     await store.add_many(
-        world.bot.db,
+        world.bot.services.db,
         [
             NewContribution(
                 guild_id=world.guild.id,

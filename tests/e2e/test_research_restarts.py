@@ -81,10 +81,10 @@ async def seed(world, count: int, text: str) -> None:
     from cogs.research import store
     from cogs.research.store import NewContribution
 
-    episode = await episode_store.get_by_code(world.bot.db, world.guild.id, CODE)
+    episode = await episode_store.get_by_code(world.bot.services.db, world.guild.id, CODE)
     at = now_ts() - count
     await store.add_many(
-        world.bot.db,
+        world.bot.services.db,
         [
             NewContribution(world.guild.id, episode.id, world.alice.id, "form", f"{text} {i}", at + i)
             for i in range(count)

@@ -256,7 +256,7 @@ class ReliabilityModel(RuleBasedStateMachine):
             if self.env is not None:
                 self.run(self.env.shutdown())
             for bot in self.built:
-                if not bot.is_closed() or bot.db.is_open:
+                if not bot.is_closed() or bot.services.db.is_open:
                     self.run(bot.close())
         finally:
             logging.getLogger().removeHandler(self.error_log)
@@ -313,7 +313,7 @@ class ReliabilityModel(RuleBasedStateMachine):
         self.run(self._record_status(code))
 
     async def _record_status(self, code: str) -> None:
-        stored = await episode_store.get_by_code(self.env.bot.db, self.w.guild.id, code)
+        stored = await episode_store.get_by_code(self.env.bot.services.db, self.w.guild.id, code)
         episode = self.episodes[code]
         if episode.status_at(self.marker()) != stored.status.value:
             episode.status_log.append((self.marker(), stored.status.value))
@@ -488,8 +488,8 @@ class ReliabilityModel(RuleBasedStateMachine):
             self.removed.add(row.message_id)
 
     async def _contributions(self, code: str):
-        episode = await episode_store.get_by_code(self.env.bot.db, self.w.guild.id, code)
-        return await contribution_store.for_episode(self.env.bot.db, episode.id)
+        episode = await episode_store.get_by_code(self.env.bot.services.db, self.w.guild.id, code)
+        return await contribution_store.for_episode(self.env.bot.services.db, episode.id)
 
     # -- reminders and deadlines -------------------------------------------------------------------
 
@@ -730,7 +730,7 @@ class ReliabilityModel(RuleBasedStateMachine):
         self.run(self._check_record())
 
     async def _check_record(self) -> None:
-        db = self.env.bot.db
+        db = self.env.bot.services.db
         now = self.now()
         lenient = "catch_up_not_retried" in HELD_BACK and self.read_failed_at_return  # F3
         grace = {
@@ -876,7 +876,7 @@ class ReliabilityModel(RuleBasedStateMachine):
             monday += timedelta(days=7)
 
     async def _check_cards(self) -> None:
-        db = self.env.bot.db
+        db = self.env.bot.services.db
         threads = {t.id: t for t in self.w.forum.threads}
         for code in self.episodes:
             stored = await episode_store.get_by_code(db, self.w.guild.id, code)
@@ -897,7 +897,7 @@ class ReliabilityModel(RuleBasedStateMachine):
             assert ("Needs Author" in tags) == (not data.authors), f"post of {code} is tagged {tags}"
 
     async def _check_requests(self) -> None:
-        pending = {r.id for r in await request_store.list_pending(self.env.bot.db, self.w.guild.id)}
+        pending = {r.id for r in await request_store.list_pending(self.env.bot.services.db, self.w.guild.id)}
         live = set()
         for message in self.env.backend.messages.get(self.w.review.id, {}).values():
             for row in message.components:

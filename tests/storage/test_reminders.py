@@ -11,6 +11,7 @@ from bot.core import jobs as job_store
 from bot.core.db import STATEMENTS, Database
 from cogs.deadlines import store as deadline_store
 from cogs.digest import store as digest_store
+from cogs.episodes import authors_store, lists_store
 from cogs.episodes import store as episode_store
 from cogs.episodes.rules import Milestone, Status
 from cogs.reminders import store
@@ -126,7 +127,7 @@ async def test_set_and_move_deadline_records_history(db):
         (None, str(due), "research"),
         (str(due), str(due + 3600), "research"),
     ]
-    card = await episode_store.card_data(db, ep.id)
+    card = await lists_store.card_data(db, ep.id)
     assert [d.milestone for d in card.deadlines] == [Milestone.RESEARCH]
 
 
@@ -194,7 +195,7 @@ async def test_digest_figures(db):
     a = await episode(db, code="A", thread=501)
     b = await episode(db, code="B", thread=502)
     await episode(db, guild=2, code="C", thread=503)
-    await episode_store.add_author(db, b.id, 42, actor_id=1)
+    await authors_store.add_author(db, b.id, 42, actor_id=1)
     for author in (7, 7, 8):
         await db.execute(
             "INSERT INTO contributions (guild_id, episode_id, author_id, origin, body, created_at) "

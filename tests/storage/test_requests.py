@@ -11,6 +11,7 @@ from bot.core.db import Database
 from bot.errors import Conflict
 from cogs.assignments import store
 from cogs.assignments.store import RequestStatus
+from cogs.episodes import authors_store
 from cogs.episodes import store as episode_store
 
 GUILD, OTHER_GUILD = 100, 200
@@ -118,7 +119,7 @@ async def test_approve_adds_the_author_once(db):
     assert approved.status is RequestStatus.APPROVED
     assert approved.decided_by == HOST
     assert approved.decided_at is not None
-    assert await episode_store.authors(db, episode.id) == [ALICE]
+    assert await authors_store.authors(db, episode.id) == [ALICE]
     assert "author_added" in await kinds(db, episode)
 
     assert await store.approve(db, created.id, HOST) is None
@@ -131,9 +132,9 @@ async def test_approve_adds_the_author_once(db):
 async def test_approve_when_already_an_author_adds_no_duplicate(db):
     episode = await make_episode(db)
     created = await request(db, episode)
-    await episode_store.add_author(db, episode.id, ALICE, HOST)
+    await authors_store.add_author(db, episode.id, ALICE, HOST)
     assert (await store.approve(db, created.id, HOST)) is not None
-    assert await episode_store.authors(db, episode.id) == [ALICE]
+    assert await authors_store.authors(db, episode.id) == [ALICE]
     assert (await kinds(db, episode)).count("author_added") == 1
 
 
@@ -143,7 +144,7 @@ async def test_decline_keeps_the_reason(db):
     declined = await store.decline(db, created.id, HOST, "Already taken")
     assert declined.status is RequestStatus.DECLINED
     assert declined.reason == "Already taken"
-    assert await episode_store.authors(db, episode.id) == []
+    assert await authors_store.authors(db, episode.id) == []
     assert await store.approve(db, created.id, HOST) is None
     assert (await kinds(db, episode))[-1] == "author_request_declined"
 
@@ -171,7 +172,7 @@ async def test_only_the_requester_can_withdraw(db):
     assert withdrawn.status is RequestStatus.WITHDRAWN
     assert withdrawn.decided_by == ALICE
     assert await store.approve(db, created.id, HOST) is None
-    assert await episode_store.authors(db, episode.id) == []
+    assert await authors_store.authors(db, episode.id) == []
     assert (await kinds(db, episode))[-1] == "author_request_withdrawn"
 
 
