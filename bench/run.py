@@ -43,6 +43,7 @@ from bot import create_bot  # noqa: E402
 from bot.clock import now, now_ts  # noqa: E402
 from bot.core import jobs as job_store  # noqa: E402
 from bot.core.db import STATEMENTS  # noqa: E402
+from cogs.episodes import lists_store  # noqa: E402
 from cogs.episodes import store as episode_store  # noqa: E402
 from cogs.reminders import store as reminder_store  # noqa: E402
 from cogs.research import search_store  # noqa: E402
@@ -230,7 +231,7 @@ async def main(small: bool) -> dict:
                 db, guild_id=guild.id, code=f"1924-{i:03}", title=f"{text(rng, 4)} {i}"[:90], description=None,
                 created_by=host.id, forum_id=forum.id, thread_id=10**15 + i, starter_message_id=10**15 + i,
             )  # fmt: skip
-        episodes = await episode_store.list_filtered(db, guild.id)
+        episodes = await lists_store.list_filtered(db, guild.id)
         big = next(e for e in episodes if e.code == "R000")
         ts = now_ts()
         rows = []

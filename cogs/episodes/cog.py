@@ -17,7 +17,7 @@ from bot.core.interactions import publish_after_answer, reply, thinking
 from bot.core.pager import PageSources, QueryPager
 from bot.core.text import thread_url
 from bot.core.transformers import EpisodeArg
-from cogs.episodes import store
+from cogs.episodes import lists_store
 from cogs.episodes.rules import DESCRIPTION_MAX, NOTE_MAX, TITLE_MAX, Status
 from cogs.episodes.service import EpisodeService
 from cogs.episodes.views import episode_line, status_card
@@ -82,7 +82,7 @@ class Episodes(commands.Cog):
     @app_commands.command(name="info", description="Show an episode's status card")
     @app_commands.describe(episode="The episode's code")
     async def info(self, interaction: discord.Interaction, episode: EpisodeArg) -> None:
-        data = await store.card_data(self.service.db, episode.id)
+        data = await lists_store.card_data(self.service.db, episode.id)
         await reply(
             interaction,
             f"Thread: {thread_url(episode.guild_id, episode.thread_id) or '(no post)'}",
@@ -118,7 +118,7 @@ class Episodes(commands.Cog):
         guild_id = interaction.guild_id
 
         async def page(offset: int, limit: int) -> tuple[int, list[str]]:
-            total, rows = await store.list_page(
+            total, rows = await lists_store.list_page(
                 self.service.db, guild_id, offset=offset, limit=limit, **filters
             )
             return total, [episode_line(e) for e in rows]

@@ -21,11 +21,12 @@ from bot.core.scheduler import Scheduler
 from bot.errors import InvalidInput, NotAllowed, NotConfigured, NotFound
 from cogs.config import store as settings_store
 from cogs.config.store import GuildSettings
-from cogs.episodes import posts_store, rules, store, sync
+from cogs.episodes import authors_store, posts_store, rules, store, sync
+from cogs.episodes.lists_store import CardData
 from cogs.episodes.notes import NOTE_RETRY_SECONDS, ThreadNotes
 from cogs.episodes.posts_store import NewNote
 from cogs.episodes.rules import Status
-from cogs.episodes.store import CardData, Episode
+from cogs.episodes.store import Episode
 from cogs.episodes.sync import CARD_RETRY_SECONDS, PostSync
 from cogs.episodes.views import call_for_research, status_card
 
@@ -110,7 +111,7 @@ class EpisodeService:
                 return
         except NotConfigured as exc:
             no_host_role = exc
-        if await store.is_author(self.db, episode.id, member.id):
+        if await authors_store.is_author(self.db, episode.id, member.id):
             return
         if no_host_role is not None:
             raise no_host_role

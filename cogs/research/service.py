@@ -24,6 +24,7 @@ from bot.core.scheduler import Scheduler
 from bot.core.service import FeatureService
 from bot.core.text import thread_url
 from bot.errors import InvalidInput, NotAllowed, NotFound
+from cogs.episodes import lists_store
 from cogs.episodes import store as episode_store
 from cogs.episodes.rules import THANKS_STATUSES, Status
 from cogs.episodes.service import Change, EpisodeService
@@ -302,7 +303,7 @@ class ResearchService(FeatureService):
         # Names are resolved here, after reading the rows: storage never reads Discord's member cache.
         rows = await store.for_episode(self.db, episode.id)
         entries = export.entries_of(rows, await likes_store.likers(self.db, episode.id), person)
-        data = await episode_store.card_data(self.db, episode.id, contributor_limit=0)
+        data = await lists_store.card_data(self.db, episode.id, contributor_limit=0)
         header = DossierEpisode(
             code=episode.code,
             title=episode.title,

@@ -8,6 +8,7 @@ import discord
 import pytest
 
 from cogs.assignments import store as request_store
+from cogs.episodes import authors_store
 from cogs.episodes import store as episode_store
 
 CODE = "1924-01"
@@ -23,7 +24,7 @@ def labels(message) -> list[str]:
 
 async def authors(world) -> list[int]:
     episode = await episode_store.get_by_code(world.bot.services.db, world.guild.id, CODE)
-    return await episode_store.authors(world.bot.services.db, episode.id)
+    return await authors_store.authors(world.bot.services.db, episode.id)
 
 
 async def volunteer(world, member):

@@ -8,6 +8,7 @@ import pytest
 from simcord.backend.errors import OptionError
 
 from cogs.config import store as settings_store
+from cogs.episodes import authors_store
 from cogs.episodes import store as episode_store
 from tests.conftest import build_world
 
@@ -62,7 +63,7 @@ def dms(member) -> list[str]:
 
 async def authors(world, code: str = CODE) -> list[int]:
     episode = await episode_store.get_by_code(world.bot.services.db, world.guild.id, code)
-    return await episode_store.authors(world.bot.services.db, episode.id)
+    return await authors_store.authors(world.bot.services.db, episode.id)
 
 
 async def history_kinds(world, code: str = CODE) -> list[str]:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import discord
 
+from cogs.episodes import authors_store
 from cogs.episodes import store as episode_store
 
 HOUR = 3600
@@ -38,7 +39,7 @@ async def episode_with_author(world, code="1924-01", author=None):
     thread = await world.episode(code)
     found = await episode_store.get_by_code(world.bot.services.db, world.guild.id, code)
     if author is not None:
-        await episode_store.add_author(world.bot.services.db, found.id, author.id, world.host.id)
+        await authors_store.add_author(world.bot.services.db, found.id, author.id, world.host.id)
     return thread, found
 
 

@@ -15,6 +15,7 @@ from bot.core import jobs as job_store
 from bot.core import outbox_store
 from bot.errors import InvalidInput
 from cogs.digest import store as digest_store
+from cogs.episodes import authors_store
 from cogs.episodes import store as episode_store
 from cogs.reminders import store as reminder_store
 from cogs.reminders.views import snooze_answer
@@ -92,7 +93,7 @@ def looked_up(world) -> int:
 async def deadline_world(world, when="in 2 hours"):
     thread = await world.episode("1924-01")
     found = await episode_store.get_by_code(world.bot.services.db, world.guild.id, "1924-01")
-    await episode_store.add_author(world.bot.services.db, found.id, world.alice.id, world.host.id)
+    await authors_store.add_author(world.bot.services.db, found.id, world.alice.id, world.host.id)
     r = await world.host.slash(
         world.general, "episode deadline", episode="1924-01", milestone="script", when=when
     )

@@ -9,6 +9,7 @@ import logging
 import discord
 
 from bot.core import jobs as job_store
+from cogs.episodes import authors_store
 from cogs.episodes import store as episode_store
 
 CODE = "1924-01"
@@ -40,7 +41,7 @@ async def add_authors(world, n: int) -> list[int]:
     ids = []
     for i in range(n):
         member = world.guild.add_member(world.env.create_user(f"author{i:02d}"))
-        await episode_store.add_author(world.bot.services.db, episode.id, member.id, world.host.id)
+        await authors_store.add_author(world.bot.services.db, episode.id, member.id, world.host.id)
         ids.append(member.id)
     return ids
 

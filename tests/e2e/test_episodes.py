@@ -142,9 +142,9 @@ async def test_status_refusals(world):
 async def test_authors_may_move_their_own_episode(world):
     await world.episode("1924-01", "Lenin's Death")
     episode = await world.bot.services.episodes.resolve(world.guild.id, "1924-01")
-    from cogs.episodes import store
+    from cogs.episodes import authors_store
 
-    await store.add_author(world.bot.services.db, episode.id, world.alice.id, world.host.id)
+    await authors_store.add_author(world.bot.services.db, episode.id, world.alice.id, world.host.id)
     r = await world.alice.slash(world.general, "episode status", episode="1924-01", status="writing")
     assert "now **Writing**" in r.response.content
 
@@ -289,12 +289,12 @@ async def test_server_admins_count_as_hosts(world):
 
 
 async def test_list_filters_by_author(world):
-    from cogs.episodes import store
+    from cogs.episodes import authors_store
 
     await world.episode("1924-01", "Lenin's Death")
     await world.episode("1924-02", "Rapallo")
     episode = await world.bot.services.episodes.resolve(world.guild.id, "1924-02")
-    await store.add_author(world.bot.services.db, episode.id, world.bob.id, world.host.id)
+    await authors_store.add_author(world.bot.services.db, episode.id, world.bob.id, world.host.id)
     r = await world.alice.slash(world.general, "episode list", author=world.bob)
     body = r.response.embeds[0].description
     assert "1924-02" in body and "1924-01" not in body
@@ -304,12 +304,12 @@ async def test_list_filters_by_author(world):
 
 
 async def test_unexpected_error_gets_an_apology_and_is_logged(world, monkeypatch, caplog):
-    from cogs.episodes import store
+    from cogs.episodes import lists_store
 
     async def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(store, "list_page", broken)
+    monkeypatch.setattr(lists_store, "list_page", broken)
     r = await world.alice.slash(world.general, "episode list")
     assert r.response.ephemeral and "Sorry, something went wrong" in r.response.content
     assert any("disk on fire" in str(e) for e in world.env.errors)
@@ -321,11 +321,11 @@ async def test_unexpected_error_gets_an_apology_and_is_logged(world, monkeypatch
 
 async def test_without_a_host_role_only_authors_and_admins_can_move_an_episode(world):
     from cogs.config import store as settings_store
-    from cogs.episodes import store
+    from cogs.episodes import authors_store, store
 
     await world.episode("1924-01", "Lenin's Death")
     found = await store.get_by_code(world.bot.services.db, world.guild.id, "1924-01")
-    await store.add_author(world.bot.services.db, found.id, world.bob.id, world.admin.id)
+    await authors_store.add_author(world.bot.services.db, found.id, world.bob.id, world.admin.id)
     await settings_store.update(world.bot.services.db, world.guild.id, host_role_id=None)
 
     r = await world.alice.slash(world.general, "episode status", episode="1924-01", status="writing")

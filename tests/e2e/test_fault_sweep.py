@@ -17,6 +17,7 @@ from datetime import timedelta
 import discord
 import pytest
 
+from cogs.episodes import authors_store, lists_store
 from cogs.episodes import store as episode_store
 from tests.conftest import World, build_world
 
@@ -82,7 +83,7 @@ async def submit_research(w: World):
 
 async def is_author(w: World, status: int) -> None:
     episode = await episode_store.get_by_code(w.bot.services.db, w.guild.id, "1924-01")
-    assert w.alice.id in await episode_store.authors(w.bot.services.db, episode.id)
+    assert w.alice.id in await authors_store.authors(w.bot.services.db, episode.id)
 
 
 async def reminder_delivered_once(w: World, status: int) -> None:
@@ -231,9 +232,9 @@ async def check_invariants(w: World) -> None:
     """What must hold in every server once retries had their time."""
     db = w.bot.services.db
     threads = {t.id: t for t in w.forum.threads}
-    for episode in await episode_store.list_filtered(db, w.guild.id):
+    for episode in await lists_store.list_filtered(db, w.guild.id):
         assert episode.thread_id in threads, f"episode {episode.code} points at a missing post"
-        data = await episode_store.card_data(db, episode.id)
+        data = await lists_store.card_data(db, episode.id)
         starter = next(m for m in threads[episode.thread_id].history() if m.id == episode.starter_message_id)
         status = next(f.value for f in starter.embeds[0].fields if f.name == "Status")
         assert status == episode.status.label, f"card of {episode.code} shows {status}"
@@ -241,7 +242,7 @@ async def check_invariants(w: World) -> None:
         assert episode.status.label in tags
         assert ("Needs Author" in tags) == (not data.authors)
     # every thread in the forum belongs to an episode: nothing orphaned by a failed create
-    known = {e.thread_id for e in await episode_store.list_filtered(db, w.guild.id)}
+    known = {e.thread_id for e in await lists_store.list_filtered(db, w.guild.id)}
     assert set(threads) <= known, "a forum post exists without its episode"
 
 

@@ -48,6 +48,7 @@ from simcord import Env
 
 from bot import create_bot
 from cogs.assignments import store as request_store
+from cogs.episodes import lists_store
 from cogs.episodes import store as episode_store
 from cogs.research import store as contribution_store
 from tests.conftest import build_world
@@ -880,7 +881,7 @@ class ReliabilityModel(RuleBasedStateMachine):
         threads = {t.id: t for t in self.w.forum.threads}
         for code in self.episodes:
             stored = await episode_store.get_by_code(db, self.w.guild.id, code)
-            data = await episode_store.card_data(db, stored.id)
+            data = await lists_store.card_data(db, stored.id)
             thread = threads[stored.thread_id]
             starter = self.env.backend.get_message(thread.id, stored.starter_message_id)
             card = {f["name"]: f["value"] for f in starter.embeds[0]["fields"]}
