@@ -256,16 +256,6 @@ class EpisodeService:
 
     # -- pass-throughs still used by cogs/research/posting.py (then `posts.*` directly) ---------------
 
-    async def thread(self, episode: Episode) -> discord.Thread | None:
-        """The episode's post (see `PostSync.thread`)."""
-        return await self.posts.thread(episode)
-
-    async def post_in_thread(
-        self, episode: Episode, content: str | None = None, *, ping: list[int] | None = None, **kwargs
-    ) -> discord.Message | None:
-        """Post in the episode's thread now, or None (see `PostSync.post_in_thread`)."""
-        return await self.posts.post_in_thread(episode, content, ping=ping, **kwargs)
-
     @staticmethod
     def _check_forum_permissions(forum: discord.ForumChannel) -> None:
         perms = forum.permissions_for(forum.guild.me)

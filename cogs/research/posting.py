@@ -37,7 +37,7 @@ class ResearchPosts:
         self, episode: Episode, number: int, author_id: int, title: str, body: str, sources: str | None
     ) -> discord.Message | None:
         """Post a form contribution in the thread and link it to that post; None when refused."""
-        posted = await self.episodes.post_in_thread(
+        posted = await self.episodes.posts.post_in_thread(
             episode, embed=ui.form_embed(number, author_id, title, body, sources, episode.code)
         )
         if posted is not None:
@@ -66,7 +66,7 @@ class ResearchPosts:
         episode = await episode_store.get(self.db, found.episode_id)
         if episode is None:
             return DONE
-        thread = await self.episodes.thread(episode)
+        thread = await self.episodes.posts.thread(episode)
         if thread is None:
             return Failed("the episode's thread is gone")
         for message in await self._recent_own_posts(thread):
@@ -88,7 +88,7 @@ class ResearchPosts:
         """Post the messages in order; returns those not posted (from the first refusal on)."""
         for index, text in enumerate(messages):
             ping = [int(u) for u in re.findall(r"<@!?(\d+)>", text)]
-            if await self.episodes.post_in_thread(episode, text, ping=ping) is None:
+            if await self.episodes.posts.post_in_thread(episode, text, ping=ping) is None:
                 return messages[index:]
         return []
 
@@ -96,7 +96,7 @@ class ResearchPosts:
         episode = await episode_store.get(self.db, job.payload["episode_id"])
         if episode is None:
             return Failed("the episode was deleted")
-        thread = await self.episodes.thread(episode)
+        thread = await self.episodes.posts.thread(episode)
         if thread is None:
             return Failed("the episode's thread is gone")
         # Some of them may have arrived before a refusal or a stop: never post one twice.
