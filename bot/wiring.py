@@ -126,7 +126,7 @@ def feature_cogs(bot: commands.Bot, s: Services, episode: app_commands.Group) ->
         Episodes(bot, s.episodes, episode, s.pages),
         Assignments(bot, s.assignments, episode, s.pages),
         Research(bot, s.research, s.pages),
-        Reminders(bot, s.reminders),
+        Reminders(bot, s.reminders, s.pages),
         Deadlines(s.deadlines, episode),
         Digest(s.digest),
         Help(s.episodes),

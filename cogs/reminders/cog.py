@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot.clock import now
 from bot.core import autocomplete, timezones
 from bot.core.interactions import reply
-from bot.core.pager import Pager
+from bot.core.pager import PageSources, QueryPager
 from bot.core.text import excerpt, ts
 from cogs.reminders.service import MAX_PENDING, TEXT_MAX, ReminderService
 from cogs.reminders.store import Reminder
@@ -56,19 +56,27 @@ class RemindGroup(app_commands.Group, name="remind", description="Personal remin
 
     @app_commands.command(name="list", description="Your pending reminders")
     async def list_(self, interaction: discord.Interaction) -> None:
+        await (await self.list_pager(interaction, "")).send(interaction)
+
+    async def list_pager(self, interaction: discord.Interaction, _args: str) -> QueryPager:
+        """The clicker's pending reminders; its pages turn after a restart too (kind "reminders")."""
         reminders = await self.service.pending(interaction.guild_id, interaction.user.id)
         lines = [
             f"**#{r.id}** · {ts(r.due_at)} ({ts(r.due_at, 'R')}) · {_delivery_place(r)}\n> "
             + discord.utils.escape_markdown(excerpt(r.text, 80))
             for r in reminders
         ]
-        title = f"Your reminders ({len(reminders)}/{MAX_PENDING})"
-        await Pager(
+
+        async def page(start: int, size: int) -> tuple[int, list[str]]:
+            return len(lines), lines[start : start + size]
+
+        return QueryPager(
             interaction.user.id,
-            title,
-            lines,
+            lambda total: f"Your reminders ({total}/{MAX_PENDING})",
+            page,
             empty="You have no pending reminders. Set one with `/remind me`.",
-        ).send(interaction)
+            kind="reminders",
+        )
 
     @app_commands.command(name="cancel", description="Cancel one of your reminders")
     @app_commands.describe(reminder="The reminder to cancel (pick from your reminders)")
@@ -115,10 +123,11 @@ class RemindGroup(app_commands.Group, name="remind", description="Personal remin
 class Reminders(commands.Cog):
     """Personal reminders."""
 
-    def __init__(self, bot: commands.Bot, service: ReminderService) -> None:
+    def __init__(self, bot: commands.Bot, service: ReminderService, pages: PageSources) -> None:
         self.bot = bot
         self.service = service
         self.group = RemindGroup(service)
+        pages.register("reminders", self.group.list_pager)  # its pages turn after a restart too
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.group)

@@ -335,3 +335,18 @@ async def test_deleted_channel_falls_back_to_the_announcements_channel(world):
     assert "couldn't post in" in message.content
     assert message.content.endswith("\nwhere did it go")
     assert [u.id for u in message.mentions] == [world.alice.id]
+
+
+async def test_reminder_list_pages_turn_after_a_restart(world, restart):
+    for n in range(12):
+        await world.alice.slash(world.general, "remind me", when=f"in {n + 1} days", text=f"Read chapter {n}")
+    first = await world.alice.slash(world.general, "remind list")
+    assert first.response.embeds[0].footer.text == "Page 1 of 2"
+    assert "Read chapter 9" in first.response.embeds[0].description
+    await restart()
+    second = await world.alice.click(first.response, label="Next")
+    embed = second.response.embeds[0]
+    assert embed.footer.text == "Page 2 of 2"
+    assert "Read chapter 10" in embed.description and "Read chapter 9" not in embed.description
+    back = await world.alice.click(second.response, label="Previous")
+    assert "Read chapter 0" in back.response.embeds[0].description
