@@ -98,6 +98,7 @@ class Narrator:
             self.block(message.content, message.embeds)
 
 
+# Over 60 lines: a script, one scene after another as a member would see them.
 async def run_demo() -> int:
     import discord
     import simcord

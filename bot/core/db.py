@@ -62,6 +62,7 @@ def latest_version() -> int:
     return migrations()[-1][0]
 
 
+# Over 60 lines: one check after another, each with its own sentence for the admin; read top to bottom.
 def inspect_file(path: str | Path, *, writable: bool = True) -> int:
     """Look at the database file without writing anything, before any connection opens it: the schema
     version it holds (0 when it does not exist yet or is empty). With `writable`, the file and its folder
