@@ -11,20 +11,7 @@ import discord
 from bot.core import jobs as job_store
 from cogs.episodes import authors_store
 from cogs.episodes import store as episode_store
-
-CODE = "1924-01"
-
-
-def field(embed: discord.Embed, name: str) -> str:
-    return next(f.value for f in embed.fields if f.name == name)
-
-
-def card(world, code: str = CODE) -> discord.Embed:
-    return world.thread_of(code).history()[0].embeds[0]
-
-
-def tags(world, code: str = CODE) -> set[str]:
-    return {t.name for t in world.bot.get_channel(world.thread_of(code).id).applied_tags}
+from tests.e2e.test_assignments import CODE, card, field, tags
 
 
 def fits(embed: discord.Embed) -> None:
