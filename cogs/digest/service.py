@@ -28,6 +28,10 @@ DIGEST = "digest"  # its job kind, and the prefix of its outbox items (`digest:<
 DIGEST_HORIZON = timedelta(days=14)
 
 
+# A digest the announcements channel refuses (403) is tried again for this long: until the next one.
+REFUSED_RETRY_FOR = 6 * 24 * 3600.0
+
+
 class DigestService(PostingService):
     """Its job kind (`DIGEST`) is registered by `bot.app`."""
 
@@ -90,10 +94,13 @@ class DigestService(PostingService):
         except _Paced as paced:
             return Retry("paced: channel busy", after=max(paced.wait, 6.0))
         except (discord.NotFound, discord.Forbidden) as exc:
+            await self._schedule_next_digest(cfg, now(), skip=week)
+            if isinstance(exc, discord.Forbidden) and now().timestamp() - job.due_at < REFUSED_RETRY_FOR:
+                # A moderator took a permission away: this week's digest waits for it to come back.
+                return Retry(f"announcements channel refused ({exc.status})")
             log.warning(
                 "digest of server %s not posted: announcements channel refused (%s)", guild_id, exc.status
             )
-            await self._schedule_next_digest(cfg, now(), skip=week)
             return Failed(f"announcements channel refused ({exc.status})")
         except (discord.HTTPException, TimeoutError, aiohttp.ClientError, OSError) as exc:
             return transient(exc)

@@ -321,3 +321,18 @@ async def test_announcements_configured_later_gets_a_digest(simcord_env):
     assert r.response.ephemeral
     await advance_to(env, datetime(2026, 1, 12, 9, 0, 10, tzinfo=UTC))
     assert len(digests(news)) == 1
+
+
+async def test_a_digest_refused_for_a_while_is_posted_once_the_permission_is_back(world):
+    env = world.env
+    monday = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    await advance_to(env, monday - timedelta(seconds=10))
+    env.inject_error("POST", f"/channels/{world.announcements.id}/messages", status=403, times=3)
+    await env.advance_time(20)
+    assert digests(world.announcements) == []  # refused: a moderator took Send Messages away
+    await env.advance_time(DAY)
+    [digest] = digests(world.announcements)
+    assert "2026-W02" in digest.embeds[0].title
+    await advance_to(env, monday + timedelta(days=7, seconds=10))
+    assert [d.embeds[0].title for d in digests(world.announcements)][-1].endswith("2026-W03")
+    assert len(digests(world.announcements)) == 2
