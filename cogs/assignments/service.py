@@ -123,8 +123,6 @@ class AssignmentService(FeatureService):
         return await self._remove(episode, member.id, actor.id, text)
 
     async def _add(self, episode: Episode, user_id: int, actor_id: int, note: str) -> Change:
-        if await authors_store.is_author(self.db, episode.id, user_id):
-            return Change(episode, changed=False)
         if not await authors_store.add_author(self.db, episode.id, user_id, actor_id):
             return Change(episode, changed=False)
         # A pending request of theirs is now moot: it counts as approved by whoever added them.
@@ -138,8 +136,6 @@ class AssignmentService(FeatureService):
         return Change(episode, publish=publish)
 
     async def _remove(self, episode: Episode, user_id: int, actor_id: int, note: str) -> Change:
-        if not await authors_store.is_author(self.db, episode.id, user_id):
-            return Change(episode, changed=False)
         if not await authors_store.remove_author(self.db, episode.id, user_id, actor_id):
             return Change(episode, changed=False)
         return Change(episode, publish=lambda: self.episodes.publish(episode, note))

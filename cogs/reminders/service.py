@@ -222,7 +222,7 @@ class ReminderService(PostingService):
             deliveries.append(Delivery(job.id, routes, item))
         results = await self.outbox.deliver(deliveries)
         failed = [
-            reminders[j.payload["reminder_id"]].id
+            j.payload["reminder_id"]
             for j in jobs
             if isinstance(results.get(j.id), Failed) and j.payload.get("reminder_id") in reminders
         ]
