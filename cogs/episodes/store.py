@@ -226,14 +226,6 @@ async def edit(
     return await reload(db, episode.id)
 
 
-async def mark_thanked(db: Database, episode_id: int) -> bool:
-    """Claim the one-time thank-you; True only for the first caller."""
-    changed = await db.execute(
-        "UPDATE episodes SET thanked_at = ? WHERE id = ? AND thanked_at IS NULL", (now_ts(), episode_id)
-    )
-    return changed == 1
-
-
 async def advance_last_seen_in(tx: Tx, episode_id: int, message_id: int) -> None:
     """Move the newest message seen in the episode's thread forward (never back), in an open transaction."""
     await tx.execute(
