@@ -50,7 +50,6 @@ from cogs.research.service import ResearchService
 class Services:
     """Everything the features share, built once per bot by `build_services`."""
 
-    settings: Settings
     metrics: Metrics  # what benchmarks and tests read: statements, wake-ups, timings
     db: Database
     scheduler: Scheduler
@@ -74,7 +73,6 @@ def build_services(bot: discord.Client, settings: Settings) -> Services:
     feature = (bot, db, scheduler, episodes)
     posting = (*feature, outbox)  # features whose jobs post through the outbox
     return Services(
-        settings=settings,
         metrics=metrics,
         db=db,
         scheduler=scheduler,
