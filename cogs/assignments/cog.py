@@ -15,7 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.groups import remove_subcommands
-from bot.core.interactions import publish_after_answer, reply
+from bot.core.interactions import publish_after_answer, reply, thinking
 from bot.core.pager import PageSources, QueryPager
 from bot.core.text import ts
 from bot.core.transformers import EpisodeArg
@@ -26,6 +26,7 @@ from cogs.assignments.views import (
     handle_decline_submission,
     member_of,
     request_line,
+    told_text,
     withdraw_view,
 )
 from cogs.episodes import store as episode_store
@@ -97,13 +98,14 @@ class Assignments(commands.Cog):
         async def assign(
             interaction: discord.Interaction, episode: EpisodeArg, member: discord.Member
         ) -> None:
-            change = await service.assign(member_of(interaction), episode, member)
+            host = member_of(interaction)
+            assigned = await service.assign(host, episode, member, thinking(interaction))
             label = episode_label(episode)
+            done = f"{member.mention} is now an author of **{label}**."
+            if member.id != host.id:
+                done += f" {told_text(assigned.told_by_dm)}"
             await _answer(
-                interaction,
-                change,
-                f"{member.mention} is now an author of **{label}**.",
-                f"{member.mention} is already an author of **{label}**.",
+                interaction, assigned.change, done, f"{member.mention} is already an author of **{label}**."
             )
 
         @app_commands.command(name="unassign", description="Remove an author from an episode (hosts)")

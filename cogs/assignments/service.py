@@ -3,7 +3,7 @@
 Every author change goes to the database first (with the episode's history) and comes back as a
 `Change`: the command answers the member, then `publish()` refreshes the status card and Needs Author
 tag and posts a short note in the episode's thread. Review messages live in `review.py`; telling the
-member of a decision in `telling.py`.
+member of an assignment or a decision (by DM, else in the thread) in `telling.py`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from cogs.assignments import store
 from cogs.assignments.review import ReviewMessages
 from cogs.assignments.store import AuthorRequest, RequestStatus
-from cogs.assignments.telling import DecisionTelling
+from cogs.assignments.telling import Telling
 from cogs.assignments.views import REASON_MAX, episode_label
 from cogs.episodes import authors_store
 from cogs.episodes import store as episode_store
@@ -44,6 +44,14 @@ class Volunteered:
     # Posts the request for review and notes it in the thread, after the member has their answer;
     # returns why the review message could not be posted yet (it will be, later), or None.
     post_for_review: Callable[[], Awaitable[str | None]] = _no_problem
+
+
+@dataclass(frozen=True, slots=True)
+class Assigned:
+    change: Change
+    # How the member heard of it: True by DM, False in the thread; None when they were not told (yet):
+    # nothing changed, they assigned themselves, or Discord refused for now (a job tells them later).
+    told_by_dm: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,27 +94,47 @@ class AssignmentService(FeatureService):
     ) -> None:
         super().__init__(bot, db, scheduler, episodes)
         self.review = ReviewMessages(bot, db, scheduler, episodes)
-        self.telling = DecisionTelling(bot, db, scheduler, episodes)
+        self.telling = Telling(bot, db, scheduler, episodes)
 
     # -- authors ------------------------------------------------------------------------------------
 
     async def claim(self, member: discord.Member, episode: Episode) -> Change:
         await self.episodes.require_host(member, "claim episodes")
-        return await self._add(
-            episode, member.id, member.id, f"✍️ <@{member.id}> is now writing this episode."
-        )
+        added = await store.add_author(self.db, episode, member.id, member.id)
+        return self._added(episode, added, f"✍️ <@{member.id}> is now writing this episode.")
 
-    async def assign(self, actor: discord.Member, episode: Episode, member: discord.Member) -> Change:
+    async def assign(
+        self,
+        actor: discord.Member,
+        episode: Episode,
+        member: discord.Member,
+        defer: Callable[[], Awaitable[None]] | None = None,
+    ) -> Assigned:
+        """Make `member` an author and tell them (by DM, else in the thread) unless they are `actor`;
+        `defer` is called before Discord is asked to deliver the DM."""
         await self.episodes.require_host(actor, "assign authors")
         if member.bot:
             raise InvalidInput("Bots can't write episodes: pick a member.")
         if member.guild.id != episode.guild_id:
             raise NotFound("That member isn't in this server.")
-        if member.id == actor.id:
-            text = f"✍️ <@{member.id}> is now writing this episode."
-        else:
-            text = f"✍️ <@{actor.id}> added <@{member.id}> as an author of this episode."
-        return await self._add(episode, member.id, actor.id, text)
+        if member.id == actor.id:  # a host claiming: the note in the thread is enough
+            added = await store.add_author(self.db, episode, member.id, actor.id)
+            return Assigned(self._added(episode, added, f"✍️ <@{member.id}> is now writing this episode."))
+        tell = {
+            "episode_id": episode.id,
+            "user_id": member.id,
+            "assigned_by": actor.id,
+            "by_name": actor.display_name,
+        }
+        added = await store.add_author(self.db, episode, member.id, actor.id, tell=tell)
+        change = self._added(episode, added, None)  # the telling posts the note in the thread
+        if added is None or added.tell is None:
+            return Assigned(change)
+        job_id, job = added.tell
+        self.scheduler.jobs_changed([job], added.cancelled)
+        if defer is not None:
+            await defer()  # a DM can take Discord a moment
+        return Assigned(change, await self.telling.tell_assigned(job_id))
 
     async def unclaim(self, member: discord.Member, episode: Episode) -> Change:
         # Only the episode's authors can unclaim; for anyone else there is simply nothing to remove.
@@ -122,11 +150,11 @@ class AssignmentService(FeatureService):
             text = f"👋 <@{actor.id}> removed <@{member.id}> from the authors of this episode."
         return await self._remove(episode, member.id, actor.id, text)
 
-    async def _add(self, episode: Episode, user_id: int, actor_id: int, note: str) -> Change:
-        if not await authors_store.add_author(self.db, episode.id, user_id, actor_id):
+    def _added(self, episode: Episode, added: store.Added | None, note: str | None) -> Change:
+        """The change of a member made an author (`added`, None when they already were one)."""
+        if added is None:
             return Change(episode, changed=False)
-        # A pending request of theirs is now moot: it counts as approved by whoever added them.
-        settled = await store.settle_for_author(self.db, episode.id, user_id, actor_id)
+        settled = added.settled  # a pending request of theirs, now moot: approved by whoever added them
 
         async def publish() -> bool:
             if settled is not None:

@@ -1,4 +1,5 @@
-"""Author requests ("intent to write"): recorded, decided exactly once, and linked to their review message.
+"""Author requests ("intent to write"): recorded, decided exactly once, and linked to their review message;
+authors added with the job that tells them.
 
 Every decision is a conditional UPDATE (`… WHERE id = ? AND status = 'pending'`): whoever changes
 the row first wins, every later or concurrent attempt gets None back and changes nothing.
@@ -19,7 +20,9 @@ from cogs.episodes.authors_store import add_author_in
 from cogs.episodes.posts_store import NewNote, add_note_in
 from cogs.episodes.store import Episode, record_event_in
 
-TELL_JOB = "request_outcome"  # tells the member of a decision (DM, else a note in the thread)
+# Tells a member of a decision on their request (payload `request_id`) or that a host assigned them an
+# episode (payload `episode_id`, `user_id`, `assigned_by`): by DM, else a mention in the thread.
+TELL_JOB = "request_outcome"
 TELL_RETRY_SECONDS = 30.0
 REVIEW_JOB = "review_sync"  # brings a request's review message up to date (posts it when missing)
 REVIEW_FOLLOW_SECONDS = 60.0  # the click shows the decision at once; this job makes sure of it
@@ -276,19 +279,60 @@ async def withdraw(db: Database, request_id: int, user_id: int) -> AuthorRequest
     return request
 
 
+@dataclass(frozen=True, slots=True)
+class Added:
+    """A member just made an author (`add_author`)."""
+
+    settled: AuthorRequest | None  # their pending request, now counted as approved
+    tell: (
+        tuple[int, job_store.NewJob] | None
+    )  # the job that tells them (its id), when someone else added them
+    cancelled: list[float]  # due times of an earlier telling of theirs for the episode, replaced
+
+
+def tell_assigned_key(episode_id: int, user_id: int) -> str:
+    """The dedupe key of the job telling a member they were assigned an episode (it ends with `:` so
+    that, as a prefix, it matches no other member's)."""
+    return f"tell-assign:{episode_id}:{user_id}:"
+
+
+async def add_author(
+    db: Database, episode: Episode, user_id: int, actor_id: int, *, tell: dict[str, object] | None = None
+) -> Added | None:
+    """Make a member an author, settle their pending request (approved by `actor_id`: no message of its
+    own) and, with `tell` (the job's payload), keep the job that tells them, in one transaction: the
+    member is told even if the bot stops right after. None when they already were an author."""
+    ts = now_ts()
+    async with db.transaction() as tx:
+        if not await add_author_in(tx, episode.id, user_id, actor_id):
+            return None
+        settled = await _settle_in(tx, episode.id, user_id, actor_id, ts)
+        if tell is None:
+            return Added(settled, None, [])
+        key = tell_assigned_key(episode.id, user_id)
+        job = job_store.NewJob(TELL_JOB, ts + TELL_RETRY_SECONDS, tell, episode.guild_id, key)
+        # Assigned, removed and assigned again before they were told: one telling, the latest.
+        cancelled = await job_store.replace_group_in(tx, key, [], ts)
+        return Added(settled, (await job_store.add_in(tx, job, ts), job), cancelled)
+
+
 async def settle_for_author(
     db: Database, episode_id: int, user_id: int, decided_by: int
 ) -> AuthorRequest | None:
     """The member became an author another way (claim/assign): their pending request counts as approved."""
     async with db.transaction() as tx:
-        found = await tx.fetchone(
-            "SELECT id FROM author_requests WHERE episode_id = ? AND user_id = ? AND status = 'pending'",
-            (episode_id, user_id),
-        )
-        if found is None:
-            return None
-        # No message to the member: the note of whoever added them says it in the thread.
-        row = await _decide(tx, found[0], RequestStatus.APPROVED, decided_by, None, now_ts(), tell=False)
+        return await _settle_in(tx, episode_id, user_id, decided_by, now_ts())
+
+
+async def _settle_in(tx: Tx, episode_id: int, user_id: int, decided_by: int, ts: int) -> AuthorRequest | None:
+    found = await tx.fetchone(
+        "SELECT id FROM author_requests WHERE episode_id = ? AND user_id = ? AND status = 'pending'",
+        (episode_id, user_id),
+    )
+    if found is None:
+        return None
+    # No message of its own: the member hears of the assignment (or sees their claim in the thread).
+    row = await _decide(tx, found[0], RequestStatus.APPROVED, decided_by, None, ts, tell=False)
     return AuthorRequest.from_row(row) if row else None
 
 
@@ -321,5 +365,33 @@ async def told_in_thread(
             (ts, int(by_dm), request_id),
         )
         if told != 1:
+            return None
+        return await add_note_in(tx, episode, note, ts)
+
+
+# -- telling a member they were assigned (a TELL_JOB job whose payload names no request) -------------------
+
+_JOB_COLS = "id, guild_id, kind, due_at, payload, dedupe_key, attempts, created_at"
+
+
+async def pending_tell(db: Database, job_id: int) -> job_store.Job | None:
+    """The telling job `job_id` while it is still to be done (None once the member was told)."""
+    row = await db.fetchone(f"SELECT {_JOB_COLS} FROM jobs WHERE id = ? AND state = 'pending'", (job_id,))
+    return job_store.Job.from_row(row) if row else None
+
+
+async def told_of_assignment(
+    db: Database, job_id: int, episode: Episode, note: NewNote | None
+) -> tuple[int, job_store.NewJob] | None:
+    """Finish the telling job `job_id` and keep `note` for the episode's thread, in one transaction (a
+    retry never tells twice); (note id, its job), or None when there is no note or it was told already."""
+    ts = now_ts()
+    async with db.transaction() as tx:
+        finished = await tx.execute(
+            "UPDATE jobs SET state = 'done', finished_at = ?, attempts = attempts + 1 "
+            "WHERE id = ? AND state = 'pending'",
+            (ts, job_id),
+        )
+        if finished != 1 or note is None:
             return None
         return await add_note_in(tx, episode, note, ts)

@@ -56,6 +56,26 @@ def episode_label(episode: Episode) -> str:
     return f"{episode.code} · {discord.utils.escape_markdown(episode.title)}"
 
 
+def assigned_dm(episode: Episode, guild_name: str | None, by_name: str) -> str:
+    """The DM telling a member a host made them an author: which episode, where, who, and its thread."""
+    where = f" in **{discord.utils.escape_markdown(guild_name)}**" if guild_name else ""
+    text = (
+        f"✍️ **{discord.utils.escape_markdown(by_name)}** made you an author of "
+        f"**{episode_label(episode)}**{where}."
+    )
+    link = thread_link(episode)
+    return text + (f"\nIts research thread, where the sources and notes are: {link}" if link else "")
+
+
+def assigned_note(user_id: int, by_id: int, *, by_dm: bool) -> str:
+    """The note in the episode's thread; when the DM could not go it also tells the member (and is the
+    only message that pings them)."""
+    note = f"✍️ <@{by_id}> added <@{user_id}> as an author of this episode."
+    if not by_dm:
+        note += f"\n<@{user_id}>, I couldn't reach you by DM, so I'm telling you here."
+    return note
+
+
 def request_line(request: AuthorRequest, episode: Episode) -> str:
     """One line of `/episode requests`."""
     link = message_link(request)
@@ -225,10 +245,11 @@ def member_of(interaction: discord.Interaction) -> discord.Member:
     return interaction.user
 
 
-def _told_text(decided: Decided) -> str:
-    if decided.told_by_dm is None:
+def told_text(told_by_dm: bool | None) -> str:
+    """For the host: how the member heard of it (None: Discord refused for now, a job tells them)."""
+    if told_by_dm is None:
         return "I couldn't reach them just now; I'll tell them as soon as Discord lets me."
-    if decided.told_by_dm:
+    if told_by_dm:
         return "I told them by DM."
     return "Their DMs are closed, so I told them in the thread."
 
@@ -238,7 +259,7 @@ async def approve_clicked(interaction: discord.Interaction, request_id: int) -> 
     decided = await service.approve(member_of(interaction), request_id)
     await _show_decision(interaction, decided)
     decided = await service.after_approval(decided)
-    told = _told_text(decided)
+    told = told_text(decided.told_by_dm)
     await reply(
         interaction,
         f"Approved: <@{decided.request.user_id}> is now an author of **{episode_label(decided.episode)}**. {told}",
@@ -256,7 +277,7 @@ async def decline_submitted(interaction: discord.Interaction, request_id: int, r
     decided = await service.decline(member_of(interaction), request_id, reason)
     await _show_decision(interaction, decided)
     decided = await service.after_decline(decided)
-    told = _told_text(decided)
+    told = told_text(decided.told_by_dm)
     await reply(interaction, f"Declined <@{decided.request.user_id}>'s request. {told}")
 
 

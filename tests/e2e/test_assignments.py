@@ -457,7 +457,8 @@ async def test_assigning_a_volunteer_settles_their_request(world, episode):
     listing = await world.host.slash(world.general, "episode requests")
     assert "No pending requests" in listing.response.embeds[0].description
     await world.env.advance_time(600)
-    assert dms(world.alice) == []  # the assignment's own note says it; no second message
+    [dm] = dms(world.alice)  # told of the assignment once; the settled request sends nothing of its own
+    assert "made you an author" in dm
     assert len([n for n in notes(world) if world.alice.mention in n and "author" in n]) == 1
 
 
