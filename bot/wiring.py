@@ -102,7 +102,7 @@ def register_handlers(bot: discord.Client, s: Services) -> None:
     batch(REMINDER, s.reminders.deliver_reminders)
     batch(DEADLINE, s.deadlines.deliver_deadlines)
     each(DIGEST, s.digest.deliver_digest)
-    s.outbox.register(REMINDER, ReminderItems(s.db))
+    s.outbox.register(REMINDER, ReminderItems(s.db, s.scheduler))
     # Told after an episode's status changed, in this order.
     s.episodes.status_listeners.extend([s.research.on_status, s.deadlines.on_status])
     # Buttons that keep working after a restart (their custom id carries what they act on).

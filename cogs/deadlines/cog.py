@@ -50,7 +50,9 @@ class Deadlines(commands.Cog):
             milestone: str,
             when: app_commands.Range[str, 1, 100],
         ) -> None:
-            result = await service.set_deadline(interaction.user, episode, Milestone(milestone), when)
+            result = await service.set_deadline(
+                interaction.user, episode, Milestone(milestone), when, str(interaction.locale)
+            )
             await reply(
                 interaction, views.set_answer(result.info, result.previous, result.met, result.reminders)
             )

@@ -51,12 +51,18 @@ class DeadlineService(PostingService):
     """Its job kind (`DEADLINE`) and status listener (`on_status`) are registered by `bot.app`."""
 
     async def set_deadline(
-        self, member: discord.Member, episode: Episode, milestone: Milestone, when: str
+        self,
+        member: discord.Member,
+        episode: Episode,
+        milestone: Milestone,
+        when: str,
+        locale: str | None = None,
     ) -> DeadlineSet:
         """Save the deadline and replace its reminder jobs in one transaction; Discord follows in
-        `publish()` once the member has their answer."""
+        `publish()` once the member has their answer. `locale` (the member's Discord language) decides
+        how numeric dates read."""
         await self.episodes.require_host_or_author(member, episode, "set its deadlines")
-        parsed = await parse_for(self.db, member.guild.id, member.id, when)
+        parsed = await parse_for(self.db, member.guild.id, member.id, when, locale=locale)
         info = DeadlineInfo(
             episode.id, episode.guild_id, episode.code, episode.title, episode.status, episode.thread_id,
             milestone, from_ts(parsed.timestamp),

@@ -1,5 +1,5 @@
-"""The buttons under a delivered reminder: Snooze (1 hour, 1 day) and, for a private reminder that
-could not be sent by DM, Show reminder.
+"""How reminders read (their repetition, in lists and confirmations), and the buttons under a delivered
+reminder: Snooze (1 hour, 1 day) and, for a private reminder that could not be sent by DM, Show reminder.
 
 They are `DynamicItem`s: the custom id carries the reminder id (or `m`, "the clicker's reminders in
 this message", when several were grouped into one message), so they keep working after a restart once
@@ -19,8 +19,28 @@ from bot.core.text import ts
 
 if TYPE_CHECKING:
     from cogs.reminders.service import SnoozeResult
+    from cogs.reminders.store import Reminder
 
 SNOOZES = ((3600, "1 hour"), (86400, "1 day"))
+REPEAT_SUGGESTIONS = ("daily", "weekly", "monthly", "every 2 days", "every 3 days", "every 14 days", "none")
+
+
+def repeat_text(reminder: Reminder) -> str:
+    """`repeats every day at 09:00 Europe/Berlin`; empty for a one-off."""
+    rule, anchor, zone = reminder.rule, reminder.anchor, reminder.repeat_zone
+    if rule is None or anchor is None or zone is None:
+        return ""
+    on = ""
+    if rule.kind == "weekly":
+        on = f" on {anchor:%A}s"
+    elif rule.kind == "monthly":
+        on = f" on the {_ordinal(anchor.day)}" + (" (or the month's last day)" if anchor.day > 28 else "")
+    return f"repeats {rule.label}{on} at {anchor:%H:%M} {zone}"
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
 
 
 def snooze_answer(result: SnoozeResult) -> str:
