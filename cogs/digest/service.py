@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import discord
@@ -19,7 +20,7 @@ from cogs.config import store as settings_store
 from cogs.config.store import GuildSettings
 from cogs.deadlines import rules as deadline_rules
 from cogs.deadlines import store as deadline_store
-from cogs.digest import store
+from cogs.digest import rules, store
 from cogs.digest.views import digest_pages
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,11 @@ class DigestService(PostingService):
             )
             if deadline_rules.is_open(d)
         ]
-        return digest_pages(cfg, week, current, needing, research, upcoming, late=late)
+        try:
+            first_day = rules.digest_day(week, cfg.digest_day)
+        except ValueError:  # not a week key: the digest is of the week that starts today
+            first_day = current.astimezone(ZoneInfo(cfg.timezone)).date()
+        return digest_pages(cfg, first_day, current, needing, research, upcoming, late=late)
 
     async def reconcile(self) -> None:
         """At start: every configured server has a pending digest."""

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from bot.clock import now_ts
 from bot.core.db import Database
-from cogs.episodes import lists_store
+from cogs.digest.rules import NEEDS_AUTHOR_STATUSES
 from cogs.episodes import store as episode_store
-from cogs.episodes.rules import Status
+from cogs.episodes.store import EPISODE_COLS
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +33,17 @@ async def research_counts(db: Database, guild_id: int) -> list[EpisodeCount]:
 
 
 async def needing_author(db: Database, guild_id: int) -> list[episode_store.Episode]:
-    """Open episodes (not published or shelved) that have no author yet."""
-    episodes = await lists_store.list_filtered(db, guild_id, needs_author=True)
-    return [e for e in episodes if e.status not in (Status.PUBLISHED, Status.SHELVED)]
+    """Episodes that still need an author: none yet, and in research or writing (a recorded, published
+    or shelved episode is not going to be written: see `rules.NEEDS_AUTHOR_STATUSES`)."""
+    statuses = [s.value for s in NEEDS_AUTHOR_STATUSES]
+    rows = await db.fetchall(
+        f"SELECT {EPISODE_COLS} FROM episodes e WHERE guild_id = ? "
+        f"AND status IN ({', '.join('?' for _ in statuses)}) "
+        "AND NOT EXISTS (SELECT 1 FROM episode_authors a WHERE a.episode_id = e.id) "
+        "ORDER BY code COLLATE NOCASE",
+        (guild_id, *statuses),
+    )
+    return [episode_store.Episode.from_row(r) for r in rows]
 
 
 async def digest_sent(db: Database, guild_id: int, week: str) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import discord
@@ -12,6 +12,7 @@ from bot.core.text import ts
 from cogs.config.store import GuildSettings
 from cogs.deadlines.store import DeadlineInfo
 from cogs.deadlines.views import clean
+from cogs.digest.rules import long_date, week_title
 from cogs.digest.store import EpisodeCount
 from cogs.episodes.store import Episode
 
@@ -21,7 +22,7 @@ DIGEST_PAGES_MAX = 10  # messages one digest may post
 
 def digest_pages(
     cfg: GuildSettings,
-    week: str,
+    first_day: date,
     current: datetime,
     needing: list[Episode],
     research: list[EpisodeCount],
@@ -29,16 +30,17 @@ def digest_pages(
     *,
     late: bool = False,
 ) -> list[discord.Embed]:
-    """The digest of `week` as one embed per page (at most `DIGEST_PAGES_MAX`)."""
+    """The digest of the week starting on `first_day` (server-local: the digest's own day) as one embed
+    per page (at most `DIGEST_PAGES_MAX`), titled the way people name a week: "Week of 5 January"."""
     chunks = _paginate(_lines(needing, research, upcoming))
-    local = current.astimezone(ZoneInfo(cfg.timezone))
+    today = current.astimezone(ZoneInfo(cfg.timezone)).date()
     pages = []
     for index, chunk in enumerate(chunks, start=1):
-        title = f"📰 Weekly digest · {week}"
+        title = f"📰 Weekly digest · {week_title(first_day, today)}"
         if len(chunks) > 1:
             title += f" ({index}/{len(chunks)})"
         embed = discord.Embed(title=title, description=chunk, colour=discord.Colour.blurple())
-        footer = f"{local:%A %d %B %Y} · {cfg.timezone}"
+        footer = f"{long_date(today)} · {cfg.timezone}"
         if late:
             footer += " · delayed: I was offline at the usual time"
         embed.set_footer(text=footer)
