@@ -53,7 +53,7 @@ def _lines(needing: list[Episode], research: list[EpisodeCount], upcoming: list[
         (
             f"✍️ Needs an author ({len(needing)})",
             [f"• **{e.code}** · {clean(e.title)}{_thread_mention(e.thread_id)}" for e in needing],
-            "Every episode has an author.",
+            "Every episode in research or writing has an author.",
         ),
         (
             f"🔎 In research ({len(research)})",

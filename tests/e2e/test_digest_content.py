@@ -144,6 +144,6 @@ async def test_a_digest_with_nothing_to_list_says_so(world):
     await advance_to(world.env, datetime(2026, 1, 5, 9, 0, 10, tzinfo=UTC))
     [digest] = digests(world.announcements)
     assert digest.title == "📰 Weekly digest · Week of 5 January"
-    assert "*Every episode has an author.*" in digest.description
+    assert "*Every episode in research or writing has an author.*" in digest.description
     assert "*No episode is in research.*" in digest.description
     assert "*No deadline in the next two weeks.*" in digest.description
