@@ -8,11 +8,12 @@ daylight-saving change); wall-clock times are read in the member's IANA zone.
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 import warnings
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from bot.core import timezones
@@ -52,20 +53,35 @@ _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 @dataclass(frozen=True, slots=True)
 class ParsedTime:
     when: datetime  # aware, UTC
-    zone: str  # the IANA zone the input was read in
+    # The IANA zone a repeat of this time keeps its wall clock in: a zone named in the text
+    # (`18:00 Europe/Berlin`, `9am ET`, `9am UTC`), else the member's zone, also when an abbreviation
+    # or offset (`9am CEST`, `9am UTC+2`) fixed the instant.
+    zone: str
 
     @property
     def timestamp(self) -> int:
         return int(self.when.timestamp())
 
 
+# How each Discord language writes numeric dates. Month first: American English only. Year first:
+# Japanese, Chinese, Korean, Hungarian and Lithuanian (year-less dates there are month first: 2/1 is
+# 1 February). Day first: every other language. No language known (None): month first, as before.
+_YEAR_FIRST = frozenset({"ja", "zh-cn", "zh-tw", "ko", "hu", "lt"})
+
+
 def date_order_for(locale: str | None) -> str:
-    """How a member's Discord language writes numeric dates: month first for `en-US`, else day first."""
-    return "MDY" if (locale or "en-US") == "en-US" else "DMY"
+    """The order ("DMY", "MDY" or "YMD") in which a member's Discord language (`str(interaction.locale)`,
+    e.g. "en-US", "de") writes numeric dates."""
+    key = (locale or "en-US").strip().replace("_", "-").lower()
+    if key == "en-us":
+        return "MDY"
+    return "YMD" if key in _YEAR_FIRST else "DMY"
 
 
 def parse_when(text: str, *, now: datetime, zone: str = "UTC", date_order: str = "MDY") -> ParsedTime:
-    """The instant `text` means, read in `zone` with `now` (aware) as "now".
+    """The instant `text` means, read in `zone` with `now` (aware) as "now", numeric dates in `date_order`
+    (see `date_order_for`). A zone in the text (`18:00 Europe/Berlin`, `9am CEST`, `9am UTC+2`) is the
+    one the rest is read in.
 
     Raises InvalidInput, echoing how the input was understood, when it is unreadable, in the past,
     or more than five years ahead — never another exception, and never a reading that ignored part of
@@ -75,9 +91,12 @@ def parse_when(text: str, *, now: datetime, zone: str = "UTC", date_order: str =
         raise InvalidInput(f"Tell me when, for example {EXAMPLES}.")
     if len(raw) > 100:
         raise InvalidInput(f"That time is too long to read. Use something like {EXAMPLES}.")
-    raw, zone = _split_zone(raw, zone)
-    tz = _zone(zone)
     now = now.astimezone(UTC)
+    raw, word = _split_zone(raw, now)
+    if word is None:
+        tz, label, repeat_zone = _zone(zone), zone, zone
+    else:
+        tz, label, repeat_zone = word.tz, word.label, word.iana or _zone(zone).key
     try:
         when = _read(raw, now, tz, date_order)
         if when is not None:
@@ -88,15 +107,15 @@ def parse_when(text: str, *, now: datetime, zone: str = "UTC", date_order: str =
         ) from exc
     if when is None:
         raise InvalidInput(f"I couldn't read `{_quote(raw)}` as a time. Try {EXAMPLES}.")
-    shown = _explain(when, zone)
+    shown = _explain(when, tz, label)
     if when <= now:
+        read_in = f"times without a zone are read in `{zone}`" if word is None else f"read in {label}"
         raise InvalidInput(
-            f"I read `{_quote(raw)}` as {shown}, which is in the past. Give a time in the future "
-            f"(times without a zone are read in `{zone}`)."
+            f"I read `{_quote(raw)}` as {shown}, which is in the past. Give a time in the future ({read_in})."
         )
     if when - now > MAX_AHEAD:
         raise _too_far(raw, shown)
-    return ParsedTime(when, zone)
+    return ParsedTime(when, repeat_zone)
 
 
 def _too_far(raw: str, shown: str | None = None) -> InvalidInput:
@@ -120,15 +139,49 @@ def _zone(zone: str) -> ZoneInfo:
         ) from exc
 
 
-def _split_zone(raw: str, zone: str) -> tuple[str, str]:
-    """`18:00 Europe/Berlin`: a trailing IANA zone name is the zone to read the rest in."""
-    head, _, last = raw.rpartition(" ")
-    if head and "/" in last and not any(c.isdigit() for c in last):
-        try:
-            return head, timezones.validate(last)
-        except InvalidInput:
-            return raw, zone
-    return raw, zone
+# Words of a time that are written in capitals without being zones (`9 AM`, `FRI`), for the refusal of
+# an unknown abbreviation.
+_TIME_WORDS = frozenset({
+    "am", "pm", "at", "on", "in", "and", "of", "the", "from", "now", "ago", "next", "today", "tonight",
+    "tomorrow", "noon", "midnight", "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat",
+    "sun", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "st", "nd",
+    "rd", "th", "a", "an",
+})  # fmt: skip
+
+
+def _split_zone(raw: str, now: datetime) -> tuple[str, timezones.ZoneWord | None]:
+    """A zone written in the text (`18:00 Europe/Berlin`, `9am CEST`, `(UTC+2)`), and the text without it.
+
+    Refuses two zones, an ambiguous abbreviation (`IST`), and a last word in capitals that looks like
+    an abbreviation but is none (`9am XYZT`)."""
+    words = raw.split(" ")
+    found: list[tuple[int, timezones.ZoneWord]] = []
+    for index, token in enumerate(words):
+        word = token.strip(",")
+        rest = " ".join(words[:index] + words[index + 1 :])
+        meaning = timezones.zone_word(word, year=now.year, example=rest)
+        if meaning is not None:
+            found.append((index, meaning))
+    if len(found) > 1:
+        named = " and ".join(f"`{_quote(words[i].strip(','))}`" for i, _ in found)
+        raise InvalidInput(f"`{_quote(raw)}` names two time zones, {named}: keep one.")
+    if found:
+        index, meaning = found[0]
+        rest = " ".join(words[:index] + words[index + 1 :]).strip(" ,")
+        if not rest:
+            raise InvalidInput(f"Tell me when in {meaning.label}, for example `9am {words[index]}`.")
+        return rest, meaning
+    last = words[-1].strip("(),")
+    if (
+        len(words) > 1
+        and re.fullmatch(r"[A-Z]{2,5}", last)
+        and last.lower() not in _TIME_WORDS | _MONTHS | _UNIT_WORDS
+    ):
+        raise InvalidInput(
+            f"`{_quote(last)}` is not a time zone I know: write an IANA zone such as "
+            f"`{_quote(' '.join(words[:-1]))} Europe/Berlin`, or an offset such as `UTC+2`."
+        )
+    return raw, None
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -147,7 +200,7 @@ def parse_duration(text: str) -> timedelta | None:
     return timedelta(seconds=total) if total > 0 else None
 
 
-def _read(raw: str, now: datetime, tz: ZoneInfo, date_order: str = "MDY") -> datetime | None:
+def _read(raw: str, now: datetime, tz: tzinfo, date_order: str = "MDY") -> datetime | None:
     match = _DISCORD_TS.match(raw)
     if match:
         stamp = int(match.group(1))
@@ -163,6 +216,9 @@ def _read(raw: str, now: datetime, tz: ZoneInfo, date_order: str = "MDY") -> dat
     iso = _read_iso(raw, now, tz)
     if iso is not False:
         return iso
+    numeric = _read_numeric_date(lowered, now, tz, date_order)
+    if numeric is not None:
+        return numeric
     match = _NEXT_WEEKDAY.match(lowered)
     if match:
         return _next_weekday(match.group(1), match.group(2).strip(), now, tz)
@@ -175,7 +231,7 @@ def _read(raw: str, now: datetime, tz: ZoneInfo, date_order: str = "MDY") -> dat
     return _dateparser(raw, now, tz, date_order)
 
 
-def _day_and_clock(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+def _day_and_clock(text: str, now: datetime, tz: tzinfo) -> datetime | None:
     """`18:00`, `9am`, `today 18:00`, `tomorrow at 9`, `9pm tomorrow`: a wall-clock time on a near day."""
     match = _DAY_CLOCK.match(text) or _CLOCK_DAY.match(text)
     if not match:
@@ -192,23 +248,18 @@ def _day_and_clock(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     return when
 
 
-def _read_iso(raw: str, now: datetime, tz: ZoneInfo) -> datetime | bool | None:
+def _read_iso(raw: str, now: datetime, tz: tzinfo) -> datetime | bool | None:
     """An ISO-like date (and time); False when `raw` is not of that shape, None when it is invalid."""
     match = _ISO.match(raw)
     if not match:
         return False
     year, month, day, hour, minute, second, zone = match.groups()
-    if int(year) > now.year + 6:  # also keeps the arithmetic below inside the calendar (year 9999)
-        raise _too_far(raw)
+    _check_year(int(year), raw, now)
+    calendar_day = _calendar_date(int(year), int(month), int(day), raw, "as year-month-day")
     try:
-        naive = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))  # noqa: DTZ001
+        naive = datetime.combine(calendar_day, time(int(hour or 0), int(minute or 0), int(second or 0)))
     except ValueError:
         return None
-    if naive.year < now.year - 1:  # long past; also keeps year 1 from leaving the calendar in UTC
-        raise InvalidInput(
-            f"I read `{_quote(raw)}` as a date in the year {naive.year}, which is in the past. Give a time "
-            "in the future."
-        )
     if zone is None:
         return localize(naive, tz)
     if zone.upper() in {"Z", "UTC"}:
@@ -221,7 +272,109 @@ def _read_iso(raw: str, now: datetime, tz: ZoneInfo) -> datetime | bool | None:
     return (naive - sign * timedelta(hours=hours, minutes=minutes)).replace(tzinfo=UTC)
 
 
-def _next_weekday(day: str, rest: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+_DATE = r"(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})(?:(?P=sep)(?P<c>\d{1,4}))?(?P<dot>\.)?"
+_DATE_CLOCK = re.compile(rf"^(?:on\s+)?{_DATE}(?:,?\s+(?:at\s+|@\s*)?(?P<clock>{_CLOCK_TEXT}))?$")
+_CLOCK_DATE = re.compile(rf"^(?:at\s+|@\s*)?(?P<clock>{_CLOCK_TEXT}),?\s+(?:on\s+)?{_DATE}$")
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                "October", "November", "December")  # fmt: skip
+_ORDER_SAID = {
+    "DMY": "day first, as your Discord language writes dates",
+    "MDY": "month first, as your Discord language writes dates",
+    "YMD": "year first",
+}
+
+
+def _read_numeric_date(text: str, now: datetime, tz: tzinfo, date_order: str) -> datetime | None:
+    """`01.02.2026`, `1/2/26 18:00`, `9am 10/01/2026`, `2026/01/10`, `1/2`, `1.2.`: a numeric date (and
+    time), day and month in the member's `date_order`; a four-digit year first is read as written.
+    None when `text` is not of that shape; InvalidInput when it is, but names no day of a calendar."""
+    match = _DATE_CLOCK.match(text) or _CLOCK_DATE.match(text)
+    if not match:
+        return None
+    a, sep, b, c, clock_text = (match.group(k) for k in ("a", "sep", "b", "c", "clock"))
+    if c is None and (len(a) > 2 or not (sep == "/" or (sep == "." and match.group("dot")))):
+        return None  # `18.00` is a clock, `2026/01` no date
+    shown = match.group(0)
+    order = date_order if date_order in _ORDER_SAID else "MDY"
+    if c is None:  # no year: the next such day, this year or next
+        month, day = (int(b), int(a)) if order == "DMY" else (int(a), int(b))
+        local_today = now.astimezone(tz).date()
+        year = local_today.year + (1 if (month, day) < (local_today.month, local_today.day) else 0)
+        how = "day first" if order == "DMY" else "month first"
+        how += ", as your Discord language writes dates"
+    elif len(a) == 4:
+        if len(c) > 2:
+            raise _unreadable_date(shown)
+        year, month, day, how = int(a), int(b), int(c), _ORDER_SAID["YMD"]
+    elif len(a) <= 2 and len(c) in (2, 4):
+        year = int(c) + (2000 if len(c) == 2 else 0)
+        first, second = int(a), int(b)
+        if order == "YMD":
+            if len(c) == 2 or (first <= 12 and second <= 12 and first != second):
+                raise InvalidInput(
+                    f"I can't tell the day from the month in `{_quote(shown)}`: write the year first, "
+                    f"e.g. `{year:04d}/{second:02d}/{first:02d}`."
+                )
+            order = "DMY" if first > 12 else "MDY"
+            how = "day first" if order == "DMY" else "month first"  # the only reading with a month
+        else:
+            how = _ORDER_SAID[order]
+        day, month = (first, second) if order == "DMY" else (second, first)
+    else:
+        raise _unreadable_date(shown)
+    _check_year(year, shown, now)
+    calendar_day = _calendar_date(year, month, day, shown, how, swap=c is not None and len(a) <= 2)
+    clock = time(0, 0)
+    if clock_text is not None:
+        parsed = _clock(clock_text)
+        if parsed is None:
+            raise _not_a_clock(clock_text)
+        clock = parsed
+    return localize(datetime.combine(calendar_day, clock), tz)
+
+
+def _calendar_date(year: int, month: int, day: int, raw: str, how: str, *, swap: bool = False) -> date:
+    """The day `year`, `month`, `day` name, or InvalidInput saying which part is impossible and how `raw`
+    was read (`how`: "day first, as your Discord language writes dates"); with `swap`, the other reading
+    of day and month is suggested when it is a real day."""
+    read = f"I read `{_quote(raw)}` {how}"
+    if not 1 <= month <= 12:
+        hint = ""
+        if swap and 1 <= day <= 12 and 1 <= month <= calendar.monthrange(year, day)[1]:
+            hint = f" If you meant {month} {_MONTH_NAMES[day - 1]} {year}, write `{year:04d}-{day:02d}-{month:02d}`."
+        raise InvalidInput(f"{read}, and there is no month {month}.{hint}")
+    last = calendar.monthrange(year, month)[1]
+    if day < 1 or day > 31:
+        raise InvalidInput(f"{read}, and no month has a day {day}.")
+    if day > last:
+        raise InvalidInput(f"{_MONTH_NAMES[month - 1]} {year} has no {_ordinal(day)}: {read}.")
+    return date(year, month, day)
+
+
+def _check_year(year: int, raw: str, now: datetime) -> None:
+    """Refuses a year far outside the next five years, before any arithmetic can leave the calendar."""
+    if year > min(now.year + 6, 9999):
+        raise _too_far(raw)
+    if year < max(now.year - 1, 1):
+        raise InvalidInput(
+            f"I read `{_quote(raw)}` as a date in the year {year}, which is in the past. Give a time "
+            "in the future."
+        )
+
+
+def _unreadable_date(raw: str) -> InvalidInput:
+    return InvalidInput(
+        f"I couldn't read `{_quote(raw)}` as a date: write the year with four digits, e.g. `01.02.2026`, "
+        "`01/02/2026` or `2026-02-01`."
+    )
+
+
+def _ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def _next_weekday(day: str, rest: str, now: datetime, tz: tzinfo) -> datetime | None:
     """`next friday [9am]`: the first such weekday after today, at the given time (default: now's time)."""
     index = next(i for i, name in enumerate(_WEEKDAYS) if name.startswith(day[:3]))
     local_now = now.astimezone(tz)
@@ -318,7 +471,7 @@ def _not_a_clock(text: str) -> InvalidInput:
     )
 
 
-def _dateparser(raw: str, now: datetime, tz: ZoneInfo, date_order: str = "MDY") -> datetime | None:
+def _dateparser(raw: str, now: datetime, tz: tzinfo, date_order: str = "MDY") -> datetime | None:
     import dateparser  # imported lazily: it takes a moment to load its language data
 
     local_now = now.astimezone(tz).replace(tzinfo=None)
@@ -332,7 +485,7 @@ def _dateparser(raw: str, now: datetime, tz: ZoneInfo, date_order: str = "MDY") 
                     "RELATIVE_BASE": local_now,
                     "PREFER_DATES_FROM": "future",
                     "RETURN_AS_TIMEZONE_AWARE": True,
-                    "TIMEZONE": tz.key,
+                    "TIMEZONE": _dateparser_zone(tz, local_now),
                     "TO_TIMEZONE": "UTC",
                     "DATE_ORDER": date_order if date_order in {"MDY", "DMY", "YMD"} else "MDY",
                 },
@@ -346,18 +499,26 @@ def _dateparser(raw: str, now: datetime, tz: ZoneInfo, date_order: str = "MDY") 
     return result.astimezone(UTC)
 
 
-def localize(naive: datetime, tz: ZoneInfo) -> datetime:
+def _dateparser_zone(tz: tzinfo, local_now: datetime) -> str:
+    """The zone as dateparser takes it: an IANA name, or a fixed offset written `+0200`."""
+    if isinstance(tz, ZoneInfo):
+        return tz.key
+    minutes = int((tz.utcoffset(local_now) or timedelta(0)).total_seconds()) // 60
+    return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+def localize(naive: datetime, tz: tzinfo) -> datetime:
     """A wall-clock time in `tz` as aware UTC. A time skipped by a spring-forward change moves forward
     by the gap (02:30 → 03:30); a repeated autumn time means its first occurrence."""
     return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
-def _explain(when: datetime, zone: str) -> str:
+def _explain(when: datetime, tz: tzinfo, label: str) -> str:
     try:
-        local = when.astimezone(ZoneInfo(zone))
+        local = when.astimezone(tz)
     except (OverflowError, ValueError):  # the very edge of the calendar: said in UTC
-        local, zone = when, "UTC"
-    return f"{local:%a %d %b %Y %H:%M} {zone} (<t:{int(when.timestamp())}:f>)"
+        local, label = when, "UTC"
+    return f"{local:%a %d %b %Y %H:%M} {label} (<t:{int(when.timestamp())}:f>)"
 
 
 def _quote(text: str) -> str:
