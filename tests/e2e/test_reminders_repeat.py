@@ -9,6 +9,7 @@ import discord
 import pytest
 
 from cogs.reminders import store as reminder_store
+from tests.e2e.test_delivery_exactly_once import crash_after_send
 
 HOUR = 3600
 DAY = 86400
@@ -243,3 +244,40 @@ async def test_cancel_and_edit_suggestions_show_the_repetition(world):
     for command in ("remind cancel", "remind edit"):
         [choice] = await world.alice.autocomplete(world.general, command, "reminder", "")
         assert "🔁 every day" in choice["name"] and "Daily Spartacus chapter" in choice["name"]
+
+
+async def test_repeats_due_together_share_a_message_and_each_goes_on(world, restart):
+    env = world.env
+    await remind(world.alice, world.general, "2026-01-02 09:00", "Alice reads about Veles", "daily")
+    await remind(world.bob, world.general, "2026-01-02 09:00", "Bob reads about Spartacus", "daily")
+
+    async def offline():
+        await advance_to(env, at(2026, 1, 2, 12))
+
+    await restart(offline)
+    [message] = [m for m in world.general.history() if m.content.startswith("⏰")]
+    assert "Alice reads about Veles" in message.content and "Bob reads about Spartacus" in message.content
+    r = await world.alice.click(message, label="Snooze 1 hour")
+    assert r.response.content.startswith("💤 Snoozed this reminder")
+    await advance_to(env, at(2026, 1, 3, 12))
+    later = [m for m in world.general.history() if m.content.startswith("⏰")][1:]
+    assert len(later) == 2
+    assert "Alice reads about Veles" in later[0].content and "Bob" not in later[0].content  # the snoozed copy
+    assert "Alice reads about Veles" in later[1].content and "Bob reads about Spartacus" in later[1].content
+
+
+@pytest.mark.simcord(check_errors=False)
+async def test_an_occurrence_accepted_before_a_crash_is_not_sent_again_and_the_series_goes_on(
+    world, monkeypatch, restart
+):
+    env = world.env
+    await remind(world.alice, world.general, "2026-01-02 09:00", "Krupskaya's letters, daily", "daily")
+    crash_after_send(monkeypatch)
+    await advance_to(env, at(2026, 1, 2, 9, 1))
+    assert len(delivered(world.general, "Krupskaya's letters, daily")) == 1
+    await restart()
+    await advance_to(env, at(2026, 1, 3, 12))
+    assert times(delivered(world.general, "Krupskaya's letters, daily")) == [
+        at(2026, 1, 2, 9),
+        at(2026, 1, 3, 9),
+    ]
