@@ -21,9 +21,8 @@ from cogs.reminders.views import REPEAT_SUGGESTIONS, repeat_text
 
 log = logging.getLogger(__name__)
 
-WHEN_HELP = (
-    "e.g. in 2 hours, 2h30m, tomorrow 18:00, next friday 9am, 2026-01-10 18:00, 18:00 Europe/Berlin, <t:…>"
-)
+# Option descriptions are at most 100 characters: "When to remind you: " and this fit.
+WHEN_HELP = "e.g. in 2 hours, tomorrow 18:00, next friday 9am CEST, 2026-01-10 18:00, <t:…>"
 REPEAT_HELP = "Repeat it: daily, weekly, monthly or every N days (1-365); none for no repetition"
 
 
