@@ -100,7 +100,7 @@ FAULT_ROUTES = (
 DEADLINE_RE = re.compile(r"The \*\*(\w+)\*\* deadline of \*\*([^*]+)\*\*.*?<t:(\d+)", re.S)
 STAMP_RE = re.compile(r"<t:(\d+):f>")
 REMINDER_ID_RE = re.compile(r"Reminder #(\d+)")
-DIGEST_RE = re.compile(r"Weekly digest · (\d{4}-W\d\d)(?: \((\d+)/\d+\))?")
+DIGEST_RE = re.compile(r"Weekly digest · Week of (\d{1,2} [A-Z][a-z]+)(?: \d{4})?(?: \((\d+)/\d+\))?")
 
 
 def at(seconds: float) -> datetime:
@@ -871,9 +871,8 @@ class ReliabilityModel(RuleBasedStateMachine):
             if DIGEST_RE.search(e.get("title") or "")
         }
         while monday.timestamp() <= settle_started:
-            year, week, _ = monday.isocalendar()
             if not self.permanent_faults_since(monday.timestamp() - 1):
-                assert f"{year}-W{week:02d}" in posted, f"no digest for the week of {monday:%Y-%m-%d}"
+                assert f"{monday.day} {monday:%B}" in posted, f"no digest for the week of {monday:%Y-%m-%d}"
             monday += timedelta(days=7)
 
     async def _check_cards(self) -> None:
