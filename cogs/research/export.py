@@ -1,4 +1,5 @@
-"""The research dossier as plain data (names resolved by the caller), rendered as Markdown, JSON or CSV."""
+"""The research dossier's files: Markdown, HTML (cogs.research.dossier_html), JSON and CSV, and the credits
+to paste under a video. The dossier's data and reading order are cogs.research.dossier."""
 
 from __future__ import annotations
 
@@ -8,266 +9,201 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
 
 from bot.errors import InvalidInput
-from cogs.research.rules import extract_links, normalize_url, split_sources
+from cogs.research import dossier_html
+from cogs.research.bibliography import Source, source_lines
+from cogs.research.dossier import (
+    Credit,
+    Dossier,
+    DossierEntry,
+    DossierEpisode,
+    Person,
+    Shown,
+    count,
+    credits_of,
+    entries_of,
+    iso,
+    layout_of,
+    sources_of,
+    when,
+)
+from cogs.research.rules import join_within
 
-if TYPE_CHECKING:
-    from cogs.research.store import Contribution
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    id: int
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class DossierEntry:
-    id: int  # the contribution number
-    author: Person
-    origin: str  # thread | form | menu
-    title: str | None
-    body: str
-    sources: str | None
-    created_at: datetime
-    edited_at: datetime | None
-    url: str | None
-    likes: int
-    liked_by: tuple[int, ...] = ()
-    attachments: tuple[tuple[str, str], ...] = ()  # (filename, url)
-    links: tuple[str, ...] = ()
-    reply_to_message_id: int | None = None
-    reply_to_id: int | None = None  # the contribution it answers, when that one is recorded too
-    added_by: Person | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DossierEpisode:
-    code: str
-    title: str
-    status: str
-    description: str | None
-    authors: tuple[Person, ...]
-    created_at: datetime
-    updated_at: datetime
-    exported_at: datetime
-    dates: tuple[tuple[str, datetime], ...] = ()  # deadlines and the like: (label, when)
-    url: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Credit:
-    person: Person
-    contributions: int
-
-
-@dataclass(frozen=True, slots=True)
-class Dossier:
-    episode: DossierEpisode
-    entries: tuple[DossierEntry, ...]  # oldest first
-    credits: tuple[Credit, ...] = field(default=())
-
-
-def credits_of(entries: Iterable[DossierEntry]) -> tuple[Credit, ...]:
-    """Contributors with their number of contributions: most first, then by first contribution."""
-    counts: dict[int, int] = {}
-    people: dict[int, Person] = {}
-    for entry in entries:
-        counts[entry.author.id] = counts.get(entry.author.id, 0) + 1
-        people.setdefault(entry.author.id, entry.author)
-    # `people` is in order of first contribution, and sorted() is stable: ties keep that order.
-    ranked = sorted(people, key=lambda uid: -counts[uid])
-    return tuple(Credit(people[uid], counts[uid]) for uid in ranked)
-
-
-def entries_of(
-    rows: Sequence[Contribution],
-    liked: Mapping[int, Sequence[int]],
-    person: Callable[[int, str | None], Person],
-) -> tuple[DossierEntry, ...]:
-    """Stored contributions (oldest first) as dossier entries, with who liked each (`liked`:
-    contribution id -> member ids) and the contribution each reply answers. `person(user id, stored
-    name)` names the members: the caller resolves names, after reading the rows."""
-    by_message = {r.message_id: r.id for r in rows if r.message_id is not None}
-    entries = []
-    for row in rows:
-        who_liked = tuple(liked.get(row.id, ()))
-        reply = row.reply_to_message_id
-        entries.append(
-            DossierEntry(
-                id=row.id,
-                author=person(row.author_id, row.author_name),
-                origin=row.origin,
-                title=row.title,
-                body=row.body,
-                sources=row.sources,
-                created_at=row.created_at,
-                edited_at=row.edited_at,
-                url=row.jump_url,
-                likes=len(who_liked),
-                liked_by=who_liked,
-                attachments=tuple((a.filename, a.url) for a in row.attachments),
-                links=row.links,
-                reply_to_message_id=reply,
-                reply_to_id=by_message.get(reply) if reply else None,
-                added_by=person(row.added_by, None) if row.added_by is not None else None,
-            )
-        )
-    return tuple(entries)
+__all__ = [
+    "CSV_COLUMNS",
+    "RENDERERS",
+    "Credit",
+    "Dossier",
+    "DossierEntry",
+    "DossierEpisode",
+    "Person",
+    "bibliography",
+    "credits_of",
+    "credits_text",
+    "entries_of",
+    "package",
+    "render",
+    "renderer_for",
+]
 
 
 def bibliography(entries: Iterable[DossierEntry]) -> list[str]:
-    """Every source line and every URL cited, each once: a URL already part of a source line is not
-    repeated on its own; the same page cited with small differences (www., a trailing /, utm_ tags)
-    counts once."""
-    entries = list(entries)
-    seen: set[str] = set()
-    items: list[str] = []
-    for entry in entries:
-        for line in split_sources(entry.sources):
-            urls = extract_links(line)
-            key = " ".join(line.casefold().split())
-            url_keys = {normalize_url(u) for u in urls}
-            if key in seen or (urls and url_keys <= seen and _is_only_urls(line, urls)):
-                continue
-            seen.add(key)
-            seen.update(url_keys)
-            items.append(line)
-    for entry in entries:
-        for url in entry.links:
-            key = normalize_url(url)
-            if key not in seen:
-                seen.add(key)
-                items.append(url)
-    return items
+    """The bibliography's references as text, in order (see cogs.research.bibliography)."""
+    return [s.reference for s in sources_of(entries)]
 
 
-def _is_only_urls(line: str, urls: list[str]) -> bool:
-    rest = line
-    for url in urls:
-        rest = rest.replace(url, "")
-    return not rest.strip(" -–—:;,.<>()[]")
+# -- Markdown ------------------------------------------------------------------------------------------
 
 
 @functools.lru_cache(maxsize=4096)
-def _md_escape(text: str) -> str:
-    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", text)
+def _md(text: str) -> str:
+    """A name or title on one line, every Markdown and HTML character escaped."""
+    return re.sub(r"^#", r"\\#", re.sub(r"([\\`*_\[\]<>|~])", r"\\\1", " ".join(text.split())))
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+def _md_text(text: str) -> str:
+    """Members' text as a quote: their emphasis and line breaks kept, but no HTML, no links of their
+    own making (only bare http(s) URLs stay clickable) and no headings."""
+    text = re.sub(r"<(https?://[^\s<>]+)>", r"\1", text)  # Discord's "no preview" brackets
+    lines = []
+    for line in text.splitlines() or [""]:
+        line = re.sub(r"([\\<>\[\]])", r"\\\1", line)
+        line = re.sub(r"^(\s*)#", r"\1\\#", line)
+        lines.append(f"> {line}" if line.strip() else ">")
+    return "\n".join(lines)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+def _md_link(text: str, url: str | None) -> str:
+    if not url or not re.match(r"https?://", url, re.IGNORECASE) or re.search(r"[\s<>]", url):
+        return text
+    return f"<{url}>" if text == url else f"[{text}](<{url}>)"
 
 
-def _quoted(text: str) -> list[str]:
-    return [f"> {line}" if line.strip() else ">" for line in text.splitlines()] or [">"]
+def _md_refs(links: Iterable[tuple[int, str, bool]]) -> str:
+    return ", ".join(
+        f"[#{n}](#c{n}) ({_md(who)})" if shown else f"#{n} ({_md(who)}, left out)" for n, who, shown in links
+    )
 
 
-@functools.lru_cache(maxsize=4096)
-def _who(person: Person) -> str:
-    return f"{_md_escape(person.name)} (<@{person.id}>, id {person.id})"
+def _md_source(source: Source) -> str:
+    words = _md(source.lead) if source.words else ""
+    if source.kind == "url" and source.link:
+        ident = f"<{source.link}>" if not re.search(r"[\s<>]", source.link) else _md(source.ident)
+    else:
+        ident = _md_link(_md(source.ident), source.link) if source.ident else ""
+    text = f"{words} — {ident}" if words and ident else words or ident
+    cited = ", ".join(f"[#{n}](#c{n})" for n in source.cited_by)
+    return f'{source.number}. <a id="s{source.number}"></a>{text} · cited in {cited}'
 
 
-def _md_entry(entry: DossierEntry) -> list[str]:
+def _md_entry(item: Shown) -> list[str]:
     """The lines of one contribution in the Markdown dossier."""
-    lines: list[str] = []
-    heading = f"### #{entry.id}"
-    if entry.title:
-        heading += f" · {_md_escape(entry.title)}"
-    lines += [heading, ""]
-    lines.append(f"- **Author:** {_who(entry.author)}")
-    date = _when(entry.created_at)
-    if entry.edited_at:
-        date += f" (edited {_when(entry.edited_at)})"
-    lines.append(f"- **Date:** {date}")
-    if entry.url:
-        lines.append(f"- **Link:** {entry.url}")
-    lines.append(f"- **Likes:** {entry.likes}")
-    if entry.reply_to_id is not None:
-        lines.append(f"- **In reply to:** #{entry.reply_to_id}")
-    elif entry.reply_to_message_id is not None:
-        lines.append(f"- **In reply to:** message {entry.reply_to_message_id}")
-    if entry.added_by is not None and entry.origin == "menu":
-        lines.append(f"- **Added by:** {_who(entry.added_by)}")
-    lines += ["", *_quoted(entry.body or "(no text)"), ""]
-    if entry.sources:
-        lines += ["**Sources:**", ""]
-        lines += [f"- {s}" for s in split_sources(entry.sources)]
-        lines.append("")
-    if entry.attachments:
+    e = item.entry
+    lines = [f'<a id="c{e.id}"></a>', "", f"### #{e.id} · {_md(item.label)}", ""]
+    byline = [f"**{_md(e.author.plain)}**", when(e.created_at)]
+    if e.edited_at:
+        byline[-1] += f" (edited {when(e.edited_at)})"
+    if e.url:
+        byline.append(_md_link("message", e.url))
+    byline.append(count(e.likes, "like"))
+    if e.mark == "key":
+        byline.append("key research")
+    lines.append(" · ".join(byline) + "  ")
+    if item.reply_to is not None:
+        r = item.reply_to
+        lines.append(f"In reply to {_md_refs([(r.number, r.author, r.shown)])}  ")
+    elif item.reply_elsewhere:
+        lines.append("In reply to a message that is not in the research record  ")
+    if e.added_by is not None and e.origin == "menu":
+        lines.append(f"Added to the research by {_md(e.added_by.plain)}  ")
+    lines += ["", _md_text(e.body or "(no text)"), ""]
+    if item.sources:
+        lines += ["**Sources:**", "", *(f"- {_md_text(s)[2:]}" for s in item.sources), ""]
+    if item.cites:
+        lines += ["Bibliography: " + ", ".join(f"[{n}](#s{n})" for n in item.cites), ""]
+    if e.attachments:
         lines += ["**Attachments:**", ""]
-        lines += [f"- [{_md_escape(name)}]({url})" for name, url in entry.attachments]
+        lines += [f"- {_md_link(_md(name), url)}" for name, url in e.attachments]
         lines.append("")
+    for kind in ("corrected", "answered"):
+        links = [(r.number, r.author, r.shown) for r in item.replies if r.kind == kind]
+        if links:
+            lines += [f"**{kind.capitalize()} by** {_md_refs(links)}", ""]
+    return lines
+
+
+def _md_toc(title: str, anchor: str, items: Iterable[Shown]) -> list[str]:
+    lines = [f"- [{title}](#{anchor})"]
+    for item in items:
+        e = item.entry
+        lines.append(f"  - [#{e.id} · {_md(item.label)}](#c{e.id}) — {_md(e.author.plain)}")
     return lines
 
 
 def render_markdown(dossier: Dossier) -> str:
+    layout = layout_of(dossier)
     ep = dossier.episode
-    credits = dossier.credits or credits_of(dossier.entries)
-    lines = [
-        f"# {_md_escape(ep.code)} · {_md_escape(ep.title)}",
-        "",
-        "Research dossier compiled by Archivist.",
-        "",
-    ]
-    lines.append(f"- **Status:** {ep.status}")
-    authors = ", ".join(_who(a) for a in ep.authors) or "none yet"
-    lines.append(f"- **Authors:** {authors}")
-    lines.append(f"- **Created:** {_when(ep.created_at)}")
-    lines.append(f"- **Last updated:** {_when(ep.updated_at)}")
-    for label, when in ep.dates:
-        lines.append(f"- **{_md_escape(label)}:** {_when(when)}")
+    lines = [f"# {_md(ep.code)} · {_md(ep.title)}", "", "Research dossier compiled by Archivist.", ""]
+    lines.append(f"- **Status:** {_md(ep.status)}")
+    lines.append(f"- **Authors:** {', '.join(_md(a.plain) for a in ep.authors) or 'none yet'}")
+    lines.append(f"- **Created:** {when(ep.created_at)}")
+    lines.append(f"- **Last updated:** {when(ep.updated_at)}")
+    lines += [f"- **{_md(label)}:** {when(at)}" for label, at in ep.dates]
     if ep.url:
-        lines.append(f"- **Thread:** {ep.url}")
-    lines.append(f"- **Exported:** {_when(ep.exported_at)}")
-    lines.append(f"- **Contributions:** {len(dossier.entries)} from {len(credits)} contributor(s)")
+        lines.append(f"- **Thread:** {_md_link(ep.url, ep.url)}")
+    lines.append(f"- **Exported:** {when(ep.exported_at)}")
+    lines.append(f"- **Research:** {layout.summary}")
     if ep.description:
-        lines += ["", *_quoted(ep.description)]
-    lines += ["", "## Contributions", ""]
-    if not dossier.entries:
-        lines += ["No contributions yet.", ""]
-    for entry in dossier.entries:
-        lines += _md_entry(entry)
-    lines += ["## Bibliography", ""]
-    bib = bibliography(dossier.entries)
-    lines += [f"{i}. {item}" for i, item in enumerate(bib, 1)] or ["No sources or links cited."]
-    lines += ["", "## Credits", ""]
-    lines += [f"- {_who(c.person)} — {c.contributions} contribution(s)" for c in credits] or [
-        "No contributors yet."
-    ]
+        lines += ["", _md_text(ep.description)]
+    others = "Other contributions" if layout.key else "Contributions"
+    lines += ["", "## Contents", ""]
+    if layout.key:
+        lines += _md_toc("Key research", "key-research", layout.key)
+    lines += _md_toc(others, "contributions", layout.others)
+    lines += ["- [Bibliography](#bibliography)", "- [Credits](#credits)", ""]
+    if layout.key:
+        lines += ['<a id="key-research"></a>', "", "## Key research", ""]
+        for item in layout.key:
+            lines += _md_entry(item)
+    lines += ['<a id="contributions"></a>', "", f"## {others}", ""]
+    if not layout.others:
+        lines += ["No other contributions." if layout.key else "No contributions yet.", ""]
+    for item in layout.others:
+        lines += _md_entry(item)
+    lines += ['<a id="bibliography"></a>', "", "## Bibliography", ""]
+    lines += [_md_source(s) for s in layout.bibliography] or ["No sources cited."]
+    lines += ["", '<a id="credits"></a>', "", "## Credits", ""]
+    lines += [
+        f"- {_md(c.person.plain)} — {count(c.contributions, 'contribution')}" for c in layout.credits
+    ] or ["No contributors yet."]
     return "\n".join(lines) + "\n"
 
 
-# One encoder for every part: json.dumps(…, ensure_ascii=False) would build a new one per call.
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# -- JSON ----------------------------------------------------------------------------------------------
 
 
-def _person_json(p: Person | None) -> dict[str, str] | None:
-    return None if p is None else {"id": str(p.id), "name": p.name}
+def _person_json(p: Person | None) -> dict[str, str | None] | None:
+    return None if p is None else {"id": None if p.id is None else str(p.id), "name": p.name}
 
 
-def _entry_json(e: DossierEntry) -> dict[str, object]:
+def _entry_json(e: DossierEntry, cites: Iterable[int]) -> dict[str, object]:
     return {
         "id": e.id,
-        "author_id": str(e.author.id),
+        "author_id": None if e.author.id is None else str(e.author.id),
         "author_name": e.author.name,
         "author": _person_json(e.author),
         "origin": e.origin,
+        "mark": e.mark,
         "title": e.title,
         "text": e.body,
-        "sources": split_sources(e.sources),
+        "sources": source_lines(e.body, e.sources),
+        "cites": list(cites),
         "links": list(e.links),
         "attachments": [{"filename": n, "url": u} for n, u in e.attachments],
-        "created_at": _iso(e.created_at),
-        "edited_at": _iso(e.edited_at),
+        "created_at": iso(e.created_at),
+        "edited_at": iso(e.edited_at),
         "url": e.url,
         "link": e.url,
         "likes": e.likes,
@@ -278,40 +214,58 @@ def _entry_json(e: DossierEntry) -> dict[str, object]:
     }
 
 
-def render_json(dossier: Dossier) -> str:
-    """One JSON document: `episode`, `contributions` (one per line, each with its stable `id`, the
-    contribution number), `bibliography` and `credits`. Member ids are strings (they exceed the
-    integers JavaScript can hold). Every value is encoded by the json module, so the document is
-    valid whatever members typed."""
-    ep = dossier.episode
-    credits = dossier.credits or credits_of(dossier.entries)
-    episode = {
-        "code": ep.code,
-        "title": ep.title,
-        "status": ep.status,
-        "description": ep.description,
-        "authors": [_person_json(a) for a in ep.authors],
-        "created_at": _iso(ep.created_at),
-        "updated_at": _iso(ep.updated_at),
-        "dates": [{"label": label, "at": _iso(when)} for label, when in ep.dates],
-        "url": ep.url,
-        "exported_at": _iso(ep.exported_at),
+def _source_json(s: Source) -> dict[str, object]:
+    return {
+        "number": s.number,
+        "kind": s.kind,
+        "key": s.key,
+        "text": s.words or s.ident,
+        "identifier": s.ident or None,
+        "reference": s.reference,
+        "link": s.link,
+        "cited_by": list(s.cited_by),
     }
-    people_credits = [
-        {"id": str(c.person.id), "name": c.person.name, "contributions": c.contributions} for c in credits
-    ]
 
-    def block(items: Iterable[object]) -> str:
-        encoded = [_JSON.encode(item) for item in items]
-        return "[\n    " + ",\n    ".join(encoded) + "\n  ]" if encoded else "[]"
 
-    return (
-        f'{{\n  "episode": {_JSON.encode(episode)},\n'
-        f'  "contributions": {block(_entry_json(e) for e in dossier.entries)},\n'
-        f'  "bibliography": {block(bibliography(dossier.entries))},\n'
-        f'  "credits": {block(people_credits)}\n}}\n'
-    )
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
+
+def render_json(dossier: Dossier) -> str:
+    """One JSON object built by the json module: `episode`, `contributions` (every one, excluded ones
+    with their mark, each with its stable `id`, the contribution number), `bibliography` and `credits`.
+    Member ids are strings (they exceed the integers JavaScript can hold); a forum author not linked to
+    a member has a null id. A lone surrogate in members' text is written as a \\u escape, so the file
+    is valid UTF-8 and valid JSON whatever members typed."""
+    layout = layout_of(dossier)
+    ep = dossier.episode
+    cites: dict[int, list[int]] = {}
+    for item in (*layout.key, *layout.others):
+        cites[item.entry.id] = list(item.cites)
+    document = {
+        "episode": {
+            "code": ep.code,
+            "title": ep.title,
+            "status": ep.status,
+            "description": ep.description,
+            "authors": [_person_json(a) for a in ep.authors],
+            "created_at": iso(ep.created_at),
+            "updated_at": iso(ep.updated_at),
+            "dates": [{"label": label, "at": iso(at)} for label, at in ep.dates],
+            "url": ep.url,
+            "exported_at": iso(ep.exported_at),
+        },
+        "contributions": [_entry_json(e, cites.get(e.id, ())) for e in dossier.entries],
+        "bibliography": [_source_json(s) for s in layout.bibliography],
+        "credits": [
+            {**_person_json(c.person), "contributions": c.contributions}  # type: ignore[dict-item]
+            for c in layout.credits
+        ],
+    }
+    text = json.dumps(document, ensure_ascii=False, indent=1)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) + "\n"
+
+
+# -- CSV -----------------------------------------------------------------------------------------------
 
 CSV_COLUMNS = (
     "id",
@@ -320,6 +274,7 @@ CSV_COLUMNS = (
     "author_id",
     "author_name",
     "origin",
+    "mark",
     "title",
     "text",
     "sources",
@@ -343,9 +298,9 @@ def csv_cell(value: object) -> str:
 
 
 def render_csv(dossier: Dossier) -> str:
-    """One row per contribution under a header row, written by the csv module (every field quoted,
-    CRLF rows), no cell ever a formula, with a UTF-8 byte order mark so Excel and LibreOffice read
-    names in any script correctly."""
+    """One row per contribution (excluded ones too, with their mark) under a header row, written by the
+    csv module (every field quoted, CRLF rows), no cell ever a formula, with a UTF-8 byte order mark so
+    Excel and LibreOffice read names in any script correctly."""
     out = io.StringIO()
     out.write(CSV_BOM)
     writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
@@ -355,14 +310,15 @@ def render_csv(dossier: Dossier) -> str:
             csv_cell(v)
             for v in (
                 e.id,
-                _iso(e.created_at),
-                _iso(e.edited_at),
+                iso(e.created_at),
+                iso(e.edited_at),
                 e.author.id,
                 e.author.name,
                 e.origin,
+                e.mark,
                 e.title,
                 e.body,
-                "\n".join(split_sources(e.sources)),
+                "\n".join(source_lines(e.body, e.sources)),
                 " ".join(e.links),
                 " ".join(u for _, u in e.attachments),
                 e.likes,
@@ -375,7 +331,56 @@ def render_csv(dossier: Dossier) -> str:
     return out.getvalue()
 
 
-RENDERERS = {"markdown": ("md", render_markdown), "json": ("json", render_json), "csv": ("csv", render_csv)}
+# -- credits -------------------------------------------------------------------------------------------
+
+CREDITS_SOURCES = 10  # the most-cited sources listed under the names
+
+
+def _credit_source(source: Source) -> str:
+    text = source.reference
+    if source.link and source.link not in text:
+        text += f" {source.link}"
+    return "- " + " ".join(text.split())[:300]
+
+
+def credits_text(dossier: Dossier, limit: int = 5000) -> str:
+    """The credits to paste under a video: "Research: Veles, Spartacus, …" (plain names, most
+    contributions first), then the most-cited sources, together within `limit` characters. What does not
+    fit is cut visibly ("… and N more"); the names keep at least half the room."""
+    layout = layout_of(dossier)
+    names = [c.person.plain for c in layout.credits]
+    ranked = sorted(layout.bibliography, key=lambda s: (-len(s.cited_by), s.number))
+    sources = [_credit_source(s) for s in ranked]
+    head = "Research: "
+    people = head + (", ".join(names) if names else "no contributions yet")
+    heading = "Sources:\n"
+    shown = sources[:CREDITS_SOURCES]
+    more = len(sources) - len(shown)
+    listed = heading + "\n".join(shown + ([f"… and {more} more"] if more else [])) if sources else ""
+    if len(people) + 2 + len(listed) <= limit:
+        return (people + "\n\n" + listed).strip()
+    room = max(limit - 2 - len(listed), limit // 2) if listed else limit
+    if len(people) > room:
+        people = head + join_within(names, room - len(head), sep=", ", more="… and {n} more")
+    room = limit - len(people) - 2 - len(heading)
+    if not sources or room < len("… and 9999 more"):
+        return people[:limit]
+    return people + "\n\n" + heading + join_within(sources, room, more="… and {n} more")
+
+
+# -- files ---------------------------------------------------------------------------------------------
+
+
+def render_html(dossier: Dossier) -> str:
+    return dossier_html.render(layout_of(dossier))
+
+
+RENDERERS: dict[str, tuple[str, Callable[[Dossier], str]]] = {
+    "markdown": ("md", render_markdown),
+    "html": ("html", render_html),
+    "json": ("json", render_json),
+    "csv": ("csv", render_csv),
+}
 
 
 def renderer_for(fmt: str) -> tuple[str, Callable[[Dossier], str]]:
@@ -383,13 +388,14 @@ def renderer_for(fmt: str) -> tuple[str, Callable[[Dossier], str]]:
     try:
         return RENDERERS[fmt]
     except KeyError:
-        raise InvalidInput("The format must be markdown, json or csv.") from None
+        raise InvalidInput("The format must be markdown, html, json or csv.") from None
 
 
 def render(dossier: Dossier, fmt: str) -> tuple[str, str]:
-    """(file name, text) of the dossier in `fmt`: markdown, json or csv."""
+    """(file name, text) of the dossier in `fmt`: markdown, html, json or csv. A lone surrogate in
+    members' text (which UTF-8 cannot hold) comes out as U+FFFD in Markdown, HTML and CSV."""
     ext, renderer = renderer_for(fmt)
-    return f"{dossier.episode.code}-research.{ext}", renderer(dossier)
+    return f"{dossier.episode.code}-research.{ext}", _SURROGATE.sub("\ufffd", renderer(dossier))
 
 
 def package(name: str, text: str, limit: int) -> tuple[str, bytes]:
