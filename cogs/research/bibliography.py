@@ -32,7 +32,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit
 
 # -- URLs ----------------------------------------------------------------------------------------------
 
@@ -55,12 +55,23 @@ def _trim(text: str) -> str:
     return text
 
 
+def _split(url: str) -> SplitResult | None:
+    """The parts of a URL, or None when it cannot be one (an unclosed IPv6 bracket, a bad port)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return None
+    return parts
+
+
 def url_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, url) of every http(s) URL in `text`, sentence punctuation left out."""
     spans = []
     for match in _URL.finditer(text):
         url = _trim(match.group(0))
-        if urlsplit(url).netloc:
+        parts = _split(url)
+        if parts is not None and parts.netloc:
             spans.append((match.start(), match.start() + len(url), url))
     return spans
 
@@ -68,23 +79,20 @@ def url_spans(text: str) -> list[tuple[int, int, str]]:
 @functools.lru_cache(maxsize=16384)
 def url_key(url: str) -> str:
     """The key under which the same web page cited twice compares equal."""
-    parts = urlsplit(url.strip())
+    parts = _split(url.strip())
+    if parts is None:
+        return "url:" + url.strip()
     host = (parts.hostname or "").rstrip(".").removeprefix("www.")
     host = re.sub(r"^(\w+)\.m\.wikipedia\.org$", r"\1.wikipedia.org", host)
-    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port and port != default:
-        host += f":{port}"
-    path = quote(unquote(parts.path), safe="/:@!$&'()*+,;=~-._").rstrip("/")
+    if parts.port and parts.port != {"http": 80, "https": 443}.get(parts.scheme.lower()):
+        host += f":{parts.port}"
+    path = quote(unquote(parts.path), safe="/:@!$&'()*+,;=~-._", errors="surrogatepass").rstrip("/")
     query = sorted(
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if not k.lower().startswith("utm_") and k.lower() not in TRACKING
     )
-    return "url:" + host + path + ("?" + urlencode(query) if query else "")
+    return "url:" + host + path + ("?" + urlencode(query, errors="surrogatepass") if query else "")
 
 
 # -- DOIs and ISBNs ------------------------------------------------------------------------------------
@@ -100,15 +108,15 @@ _LABELS = re.compile(r"\b(?:doi|isbn(?:-?1[03])?)\b\s*:?", re.I)
 
 def doi_of_url(url: str) -> str | None:
     """The DOI a doi.org (or dx.doi.org) link points to, else None."""
-    parts = urlsplit(url)
-    if (parts.hostname or "").removeprefix("www.") not in _DOI_HOSTS:
+    parts = _split(url)
+    if parts is None or (parts.hostname or "").removeprefix("www.") not in _DOI_HOSTS:
         return None
     doi = unquote(parts.path).lstrip("/").removeprefix("doi:")
     return doi if re.fullmatch(r"10\.\d{4,9}/\S+", doi) else None
 
 
 def doi_link(doi: str) -> str:
-    return "https://doi.org/" + quote(doi, safe="/:;()[]._-~,")
+    return "https://doi.org/" + quote(doi, safe="/:;()[]._-~,", errors="surrogatepass")
 
 
 def isbn13(written: str) -> str | None:
@@ -453,7 +461,7 @@ def citations_in(body: str | None, sources: str | None, links: Sequence[str] = (
             found += _prose_line(line)
     keys = {k for c in found for k in (c.key, *c.aliases)}
     for url in links:  # links recorded with the message and not written in its text
-        if url_key(url) not in keys and urlsplit(url).scheme.lower() in ("http", "https"):
+        if url_spans(url) == [(0, len(url), url)] and url_key(url) not in keys:
             found.append(Citation("url", url_key(url), url, link=url))
             keys.add(url_key(url))
     unique: dict[str, Citation] = {}

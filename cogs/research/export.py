@@ -29,7 +29,6 @@ from cogs.research.dossier import (
     sources_of,
     when,
 )
-from cogs.research.rules import join_within
 
 __all__ = [
     "CSV_COLUMNS",
@@ -334,38 +333,50 @@ def render_csv(dossier: Dossier) -> str:
 # -- credits -------------------------------------------------------------------------------------------
 
 CREDITS_SOURCES = 10  # the most-cited sources listed under the names
+CREDIT_SOURCE_MAX = 300  # characters of one source line in the credits
 
 
 def _credit_source(source: Source) -> str:
     text = source.reference
     if source.link and source.link not in text:
         text += f" {source.link}"
-    return "- " + " ".join(text.split())[:300]
+    text = " ".join(text.split())
+    return "- " + (text if len(text) <= CREDIT_SOURCE_MAX else text[: CREDIT_SOURCE_MAX - 1] + "…")
+
+
+def _fit(items: list[str], total: int, room: int, sep: str) -> str:
+    """As many of `items` as fit in `room` characters, then "… and N more" for the rest of `total`."""
+    kept: list[str] = []
+    length = 0
+    for item in items:
+        rest = total - len(kept) - 1
+        tail = len(sep) + len(f"… and {rest} more") if rest else 0
+        if length + (len(sep) if kept else 0) + len(item) + tail > room:
+            break
+        length += (len(sep) if kept else 0) + len(item)
+        kept.append(item)
+    rest = total - len(kept)
+    return sep.join(kept + ([f"… and {rest} more"] if rest else []))
 
 
 def credits_text(dossier: Dossier, limit: int = 5000) -> str:
     """The credits to paste under a video: "Research: Veles, Spartacus, …" (plain names, most
-    contributions first), then the most-cited sources, together within `limit` characters. What does not
-    fit is cut visibly ("… and N more"); the names keep at least half the room."""
+    contributions first; excluded contributions do not count), then up to ten sources, most cited
+    first, together within `limit` characters (YouTube's description limit). What does not fit is cut
+    visibly ("… and N more"); the names keep at least half the room."""
     layout = layout_of(dossier)
-    names = [c.person.plain for c in layout.credits]
+    names = [c.person.plain for c in layout.credits] or ["no contributions yet"]
     ranked = sorted(layout.bibliography, key=lambda s: (-len(s.cited_by), s.number))
-    sources = [_credit_source(s) for s in ranked]
-    head = "Research: "
-    people = head + (", ".join(names) if names else "no contributions yet")
-    heading = "Sources:\n"
-    shown = sources[:CREDITS_SOURCES]
-    more = len(sources) - len(shown)
-    listed = heading + "\n".join(shown + ([f"… and {more} more"] if more else [])) if sources else ""
-    if len(people) + 2 + len(listed) <= limit:
-        return (people + "\n\n" + listed).strip()
-    room = max(limit - 2 - len(listed), limit // 2) if listed else limit
-    if len(people) > room:
-        people = head + join_within(names, room - len(head), sep=", ", more="… and {n} more")
-    room = limit - len(people) - 2 - len(heading)
-    if not sources or room < len("… and 9999 more"):
-        return people[:limit]
-    return people + "\n\n" + heading + join_within(sources, room, more="… and {n} more")
+    sources = [_credit_source(s) for s in ranked[:CREDITS_SOURCES]]
+    head, heading = "Research: ", "\n\nSources:\n"
+    listed = _fit(sources, len(ranked), 10**9, "\n")
+    room = max(limit - len(heading) - len(listed), limit // 2) if ranked else limit
+    people = head + _fit(names, len(names), min(room, limit) - len(head), ", ")
+    if not ranked:
+        return people
+    room = limit - len(people) - len(heading)
+    listed = _fit(sources, len(ranked), room, "\n")
+    return people + heading + listed if listed and len(listed) <= room else people
 
 
 # -- files ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The CSV and JSON dossiers under hostile text: no cell is ever a formula, names in any script
-survive, and the JSON is valid whatever members typed."""
+survive, every contribution is a row with its mark and origin, and the JSON is valid whatever members
+typed."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import pytest
 
 from cogs.research.export import CSV_COLUMNS, Dossier, Person, credits_of, package, render
+from tests.domain.test_dossier_seed import seed_dossier
 from tests.domain.test_research import entry, sample
 
 HOSTILE = [
@@ -106,3 +108,23 @@ def test_json_entries_carry_the_author_and_link_fields_the_spec_names():
     assert first["link"] == first["url"] == "https://discord.com/channels/1/2/1"
     for key in ("id", "created_at", "text", "sources", "likes", "reply_to", "origin"):
         assert key in first
+
+
+def test_csv_carries_every_contribution_with_its_mark_and_origin():
+    _, text = render(seed_dossier(), "csv")
+    rows = read_back(text)
+    assert [(r["id"], r["mark"], r["origin"]) for r in rows] == [
+        ("1", "key", "thread"),
+        ("2", "normal", "thread"),
+        ("3", "normal", "thread"),
+        ("4", "excluded", "thread"),  # left out of the dossier, kept here with its mark
+        ("5", "normal", "forum"),
+        ("6", "normal", "form"),
+        ("7", "normal", "thread"),
+    ]
+    assert (rows[4]["author_id"], rows[4]["author_name"]) == ("", "Indy")  # a forum author, no member
+    assert rows[0]["sources"].splitlines() == [
+        "Service, Robert. Lenin: A Biography. London: Macmillan, 2000. ISBN 0-330-49139-3",
+        "https://en.wikipedia.org/wiki/Death_and_state_funeral_of_Vladimir_Lenin?utm_source=forum",
+    ]
+    assert rows[6]["sources"].startswith("javascript:alert(8)")  # text, never a formula or a link
