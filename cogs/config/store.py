@@ -20,6 +20,9 @@ class GuildSettings:
     reminder_offsets: str = "3d,1d,0"
     digest_day: int = 0
     digest_time: str = "09:00"
+    like_emoji: str | None = (
+        None  # space-separated, as given to `/config research likes`; None: the default set
+    )
 
 
 _COLUMNS = [f.name for f in fields(GuildSettings)]

@@ -21,13 +21,14 @@ from cogs.episodes.store import record_event_in
 from cogs.research.rules import excerpt
 
 ORIGINS = ("thread", "form", "menu")
+MARKS = ("normal", "key", "excluded")  # `/research mark`
 # Rows that mirror a Discord message (edits and deletions of that message apply to them). A form
 # contribution is its form: the bot's post of it only shows it.
 _MIRRORED = "origin IN ('thread', 'menu')"
 COLUMNS = (
     "c.id, c.guild_id, c.episode_id, c.author_id, c.author_name, c.origin, c.title, c.body, c.sources, "
     "c.attachments, c.links, c.channel_id, c.message_id, c.jump_url, c.reply_to_message_id, c.added_by, "
-    "c.created_at, c.edited_at, "
+    "c.created_at, c.edited_at, c.mark, "
     "(SELECT COUNT(DISTINCT l.user_id) FROM contribution_likes l WHERE l.contribution_id = c.id) AS likes"
 )
 HIT_START, HIT_END = "\x02", "\x03"  # snippet() markers, replaced by bold after escaping markdown
@@ -127,6 +128,7 @@ class Contribution:
     created_at: datetime
     edited_at: datetime | None
     likes: int
+    mark: str = "normal"  # one of MARKS: "normal", "key" (first in the dossier), "excluded" (left out)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Contribution:
@@ -151,6 +153,7 @@ class Contribution:
             created_at=from_ts(row["created_at"]),
             edited_at=from_ts(row["edited_at"]),
             likes=row["likes"],
+            mark=row["mark"],
         )
 
 

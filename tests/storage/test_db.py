@@ -34,7 +34,10 @@ async def test_upgrade_from_first_migration_keeps_data(tmp_path):
     old = Database(path)
     await old.open(target_version=1)
     assert await old.user_version() == 1
-    await settings_store.update(old, 7, timezone="Europe/Warsaw", host_role_id=42)
+    # Written as version 1 had it (today's settings store reads columns later migrations add).
+    await old.execute(
+        "INSERT INTO guild_settings (guild_id, timezone, host_role_id, updated_at) VALUES (7, 'Europe/Warsaw', 42, 1)"
+    )
     await store.create(
         old, guild_id=7, code="1924-01", title="Lenin", description=None, created_by=1,
         forum_id=2, thread_id=3, starter_message_id=4,
