@@ -139,11 +139,10 @@ def isbn13(written: str) -> str | None:
 
 _NAME = r"[^\W\d_][\w.'’-]*(?:[ \t]+[^\W\d_][\w.'’-]*){0,3}"
 _TITLE = r"(?<![*\w])\*(?!\*)([^*\n]{2,150}?)\*(?![*\w])|(?<!\w)_([^_\n]{2,150}?)_(?!\w)|\"([^\"\n]{2,150}?)\"|“([^”\n]{2,150}?)”"
-_BOOKS = (
-    re.compile(rf"(?P<author>{_NAME}),[ \t]*(?:{_TITLE})"),
-    re.compile(rf"(?P<author>{_NAME})['’]s[ \t]+(?:{_TITLE})"),
-    re.compile(rf"(?:{_TITLE}),?[ \t]+by[ \t]+(?P<author>{_NAME})"),
-)
+_TITLED = re.compile(_TITLE)
+_AUTHOR_BEFORE = re.compile(rf"(?<![\w.'’-])(?P<author>{_NAME})(?:,|['’]s)[ \t]*$")  # Author, / Author's
+_AUTHOR_AFTER = re.compile(rf",?[ \t]+by[ \t]+(?P<author>{_NAME})")  # by Author
+_NAME_MAX = 80  # characters before a title where its author is looked for
 _PLAIN_BOOK = re.compile(rf"(?P<author>{_NAME}),[ \t]*(?P<title>[^,\n]{{2,150}})")
 _WORD = r"[^\W\d_][\w'’-]*"
 _REFERENCE_BOOK = re.compile(
@@ -207,17 +206,17 @@ class Book:
 def books_in(text: str) -> list[tuple[int, int, Book]]:
     """(start, end, book) of every book named with its title in italics or quotes (see the module)."""
     found: list[tuple[int, int, Book]] = []
-    for pattern in _BOOKS:
-        for match in pattern.finditer(text):
-            skip = pattern.groupindex["author"]
-            title = next(g for i, g in enumerate(match.groups(), 1) if g and i != skip).strip()
-            author = _author(match.group("author"))
-            if author is None or not (title[0].isupper() or title[0].isdigit()):
-                continue
-            if any(s < match.end() and match.start() < e for s, e, _ in found):
-                continue
-            found.append((match.start(), match.end(), Book(author, title)))
-    return sorted(found, key=lambda item: item[0])
+    for match in _TITLED.finditer(text):
+        title = next(g for g in match.groups() if g).strip()
+        if not (title[:1].isupper() or title[:1].isdigit()):
+            continue
+        before = _AUTHOR_BEFORE.search(text, max(0, match.start() - _NAME_MAX), match.start())
+        after = _AUTHOR_AFTER.match(text, match.end())
+        if before and (author := _author(before.group("author"))):
+            found.append((before.start("author"), match.end(), Book(author, title)))
+        elif after and (author := _author(after.group("author"))):
+            found.append((match.start(), after.end(), Book(author, title)))
+    return found
 
 
 def _plain_book(line: str) -> Book | None:
