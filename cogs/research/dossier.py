@@ -132,7 +132,7 @@ def entries_of(
                 reply_to_message_id=reply,
                 reply_to_id=by_message.get(reply) if reply else None,
                 added_by=person(row.added_by, None) if row.added_by is not None else None,
-                mark=getattr(row, "mark", "normal"),
+                mark=row.mark,
             )
         )
     return tuple(entries)
