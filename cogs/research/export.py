@@ -62,16 +62,17 @@ def _md(text: str) -> str:
     return re.sub(r"^#", r"\\#", re.sub(r"([\\`*_\[\]<>|~])", r"\\\1", " ".join(text.split())))
 
 
+def _md_line(line: str) -> str:
+    """A line members wrote: their emphasis kept, but no HTML, no links of their own making (only bare
+    http(s) URLs stay clickable) and no heading."""
+    line = re.sub(r"<(https?://[^\s<>]+)>", r"\1", line)  # Discord's "no preview" brackets
+    line = re.sub(r"([\\<>\[\]])", r"\\\1", line)
+    return re.sub(r"^(\s*)#", r"\1\\#", line)
+
+
 def _md_text(text: str) -> str:
-    """Members' text as a quote: their emphasis and line breaks kept, but no HTML, no links of their
-    own making (only bare http(s) URLs stay clickable) and no headings."""
-    text = re.sub(r"<(https?://[^\s<>]+)>", r"\1", text)  # Discord's "no preview" brackets
-    lines = []
-    for line in text.splitlines() or [""]:
-        line = re.sub(r"([\\<>\[\]])", r"\\\1", line)
-        line = re.sub(r"^(\s*)#", r"\1\\#", line)
-        lines.append(f"> {line}" if line.strip() else ">")
-    return "\n".join(lines)
+    """Members' text as a quote, line by line (see `_md_line`)."""
+    return "\n".join(f"> {_md_line(line)}" if line.strip() else ">" for line in text.splitlines() or [""])
 
 
 def _md_link(text: str, url: str | None) -> str:
@@ -119,7 +120,7 @@ def _md_entry(item: Shown) -> list[str]:
         lines.append(f"Added to the research by {_md(e.added_by.plain)}  ")
     lines += ["", _md_text(e.body or "(no text)"), ""]
     if item.sources:
-        lines += ["**Sources:**", "", *(f"- {_md_text(s)[2:]}" for s in item.sources), ""]
+        lines += ["**Sources:**", "", *(f"- {_md_line(s)}" for s in item.sources), ""]
     if item.cites:
         lines += ["Bibliography: " + ", ".join(f"[{n}](#s{n})" for n in item.cites), ""]
     if e.attachments:
@@ -183,14 +184,19 @@ def render_markdown(dossier: Dossier) -> str:
 # -- JSON ----------------------------------------------------------------------------------------------
 
 
+def _member_id(p: Person) -> str | None:
+    """A member id as a string (ids exceed what JavaScript's numbers hold); None for a forum author."""
+    return None if p.id is None else str(p.id)
+
+
 def _person_json(p: Person | None) -> dict[str, str | None] | None:
-    return None if p is None else {"id": None if p.id is None else str(p.id), "name": p.name}
+    return None if p is None else {"id": _member_id(p), "name": p.name}
 
 
 def _entry_json(e: DossierEntry, cites: Iterable[int]) -> dict[str, object]:
     return {
         "id": e.id,
-        "author_id": None if e.author.id is None else str(e.author.id),
+        "author_id": _member_id(e.author),
         "author_name": e.author.name,
         "author": _person_json(e.author),
         "origin": e.origin,
@@ -256,7 +262,7 @@ def render_json(dossier: Dossier) -> str:
         "contributions": [_entry_json(e, cites.get(e.id, ())) for e in dossier.entries],
         "bibliography": [_source_json(s) for s in layout.bibliography],
         "credits": [
-            {**_person_json(c.person), "contributions": c.contributions}  # type: ignore[dict-item]
+            {"id": _member_id(c.person), "name": c.person.name, "contributions": c.contributions}
             for c in layout.credits
         ],
     }
