@@ -236,7 +236,6 @@ def _plain_book(line: str) -> Book | None:
 
 # -- citations -----------------------------------------------------------------------------------------
 
-KINDS = ("url", "doi", "isbn", "book", "text")
 _STRENGTH = {"doi": 3, "isbn": 3, "url": 2, "book": 1, "text": 0}
 
 
