@@ -13,13 +13,16 @@ from bot.errors import InvalidInput, NotAllowed
 from cogs.config import rules as schedule_rules
 from cogs.config.service import ConfigService
 from cogs.config.store import GuildSettings
+from cogs.research.likes import server_like_emoji
+from cogs.research.rules import MAX_LIKES, parse_like_emoji
+from cogs.research.views import like_emoji_text
 
 
 def _channel(value: int | None) -> str:
     return f"<#{value}>" if value else "not set"
 
 
-def settings_embed(cfg: GuildSettings) -> discord.Embed:
+def settings_embed(cfg: GuildSettings, guild: discord.Guild | None) -> discord.Embed:
     embed = discord.Embed(title="Archivist settings")
     embed.add_field(name="Research forum", value=_channel(cfg.research_forum_id) + " · `/config channels`")
     embed.add_field(name="Review channel", value=_channel(cfg.review_channel_id) + " · `/config channels`")
@@ -35,6 +38,11 @@ def settings_embed(cfg: GuildSettings) -> discord.Embed:
         name="Reminders",
         value=f"deadline offsets `{cfg.reminder_offsets}`; digest every "
         f"{schedule_rules.WEEKDAYS[cfg.digest_day].capitalize()} at {cfg.digest_time} · `/config reminders`",
+        inline=False,
+    )
+    embed.add_field(
+        name="Like emoji",
+        value=f"{like_emoji_text(server_like_emoji(guild, cfg))} · `/config research`",
         inline=False,
     )
     return embed
@@ -58,7 +66,7 @@ class ConfigGroup(
     async def show(self, interaction: discord.Interaction) -> None:
         require_admin(interaction)
         cfg = await self.service.get(interaction.guild_id)
-        await interaction.response.send_message(embed=settings_embed(cfg), ephemeral=True)
+        await interaction.response.send_message(embed=settings_embed(cfg, interaction.guild), ephemeral=True)
 
     @app_commands.command(
         name="channels", description="Choose the research forum, review channel and announcements"
@@ -86,7 +94,7 @@ class ConfigGroup(
         if not changes:
             raise InvalidInput("Pick at least one channel: `research_forum`, `review` or `announcements`.")
         cfg = await self.service.update(interaction.guild_id, changes)
-        await reply(interaction, "Channels saved.", embed=settings_embed(cfg))
+        await reply(interaction, "Channels saved.", embed=settings_embed(cfg, interaction.guild))
 
     @app_commands.command(name="roles", description="Choose the host role (hosts create and run episodes)")
     @app_commands.describe(host="Members with this role are hosts")
@@ -95,7 +103,11 @@ class ConfigGroup(
         if host.is_default():
             raise InvalidInput("@everyone can't be the host role: pick a role that only hosts have.")
         cfg = await self.service.update(interaction.guild_id, {"host_role_id": host.id}, notify=False)
-        await reply(interaction, f"Hosts are now the members with {host.mention}.", embed=settings_embed(cfg))
+        await reply(
+            interaction,
+            f"Hosts are now the members with {host.mention}.",
+            embed=settings_embed(cfg, interaction.guild),
+        )
 
     @app_commands.command(
         name="timezone", description="The server's time zone, used for times typed without one"
@@ -106,7 +118,11 @@ class ConfigGroup(
         require_admin(interaction)
         zone = timezones.validate(tz)
         cfg = await self.service.update(interaction.guild_id, {"timezone": zone})
-        await reply(interaction, f"The server's time zone is now `{zone}`.", embed=settings_embed(cfg))
+        await reply(
+            interaction,
+            f"The server's time zone is now `{zone}`.",
+            embed=settings_embed(cfg, interaction.guild),
+        )
 
     @app_commands.command(
         name="reminders", description="Deadline reminder offsets and the weekly digest's day and time"
@@ -136,10 +152,36 @@ class ConfigGroup(
             changes["digest_time"] = schedule_rules.parse_clock(digest_time).strftime("%H:%M")
         if not changes:
             cfg = await self.service.get(interaction.guild_id)
-            await reply(interaction, "Nothing changed; the reminder settings are:", embed=settings_embed(cfg))
+            await reply(
+                interaction,
+                "Nothing changed; the reminder settings are:",
+                embed=settings_embed(cfg, interaction.guild),
+            )
             return
         cfg = await self.service.update(interaction.guild_id, changes)
-        await reply(interaction, "Reminder settings saved.", embed=settings_embed(cfg))
+        await reply(interaction, "Reminder settings saved.", embed=settings_embed(cfg, interaction.guild))
+
+    @app_commands.command(
+        name="research", description="Which emoji count as likes on research (shows them without likes)"
+    )
+    @app_commands.describe(
+        likes=f"Emoji separated by spaces, e.g. 👍 📜 (at most {MAX_LIKES}); default: 👍 ❤️ ⭐ 🔥 and the forum's own"
+    )
+    async def research(
+        self, interaction: discord.Interaction, likes: app_commands.Range[str, 1, 1000] | None = None
+    ) -> None:
+        require_admin(interaction)
+        if likes is None:
+            cfg = await self.service.get(interaction.guild_id)
+            text = f"Likes are reactions with {like_emoji_text(server_like_emoji(interaction.guild, cfg))}."
+            await reply(interaction, text, embed=settings_embed(cfg, interaction.guild))
+            return
+        chosen = parse_like_emoji(likes)
+        stored = " ".join(chosen) if chosen is not None else None
+        cfg = await self.service.update(interaction.guild_id, {"like_emoji": stored}, notify=False)
+        text = f"Likes are now reactions with {like_emoji_text(server_like_emoji(interaction.guild, cfg))}."
+        text += " Reactions already there are counted again the same way; other reactions are not likes."
+        await reply(interaction, text, embed=settings_embed(cfg, interaction.guild))
 
 
 class Admin(commands.Cog):

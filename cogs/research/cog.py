@@ -13,17 +13,19 @@ from bot.core.interactions import handle, publish_after_answer, reply, thinking
 from bot.core.pager import PageSources, QueryPager
 from bot.core.transformers import EpisodeArg
 from cogs.episodes.store import Episode
-from cogs.research.rules import join_within
 from cogs.research.service import ResearchService
 from cogs.research.views import (
     LIST_PAGE,
+    MARK_BADGES,
     SEARCH_PAGE,
     PickerAction,
     Submission,
     code_form,
     contribution_line,
     credits_block,
+    credits_embed,
     episode_picker,
+    mark_answer,
     picker_action,
     search_line,
     submission,
@@ -32,8 +34,14 @@ from cogs.research.views import (
 
 FORMAT_CHOICES = [
     app_commands.Choice(name="Markdown (.md)", value="markdown"),
+    app_commands.Choice(name="HTML (.html, for reading and printing)", value="html"),
     app_commands.Choice(name="JSON (.json)", value="json"),
     app_commands.Choice(name="CSV (.csv)", value="csv"),
+]
+MARK_CHOICES = [
+    app_commands.Choice(name="key (first in the dossier)", value="key"),
+    app_commands.Choice(name="excluded (left out of the Markdown and HTML dossier)", value="excluded"),
+    app_commands.Choice(name="normal", value="normal"),
 ]
 
 
@@ -41,7 +49,7 @@ FORMAT_CHOICES = [
 class Research(
     commands.GroupCog,
     group_name="research",
-    group_description="Research for episodes: submit, list, search, export and credit contributions",
+    group_description="Research for episodes: submit, list, search, export, credit and curate contributions",
 ):
     """Every contribution kept, credited, searchable and exportable."""
 
@@ -249,22 +257,19 @@ class Research(
     @app_commands.command(name="credits", description="The contributor list, ready for a video description")
     @app_commands.describe(episode="The episode's code")
     async def credits(self, interaction: discord.Interaction, episode: EpisodeArg) -> None:
-        people = await self.service.credits(interaction.guild, episode)
+        text, people = await self.service.credits_text(interaction.guild, episode, thinking(interaction))
         if not people:
             await reply(interaction, f"`{episode.code}` has no contributions yet.")
             return
-        block = credits_block([name for _, name, _ in people])
-        embed = discord.Embed(
-            title=f"Research credits · {episode.code}",
-            description=join_within([f"<@{uid}> ({n})" for uid, _, n in people], 4096, sep=" "),
-        )
+        embed = credits_embed(episode.code, people)
+        block = credits_block(text)
         if len(block) <= 1900:
             await reply(interaction, block, embed=embed)
         else:
-            file = discord.File(
-                io.BytesIO(block.strip("`\n").encode()), filename=f"{episode.code}-credits.txt"
+            file = discord.File(io.BytesIO(text.encode()), filename=f"{episode.code}-credits.txt")
+            await reply(
+                interaction, "The credits are long, so here they are as a file.", embed=embed, file=file
             )
-            await reply(interaction, "The list is long, so here it is as a file.", embed=embed, file=file)
 
     @app_commands.command(
         name="remove", description="Remove a contribution from the record (its contributor, hosts)"
@@ -285,11 +290,32 @@ class Research(
         )
         await publish_after_answer(interaction, removed.publish)
 
+    @app_commands.command(
+        name="mark", description="Curate: key research comes first in the dossier; excluded is left out"
+    )
+    @app_commands.describe(
+        episode="The episode's code",
+        contribution="The contribution's number, as /research list shows it",
+        as_="key: first in the dossier; excluded: left out of the Markdown/HTML dossier; normal: neither",
+    )
+    @app_commands.rename(as_="as")
+    @app_commands.choices(as_=MARK_CHOICES)
+    async def mark(
+        self,
+        interaction: discord.Interaction,
+        episode: EpisodeArg,
+        contribution: app_commands.Range[int, 1, 2**53],
+        as_: str,
+    ) -> None:
+        marked = await self.service.mark(interaction.user, episode, contribution, as_)
+        await reply(interaction, mark_answer(marked, episode.code))
+
     @remove.autocomplete("contribution")
+    @mark.autocomplete("contribution")
     async def contribution_numbers(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[int]]:
-        """The contributions of the episode already chosen, the caller's own first."""
+        """The contributions of the episode already chosen, the caller's own first (remove and mark)."""
         code = getattr(interaction.namespace, "episode", None)
         if interaction.guild_id is None or not code:
             return []
@@ -302,6 +328,7 @@ class Research(
         choices = []
         for c in await self.service.contribution_choices(episode, interaction.user.id, typed):
             who = self.service.name_of(interaction.guild, c.author_id, c.author_name)
-            label = " ".join(f"#{c.id} · {who} · {c.title or c.body}".split())
+            badge = f" · {MARK_BADGES[c.mark]}" if c.mark in MARK_BADGES else ""
+            label = " ".join(f"#{c.id}{badge} · {who} · {c.title or c.body}".split())
             choices.append(app_commands.Choice(name=label[:100], value=c.id))
         return choices

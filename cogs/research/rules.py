@@ -1,11 +1,15 @@
-"""Research rules as plain functions: links, safe full-text queries, excerpts, sources, the thank-you's split."""
+"""Research rules as plain functions: links, safe full-text queries, excerpts, sources, the thank-you's split,
+and which emoji count as likes."""
 
 from __future__ import annotations
 
 import functools
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import regex
 
 from bot.core.text import excerpt as excerpt  # one excerpt for every feature; kept importable from here
 from bot.errors import InvalidInput
@@ -209,3 +213,93 @@ def chunk_mentions(
             current = footer
     messages.append(current)
     return messages
+
+
+# -- like emoji ----------------------------------------------------------------------------------------
+
+DEFAULT_LIKES = ("👍", "❤️", "⭐", "🔥")
+MAX_LIKES = 20
+RESET_WORDS = {"default", "reset"}
+_CUSTOM_EMOJI = regex.compile(r"<a?:([A-Za-z0-9_]{1,32}):(\d{15,21})>")
+_STORED_CUSTOM = regex.compile(r"<a?:[^:<>]*:(\d+)>")
+_KEYCAP = regex.compile(r"[0-9#*]\uFE0F?\u20E3")
+_FLAG = regex.compile(r"\p{Regional_Indicator}{2}")
+_PICTURE = regex.compile(
+    r"\p{Extended_Pictographic}[\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F\u200D\u20E3\U000E0020-\U000E007F]*"
+)
+# What does not make a different like: the emoji-style selector (❤ and ❤️) and skin tones (👍🏽 is 👍).
+UNSTYLED = {0xFE0F: None, **{tone: None for tone in range(0x1F3FB, 0x1F400)}}
+
+
+def like_key(emoji: str) -> str:
+    """What identifies a reaction's emoji when counting likes: a custom emoji (`<:name:id>`, renamed or
+    not) is its id; a unicode emoji is itself without its emoji-style selector and skin tone.
+    `cogs.research.likes_store.EMOJI_KEY` computes the same in SQL."""
+    custom = _STORED_CUSTOM.fullmatch(emoji)
+    return custom[1] if custom else emoji.translate(UNSTYLED)
+
+
+def _is_emoji(text: str) -> bool:
+    return any(p.fullmatch(text) for p in (_KEYCAP, _FLAG, _PICTURE))
+
+
+def parse_like_emoji(text: str) -> tuple[str, ...] | None:
+    """`/config research likes`: emoji separated by spaces (unicode, or custom `<:name:id>` /
+    `<a:name:id>`), in the order given, each once; None for `default` / `reset` (the default set).
+    Refuses text that is not emoji, and more than MAX_LIKES."""
+    if text.strip().lower() in RESET_WORDS:
+        return None
+    found: dict[str, str] = {}  # key -> emoji as given
+    for word in re.split(r"[\s,]+", text.strip()):
+        pos = 0
+        while pos < len(word):
+            custom = _CUSTOM_EMOJI.match(word, pos)
+            piece = custom[0] if custom else regex.match(r"\X", word, pos=pos)[0]
+            if not custom and not _is_emoji(piece):
+                raise InvalidInput(
+                    f"`{_shown(word)}` is not an emoji. Give emoji separated by spaces, picked with Discord's "
+                    "emoji picker (the server's own emoji too), e.g. `👍 📜`; or `default` for 👍 ❤️ ⭐ 🔥."
+                )
+            found.setdefault(like_key(piece), piece)
+            pos += len(piece)
+    if not found:
+        raise InvalidInput("Give at least one emoji, e.g. `👍 📜`, or `default` for 👍 ❤️ ⭐ 🔥.")
+    if len(found) > MAX_LIKES:
+        raise InvalidInput(f"At most {MAX_LIKES} like emoji, please (that was {len(found)}).")
+    return tuple(found.values())
+
+
+def _shown(word: str) -> str:
+    """A member's word echoed inside `code`: short, on one line, its backticks unable to break out."""
+    word = " ".join(word.split()).replace("`", "'")
+    return word if len(word) <= 40 else word[:39] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class LikeEmoji:
+    """The emoji whose reactions count as likes in a server."""
+
+    emoji: tuple[str, ...]  # as shown
+    chosen: bool  # set with `/config research likes` (False: the default set)
+    forum_default: str | None = None  # the research forum's default reaction, when it joined the default set
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset(like_key(e) for e in self.emoji)
+
+    def counts(self, emoji: str) -> bool:
+        return like_key(emoji) in self.keys
+
+    @property
+    def shown(self) -> str:
+        return " ".join(self.emoji)
+
+
+def like_emoji(configured: str | None, forum_default: str | None = None) -> LikeEmoji:
+    """The like emoji of a server: exactly those set (`configured`, space-separated as stored), or the
+    default set plus the research forum's default reaction (`forum_default`) when it is not one of them."""
+    if configured:
+        return LikeEmoji(tuple(configured.split()), chosen=True)
+    if forum_default and like_key(forum_default) not in {like_key(e) for e in DEFAULT_LIKES}:
+        return LikeEmoji((*DEFAULT_LIKES, forum_default), chosen=False, forum_default=forum_default)
+    return LikeEmoji(DEFAULT_LIKES, chosen=False)

@@ -1,20 +1,29 @@
-"""Reading the research record for members: list pages, full-text search, saved searches, choices, credits."""
+"""Reading the research record for members: list pages, full-text search, saved searches, choices."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot.clock import from_ts, now_ts
 from bot.core.db import Database
+from cogs.research.likes_store import DEFAULT_KEYS, keys_param
 from cogs.research.store import COLUMNS, HIT_END, HIT_START, Contribution, SearchHit, of_episode
 
 SEARCH_CANDIDATES = 1000  # most recent matches ranked by a search
 
 
 async def page_for_episode(
-    db: Database, episode_id: int, *, offset: int, limit: int, author_id: int | None = None
+    db: Database,
+    episode_id: int,
+    *,
+    offset: int,
+    limit: int,
+    author_id: int | None = None,
+    like_keys: Collection[str] = DEFAULT_KEYS,
 ) -> tuple[int, list[Contribution]]:
-    """One page of an episode's contributions, newest first, and how many there are in all."""
+    """One page of an episode's contributions, newest first, and how many there are in all; likes
+    counted with `like_keys` (`LikeEmoji.keys`)."""
     where, params = of_episode(episode_id, author_id)
     total = await db.fetchval(f"SELECT COUNT(*) FROM contributions c WHERE {where}", params)
     if not total:
@@ -22,30 +31,9 @@ async def page_for_episode(
     rows = await db.fetchall(
         f"SELECT {COLUMNS} FROM contributions c WHERE {where} "
         "ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?",
-        [*params, limit, offset],
+        [keys_param(like_keys), *params, limit, offset],
     )
     return int(total), [Contribution.from_row(r) for r in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class Contributor:
-    author_id: int
-    author_name: str | None
-    contributions: int
-
-
-# Grouped through the contributions_episode_author index (migration 0005), with each member's latest name.
-CONTRIBUTORS_SQL = (
-    "SELECT author_id, (SELECT c2.author_name FROM contributions c2 WHERE c2.episode_id = ? AND "
-    "c2.author_id = c.author_id AND c2.author_name IS NOT NULL ORDER BY c2.id DESC LIMIT 1) AS name, COUNT(*) AS n "
-    "FROM contributions c WHERE episode_id = ? GROUP BY author_id ORDER BY n DESC, MIN(id)"
-)
-
-
-async def contributors(db: Database, episode_id: int) -> list[Contributor]:
-    """Who contributed, most contributions first, then by first contribution."""
-    rows = await db.fetchall(CONTRIBUTORS_SQL, (episode_id, episode_id))
-    return [Contributor(author_id=r["author_id"], author_name=r["name"], contributions=r["n"]) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +45,7 @@ class ContributionChoice:
     author_name: str | None
     title: str | None
     body: str
+    mark: str = "normal"
 
 
 async def choices_for(
@@ -65,7 +54,7 @@ async def choices_for(
     """Contributions of one episode whose number starts with `typed`: the member's own first, then
     the newest."""
     rows = await db.fetchall(
-        "SELECT id, author_id, author_name, title, body FROM contributions "
+        "SELECT id, author_id, author_name, title, body, mark FROM contributions "
         "WHERE episode_id = ? AND (? = '' OR CAST(id AS TEXT) LIKE ? || '%') "
         "ORDER BY author_id != ?, created_at DESC, id DESC LIMIT ?",
         (episode_id, typed, typed, user_id, limit),
@@ -77,6 +66,7 @@ async def choices_for(
             author_name=r["author_name"],
             title=r["title"],
             body=r["body"],
+            mark=r["mark"],
         )
         for r in rows
     ]

@@ -1,4 +1,5 @@
-"""Research use cases: collect thread messages, the form and the menu; list, search, credit, export, remove, thank.
+"""Research use cases: collect thread messages, the form and the menu; list, search, credit, export, remove,
+mark, thank.
 
 Catching up after downtime is `cogs.research.catchup` (`service.catch_up`); the bot's own posts and their
 delivery jobs are `cogs.research.posting` (`service.posts`).
@@ -31,10 +32,12 @@ from cogs.episodes.service import Change, EpisodeService
 from cogs.episodes.store import Episode
 from cogs.research import export, likes_store, rules, search_store, store
 from cogs.research.catchup import ThreadCatchUp
-from cogs.research.export import Dossier, DossierEpisode, Person
+from cogs.research.export import Credit, Dossier, DossierEpisode, Person
+from cogs.research.likes import server_like_emoji
 from cogs.research.messages import CARD_DELAY, MessageData, collectable, message_data, store_edit
 from cogs.research.posting import FORM_POST_JOB, POST_RETRY, THANKS_JOB, THANKS_RETRY, ResearchPosts
-from cogs.research.store import Added, Contribution, NewContribution, SearchHit
+from cogs.research.rules import LikeEmoji
+from cogs.research.store import MARKS, Added, Contribution, Marked, NewContribution, SearchHit
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +112,8 @@ class ResearchService(FeatureService):
             await self._card_later(episode_id)
 
     async def on_reaction(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
+        """Every member's reaction is kept, whatever its emoji: which are likes is decided when read
+        (`like_emoji`), so changing the server's like emoji recounts them."""
         if payload.guild_id is None or (self.bot.user and payload.user_id == self.bot.user.id):
             return
         if added and payload.member is not None and payload.member.bot:
@@ -230,18 +235,23 @@ class ResearchService(FeatureService):
 
     # -- reading ----------------------------------------------------------------------------------
 
+    async def like_emoji(self, guild_id: int) -> LikeEmoji:
+        """The emoji whose reactions count as likes in this server (`/config research likes`)."""
+        return server_like_emoji(self.bot.get_guild(guild_id), await self.episodes.settings(guild_id))
+
     async def contributions(
         self, episode: Episode, author_id: int | None = None, *, offset: int = 0, limit: int = 8
     ) -> tuple[int, list[Contribution]]:
         """One page of an episode's contributions, newest first, and how many there are in all."""
+        likes = await self.like_emoji(episode.guild_id)
         return await search_store.page_for_episode(
-            self.db, episode.id, offset=offset, limit=limit, author_id=author_id
+            self.db, episode.id, offset=offset, limit=limit, author_id=author_id, like_keys=likes.keys
         )
 
     async def contribution_choices(
         self, episode: Episode, user_id: int, typed: str
     ) -> list[search_store.ContributionChoice]:
-        """For `/research remove`'s autocomplete: numbers starting with `typed`, the member's own first."""
+        """For the autocomplete of `/research remove` and `mark`: numbers starting with `typed`, the member's own first."""
         return await search_store.choices_for(self.db, episode.id, user_id, typed)
 
     async def search(
@@ -276,10 +286,16 @@ class ResearchService(FeatureService):
         episode = await self.episode_by_id(guild_id, saved.episode_id) if saved.episode_id else None
         return saved.query, episode
 
-    async def credits(self, guild: discord.Guild, episode: Episode) -> list[tuple[int, str, int]]:
-        """(member id, display name, contributions) of every contributor, most first."""
-        rows = await search_store.contributors(self.db, episode.id)
-        return [(r.author_id, self.name_of(guild, r.author_id, r.author_name), r.contributions) for r in rows]
+    async def credits_text(
+        self, guild: discord.Guild, episode: Episode, progress: Progress = _no_progress
+    ) -> tuple[str, tuple[Credit, ...]]:
+        """`/research credits`: the text to paste under the video (contributors' plain names and the
+        most-cited sources, within YouTube's 5,000 characters), and the contributors with their
+        contributions, most first (excluded contributions count for neither)."""
+        await progress()
+        dossier = await self.dossier(guild, episode)
+        text = await asyncio.to_thread(export.credits_text, dossier)  # reads every source: off the event loop
+        return text, dossier.credits
 
     def name_of(self, guild: discord.Guild | None, user_id: int, stored: str | None = None) -> str:
         member = guild.get_member(user_id) if guild else None
@@ -301,8 +317,9 @@ class ResearchService(FeatureService):
             return found
 
         # Names are resolved here, after reading the rows: storage never reads Discord's member cache.
-        rows = await store.for_episode(self.db, episode.id)
-        entries = export.entries_of(rows, await likes_store.likers(self.db, episode.id), person)
+        likes = (await self.like_emoji(episode.guild_id)).keys
+        rows = await store.for_episode(self.db, episode.id, like_keys=likes)
+        entries = export.entries_of(rows, await likes_store.likers(self.db, episode.id, likes), person)
         data = await lists_store.card_data(self.db, episode.id, contributor_limit=0)
         header = DossierEpisode(
             code=episode.code,
@@ -343,6 +360,18 @@ class ResearchService(FeatureService):
             raise NotFound(f"Contribution #{number} was already removed.")
         note = f"🗑️ <@{member.id}> removed contribution #{found.id} by <@{found.author_id}> from the research record."
         return Change(episode, publish=lambda: self.episodes.publish(episode, note))
+
+    # -- curation -------------------------------------------------------------------------------------
+
+    async def mark(self, member: discord.Member, episode: Episode, number: int, mark: str) -> Marked:
+        """`/research mark`: key research comes first in the dossier, excluded is left out of it."""
+        if mark not in MARKS:
+            raise InvalidInput("Mark a contribution as `key`, `excluded` or `normal`.")
+        await self.episodes.require_host_or_author(member, episode, "mark its research")
+        marked = await store.set_mark(self.db, episode.id, number, mark, member.id)
+        if marked is None:
+            raise NotFound(f"There is no contribution #{number} in `{episode.code}`: see `/research list`.")
+        return marked
 
     # -- thank-you --------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +18,7 @@ from bot.core.db import Database, Tx
 from bot.core.jobs import NewJob
 from cogs.episodes import store as episode_store
 from cogs.episodes.store import record_event_in
+from cogs.research.likes_store import DEFAULT_KEYS, is_like, keys_param
 from cogs.research.rules import excerpt
 
 ORIGINS = ("thread", "form", "menu")
@@ -29,8 +30,9 @@ COLUMNS = (
     "c.id, c.guild_id, c.episode_id, c.author_id, c.author_name, c.origin, c.title, c.body, c.sources, "
     "c.attachments, c.links, c.channel_id, c.message_id, c.jump_url, c.reply_to_message_id, c.added_by, "
     "c.created_at, c.edited_at, c.mark, "
-    "(SELECT COUNT(DISTINCT l.user_id) FROM contribution_likes l WHERE l.contribution_id = c.id) AS likes"
-)
+    f"(SELECT COUNT(DISTINCT l.user_id) FROM contribution_likes l WHERE l.contribution_id = c.id AND {is_like()}) "
+    "AS likes"
+)  # its one parameter (the like emoji, `likes_store.keys_param`) comes before the query's others
 HIT_START, HIT_END = "\x02", "\x03"  # snippet() markers, replaced by bold after escaping markdown
 
 
@@ -340,21 +342,74 @@ async def remove(db: Database, contribution: Contribution, actor_id: int) -> boo
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class Marked:
+    """What `/research mark` changed."""
+
+    id: int
+    author_id: int
+    old: str
+    new: str
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+
+async def set_mark(
+    db: Database, episode_id: int, contribution_id: int, mark: str, actor_id: int
+) -> Marked | None:
+    """`/research mark`: one conditional write (over the mark just read, in the same transaction),
+    recorded in the episode's history when it changes anything. None when the episode has no such
+    contribution."""
+    if mark not in MARKS:
+        raise ValueError(f"unknown mark {mark!r}")
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
+            "SELECT mark, author_id, title, body FROM contributions WHERE id = ? AND episode_id = ?",
+            (contribution_id, episode_id),
+        )
+        if row is None:
+            return None
+        marked = Marked(contribution_id, row["author_id"], row["mark"], mark)
+        if not marked.changed:
+            return marked
+        await tx.execute(
+            "UPDATE contributions SET mark = ? WHERE id = ? AND mark = ?", (mark, contribution_id, marked.old)
+        )
+        await record_event_in(
+            tx,
+            episode_id,
+            "contribution_marked",
+            actor_id,
+            subject_id=marked.author_id,
+            from_value=marked.old,
+            to_value=mark,
+            note=f"#{contribution_id}: {excerpt(row['title'] or row['body'], 200)}",
+        )
+    return marked
+
+
 # -- reads ---------------------------------------------------------------------------------------------
 
 
-async def get(db: Database, guild_id: int, contribution_id: int) -> Contribution | None:
+async def get(
+    db: Database, guild_id: int, contribution_id: int, like_keys: Collection[str] = DEFAULT_KEYS
+) -> Contribution | None:
+    """One contribution of a server, its likes counted with `like_keys` (`LikeEmoji.keys`)."""
     row = await db.fetchone(
         f"SELECT {COLUMNS} FROM contributions c WHERE c.guild_id = ? AND c.id = ?",
-        (guild_id, contribution_id),
+        (keys_param(like_keys), guild_id, contribution_id),
     )
     return Contribution.from_row(row) if row else None
 
 
-async def get_by_message(db: Database, episode_id: int, message_id: int) -> Contribution | None:
+async def get_by_message(
+    db: Database, episode_id: int, message_id: int, like_keys: Collection[str] = DEFAULT_KEYS
+) -> Contribution | None:
     row = await db.fetchone(
         f"SELECT {COLUMNS} FROM contributions c WHERE c.episode_id = ? AND c.message_id = ?",
-        (episode_id, message_id),
+        (keys_param(like_keys), episode_id, message_id),
     )
     return Contribution.from_row(row) if row else None
 
@@ -367,14 +422,20 @@ def of_episode(episode_id: int, author_id: int | None) -> tuple[str, list[int]]:
 
 
 async def for_episode(
-    db: Database, episode_id: int, *, author_id: int | None = None, newest_first: bool = False
+    db: Database,
+    episode_id: int,
+    *,
+    author_id: int | None = None,
+    newest_first: bool = False,
+    like_keys: Collection[str] = DEFAULT_KEYS,
 ) -> list[Contribution]:
-    """Every contribution of one episode, oldest first (or newest first), optionally by one member."""
+    """Every contribution of one episode, oldest first (or newest first), optionally by one member;
+    likes counted with `like_keys` (`LikeEmoji.keys`)."""
     where, params = of_episode(episode_id, author_id)
     order = "DESC" if newest_first else "ASC"
     rows = await db.fetchall(
         f"SELECT {COLUMNS} FROM contributions c WHERE {where} ORDER BY c.created_at {order}, c.id {order}",
-        params,
+        [keys_param(like_keys), *params],
     )
     return [Contribution.from_row(r) for r in rows]
 

@@ -4,6 +4,7 @@ post of a form contribution, and the lines of `/research list`, `search` and `cr
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import discord
@@ -11,8 +12,9 @@ import discord
 from bot.core.interactions import form_values
 from bot.core.text import ts
 from cogs.episodes.store import Episode
-from cogs.research.rules import clip, excerpt, join_within
-from cogs.research.store import HIT_END, HIT_START, Contribution, SearchHit
+from cogs.research.export import Credit
+from cogs.research.rules import LikeEmoji, clip, excerpt, join_within
+from cogs.research.store import HIT_END, HIT_START, Contribution, Marked, SearchHit
 
 FORM_COLOUR = discord.Colour.teal()
 
@@ -66,10 +68,24 @@ def _short(text: str, limit: int) -> str:
         size -= max(1, (len(shown) - limit + 1) // 2)
 
 
+MARK_BADGES = {"key": "⭐ key", "excluded": "🚫 excluded"}  # how `/research list` shows a mark
+MARK_MEANINGS = {
+    "key": "is now key research: it comes first in the dossier",
+    "excluded": "is now excluded: left out of the Markdown and HTML dossier, kept in JSON and CSV",
+    "normal": "is now normal research: in the dossier in date order",
+}
+ALREADY = {
+    "key": "is already key research",
+    "excluded": "is already excluded from the dossier",
+    "normal": "is already normal research (neither key nor excluded)",
+}
+
+
 def contribution_line(c: Contribution) -> str:
-    """One contribution in `/research list`: number, author, date, likes, link and an excerpt, in
-    at most LINE_MAX characters whatever the member typed."""
-    head = f"**#{c.id}** · <@{c.author_id}> · {ts(c.created_at, 'd')} · ❤️ {c.likes}"
+    """One contribution in `/research list`: number, its mark (key, excluded), author, date, likes,
+    link and an excerpt, in at most LINE_MAX characters whatever the member typed."""
+    badge = f" · {MARK_BADGES[c.mark]}" if c.mark in MARK_BADGES else ""
+    head = f"**#{c.id}**{badge} · <@{c.author_id}> · {ts(c.created_at, 'd')} · {likes_text(c.likes)}"
     if c.jump_url and len(c.jump_url) <= 120:
         head += f" · [link]({c.jump_url})"
     text = _short(c.body, 110) if c.body else ""
@@ -80,6 +96,27 @@ def contribution_line(c: Contribution) -> str:
         text = f"📎 {_short(', '.join(a.filename for a in c.attachments), 100)}"
     line = f"{head}\n{text}" if text else head
     return line[:LINE_MAX]
+
+
+def likes_text(n: int) -> str:
+    return "no likes" if n == 0 else "1 like" if n == 1 else f"{n} likes"
+
+
+def mark_answer(marked: Marked, code: str) -> str:
+    """What `/research mark` changed, in words."""
+    if not marked.changed:
+        return f"Contribution **#{marked.id}** {ALREADY[marked.new]}: nothing changed."
+    return f"Contribution **#{marked.id}** of `{code}` {MARK_MEANINGS[marked.new]}."
+
+
+def like_emoji_text(likes: LikeEmoji) -> str:
+    """The server's like emoji, and where they come from (`/config research`, `/config show`)."""
+    if likes.chosen:
+        return f"{likes.shown} (set with `/config research`)"
+    forum = (
+        f", plus the research forum's default reaction {likes.forum_default}" if likes.forum_default else ""
+    )
+    return f"{likes.shown} (the default{forum})"
 
 
 def search_line(hit: SearchHit) -> str:
@@ -94,10 +131,20 @@ def search_line(hit: SearchHit) -> str:
     return f"{head}\n{snippet.replace(HIT_START, '**').replace(HIT_END, '**')}"
 
 
-def credits_block(names: list[str]) -> str:
-    """Plain names in a code block, ready to paste into a video description."""
-    safe = [" ".join(n.replace("`", "'").split()) for n in names]
-    return "```\nResearch: " + ", ".join(safe) + "\n```"
+def credits_block(text: str) -> str:
+    """The credits text in a code block, ready to copy (members' backticks can't close it)."""
+    return "```\n" + text.replace("`", "'") + "\n```"
+
+
+def credits_embed(code: str, people: Sequence[Credit]) -> discord.Embed:
+    """Who contributed, as mentions (pinging nobody) with their number of contributions."""
+    shown = [f"<@{c.person.id}>" if c.person.id is not None else _short(c.person.plain, 80) for c in people]
+    return discord.Embed(
+        title=f"Research credits · {code}",
+        description=join_within(
+            [f"{who} ({c.contributions})" for who, c in zip(shown, people, strict=True)], 4096, sep=" "
+        ),
+    )
 
 
 SUBMIT_FORM_PREFIX = "archivist:research:submit:"

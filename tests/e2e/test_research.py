@@ -285,15 +285,17 @@ async def test_export_formats_parse_back(world):
     ):
         assert section in md
     assert md.count("en.wikipedia.org/wiki/Vladimir_Lenin") == 3  # two posts, one bibliography entry
-    assert "veles" in md and f"<@{world.alice.id}>" in md and str(world.alice.id) in md
-    assert "**Likes:** 1" in md
+    assert "**veles**" in md and str(world.alice.id) not in md  # plain names, no ids or mentions
+    assert "· 1 like" in md
 
     name, text = await export(world, world.bob, "json")
     assert name == f"{CODE}-research.json"
     data = json.loads(text)
     assert data["episode"]["code"] == CODE
     assert [c["id"] for c in data["contributions"]] == sorted(c["id"] for c in data["contributions"])
-    assert data["bibliography"] == ["https://en.wikipedia.org/wiki/Vladimir_Lenin"]
+    assert [(s["link"], s["cited_by"]) for s in data["bibliography"]] == [
+        ("https://en.wikipedia.org/wiki/Vladimir_Lenin", [1, 3])
+    ]
     assert [c["name"] for c in data["credits"]] == ["spartacus", "veles"]
 
     name, text = await export(world, world.bob, "csv")
@@ -373,7 +375,9 @@ async def test_credits_lists_names_and_mentions_without_pinging(world):
     await world.bob.send(thread, CORRECTION)
     r = await world.host.slash(world.general, "research credits", episode=CODE)
     assert r.response.ephemeral
-    assert r.response.content == "```\nResearch: veles, spartacus\n```"
+    assert r.response.content == (
+        "```\nResearch: veles, spartacus\n\nSources:\n- https://en.wikipedia.org/wiki/Vladimir_Lenin\n```"
+    )
     assert f"<@{world.alice.id}>" in r.response.embeds[0].description
     assert pinged(world, r.response.message) == []
     r = await world.host.slash(world.general, "research credits", episode="1924-01")
