@@ -95,6 +95,10 @@ async def test_credits_cut_at_whole_mentions_and_say_how_many_are_left_out(world
     authors = [10**17 + i for i in range(300)]
     await seed(world, [f"fact {i}" for i in range(300)], authors=authors)
     r = await world.host.slash(world.general, "research credits", episode=CODE)
+    (file,) = r.response.attachments  # too long for a message: the text to paste comes as a file
+    pasted = (await file.read()).decode()
+    assert file.filename == f"{CODE}-credits.txt" and pasted.startswith("Research: ")
+    assert len(pasted) <= 5000  # YouTube's description limit
     text = r.response.embeds[0].description
     assert len(text) <= 4096
     *mentions, marker = text.split(" … and ")
