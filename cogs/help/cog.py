@@ -23,6 +23,7 @@ AUDIENCE = {
     "episode requests": "hosts",
     "episode deadline": "hosts and authors",
     "research remove": "contributor or hosts",
+    "research mark": "hosts and authors",
 }
 GROUP_TITLES = {
     "episode": "Episodes",
