@@ -41,15 +41,26 @@ def extract_links(*texts: str | None) -> list[str]:
     for text in texts:
         for match in _URL.finditer(text or ""):
             url = _trim_url(match.group(0))
-            if len(url) > len("https://") and urlsplit(url).netloc:
+            if len(url) > len("https://") and _has_host(url):
                 found.setdefault(url, None)
     return list(found)
+
+
+def _has_host(url: str) -> bool:
+    """Whether `url` names a host; text that only looks like a URL (`https://[abc`) does not."""
+    try:
+        return bool(urlsplit(url).netloc)
+    except ValueError:  # an unclosed IPv6 bracket and the like: not a link
+        return False
 
 
 @functools.lru_cache(maxsize=16384)
 def normalize_url(url: str) -> str:
     """A key under which the same web page cited twice compares equal."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # not a well-formed URL: it is its own key
+        return url.strip()
     host = parts.netloc.lower().removeprefix("www.")
     query = urlencode(
         [

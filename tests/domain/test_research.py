@@ -228,9 +228,10 @@ def sample() -> Dossier:
 
 
 def test_bibliography_dedupes_sources_and_links():
+    # The same page cited with www., a trailing slash (#2) and bare (#1) is one source, listed once.
     assert bibliography(sample().entries) == [
+        "https://en.wikipedia.org/wiki/Vladimir_Lenin",
         "Service, Lenin: A Biography",
-        "https://www.en.wikipedia.org/wiki/Vladimir_Lenin/",
     ]
 
 
@@ -247,23 +248,28 @@ def test_markdown_dossier():
     for part in (
         "# 1924-01 · Lenin's Death",
         "**Status:** Recorded",
-        "**Authors:** Indy (<@13>, id 13)",
+        "**Authors:** Indy",
         "**Script deadline:** 2024-01-21 12:00 UTC",
+        "**Research:** 3 contributions from 2 contributors",
+        "## Contents",
         "## Contributions",
         "### #2 · Spelling",
-        "- **Author:** Veles (<@11>, id 11)",
-        "- **In reply to:** #1",
-        "- **Likes:** 2",
-        "> # not a heading of the dossier",
+        "**Spartacus** · 2024-01-21 12:00 UTC",
+        "In reply to [#1](#c1) (Veles)",
+        "**Corrected by** [#2](#c2) (Spartacus)",
+        "2 likes",
+        "> \\# not a heading of the dossier",
         "**Sources:**",
-        "- [map.png](https://cdn/map.png)",
+        "- [map.png](<https://cdn/map.png>)",
         "## Bibliography",
-        "1. Service, Lenin: A Biography",
+        "Service, Lenin: A Biography · cited in [#2](#c2)",
         "## Credits",
-        "- Veles (<@11>, id 11) — 2 contribution(s)",
+        "- Veles — 2 contributions",
+        "- Spartacus — 1 contribution",
     ):
         assert part in text, part
     assert "\n# not a heading" not in text
+    assert "<@" not in text and "id 11" not in text and "(s)" not in text  # plain names and plurals
 
 
 def test_json_dossier_parses_with_stable_ids():
@@ -329,3 +335,19 @@ def test_json_keeps_any_text_exactly():
     assert row["sources"] == [nasty.strip()]
     assert row["links"] == ['https://a.org/x?y=1&z="2"']
     assert row["edited_at"] is None and row["added_by"] is None and row["reply_to"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "links"),
+    [
+        ("https://[abc", []),
+        ("see http://[::1 and https://example.org]", ["https://example.org"]),
+        (
+            "https://[/path then https://en.wikipedia.org/wiki/Krupskaya",
+            ["https://en.wikipedia.org/wiki/Krupskaya"],
+        ),
+    ],
+)
+def test_text_that_only_looks_like_a_url_is_no_link_and_no_crash(text, links):
+    assert extract_links(text) == links
+    assert normalize_url("https://[abc") == "https://[abc"  # its own key, never an exception
