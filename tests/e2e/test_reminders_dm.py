@@ -4,31 +4,7 @@ server-only."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-import discord
-
-HOUR = 3600
-
-
-def now() -> datetime:
-    return discord.utils.utcnow()
-
-
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def stamp(when: datetime) -> str:
-    return f"<t:{int(when.timestamp())}:f>"
-
-
-async def advance_to(env, when: datetime) -> None:
-    await env.advance_time((when - now()).total_seconds())
-
-
-def reminders_in(channel) -> list[discord.Message]:
-    return [m for m in channel.history() if m.content.startswith("⏰")]
+from tests.e2e.clock import HOUR, advance_to, at, reminders_in, stamp
 
 
 def reminder_id(content: str) -> str:

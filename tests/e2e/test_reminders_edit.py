@@ -4,37 +4,14 @@ the order, one delivery, and an answer that says what really happened."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC
 
-import discord
 import pytest
 
 from bot.core import outbox_store
 from bot.errors import ArchivistError
 from cogs.reminders import store as reminder_store
-
-HOUR = 3600
-DAY = 86400
-
-
-def now() -> datetime:
-    return discord.utils.utcnow()
-
-
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-def stamp(when: datetime) -> str:
-    return f"<t:{int(when.timestamp())}:f>"
-
-
-async def advance_to(env, when: datetime) -> None:
-    await env.advance_time((when - now()).total_seconds())
-
-
-def reminders_in(channel) -> list[discord.Message]:
-    return [m for m in channel.history() if m.content.startswith("⏰")]
+from tests.e2e.clock import HOUR, advance_to, at, reminders_in, stamp
 
 
 async def remind(member, channel, when="2026-01-02 09:00", text="Check the Krupskaya spelling", **kw) -> str:

@@ -9,22 +9,8 @@ import discord
 import pytest
 
 from cogs.reminders import store as reminder_store
+from tests.e2e.clock import advance_to, at
 from tests.e2e.test_delivery_exactly_once import crash_after_send
-
-HOUR = 3600
-DAY = 86400
-
-
-def now() -> datetime:
-    return discord.utils.utcnow()
-
-
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
-
-async def advance_to(env, when: datetime) -> None:
-    await env.advance_time((when - now()).total_seconds())
 
 
 def delivered(channel, text: str) -> list[discord.Message]:
