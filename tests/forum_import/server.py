@@ -86,6 +86,7 @@ class ForumServer:
 
     def __init__(self, *, sample: bool = True, per_page: int = PER_PAGE) -> None:
         self.per_page = per_page
+        self.ignore_page = False  # answer the first page whatever `?page=` asks (some forums do)
         self.topics: dict[int, dict] = {}
         self.categories: dict[int, _Category] = {}
         self.requests: list[Seen] = []
@@ -245,7 +246,7 @@ class ForumServer:
         """Answer 200 with an HTML page (what a site that isn't Discourse, or a login wall, sends)."""
         page = "<!DOCTYPE html><html><head><title>Welcome</title></head><body>Hello</body></html>"
         with self._lock:
-            self._faults.append(_Fault(path_glob, 200, times, {}, page, "text/html; charset=utf-8"))
+            self._faults.append(_Fault(path_glob, 200, times, {}, page, "text/html"))
 
     def oversized(
         self, path_glob: str, size: int, *, declare_length: bool = False, times: int | None = None
@@ -396,7 +397,7 @@ class ForumServer:
                 raise web.HTTPNotFound()
             if not path.split("/")[-1].isdigit():  # a slug alone: Discourse redirects to slug/id
                 raise web.HTTPMovedPermanently(f"/c/{cat.slug}/{cat.id}.json?{request.query_string}")
-            page = int(request.query.get("page", "0") or 0)
+            page = 0 if self.ignore_page else int(request.query.get("page", "0") or 0)
             ids = cat.topic_ids
             if cat.about_topic is not None and cat.about_topic in ids:  # pinned first, as Discourse does
                 ids = [cat.about_topic, *[i for i in ids if i != cat.about_topic]]
