@@ -23,8 +23,11 @@ log = logging.getLogger(__name__)
 CHUNK = 20  # posts per /t/{id}/posts.json request, Discourse's own page size
 MAX_PAGES = 1000  # category pages (30 topics each) before giving up on a forum that never ends
 MAX_REDIRECTS = 5
-INTERNET_INTERVAL = 0.2  # seconds between requests to a forum elsewhere
-LOOPBACK_INTERVAL = 0.01  # … and to one on this machine
+# Seconds between requests, under Discourse's default limits: 200 requests a minute per address
+# (max_reqs_per_ip_per_minute), 60 a minute with an API key (max_admin_api_reqs_per_minute).
+INTERNET_INTERVAL = 0.3
+API_KEY_INTERVAL = 1.0
+LOOPBACK_INTERVAL = 0.01  # a forum on this machine
 USER_AGENT = "Archivist (Discord bot) forum import"
 
 Params = Sequence[tuple[str, str]]
@@ -46,8 +49,8 @@ class _Retry(Exception):
 class DiscourseClient:
     """Reads a Discourse forum's public JSON API: category topic lists and whole topics.
 
-    One request at a time at most every `min_interval` seconds (by default 0.2 s, or 0.01 s for a
-    forum on this machine); 429 answers wait out `Retry-After` (at most `max_wait` seconds each,
+    One request at a time at most every `min_interval` seconds (by default 0.3 s, 1 s with an API
+    key, within Discourse's default rate limits; 0.01 s for a forum on this machine); 429 answers wait out `Retry-After` (at most `max_wait` seconds each,
     `max_retries` times); 5xx answers, dropped connections and timeouts are retried with backoff;
     an answer over `max_bytes` is refused while it is read. Every failure is a ForumError."""
 
@@ -69,7 +72,10 @@ class DiscourseClient:
         self.base_url = forum_url(base_url)
         host = urlsplit(self.base_url).hostname or ""
         if min_interval is None:
-            min_interval = LOOPBACK_INTERVAL if is_loopback_host(host) else INTERNET_INTERVAL
+            if is_loopback_host(host):
+                min_interval = LOOPBACK_INTERVAL
+            else:
+                min_interval = API_KEY_INTERVAL if (api_key or "").strip() else INTERNET_INTERVAL
         self.min_interval = max(0.0, min_interval)
         self.timeout = timeout
         self.max_bytes = max_bytes
@@ -283,11 +289,11 @@ class DiscourseClient:
                 raise ForumError(
                     f"The forum refused access to {what} (HTTP {status}) even with the API key: check "
                     "that DISCOURSE_API_KEY is valid, that DISCOURSE_API_USERNAME names a user who can "
-                    "read it, and that the key's scopes allow reading topics and categories."
+                    "read it, and that the key's scope is Read-only (or Global)."
                 )
             raise ForumError(
-                f"The forum refused access to {what} (HTTP {status}): it is private. Create an API key "
-                "on the forum (Admin → API → New API Key) and set DISCOURSE_API_KEY and "
+                f"The forum refused access to {what} (HTTP {status}): it is private. Create a read-only "
+                "API key on the forum's /admin/api/keys page and set DISCOURSE_API_KEY and "
                 "DISCOURSE_API_USERNAME in the bot's .env, then restart the bot."
             )
         if status in {404, 410}:

@@ -269,7 +269,8 @@ async def test_a_forum_that_is_not_there():
 
 
 def test_default_pace_is_polite_elsewhere_and_quick_at_home():
-    assert DiscourseClient("https://forum.example.org").min_interval == 0.2
+    assert DiscourseClient("https://forum.example.org").min_interval == 0.3  # 200 a minute
+    assert DiscourseClient("https://forum.example.org", api_key="k3y").min_interval == 1.0  # 60 a minute
     assert DiscourseClient("http://127.0.0.1:8080").min_interval == 0.01
     assert DiscourseClient("https://forum.example.org", min_interval=1.5).min_interval == 1.5
 
