@@ -8,6 +8,7 @@ from bot.clock import now_ts
 from bot.core.db import Database
 from cogs.digest.rules import NEEDS_AUTHOR_STATUSES
 from cogs.episodes import store as episode_store
+from cogs.episodes.authors_store import HAS_FORUM_AUTHOR
 from cogs.episodes.store import EPISODE_COLS
 
 
@@ -23,7 +24,8 @@ class EpisodeCount:
 async def research_counts(db: Database, guild_id: int) -> list[EpisodeCount]:
     """Episodes in research with their contribution and contributor counts, busiest first."""
     rows = await db.fetchall(
-        "SELECT e.code, e.title, e.thread_id, COUNT(c.id), COUNT(DISTINCT c.author_id) "
+        # A forum author not linked to a member counts once (by the negated id of their forum name).
+        "SELECT e.code, e.title, e.thread_id, COUNT(c.id), COUNT(DISTINCT COALESCE(c.author_id, -c.forum_author_id)) "
         "FROM episodes e LEFT JOIN contributions c ON c.episode_id = e.id "
         "WHERE e.guild_id = ? AND e.status = 'in_research' "
         "GROUP BY e.id ORDER BY COUNT(c.id) DESC, e.code COLLATE NOCASE",
@@ -40,6 +42,7 @@ async def needing_author(db: Database, guild_id: int) -> list[episode_store.Epis
         f"SELECT {EPISODE_COLS} FROM episodes e WHERE guild_id = ? "
         f"AND status IN ({', '.join('?' for _ in statuses)}) "
         "AND NOT EXISTS (SELECT 1 FROM episode_authors a WHERE a.episode_id = e.id) "
+        f"AND NOT {HAS_FORUM_AUTHOR} "  # an author imported from the forum, not linked yet, is an author
         "ORDER BY code COLLATE NOCASE",
         (guild_id, *statuses),
     )

@@ -1,4 +1,7 @@
-"""An episode's authors: who they are, adding and removing them (with the history event)."""
+"""An episode's authors: who they are, adding and removing them (with the history event).
+
+An episode imported from the old forum may also have authors known only by their forum name
+(`episode_forum_authors`); once a name is linked to a member, that member is an author here."""
 
 from __future__ import annotations
 
@@ -11,6 +14,23 @@ from cogs.episodes.store import record_event_in
 async def authors(db: Database, episode_id: int) -> list[int]:
     rows = await db.fetchall(
         "SELECT user_id FROM episode_authors WHERE episode_id = ? ORDER BY added_at, user_id", (episode_id,)
+    )
+    return [r[0] for r in rows]
+
+
+# SQL condition on an episode `e`: it has an author known only by a forum name not linked to a member.
+HAS_FORUM_AUTHOR = (
+    "EXISTS (SELECT 1 FROM episode_forum_authors f JOIN forum_authors fa ON fa.id = f.forum_author_id "
+    "WHERE f.episode_id = e.id AND fa.member_id IS NULL)"
+)
+
+
+async def forum_authors(db: Database, episode_id: int) -> list[str]:
+    """The forum names of the episode's authors not linked to a member yet (imported from the forum)."""
+    rows = await db.fetchall(
+        "SELECT fa.username FROM episode_forum_authors f JOIN forum_authors fa ON fa.id = f.forum_author_id "
+        "WHERE f.episode_id = ? AND fa.member_id IS NULL ORDER BY f.added_at, fa.id",
+        (episode_id,),
     )
     return [r[0] for r in rows]
 

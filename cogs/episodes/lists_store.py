@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.clock import from_ts
 from bot.core.db import Database
-from cogs.episodes.authors_store import authors
+from cogs.episodes.authors_store import HAS_FORUM_AUTHOR, authors, forum_authors
 from cogs.episodes.rules import Milestone, Status
 from cogs.episodes.store import EPISODE_COLS, Episode, reload
 
@@ -20,15 +20,20 @@ class Deadline:
     set_by: int
 
 
+# Who the card shows: a member id, or the forum name of someone imported from the old forum and not
+# linked to a member yet.
+Who = int | str
+
+
 @dataclass(frozen=True, slots=True)
 class CardData:
     """Everything the status card shows, read in one place."""
 
     episode: Episode
-    authors: list[int]
+    authors: list[Who]  # members, then forum names not linked to a member
     deadlines: list[Deadline]
     contribution_count: int
-    contributors: list[int]  # most contributions first
+    contributors: list[Who]  # most contributions first
     contributor_total: int
 
 
@@ -45,7 +50,7 @@ def _filters(
     if needs_author is not None:
         where.append(
             ("NOT " if needs_author else "")
-            + "EXISTS (SELECT 1 FROM episode_authors a WHERE a.episode_id = e.id)"
+            + f"(EXISTS (SELECT 1 FROM episode_authors a WHERE a.episode_id = e.id) OR {HAS_FORUM_AUTHOR})"
         )
     return " AND ".join(where), params
 
@@ -106,14 +111,15 @@ async def card_data(db: Database, episode_id: int, contributor_limit: int = 15) 
         "SELECT episode_id, milestone, due_at, set_by FROM deadlines WHERE episode_id = ? ORDER BY due_at",
         (episode_id,),
     )
+    # A forum author not linked to a member counts as one contributor, shown by their forum name.
     counts = await db.fetchall(
-        "SELECT author_id, COUNT(*) AS n FROM contributions WHERE episode_id = ? "
-        "GROUP BY author_id ORDER BY n DESC, MIN(id)",
+        "SELECT COALESCE(author_id, MIN(author_name)), COUNT(*) AS n FROM contributions WHERE episode_id = ? "
+        "GROUP BY author_id, CASE WHEN author_id IS NULL THEN forum_author_id END ORDER BY n DESC, MIN(id)",
         (episode_id,),
     )
     return CardData(
         episode=episode,
-        authors=await authors(db, episode_id),
+        authors=[*await authors(db, episode_id), *await forum_authors(db, episode_id)],
         deadlines=[Deadline(r[0], Milestone(r[1]), from_ts(r[2]), r[3]) for r in deadline_rows],
         contribution_count=sum(r[1] for r in counts),
         contributors=[r[0] for r in counts[:contributor_limit]],

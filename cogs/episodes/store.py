@@ -145,6 +145,12 @@ async def code_exists(db: Database, guild_id: int, code: str) -> bool:
 _CODES: CacheSlot[int, list[tuple[int, str, str]]] = CacheSlot("episode_codes")
 
 
+def forget_codes(db: Database, guild_id: int) -> None:
+    """After episodes were added or renamed elsewhere (an import from the old forum): autocomplete
+    reads them again."""
+    _CODES.on(db).drop(guild_id)
+
+
 async def codes_and_titles(db: Database, guild_id: int) -> list[tuple[int, str, str]]:
     """(id, code, title) of every episode of a server, for autocomplete."""
     cached = _CODES.on(db).get(guild_id)

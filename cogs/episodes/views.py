@@ -5,7 +5,7 @@ from __future__ import annotations
 import discord
 
 from bot.core.text import ts
-from cogs.episodes.lists_store import CardData, EpisodeLine
+from cogs.episodes.lists_store import CardData, EpisodeLine, Who
 from cogs.episodes.rules import Status
 from cogs.episodes.store import Episode
 
@@ -38,17 +38,18 @@ def _more(count: int) -> str:
 
 
 def mentions(
-    user_ids: list[int], *, total: int | None = None, empty: str = "—", limit: int = FIELD_MAX
+    user_ids: list[Who], *, total: int | None = None, empty: str = "—", limit: int = FIELD_MAX
 ) -> str:
     """Mentions of `user_ids`, as many as fit in `limit` characters, then "… and N more" for the rest
-    (`total` counts members not even in `user_ids`)."""
+    (`total` counts members not even in `user_ids`). A forum name (someone imported from the old forum,
+    not linked to a member yet) is shown as that name."""
     if not user_ids:
         return empty
     total = max(total or 0, len(user_ids))
     parts: list[str] = []
     used = 0
     for user_id in user_ids:
-        piece = f"<@{user_id}>"
+        piece = f"<@{user_id}>" if isinstance(user_id, int) else forum_name(user_id)
         grown = used + len(piece) + (1 if parts else 0)
         left = total - len(parts) - 1
         if grown + (len(_more(left)) if left else 0) > limit:
@@ -59,6 +60,12 @@ def mentions(
     if total > len(parts):
         text += _more(total - len(parts))
     return text.lstrip()
+
+
+def forum_name(name: str) -> str:
+    """A forum name on a card: plain text (markdown and mentions escaped), marked as the forum's."""
+    text = discord.utils.escape_mentions(discord.utils.escape_markdown(" ".join(name.split())[:40]))
+    return f"{text or 'someone'} (forum)"
 
 
 def fit(embed: discord.Embed) -> discord.Embed:

@@ -281,7 +281,8 @@ class ForumImportService(FeatureService):
     ) -> ImportReport:
         """Import topics one after another, each in one transaction (whole or not at all); `dry_run`
         reports the same and changes nothing. A topic that fails is reported and the import goes on;
-        when the source itself stops (the forum refused, say: an ArchivistError) the report says so."""
+        when the source itself stops (the forum refused, a file is not a topic: InvalidInput) the report
+        says why in `stopped`."""
         if not dry_run:
             await self._check_forum(guild)
         if total is None and isinstance(topics, Sequence):
@@ -313,7 +314,7 @@ class ForumImportService(FeatureService):
                         )
                     )
                 await asyncio.sleep(0)  # the event loop's turn between topics
-        except ArchivistError as exc:  # the source could not go on (the forum refused, a bad file, …)
+        except InvalidInput as exc:  # the source could not go on (the forum refused, a bad file, …)
             stopped = exc.message
         if not dry_run and any(r.outcome in ("created", "updated") for r in results):
             await self.db.checkpoint()  # a bulk write: the log is copied back now, not behind a command
@@ -352,7 +353,7 @@ class ForumImportService(FeatureService):
 
         try:
             plan = _plan(topic)
-        except ArchivistError as exc:
+        except InvalidInput as exc:
             return result("failed", exc.message)
         try:
             async with self.db.transaction() as tx:
@@ -361,9 +362,11 @@ class ForumImportService(FeatureService):
                     raise _RolledBack(written)
         except _RolledBack as rolled_back:
             written = rolled_back.written
-        except ArchivistError as exc:
-            return result("failed", exc.message)
-        except Exception as exc:
+        except (
+            Exception
+        ) as exc:  # the topic is left out (rolled back), the report says why, the import goes on
+            if isinstance(exc, ArchivistError):
+                return result("failed", exc.message)
             log.exception("forum topic %s (%s) was not imported", topic.topic_id, topic.url)
             return result("failed", f"an unexpected error ({type(exc).__name__}); see the bot's log")
         if written.result.outcome == "created":
@@ -413,6 +416,8 @@ class ForumImportService(FeatureService):
             if author.member_id is None and key in members:
                 linked = await store.link_in(tx, [author], members[key], actor_id, ts)
                 written.jobs += linked.jobs
+                if episode_id in linked.episodes:
+                    outcome = "updated" if outcome == "unchanged" else outcome
                 authors[key] = replace(author, member_id=members[key])
         if describe and await store.set_episode_authors_in(
             tx, episode_id, [authors[a.lower()] for a in plan.authors], actor_id, ts
@@ -510,7 +515,7 @@ class ForumImportService(FeatureService):
         """Right after the topic's commit; when Discord refuses, the topic's job opens it later."""
         try:
             await self.open_post(episode_id)
-        except (discord.HTTPException, ArchivistError) as exc:
+        except (discord.HTTPException, NotConfigured) as exc:
             log.warning("the forum post of imported episode %s waits for its job: %s", episode_id, exc)
 
     async def open_post(self, episode_id: int) -> bool:
@@ -568,7 +573,7 @@ class ForumImportService(FeatureService):
             await self.open_post(job.payload["episode_id"])
         except discord.HTTPException as exc:
             return refusal_outcome(exc, job.attempts, "an imported episode's post", POST_RETRY)
-        except ArchivistError as exc:  # no research forum (any more): tried a while, then left
+        except NotConfigured as exc:  # no research forum (any more): tried a while, then left
             return Failed(exc.message) if job.attempts + 1 >= POST_TRIES else Retry(exc.message)
         return DONE
 

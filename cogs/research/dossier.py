@@ -104,12 +104,15 @@ def credits_of(entries: Iterable[DossierEntry]) -> tuple[Credit, ...]:
 def entries_of(
     rows: Sequence[Contribution],
     liked: Mapping[int, Sequence[int]],
-    person: Callable[[int, str | None], Person],
+    person: Callable[[int | None, str | None], Person],
 ) -> tuple[DossierEntry, ...]:
     """Stored contributions (oldest first) as dossier entries, with who liked each (`liked`:
     contribution id -> member ids) and the contribution each reply answers. `person(user id, stored
-    name)` names the members: the caller resolves names, after reading the rows."""
+    name)` names the members (user id None: a forum author not linked to a member, named by the stored
+    forum name): the caller resolves names, after reading the rows. A contribution imported from the
+    forum adds the likes it had there, and answers the contribution its forum post replied to."""
     by_message = {r.message_id: r.id for r in rows if r.message_id is not None}
+    recorded = {r.id for r in rows}
     entries = []
     for row in rows:
         who_liked = tuple(liked.get(row.id, ()))
@@ -125,12 +128,13 @@ def entries_of(
                 created_at=row.created_at,
                 edited_at=row.edited_at,
                 url=row.jump_url,
-                likes=len(who_liked),
+                likes=len(who_liked) + row.forum_likes,
                 liked_by=who_liked,
                 attachments=tuple((a.filename, a.url) for a in row.attachments),
                 links=row.links,
                 reply_to_message_id=reply,
-                reply_to_id=by_message.get(reply) if reply else None,
+                reply_to_id=(by_message.get(reply) if reply else None)
+                or (row.reply_to_id if row.reply_to_id in recorded else None),
                 added_by=person(row.added_by, None) if row.added_by is not None else None,
                 mark=row.mark,
             )

@@ -41,7 +41,7 @@ class ContributionChoice:
     """What a contribution's autocomplete choice shows."""
 
     id: int
-    author_id: int
+    author_id: int | None  # None: a forum author not linked to a member yet
     author_name: str | None
     title: str | None
     body: str
@@ -56,7 +56,7 @@ async def choices_for(
     rows = await db.fetchall(
         "SELECT id, author_id, author_name, title, body, mark FROM contributions "
         "WHERE episode_id = ? AND (? = '' OR CAST(id AS TEXT) LIKE ? || '%') "
-        "ORDER BY author_id != ?, created_at DESC, id DESC LIMIT ?",
+        "ORDER BY author_id IS NOT ?, created_at DESC, id DESC LIMIT ?",
         (episode_id, typed, typed, user_id, limit),
     )
     return [
@@ -185,7 +185,7 @@ async def search(
         return []
     marks = ", ".join("?" for _ in ids)
     rows = await db.fetchall(
-        "SELECT c.id, e.code, c.author_id, c.created_at, c.jump_url, "
+        "SELECT c.id, e.code, c.author_id, c.author_name, c.created_at, c.jump_url, "
         f"snippet(contributions_fts, -1, '{HIT_START}', '{HIT_END}', '…', 16) AS snippet "
         "FROM contributions_fts CROSS JOIN contributions c ON c.id = contributions_fts.rowid "
         "JOIN episodes e ON e.id = c.episode_id "
@@ -200,6 +200,7 @@ async def search(
             id=r["id"],
             episode_code=r["code"],
             author_id=r["author_id"],
+            author_name=r["author_name"],
             created_at=from_ts(r["created_at"]),
             jump_url=r["jump_url"],
             snippet=r["snippet"] or "",

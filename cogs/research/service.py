@@ -297,7 +297,11 @@ class ResearchService(FeatureService):
         text = await asyncio.to_thread(export.credits_text, dossier)  # reads every source: off the event loop
         return text, dossier.credits
 
-    def name_of(self, guild: discord.Guild | None, user_id: int, stored: str | None = None) -> str:
+    def name_of(self, guild: discord.Guild | None, user_id: int | None, stored: str | None = None) -> str:
+        """A member's name as members see it now; for a forum author not linked to a member (no user
+        id), the forum name."""
+        if user_id is None:
+            return stored or "a forum member"
         member = guild.get_member(user_id) if guild else None
         if member is not None:
             return member.display_name
@@ -310,7 +314,9 @@ class ResearchService(FeatureService):
         """The episode's research as plain data, ready to render (names as members see them now)."""
         people: dict[int, Person] = {}
 
-        def person(user_id: int, stored: str | None = None) -> Person:
+        def person(user_id: int | str | None, stored: str | None = None) -> Person:
+            if not isinstance(user_id, int):  # a forum author not linked to a member: their forum name
+                return Person(None, self.name_of(guild, None, user_id or stored))
             found = people.get(user_id)
             if found is None:
                 found = people[user_id] = Person(user_id, self.name_of(guild, user_id, stored))
@@ -358,7 +364,12 @@ class ResearchService(FeatureService):
             raise NotAllowed("Only the contributor and hosts can remove a contribution.")
         if not await store.remove(self.db, found, member.id):
             raise NotFound(f"Contribution #{number} was already removed.")
-        note = f"🗑️ <@{member.id}> removed contribution #{found.id} by <@{found.author_id}> from the research record."
+        by = (
+            f"<@{found.author_id}>"
+            if found.author_id is not None
+            else discord.utils.escape_markdown(self.name_of(None, None, found.author_name))
+        )
+        note = f"🗑️ <@{member.id}> removed contribution #{found.id} by {by} from the research record."
         return Change(episode, publish=lambda: self.episodes.publish(episode, note))
 
     # -- curation -------------------------------------------------------------------------------------

@@ -29,10 +29,12 @@ _MIRRORED = "origin IN ('thread', 'menu')"
 COLUMNS = (
     "c.id, c.guild_id, c.episode_id, c.author_id, c.author_name, c.origin, c.title, c.body, c.sources, "
     "c.attachments, c.links, c.channel_id, c.message_id, c.jump_url, c.reply_to_message_id, c.added_by, "
-    "c.created_at, c.edited_at, c.mark, "
+    "c.created_at, c.edited_at, c.mark, c.forum_likes, c.reply_to_id, "
     f"(SELECT COUNT(DISTINCT l.user_id) FROM contribution_likes l WHERE l.contribution_id = c.id AND {is_like()}) "
-    "AS likes"
+    "+ c.forum_likes AS likes"
 )  # its one parameter (the like emoji, `likes_store.keys_param`) comes before the query's others
+# Likes are the members who reacted with a like emoji, plus, for a contribution imported from the old
+# forum, the likes it had there (`forum_likes`).
 HIT_START, HIT_END = "\x02", "\x03"  # snippet() markers, replaced by bold after escaping markdown
 
 
@@ -114,7 +116,7 @@ class Contribution:
     id: int
     guild_id: int
     episode_id: int
-    author_id: int
+    author_id: int | None  # None: a forum author not linked to a member yet (`author_name` is the forum name)
     author_name: str | None
     origin: str
     title: str | None
@@ -129,8 +131,10 @@ class Contribution:
     added_by: int | None
     created_at: datetime
     edited_at: datetime | None
-    likes: int
+    likes: int  # reactions with a like emoji, plus the likes an imported forum post had there
     mark: str = "normal"  # one of MARKS: "normal", "key" (first in the dossier), "excluded" (left out)
+    forum_likes: int = 0  # the likes an imported forum post had on the forum (part of `likes`)
+    reply_to_id: int | None = None  # an imported reply: the contribution it answers
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Contribution:
@@ -156,6 +160,8 @@ class Contribution:
             edited_at=from_ts(row["edited_at"]),
             likes=row["likes"],
             mark=row["mark"],
+            forum_likes=row["forum_likes"],
+            reply_to_id=row["reply_to_id"],
         )
 
 
@@ -180,10 +186,11 @@ class StoredMessage:
 class SearchHit:
     id: int
     episode_code: str
-    author_id: int
+    author_id: int | None  # None: a forum author not linked to a member yet
     created_at: datetime
     jump_url: str | None
     snippet: str  # with HIT_START / HIT_END around matches
+    author_name: str | None = None
 
 
 # -- writes --------------------------------------------------------------------------------------------
@@ -347,7 +354,7 @@ class Marked:
     """What `/research mark` changed."""
 
     id: int
-    author_id: int
+    author_id: int | None
     old: str
     new: str
 
@@ -464,9 +471,11 @@ async def removed_message_ids(db: Database, episode_id: int) -> set[int]:
 
 
 async def contributor_ids(db: Database, episode_id: int) -> list[int]:
-    """Every contributor of one episode once, in order of their first contribution."""
+    """Every contributor of one episode once, in order of their first contribution (members only: a
+    forum name not linked to a member can't be mentioned)."""
     rows = await db.fetchall(
-        "SELECT author_id FROM contributions WHERE episode_id = ? GROUP BY author_id ORDER BY MIN(id)",
+        "SELECT author_id FROM contributions WHERE episode_id = ? AND author_id IS NOT NULL "
+        "GROUP BY author_id ORDER BY MIN(id)",
         (episode_id,),
     )
     return [r[0] for r in rows]

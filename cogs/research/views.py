@@ -81,11 +81,20 @@ ALREADY = {
 }
 
 
+def author_text(author_id: int | None, author_name: str | None) -> str:
+    """A contributor as a mention (pinging nobody where it is shown), or, for a forum author not linked
+    to a member yet, their forum name."""
+    if author_id is not None:
+        return f"<@{author_id}>"
+    return f"{_short(author_name or 'a forum member', 60)} (forum)"
+
+
 def contribution_line(c: Contribution) -> str:
     """One contribution in `/research list`: number, its mark (key, excluded), author, date, likes,
     link and an excerpt, in at most LINE_MAX characters whatever the member typed."""
     badge = f" · {MARK_BADGES[c.mark]}" if c.mark in MARK_BADGES else ""
-    head = f"**#{c.id}**{badge} · <@{c.author_id}> · {ts(c.created_at, 'd')} · {likes_text(c.likes)}"
+    who = author_text(c.author_id, c.author_name)
+    head = f"**#{c.id}**{badge} · {who} · {ts(c.created_at, 'd')} · {likes_text(c.likes)}"
     if c.jump_url and len(c.jump_url) <= 120:
         head += f" · [link]({c.jump_url})"
     text = _short(c.body, 110) if c.body else ""
@@ -120,7 +129,8 @@ def like_emoji_text(likes: LikeEmoji) -> str:
 
 
 def search_line(hit: SearchHit) -> str:
-    head = f"**#{hit.id}** · `{hit.episode_code}` · <@{hit.author_id}> · {ts(hit.created_at, 'd')}"
+    who = author_text(hit.author_id, hit.author_name)
+    head = f"**#{hit.id}** · `{hit.episode_code}` · {who} · {ts(hit.created_at, 'd')}"
     if hit.jump_url and len(hit.jump_url) <= 120:
         head += f" · [link]({hit.jump_url})"
     snippet = _escape(" ".join(hit.snippet.split()))
