@@ -36,6 +36,8 @@ from cogs.episodes.cog import Episodes
 from cogs.episodes.posts_store import NOTE_JOB
 from cogs.episodes.service import EpisodeService
 from cogs.episodes.sync import CARD_SYNC
+from cogs.forum_import.service import ForumImportService
+from cogs.forum_import.store import POST_JOB as IMPORT_POST_JOB
 from cogs.help.cog import Help
 from cogs.reminders import views as reminder_views
 from cogs.reminders.cog import Reminders
@@ -62,6 +64,7 @@ class Services:
     reminders: ReminderService
     deadlines: DeadlineService
     digest: DigestService
+    forum_import: ForumImportService  # `/import`: the old Discourse forum's topics and posts
 
 
 def build_services(bot: discord.Client, settings: Settings) -> Services:
@@ -85,6 +88,7 @@ def build_services(bot: discord.Client, settings: Settings) -> Services:
         reminders=ReminderService(*posting),
         deadlines=DeadlineService(*posting),
         digest=DigestService(*posting),
+        forum_import=ForumImportService(*feature),
     )
 
 
@@ -102,6 +106,7 @@ def register_handlers(bot: discord.Client, s: Services) -> None:
     batch(REMINDER, s.reminders.deliver_reminders)
     batch(DEADLINE, s.deadlines.deliver_deadlines)
     each(DIGEST, s.digest.deliver_digest)
+    each(IMPORT_POST_JOB, s.forum_import.post_job)  # the forum post of an imported episode
     s.outbox.register(REMINDER, ReminderItems(s.db, s.scheduler))
     # Told after an episode's status changed, in this order.
     s.episodes.status_listeners.extend([s.research.on_status, s.deadlines.on_status])
