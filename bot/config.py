@@ -25,6 +25,9 @@ class Settings:
     log_level: int
     log_dir: Path | None
     gc_freeze: bool = True
+    # Sent as Api-Key / Api-Username to a Discourse forum by `/import discourse` (private categories).
+    discourse_api_key: str | None = None
+    discourse_api_username: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -49,6 +52,8 @@ class Settings:
             log_level=level,
             log_dir=Path(log_dir).expanduser() if log_dir else None,
             gc_freeze=freeze_raw in {"1", "true", "yes", "on"},
+            discourse_api_key=(env.get("DISCOURSE_API_KEY") or "").strip() or None,
+            discourse_api_username=(env.get("DISCOURSE_API_USERNAME") or "").strip() or None,
         )
 
     def require_token(self) -> str:

@@ -36,6 +36,7 @@ from cogs.episodes.cog import Episodes
 from cogs.episodes.posts_store import NOTE_JOB
 from cogs.episodes.service import EpisodeService
 from cogs.episodes.sync import CARD_SYNC
+from cogs.forum_import.cog import ForumImport
 from cogs.forum_import.service import ForumImportService
 from cogs.forum_import.store import POST_JOB as IMPORT_POST_JOB
 from cogs.help.cog import Help
@@ -132,5 +133,6 @@ def feature_cogs(bot: commands.Bot, s: Services, episode: app_commands.Group) ->
         Reminders(bot, s.reminders, s.pages),
         Deadlines(s.deadlines, episode),
         Digest(s.digest),
+        ForumImport(bot, s.forum_import),
         Help(s.episodes),
     ]

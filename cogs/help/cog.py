@@ -24,12 +24,17 @@ AUDIENCE = {
     "episode deadline": "hosts and authors",
     "research remove": "contributor or hosts",
     "research mark": "hosts and authors",
+    "import discourse": "admins",
+    "import file": "admins",
+    "import authors": "admins",
+    "import link": "admins",
 }
 GROUP_TITLES = {
     "episode": "Episodes",
     "research": "Research",
     "remind": "Reminders",
     "config": "Settings (Manage Server)",
+    "import": "Moving from the old forum (Manage Server)",
 }
 
 
@@ -44,9 +49,9 @@ def help_lines(tree: app_commands.CommandTree, *, host: bool, admin: bool) -> di
         if top == "config" and not admin:
             continue
         audience = AUDIENCE.get(name, "")
-        if audience == "hosts" and not host:
+        if (audience == "hosts" and not host) or (audience == "admins" and not admin):
             continue
-        suffix = f" *({audience})*" if audience and audience != "hosts" else ""
+        suffix = f" *({audience})*" if audience and audience not in {"hosts", "admins"} else ""
         section = GROUP_TITLES.get(top, "General")
         sections.setdefault(section, []).append(f"`/{name}` — {command.description}{suffix}")
     menus = [m.name for m in tree.get_commands(type=discord.AppCommandType.message)]
