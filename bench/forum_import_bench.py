@@ -117,7 +117,7 @@ class Ticker:
         self._running = False
 
 
-async def measured(label: str, env, guild, member, channel, topics, actor_id: int) -> None:
+async def measured(label: str, env, guild, member, channel, topics, actor_id: int, ask: bool) -> None:
     service = env.bot.services.forum_import
     metrics = env.bot.services.metrics
     ticker = Ticker()
@@ -126,7 +126,7 @@ async def measured(label: str, env, guild, member, channel, topics, actor_id: in
     done = asyncio.Event()
 
     async def member_asks() -> None:  # a member's command every 250 ms while the import runs
-        while not done.is_set():
+        while ask and not done.is_set():
             t0 = time.perf_counter()
             await member.slash(channel, "episode list")
             answers.append(time.perf_counter() - t0)
@@ -167,7 +167,7 @@ async def measured(label: str, env, guild, member, channel, topics, actor_id: in
         )
 
 
-async def main(n_topics: int, n_posts: int, in_research: int, workdir: str) -> None:
+async def main(n_topics: int, n_posts: int, in_research: int, ask: bool, workdir: str) -> None:
     os.environ["DATABASE_PATH"] = str(Path(workdir) / "bench.sqlite3")
     os.environ["LOG_DIR"] = ""
     rng = random.Random(1924)
@@ -186,8 +186,10 @@ async def main(n_topics: int, n_posts: int, in_research: int, workdir: str) -> N
         reader = guild.add_member(env.create_user("reader"))
         await admin.slash(general, "config channels", research_forum=forum)
         bot_guild = env.bot.get_guild(guild.id)
-        await measured("First import", env, bot_guild, reader, general, topics, admin.id)
-        await measured("The same import again (a re-run)", env, bot_guild, reader, general, topics, admin.id)
+        await measured("First import", env, bot_guild, reader, general, topics, admin.id, ask)
+        await measured(
+            "The same import again (a re-run)", env, bot_guild, reader, general, topics, admin.id, ask
+        )
         size = Path(os.environ["DATABASE_PATH"]).stat().st_size
         print(f"\nDatabase file: {size / 2**20:.0f} MiB")
         await env.bot.close()
@@ -198,9 +200,14 @@ if __name__ == "__main__":
     parser.add_argument("--topics", type=int, default=1000)
     parser.add_argument("--posts", type=int, default=50)
     parser.add_argument("--in-research", type=int, default=0, help="topics (of the first) that get a post")
+    parser.add_argument(
+        "--quiet-members",
+        action="store_true",
+        help="no member commands during the import (the simulator answering them runs on the same event loop)",
+    )
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="archivist-import-bench-")
     try:
-        asyncio.run(main(args.topics, args.posts, args.in_research, workdir))
+        asyncio.run(main(args.topics, args.posts, args.in_research, not args.quiet_members, workdir))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -45,7 +45,7 @@ POST_STATUSES = frozenset({Status.IN_RESEARCH, Status.WRITING})  # these get a f
 THANKED_STATUSES = frozenset({Status.RECORDED, Status.PUBLISHED})  # their thank-you counts as posted
 POST_RETRY = 30.0  # seconds before the job retries a forum post Discord refused
 POST_TRIES = 10  # a post refused this many times (403, no forum configured) waits for the next change
-BATCH = 500  # posts per executemany; the event loop gets a turn between batches
+BATCH = 100  # posts per executemany; the event loop gets a turn between batches
 CARDS_NOW = 10  # cards refreshed at once after a link (the others by their jobs, within a minute)
 REMOVED = "removed from the research record in Discord"
 MESSAGE_MAX = 2000
@@ -185,11 +185,12 @@ class _Plan:
     fingerprint: str
     authors: tuple[str, ...]  # forum names in the Author line
     people: tuple[tuple[str, str | None], ...]  # every forum name in the topic: (username, display name)
-    posts: tuple[tuple[ForumPost, str, str, str], ...]  # research posts with attachments, links JSON, body
+    posts: tuple[tuple[ForumPost, str], ...]  # research posts with their images as attachments (JSON)
 
 
-def _plan(topic: ForumTopic) -> _Plan:
-    """Everything about a topic that needs no database: checked fields, its fingerprint, its posts."""
+async def _plan(topic: ForumTopic) -> _Plan:
+    """Everything about a topic that needs no database: checked fields, its fingerprint, its posts (a
+    long topic gives the event loop a turn every BATCH posts)."""
     try:
         code = rules.validate_code(topic.code)
     except InvalidInput:
@@ -217,11 +218,13 @@ def _plan(topic: ForumTopic) -> _Plan:
         people.setdefault(username.lower(), (username, None))
     for post in research:
         people.setdefault(post.username.lower(), (post.username, post.name))
-    posts = tuple(
-        (post, store.attachments_json(post.images), json.dumps(extract_links(post.raw), ensure_ascii=False), post.raw)
-        for post in research
-    )  # fmt: skip
-    return _Plan((topic.forum, topic.topic_id), fields, fingerprint, authors, tuple(people.values()), posts)
+    posts = []
+    for part in _chunks(research):
+        posts += [(post, store.attachments_json(post.images)) for post in part]
+        await asyncio.sleep(0)
+    return _Plan(
+        (topic.forum, topic.topic_id), fields, fingerprint, authors, tuple(people.values()), tuple(posts)
+    )
 
 
 @dataclass(slots=True)
@@ -352,7 +355,7 @@ class ForumImportService(FeatureService):
             )
 
         try:
-            plan = _plan(topic)
+            plan = await _plan(topic)
         except InvalidInput as exc:
             return result("failed", exc.message)
         try:
@@ -465,28 +468,34 @@ class ForumImportService(FeatureService):
         new: list[PostRow] = []
         changed: list[tuple[int, PostRow]] = []
         unchanged = 0
-        for post, attachments, links, body in plan.posts:
+        for index, (post, attachments) in enumerate(plan.posts, 1):
+            if index % BATCH == 0:
+                await asyncio.sleep(0)  # a long topic: the event loop's turn
             author = authors[post.username.lower()]
-            row = PostRow(
-                post_id=post.post_id, number=post.number, author_id=author.member_id, forum_author_id=author.id,
-                author_name=author.username, body=body, attachments=attachments, links=links, jump_url=post.url,
-                created_at=int(post.created_at.timestamp()),
-                edited_at=int(post.edited_at.timestamp()) if post.edited_at else None, forum_likes=post.likes,
-            )  # fmt: skip
             old = stored.get(post.post_id)
             if old is not None and old.contribution_id is None:
                 written.skipped[REMOVED] += 1
                 continue
             if author.member_id is None:
                 written.waiting[author.username] += 1
+            edited_at = int(post.edited_at.timestamp()) if post.edited_at else None
+            now_on_forum = (post.raw, attachments, post.url, edited_at, post.likes)
+            if (
+                old is not None
+                and (old.body, old.attachments, old.jump_url, old.edited_at, old.forum_likes) == now_on_forum
+            ):
+                unchanged += 1
+                continue
+            row = PostRow(
+                post_id=post.post_id, number=post.number, author_id=author.member_id, forum_author_id=author.id,
+                author_name=author.username, body=post.raw, attachments=attachments,
+                links=json.dumps(extract_links(post.raw), ensure_ascii=False), jump_url=post.url,
+                created_at=int(post.created_at.timestamp()), edited_at=edited_at, forum_likes=post.likes,
+            )  # fmt: skip
             if old is None:
                 new.append(row)
-            elif (old.body, old.attachments, old.jump_url, old.edited_at, old.forum_likes) != (
-                row.body, row.attachments, row.jump_url, row.edited_at, row.forum_likes,
-            ):  # fmt: skip
-                changed.append((old.contribution_id, row))
             else:
-                unchanged += 1
+                changed.append((old.contribution_id, row))
         for part in _chunks(new):
             await store.add_posts_in(tx, guild_id, episode_id, topic.forum, topic.topic_id, part, ts)
             await asyncio.sleep(0)
@@ -518,7 +527,7 @@ class ForumImportService(FeatureService):
         except (discord.HTTPException, NotConfigured) as exc:
             log.warning("the forum post of imported episode %s waits for its job: %s", episode_id, exc)
 
-    async def open_post(self, episode_id: int) -> bool:
+    async def open_post(self, episode_id: int, *, by_job: bool = False) -> bool:
         """Open the forum post of an imported episode In Research or Writing: the call for research with
         a line linking the old topic, the status card and the tags, pinging nobody. True when it has
         its post (now or before) or needs none. Raises discord.HTTPException when Discord refused and
@@ -526,12 +535,12 @@ class ForumImportService(FeatureService):
         lock = self._post_locks.setdefault(episode_id, asyncio.Lock())
         try:
             async with lock:
-                return await self._open_post(episode_id)
+                return await self._open_post(episode_id, by_job)
         finally:
             if not lock.locked() and self._post_locks.get(episode_id) is lock:
                 del self._post_locks[episode_id]
 
-    async def _open_post(self, episode_id: int) -> bool:
+    async def _open_post(self, episode_id: int, by_job: bool) -> bool:
         episode = await episode_store.get(self.db, episode_id)
         if episode is None or episode.thread_id is not None or episode.status not in POST_STATUSES:
             return True
@@ -561,7 +570,8 @@ class ForumImportService(FeatureService):
         if not saved:  # opened meanwhile by another path: this one is not wanted
             await self.episodes.posts.delete_quietly(created.thread)
             return True
-        await self.scheduler.cancel_by_key_prefix(store.post_key(episode_id))
+        if not by_job:  # opened at once: its job is not needed (the job itself is recorded done)
+            await self.scheduler.cancel_by_key_prefix(store.post_key(episode_id))
         wanted = rules.managed_tag_names(episode.status, bool(data.authors))
         if any(tag not in tags for tag in wanted):
             await self.episodes.posts.schedule_card_sync(episode_id, CARD_RETRY_SECONDS)
@@ -570,7 +580,7 @@ class ForumImportService(FeatureService):
     async def post_job(self, job: Job) -> Outcome:
         """The `forum_import_post` job: open the post Discord refused when the topic was imported."""
         try:
-            await self.open_post(job.payload["episode_id"])
+            await self.open_post(job.payload["episode_id"], by_job=True)
         except discord.HTTPException as exc:
             return refusal_outcome(exc, job.attempts, "an imported episode's post", POST_RETRY)
         except NotConfigured as exc:  # no research forum (any more): tried a while, then left

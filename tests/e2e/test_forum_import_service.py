@@ -434,3 +434,18 @@ async def test_a_forum_name_that_becomes_a_members_username_is_linked_by_the_nex
     assert report.waiting == ()
     assert by_post(await dossier(world))[3]["author_id"] == str(ardent.id)
     assert await world.bot.services.forum_import.unlinked_authors(world.guild.id) == []
+
+
+async def test_a_post_discord_refuses_is_opened_later_by_its_job(world):
+    world.env.inject_error("POST", f"/channels/{world.forum.id}/threads", status=500, times=1)
+    report = await run(world, seed())
+    assert report.episodes_created == 1 and world.forum.threads == []  # imported all the same
+    episode = await episode_store.get_by_code(world.bot.services.db, world.guild.id, SEED_CODE)
+    assert episode.thread_id is None
+    await later(world, 31)
+    thread = world.thread_of(SEED_CODE)
+    assert len(world.forum.threads) == 1 and "/t/1924-01-lenins-death" in thread.history()[0].content
+    await later(world, 3600)
+    assert len(world.forum.threads) == 1  # opened once
+    jobs = await world.bot.services.db.fetchall("SELECT state FROM jobs WHERE kind = 'forum_import_post'")
+    assert [j[0] for j in jobs] == ["done"]
