@@ -500,3 +500,26 @@ async def test_forum_names_autocomplete_for_admins(world, forum):
     group = next(c for c in await world.bot.tree.fetch_commands() if c.name == "import")
     world.guild.set_command_permissions(group, {world.alice: True})
     assert await world.alice.autocomplete(world.general, "import link", "forum_name", "") == []
+
+
+async def test_the_report_comes_by_dm_when_the_reply_cant_be_edited_any_more(world, forum):
+    """Discord takes edits of a command's reply for 15 minutes; a longer import sends its report by DM."""
+    world.env.inject_error(
+        "PATCH", "/webhooks/*/messages/@original", status=401, code=50027, message="Invalid Webhook Token"
+    )
+    r = await run(world, url=forum.url, category="episode-research")
+    assert not r.response.embeds and len(world.forum.threads) == 2  # the import went on
+    (dm,) = world.admin.user.dm_channel.history()
+    assert dm.content == "Your forum import has finished."
+    assert "Episodes: 3 created" in dm.embeds[0].description
+
+
+async def test_an_import_needs_the_research_forum_but_a_dry_run_does_not(simcord_env, forum):
+    guild = simcord_env.create_guild("New Server")
+    general = guild.create_text_channel("general")
+    admin_role = guild.create_role("Admin", permissions=discord.Permissions(manage_guild=True))
+    admin = guild.add_member(simcord_env.create_user("owner"), roles=[admin_role])
+    r = await admin.slash(general, "import discourse", url=forum.url, category="episode-research")
+    assert "/config channels" in answer(r) and not r.response.embeds
+    r = await admin.slash(general, "import discourse", url=forum.url, topic="4711", dry_run=True)
+    assert r.response.embeds[0].title == "Dry run: nothing was changed"
