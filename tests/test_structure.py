@@ -13,7 +13,17 @@ from bot import wiring
 from bot.core.interactions import ArchivistTree
 
 ROOT = Path(__file__).resolve().parents[1]
-FEATURE_COGS = {"Admin", "Episodes", "Assignments", "Research", "Reminders", "Deadlines", "Digest", "Help"}
+FEATURE_COGS = {
+    "Admin",
+    "Episodes",
+    "Assignments",
+    "Research",
+    "Reminders",
+    "Deadlines",
+    "Digest",
+    "Help",
+    "ForumImport",
+}
 
 
 def command_names(bot) -> list[str]:
