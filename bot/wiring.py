@@ -8,6 +8,7 @@ A new command goes in its feature's cog (or the cog's group); a new feature adds
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import discord
@@ -33,12 +34,14 @@ from cogs.deadlines.service import DEADLINE, DeadlineService
 from cogs.digest.cog import Digest
 from cogs.digest.service import DIGEST, DigestService
 from cogs.episodes.cog import Episodes
+from cogs.episodes.notes import NOTE_EDIT_JOB
 from cogs.episodes.posts_store import NOTE_JOB
 from cogs.episodes.service import EpisodeService
 from cogs.episodes.sync import CARD_SYNC
 from cogs.forum_import.cog import ForumImport
 from cogs.forum_import.service import ForumImportService
 from cogs.forum_import.store import POST_JOB as IMPORT_POST_JOB
+from cogs.forum_import.store import topic_url as import_topic_url
 from cogs.help.cog import Help
 from cogs.reminders import views as reminder_views
 from cogs.reminders.cog import Reminders
@@ -99,6 +102,7 @@ def register_handlers(bot: discord.Client, s: Services) -> None:
     batch = s.scheduler.register  # a handler given every due job of its kind at once
     each(CARD_SYNC, s.episodes.posts.card_job)
     each(NOTE_JOB, s.episodes.notes.note_job)
+    each(NOTE_EDIT_JOB, s.episodes.notes.note_edit_job)  # a note amended ("would like to write" → decided)
     each(REVIEW_SYNC, s.assignments.review.review_job)
     each(TELL_JOB, s.assignments.telling.tell_job)
     each(THANKS_JOB, s.research.posts.thanks_job)
@@ -109,6 +113,8 @@ def register_handlers(bot: discord.Client, s: Services) -> None:
     each(DIGEST, s.digest.deliver_digest)
     each(IMPORT_POST_JOB, s.forum_import.post_job)  # the forum post of an imported episode
     s.outbox.register(REMINDER, ReminderItems(s.db, s.scheduler))
+    # The starter message of an episode imported from the old forum keeps saying where its research began.
+    s.episodes.posts.origin_urls.append(functools.partial(import_topic_url, s.db))
     # Told after an episode's status changed, in this order.
     s.episodes.status_listeners.extend([s.research.on_status, s.deadlines.on_status])
     # Buttons that keep working after a restart (their custom id carries what they act on).

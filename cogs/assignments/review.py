@@ -1,5 +1,8 @@
 """Review messages of author requests: posting them where hosts decide, and keeping them there.
 
+The volunteer's "would like to write this episode" note in the thread shows the outcome once the
+request is settled (approved, declined, withdrawn): the note is amended, and a refused edit retried.
+
 A volunteer's request is stored before anything is posted, so it is never lost: when the review
 channel is missing or refuses the post, a `review_sync` job posts it later. The same job brings a
 review message up to date when editing it after a decision failed.
@@ -22,7 +25,7 @@ from bot.core.scheduler import DONE, Failed, Outcome, Retry, Scheduler
 from bot.core.service import FeatureService
 from cogs.assignments import store
 from cogs.assignments.store import AuthorRequest
-from cogs.assignments.views import review_embed, review_view
+from cogs.assignments.views import review_embed, review_view, volunteer_note, volunteer_note_decided
 from cogs.episodes import store as episode_store
 from cogs.episodes.service import EpisodeService
 from cogs.episodes.store import Episode
@@ -189,8 +192,22 @@ class ReviewMessages(FeatureService):
                 reposted += 1
         return reposted
 
+    async def show_in_thread(self, request: AuthorRequest, episode: Episode) -> bool:
+        """Amend the volunteer's note in the episode's thread to show how the request was settled (its
+        edit is retried until Discord takes it). False when it waits for a retry."""
+        decided = volunteer_note_decided(request)
+        if decided is None:
+            return True
+        since = int(request.created_at.timestamp())
+        note_id = await self.episodes.notes.find(episode.id, volunteer_note(request.user_id), since)
+        if note_id is None:
+            return True
+        return await self.episodes.notes.amend(note_id, decided, guild_id=episode.guild_id)
+
     async def update_review_message(self, request: AuthorRequest, episode: Episode) -> bool:
-        """Show the request's current state on its review message (retried later when refused)."""
+        """Show the request's current state on its review message and on the volunteer's note in the
+        thread (each retried later when refused)."""
+        await self.show_in_thread(request, episode)
         if request.review_message_id is None:
             return True
         try:

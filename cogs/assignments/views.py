@@ -102,6 +102,24 @@ def decision_text(request: AuthorRequest) -> str:
     return "⏳ Waiting for a host"
 
 
+def volunteer_note(user_id: int) -> str:
+    """The note in the episode's thread when a member volunteers (amended once the request is settled)."""
+    return f"🙋 <@{user_id}> would like to write this episode."
+
+
+def volunteer_note_decided(request: AuthorRequest) -> str | None:
+    """The volunteer's note once the request is settled; None while it is pending. A decline says no
+    more in the thread than that: the reason goes to the member alone."""
+    offered = f"🙋 <@{request.user_id}> offered to write this episode"
+    if request.status is RequestStatus.APPROVED:
+        return f"{offered} — ✅ approved by <@{request.decided_by}>."
+    if request.status is RequestStatus.DECLINED:
+        return f"{offered} — ❌ not accepted."
+    if request.status is RequestStatus.WITHDRAWN:
+        return f"{offered} — ↩️ withdrawn."
+    return None
+
+
 def review_embed(request: AuthorRequest, episode: Episode) -> discord.Embed:
     embed = discord.Embed(
         title=clip(f"Author request · {episode.code} · {episode.title}", TITLE_MAX),
@@ -296,8 +314,10 @@ CLICKS = {"approve": approve_clicked, "decline": decline_clicked, "withdraw": wi
 
 
 async def _show_decision(interaction: discord.Interaction, decided: Decided) -> None:
-    """Edit the review message (as the interaction's answer when it was clicked there)."""
+    """Edit the review message (as the interaction's answer when it was clicked there), and the
+    volunteer's note in the thread."""
     request, episode = decided.request, decided.episode
+    review = services_of(interaction).assignments.review
     message = interaction.message
     if message is not None and message.id == request.review_message_id and not interaction.response.is_done():
         try:
@@ -306,7 +326,8 @@ async def _show_decision(interaction: discord.Interaction, decided: Decided) -> 
                 view=review_view(request),
                 allowed_mentions=discord.AllowedMentions.none(),
             )
+            await review.show_in_thread(request, episode)
             return
         except discord.HTTPException as exc:
             log.warning("could not edit review message of request %s in place (%s)", request.id, exc.status)
-    await services_of(interaction).assignments.review.update_review_message(request, episode)
+    await review.update_review_message(request, episode)

@@ -3,6 +3,10 @@
 A note is kept in the database before it is posted (`thread_notes`) and delivered by a `thread_note`
 job until Discord takes it; the id of the message that carries it is recorded, so a retry never posts
 it twice.
+
+A note can be amended once what it announced is settled ("would like to write" → "approved"): the new
+text is kept in a `thread_note_edit` job before the edit is tried, and the job edits the message once
+the note is posted and Discord takes the edit.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ import discord
 from bot.clock import now
 from bot.core.db import Database
 from bot.core.jobs import Job
-from bot.core.scheduler import DONE, Failed, Outcome, Scheduler
-from cogs.episodes import posts_store, store
+from bot.core.scheduler import DONE, Failed, Outcome, Retry, Scheduler
+from cogs.episodes import notes_store, posts_store, store
 from cogs.episodes.posts_store import NewNote, ThreadNote
 from cogs.episodes.store import Episode
 from cogs.episodes.sync import PostSync, only_pinging, refusal_outcome
@@ -27,6 +31,8 @@ log = logging.getLogger(__name__)
 
 NOTE_RETRY_SECONDS = 30.0
 NOTE_LOOKBACK = 50  # recent messages searched for a note whose post may have arrived
+NOTE_EDIT_JOB = "thread_note_edit"
+NOTE_EDIT_TRIES = 12  # a note not posted yet is waited for with backoff (30 s … 15 min), ~2 hours in all
 
 
 class ThreadNotes:
@@ -58,6 +64,59 @@ class ThreadNotes:
 
     async def note_job(self, job: Job) -> Outcome:
         return await self._post_note(job.payload["note_id"], attempts=job.attempts)
+
+    # -- amending a note -----------------------------------------------------------------------------
+
+    async def find(self, episode_id: int, content: str, since_ts: int) -> int | None:
+        """The note of the episode reading `content`, kept at or after `since_ts`; None if there is none."""
+        return await notes_store.find_note(self.db, episode_id, content, since_ts)
+
+    async def amend(self, note_id: int, content: str, *, guild_id: int | None = None) -> bool:
+        """Change a note's message to `content`: now when Discord takes it (True), else by its
+        `thread_note_edit` job, which is saved first so that a stop or a refusal loses nothing."""
+        job_id = await self.scheduler.schedule(
+            NOTE_EDIT_JOB,
+            now().timestamp() + NOTE_RETRY_SECONDS,
+            {"note_id": note_id, "content": content},
+            guild_id=guild_id,
+            dedupe_key=f"note-edit:{note_id}",
+            replace=True,
+        )
+        try:
+            outcome = await self._edit_note(note_id, content, attempts=0)
+        except Exception as exc:
+            log.warning("note %s not amended now (%s); its job will", note_id, exc)
+            return False
+        if outcome is DONE:
+            await self.scheduler.cancel(job_id)
+        return outcome is DONE
+
+    async def note_edit_job(self, job: Job) -> Outcome:
+        return await self._edit_note(job.payload["note_id"], job.payload["content"], attempts=job.attempts)
+
+    async def _edit_note(self, note_id: int, content: str, *, attempts: int) -> Outcome:
+        async with self._note_lock(note_id):
+            note = await posts_store.get_note(self.db, note_id)
+            episode = await store.get(self.db, note.episode_id) if note is not None else None
+            if note is None or episode is None:
+                return Failed("the note or its episode is gone")
+            if not note.posted:  # its `thread_note` job posts it first; this waits for that
+                if attempts + 1 >= NOTE_EDIT_TRIES:
+                    return Failed("the note was never posted")
+                return Retry("the note is not posted yet")
+            try:
+                thread = await self.posts.thread(episode)
+                if thread is None:
+                    return Failed(f"the post of episode {episode.code} is gone")
+                if thread.archived:  # a message in an archived post can't be edited
+                    await thread.edit(archived=False)
+                await thread.get_partial_message(note.message_id).edit(
+                    content=content, allowed_mentions=discord.AllowedMentions.none()
+                )
+            except discord.HTTPException as exc:
+                log.warning("note %s of episode %s not amended: %s", note.id, episode.id, exc)
+                return refusal_outcome(exc, attempts, "a note's edit", NOTE_RETRY_SECONDS)
+            return DONE
 
     @asynccontextmanager
     async def _note_lock(self, note_id: int) -> AsyncIterator[None]:

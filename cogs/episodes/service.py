@@ -28,7 +28,7 @@ from cogs.episodes.posts_store import NewNote
 from cogs.episodes.rules import Status
 from cogs.episodes.store import Episode
 from cogs.episodes.sync import CARD_RETRY_SECONDS, PostSync
-from cogs.episodes.views import call_for_research, status_card
+from cogs.episodes.views import starter_text, status_card
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ class EpisodeService:
         created = await self._create_thread(
             forum,
             name=rules.thread_name(code, title),
-            content=call_for_research(draft),
+            content=starter_text(draft),
             embed=card,
             applied_tags=sync.tags_for(tags, Status.IN_RESEARCH, has_authors=False),
             allowed_mentions=discord.AllowedMentions.none(),

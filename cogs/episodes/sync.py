@@ -1,4 +1,6 @@
-"""Bringing an episode's forum post up to date: its card, name and tags (the `card_sync` job).
+"""Bringing an episode's forum post up to date: its starter message (the call for research while it is
+researched, thanks once it is recorded), card, name and tags (the `card_sync` job). The status tags are
+created moderated, so only moderators (and the bot) can put them on or take them off a post.
 
 A refusal that can never succeed (400: the payload is wrong; 404: the post or message is gone) is
 logged once and not retried; 403 (a moderator changed permissions) is retried with backoff a few times,
@@ -9,6 +11,7 @@ Posts orphaned by a stop while one was being created are removed at the next sta
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import discord
 
@@ -19,7 +22,7 @@ from bot.core.scheduler import DONE, Failed, Outcome, Retry, Scheduler
 from cogs.episodes import lists_store, posts_store, rules, store
 from cogs.episodes.rules import Status
 from cogs.episodes.store import Episode
-from cogs.episodes.views import status_card
+from cogs.episodes.views import starter_text, status_card
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,10 @@ CARD_RETRY_SECONDS = 30.0
 INCOMPLETE_TRIES = 8  # a post whose forum can't take the tags: 30 s ×3, then 4, 8, 15, 15 min
 FORBIDDEN_TRIES = 6  # a 403 is retried with backoff (30 s … 16 min) this many times, then given up
 UNKNOWN_GONE = frozenset({10003, 10004, 10008})  # Unknown Channel, Unknown Guild, Unknown Message
+
+# Where an episode's research began, when elsewhere (the old forum's topic): shown under its starter
+# message. Registered by `bot.wiring`; the first answer that is not None wins.
+OriginUrl = Callable[[int], Awaitable[str | None]]
 
 
 class SyncIncomplete(Exception):
@@ -63,18 +70,30 @@ def tags_for(tags: dict[str, discord.ForumTag], status: Status, has_authors: boo
     return [tags[n] for n in rules.managed_tag_names(status, has_authors) if n in tags]
 
 
+def _moderated(tag: discord.ForumTag) -> discord.ForumTag:
+    """The same tag (same id, name and emoji), moderated: only members who can manage posts apply it."""
+    copy = discord.ForumTag(name=tag.name, emoji=tag.emoji, moderated=True)
+    copy.id = tag.id
+    return copy
+
+
 async def ensure_tags(forum: discord.ForumChannel) -> dict[str, discord.ForumTag]:
-    """The forum's tags by name, after creating the managed ones it lacks (when there is room)."""
+    """The forum's tags by name, after creating the managed ones it lacks (when there is room), moderated.
+    Managed tags made before they were created moderated become moderated when the bot may manage the
+    forum (Manage Channel); without that permission they are left as they are (`/config check` says so)."""
     by_name = {t.name: t for t in forum.available_tags}
     missing = [name for name in rules.MANAGED_TAGS if name not in by_name]
-    if missing and len(forum.available_tags) + len(missing) <= 20:
+    open_tags = {t.id for t in forum.available_tags if t.name in rules.MANAGED_TAGS and not t.moderated}
+    room = len(forum.available_tags) + len(missing) <= 20
+    may_manage = forum.permissions_for(forum.guild.me).manage_channels
+    if (missing and room) or (open_tags and may_manage):
+        kept = [_moderated(t) if t.id in open_tags and may_manage else t for t in forum.available_tags]
+        created = [discord.ForumTag(name=n, moderated=True) for n in missing] if room else []
         try:
-            forum = await forum.edit(
-                available_tags=[*forum.available_tags, *(discord.ForumTag(name=n) for n in missing)]
-            )
+            forum = await forum.edit(available_tags=[*kept, *created])
             by_name = {t.name: t for t in forum.available_tags}
         except discord.HTTPException as exc:
-            log.warning("could not create forum tags in %s: %s", forum.id, exc)
+            log.warning("could not create or moderate forum tags in %s: %s", forum.id, exc)
     return by_name
 
 
@@ -85,6 +104,14 @@ class PostSync:
         self.bot = bot
         self.db = db
         self.scheduler = scheduler  # `card_job` handles its CARD_SYNC jobs (registered by `bot.wiring`)
+        self.origin_urls: list[OriginUrl] = []  # see OriginUrl (registered by `bot.wiring`)
+
+    async def origin_url(self, episode_id: int) -> str | None:
+        for origin in self.origin_urls:
+            url = await origin(episode_id)
+            if url:
+                return url
+        return None
 
     async def thread(self, episode: Episode) -> discord.Thread | None:
         """The episode's post; None only on evidence that it is gone (Discord answered Unknown Channel).
@@ -145,7 +172,8 @@ class PostSync:
         return False
 
     async def sync_post(self, episode_id: int) -> None:
-        """Card, name and tags of the episode's post; raises discord.HTTPException on refusal."""
+        """Starter message, card, name and tags of the episode's post; raises discord.HTTPException on
+        refusal. The starter message's text and card are one edit, so following the status costs nothing."""
         data = await lists_store.card_data(self.db, episode_id)
         episode = data.episode
         thread = await self.thread(episode)
@@ -155,7 +183,11 @@ class PostSync:
             await thread.edit(archived=False)
         refused: discord.HTTPException | None = None
         try:
-            await thread.get_partial_message(episode.starter_message_id).edit(embed=status_card(data))
+            await thread.get_partial_message(episode.starter_message_id).edit(
+                content=starter_text(episode, await self.origin_url(episode.id)),
+                embed=status_card(data),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
         except discord.HTTPException as exc:
             refused = exc  # the name and tags still follow the episode; the card is retried after
             if exc.status == 404 and exc.code == 10003:  # Unknown Channel: the post itself is gone

@@ -1,4 +1,6 @@
-"""The episode status card and the call for research that opens each episode's post."""
+"""The episode status card and the starter message of each episode's post: the call for research while
+the episode is researched or written, research closed with thanks once it is recorded or published,
+paused while it is shelved."""
 
 from __future__ import annotations
 
@@ -17,6 +19,10 @@ STATUS_COLOURS = {
     Status.SHELVED: discord.Colour.light_grey(),
 }
 
+
+# While an episode is in these statuses its post asks for research and, without an author, for volunteers.
+CALLING = frozenset({Status.IN_RESEARCH, Status.WRITING})
+MESSAGE_MAX = 2000
 
 # Discord's documented embed limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 TITLE_MAX = 256
@@ -87,7 +93,10 @@ def status_card(data: CardData) -> discord.Embed:
     embed.add_field(name="Status", value=episode.status.label, inline=True)
     embed.add_field(
         name="Authors",
-        value=mentions(data.authors, empty="Needs an author — `/episode volunteer`"),
+        value=mentions(
+            data.authors,
+            empty="Needs an author — `/episode volunteer`" if episode.status in CALLING else "—",
+        ),
         inline=True,
     )
     embed.add_field(name="Contributions", value=str(data.contribution_count), inline=True)
@@ -115,6 +124,44 @@ def call_for_research(episode: Episode) -> str:
         "Longer pieces can go through `/research submit`. If the episode has no author yet and you would "
         "like to write it, use `/episode volunteer` and a host will get back to you."
     )
+
+
+def research_closed(episode: Episode) -> str:
+    """The starter message once the episode is recorded or published: no more calls, thanks instead."""
+    return (
+        f"## {episode.code} {episode.title}\n"
+        f"Research for this episode is closed — thank you to everyone who contributed! The episode is "
+        f"**{episode.status.label}**. Everything posted here stays in its research dossier "
+        "(`/research export`), and `/research credits` lists the contributors for the credits."
+    )
+
+
+def research_paused(episode: Episode) -> str:
+    """The starter message while the episode is shelved."""
+    return (
+        f"## {episode.code} {episode.title}\n"
+        "This episode is **shelved** for now, so research and author requests are paused. What was posted "
+        "here stays in its research dossier (`/research export`); if the episode comes back, this post asks "
+        "for research again."
+    )
+
+
+def origin_line(url: str) -> str:
+    """Under the starter message of an episode imported from the old forum: where its research began."""
+    return f"\n\n📜 This episode's research began on the old forum: <{url}>"
+
+
+def starter_text(episode: Episode, origin_url: str | None = None) -> str:
+    """The starter message of the episode's post for its current status (see CALLING)."""
+    if episode.status in CALLING:
+        text = call_for_research(episode)
+    elif episode.status is Status.SHELVED:
+        text = research_paused(episode)
+    else:
+        text = research_closed(episode)
+    if origin_url and len(text) + len(origin_line(origin_url)) <= MESSAGE_MAX:
+        text += origin_line(origin_url)
+    return text
 
 
 def episode_line(e: EpisodeLine) -> str:
