@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
+import logging
 import sqlite3
 import sys
 from pathlib import Path
@@ -34,18 +33,22 @@ def run(settings: Settings) -> int:
         return fail(f"the log folder {settings.log_dir} can't be used ({exc.strerror or exc}): set LOG_DIR.")
 
     async def main() -> None:
-        # SIGTERM (a service manager's stop) ends the bot as Ctrl+C does: its work is cancelled, the bot
-        # closes (scheduler, Discord, then the database) and the process exits 0.
-        running = asyncio.current_task()
-        assert running is not None
-        with contextlib.suppress(NotImplementedError):  # Windows event loops have no signal handlers
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, running.cancel)
         bot = create_bot(settings)
-        async with bot:
+        # SIGTERM (a service manager's stop) and SIGINT (Ctrl+C) stop it cleanly: no new work, running
+        # commands finish (a few seconds at most), deliveries are recorded, the database is closed; exit 0.
+        bot.stop_on_signals(starting=asyncio.current_task())
+        try:
             # The database first: a file that can't be used is told as itself, before Discord is asked
             # anything (and without a word written to it).
             await bot.services.db.open()
-            await bot.start(token)
+            await bot.start(token)  # returns once a stop has closed the connection
+        except Exception:
+            if not bot.stopping:
+                raise
+            # Stopped while starting: what the stop closed under the start does not matter.
+            logging.getLogger("bot").info("start-up ended by the stop", exc_info=True)
+        finally:
+            await bot.close()  # waits for a stop under way to finish (the database is closed last)
 
     try:
         asyncio.run(main())
@@ -153,7 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     backup_parser = sub.add_parser("backup", help="copy the database consistently, even while the bot runs")
     backup_parser.add_argument("path")
     sub.add_parser("check", help="integrity check and migration status of the database")
-    sub.add_parser("demo", help="a scripted community against the simulator, no token needed")
+    demo_parser = sub.add_parser("demo", help="a scripted community against the simulator, no token needed")
+    demo_parser.add_argument(
+        "--browser", action="store_true", help="serve the simulated server in your browser to try it yourself"
+    )
+    demo_parser.add_argument("--port", type=int, default=None, help="with --browser: the loopback port")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -164,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from bot.demo import main as demo_main
 
-            return demo_main()
+            return demo_main(browser=args.browser, port=args.port)
         return run(settings)
     except ConfigError as exc:
         return fail(str(exc))
