@@ -1,9 +1,11 @@
-"""`python -m bot [run|backup PATH|check|demo]`: run Archivist, or operate on its database."""
+"""`python -m bot [run|backup PATH|check|demo]` (installed as `archivist`): run Archivist, or look after its
+database."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
 import sqlite3
 import sys
@@ -146,11 +148,21 @@ async def check(settings: Settings) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    load_dotenv()
-    parser = argparse.ArgumentParser(
-        prog="python -m bot", description="Run Archivist or look after its data."
+def demo_missing() -> str | None:
+    """Why the demo can't run here (the simulator is not installed), or None."""
+    if importlib.util.find_spec("simcord") is not None:
+        return None
+    return (
+        "the demo needs the Discord simulator, which this installation leaves out: "
+        "run `python3 tasks.py demo` in the project folder, or `pip install 'archivist[demo]'`."
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bot …`, installed as the `archivist` command."""
+    load_dotenv()
+    prog = "archivist" if Path(sys.argv[0]).name.startswith("archivist") else "python -m bot"
+    parser = argparse.ArgumentParser(prog=prog, description="Run Archivist or look after its data.")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the bot (the default)")
     backup_parser = sub.add_parser("backup", help="copy the database consistently, even while the bot runs")
@@ -169,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return asyncio.run(check(settings))
         if args.command == "demo":
+            if (missing := demo_missing()) is not None:
+                return fail(missing)
             from bot.demo import main as demo_main
 
             return demo_main(browser=args.browser, port=args.port)
