@@ -11,6 +11,7 @@ from bot.core.interactions import reply
 from bot.core.permissions import is_admin
 from bot.errors import InvalidInput, NotAllowed
 from cogs.config import rules as schedule_rules
+from cogs.config.check import report_embed, warnings_text
 from cogs.config.service import ConfigService
 from cogs.config.store import GuildSettings
 from cogs.research.likes import server_like_emoji
@@ -94,7 +95,22 @@ class ConfigGroup(
         if not changes:
             raise InvalidInput("Pick at least one channel: `research_forum`, `review` or `announcements`.")
         cfg = await self.service.update(interaction.guild_id, changes)
-        await reply(interaction, "Channels saved.", embed=settings_embed(cfg, interaction.guild))
+        text = "Channels saved."
+        warnings = await self.service.channel_warnings(interaction.guild, set(changes))
+        if warnings:
+            text += (
+                " But I can't do my work there yet:\n" + warnings_text(warnings) + "\n"
+                "Run `/config check` once that is fixed."
+            )
+        await reply(interaction, text, embed=settings_embed(cfg, interaction.guild))
+
+    @app_commands.command(
+        name="check", description="Check my permissions, the server and my intents, with how to fix problems"
+    )
+    async def check(self, interaction: discord.Interaction) -> None:
+        require_admin(interaction)
+        report = await self.service.check(interaction.guild)
+        await reply(interaction, embed=report_embed(report))
 
     @app_commands.command(name="roles", description="Choose the host role (hosts create and run episodes)")
     @app_commands.describe(host="Members with this role are hosts")
@@ -185,11 +201,16 @@ class ConfigGroup(
 
 
 class Admin(commands.Cog):
-    """Server configuration."""
+    """Server configuration, and the welcome a server gets when the bot joins it."""
 
     def __init__(self, bot: commands.Bot, service: ConfigService) -> None:
         self.bot = bot
+        self.service = service
         self.group = ConfigGroup(service)
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.service.welcome.welcome(guild)
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.group)

@@ -1,12 +1,15 @@
-"""Per-server settings: read them, change them, and tell the features that keep jobs in line with them."""
+"""Per-server settings: read them, change them, tell the features that keep jobs in line with them, check
+that the bot can work with them (`/config check`), and welcome a server the bot joins."""
 
 from __future__ import annotations
 
 import discord
 
 from bot.core.db import Database
-from cogs.config import store
+from cogs.config import check, store
+from cogs.config.check import Problem, Report
 from cogs.config.store import GuildSettings
+from cogs.config.welcome import Welcome
 
 SETTINGS_CHANGED = "archivist_settings_changed"  # the event (`on_archivist_settings_changed(guild_id)`)
 
@@ -15,6 +18,7 @@ class ConfigService:
     def __init__(self, bot: discord.Client, db: Database) -> None:
         self.bot = bot
         self.db = db
+        self.welcome = Welcome(db)  # the set-up steps posted when the bot joins a server
 
     async def get(self, guild_id: int) -> GuildSettings:
         return await store.get(self.db, guild_id)
@@ -27,3 +31,11 @@ class ConfigService:
         if notify:
             self.bot.dispatch(SETTINGS_CHANGED, guild_id)
         return cfg
+
+    async def check(self, guild: discord.Guild) -> Report:
+        """`/config check`: the bot's permissions in the configured channels, the server, its intents."""
+        return check.check_server(guild, await self.get(guild.id), self.bot.intents)
+
+    async def channel_warnings(self, guild: discord.Guild, columns: set[str]) -> list[Problem]:
+        """What the bot lacks in the channels just set (the `columns` of the settings)."""
+        return check.check_channels(guild, await self.get(guild.id), columns)

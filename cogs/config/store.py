@@ -76,3 +76,20 @@ async def set_meta(db: Database, key: str, value: str) -> None:
         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
+
+
+def _welcome_key(guild_id: int) -> str:
+    return f"welcomed:{guild_id}"
+
+
+async def welcomed_at(db: Database, guild_id: int) -> str | None:
+    """When (ISO time) the bot last posted its set-up steps to this server, if it ever did."""
+    return await get_meta(db, _welcome_key(guild_id))
+
+
+async def set_welcomed(db: Database, guild_id: int, when: str) -> None:
+    await set_meta(db, _welcome_key(guild_id), when)
+
+
+async def has_settings(db: Database, guild_id: int) -> bool:
+    return await db.fetchval("SELECT 1 FROM guild_settings WHERE guild_id = ?", (guild_id,)) is not None
