@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -29,6 +31,8 @@ AUDIENCE = {
     "import authors": "admins",
     "import link": "admins",
 }
+# A description's own "(hosts, its authors)": Discord shows it while typing; /help says who once, above.
+_WHO_IN_DESCRIPTION = re.compile(r"\s*\([^()]*\)\s*$")
 GROUP_TITLES = {
     "episode": "Episodes",
     "research": "Research",
@@ -51,9 +55,12 @@ def help_lines(tree: app_commands.CommandTree, *, host: bool, admin: bool) -> di
         audience = AUDIENCE.get(name, "")
         if (audience == "hosts" and not host) or (audience == "admins" and not admin):
             continue
-        suffix = f" *({audience})*" if audience and audience not in {"hosts", "admins"} else ""
+        description = command.description
+        if audience:  # who may use it is said once, in the same words for every command
+            description = _WHO_IN_DESCRIPTION.sub("", description)
+        suffix = f" *({audience})*" if audience and audience != "admins" else ""  # admins: the section says
         section = GROUP_TITLES.get(top, "General")
-        sections.setdefault(section, []).append(f"`/{name}` — {command.description}{suffix}")
+        sections.setdefault(section, []).append(f"`/{name}` — {description}{suffix}")
     menus = [m.name for m in tree.get_commands(type=discord.AppCommandType.message)]
     if menus:
         sections.setdefault("Research", []).extend(
