@@ -10,13 +10,23 @@ Topics are built in memory as the importer's parser returns them (`ForumTopic`),
 the import's own: episodes, forum names, contributions, their full-text index, likes and replies, one
 transaction per topic. Archive topics (Recorded, Published, Shelved) get no post in Discord; the
 `--in-research` ones do, through the simulator.
+
+The built topics stand in for the forum, which hands them over a page at a time: they are frozen out of
+the garbage collector's reach (as `bench/run.py` freezes the simulator's world), so that its passes
+walk the bot's heap, not the bench's. Full collections during each run are counted and timed.
+
+For the longest stall the ticker also says how much of it the event loop's thread spent running and
+how long it waited for a CPU (Linux's /proc/thread-self/schedstat): on a shared machine a stall the
+thread spent waiting for a CPU was the machine's, not the bot's.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
+import gc
 import os
 import random
 import shutil
@@ -65,7 +75,7 @@ def make_topics(rng: random.Random, n_topics: int, n_posts: int, in_research: in
             user = f"user{rng.randrange(300)}"
             posts.append(
                 ForumPost(
-                    post_id=topic_id * 1000 + number,
+                    post_id=topic_id * 1_000_000 + number,  # unique for topics of any length
                     number=number,
                     username=user,
                     name=user.title(),
@@ -101,26 +111,66 @@ def make_topics(rng: random.Random, n_topics: int, n_posts: int, in_research: in
 
 
 class Ticker:
-    """Sleeps TICK again and again; the longest oversleep is the longest the event loop was held."""
+    """Sleeps TICK again and again; the longest oversleep is the longest the event loop was held. Each
+    tick also notes the CPU time the loop's thread used and how long it waited for a CPU meanwhile."""
 
     def __init__(self) -> None:
-        self.stalls: list[float] = []
+        self.stalls: list[tuple[float, float, float]] = []  # (oversleep, thread ran, waited for a CPU)
         self._running = True
 
     async def run(self) -> None:
-        while self._running:
-            t0 = time.perf_counter()
-            await asyncio.sleep(TICK)
-            self.stalls.append(time.perf_counter() - t0 - TICK)
+        with _CpuWait() as waited:
+            while self._running:
+                t0, c0, w0 = time.perf_counter(), time.thread_time(), waited()
+                await asyncio.sleep(TICK)
+                self.stalls.append((time.perf_counter() - t0 - TICK, time.thread_time() - c0, waited() - w0))
 
     def stop(self) -> None:
         self._running = False
+
+
+class _CpuWait(contextlib.AbstractContextManager):
+    """Seconds the calling thread has waited for a CPU (0.0 where Linux's schedstat is not available)."""
+
+    def __enter__(self):
+        try:
+            self._fd: int | None = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+        except OSError:
+            self._fd = None
+        return self.read
+
+    def read(self) -> float:
+        if self._fd is None:
+            return 0.0
+        return int(os.pread(self._fd, 128, 0).split()[1]) / 1e9
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+
+
+class FullCollections:
+    """Generation-2 collections and how long each took (ms)."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append(1000 * (time.perf_counter() - self._started))
 
 
 async def measured(label: str, env, guild, member, channel, topics, actor_id: int, ask: bool) -> None:
     service = env.bot.services.forum_import
     metrics = env.bot.services.metrics
     ticker = Ticker()
+    full_gc = FullCollections()
+    gc.callbacks.append(full_gc)
     tick_task = asyncio.get_running_loop().create_task(ticker.run())
     answers: list[float] = []
     done = asyncio.Event()
@@ -141,8 +191,10 @@ async def measured(label: str, env, guild, member, channel, topics, actor_id: in
     await asking
     ticker.stop()
     await tick_task
+    gc.callbacks.remove(full_gc)
     posts = sum(len(t.posts) for t in topics)
     stalls = sorted(ticker.stalls)
+    longest, ran, waited = stalls[-1]
     print(f"\n{label}")
     print(f"  topics / posts                          {len(topics):,} / {posts:,}")
     print(f"  seconds                                 {seconds:.1f}")
@@ -157,9 +209,16 @@ async def measured(label: str, env, guild, member, channel, topics, actor_id: in
     )
     print(f"  SQL statements per topic                {(metrics.counter(STATEMENTS) - q0) / len(topics):.1f}")
     print(
-        f"  event loop held, longest / p99 (ms)     {1000 * stalls[-1]:.1f} / "
-        f"{1000 * stalls[int(0.99 * (len(stalls) - 1))]:.1f}  ({len(stalls):,} ticks of {TICK * 1000:.0f} ms)"
+        f"  event loop held, longest / p99 (ms)     {1000 * longest:.1f} / "
+        f"{1000 * stalls[int(0.99 * (len(stalls) - 1))][0]:.1f}  ({len(stalls):,} ticks of {TICK * 1000:.0f} ms)"
     )
+    print(
+        f"  … the longest: loop thread ran / waited for a CPU (ms)  {1000 * ran:.1f} / {1000 * waited:.1f}"
+        f"  (stalls over 20 ms: {sum(1 for s in stalls if s[0] > 0.020)})"
+    )
+    print(f"  most the loop thread ran in one tick (ms) {1000 * max(s[1] for s in stalls):.1f}")
+    pauses = full_gc.pauses
+    print(f"  full GC collections, longest (ms)       {len(pauses)}, {max(pauses, default=0):.1f}")
     if answers:
         print(
             f"  /episode list during it, p50 / max (ms) {1000 * statistics.median(answers):.0f} / "
@@ -173,6 +232,8 @@ async def main(n_topics: int, n_posts: int, in_research: int, ask: bool, workdir
     rng = random.Random(1924)
     t0 = time.perf_counter()
     topics = make_topics(rng, n_topics, n_posts, in_research)
+    gc.collect()
+    gc.freeze()  # the forum's side (see the module's docstring)
     print(f"Built {n_topics:,} topics of {n_posts} posts in memory in {time.perf_counter() - t0:.1f} s")
     bot = create_bot()
     async with simcord.run(bot) as env:

@@ -506,7 +506,9 @@ class ForumImportService(FeatureService):
         numbers = await store.post_numbers_in(tx, guild_id, topic.forum, topic.topic_id)
         was = {old.contribution_id: old.reply_to_id for old in stored.values() if old.contribution_id}
         replies = []
-        for post, *_ in plan.posts:
+        for index, (post, _) in enumerate(plan.posts, 1):
+            if index % BATCH == 0:
+                await asyncio.sleep(0)  # a long topic: the event loop's turn
             number = numbers.get(post.number)
             if number is None:
                 continue

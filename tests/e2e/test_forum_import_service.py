@@ -223,6 +223,28 @@ async def test_a_re_run_changes_nothing_and_says_so(world, db_path):
     assert world.env.http_requests[requests:] == []
 
 
+async def test_a_long_topic_keeps_every_reply_across_its_batches(world):
+    data = seed()
+    template = post_of(data, 3)
+    for number in range(7, 7 + 260):  # past BATCH more than twice: every stage works in parts
+        post = copy.deepcopy(template)
+        post.update(
+            id=990_000 + number,
+            post_number=number,
+            raw=f"Reading {number}: Krupskaya's letters on Lenin's last months.",
+            reply_to_post_number=number - 150 if number > 156 else 2,
+        )
+        data["post_stream"]["posts"].append(post)
+    report = await run(world, data)
+    assert report.contributions_added == 5 + 260
+    posts = by_post(await dossier(world))
+    for number in range(7, 7 + 260):
+        target = number - 150 if number > 156 else 2
+        assert posts[number]["reply_to"] == posts[target]["id"], number
+    again = await run(world, data)
+    assert (again.episodes_unchanged, again.contributions_unchanged) == (1, 5 + 260)
+
+
 async def test_an_edited_post_and_new_likes_update_its_contribution(world):
     data = seed()
     await run(world, data)
