@@ -18,7 +18,7 @@ from bot.core.db import Database
 from bot.core.scheduler import Scheduler
 from bot.core.service import FeatureService
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from cogs.assignments import store
+from cogs.assignments import store, views
 from cogs.assignments.review import ReviewMessages
 from cogs.assignments.store import AuthorRequest, RequestStatus
 from cogs.assignments.telling import Telling
@@ -183,7 +183,7 @@ class AssignmentService(FeatureService):
 
         async def post_for_review() -> str | None:
             problem = await self.review.post(request, episode)
-            await self.episodes.notes.note(episode, f"🙋 <@{member.id}> would like to write this episode.")
+            await self.episodes.notes.note(episode, views.volunteer_note(member.id))
             return problem
 
         return Volunteered(request, created=True, post_for_review=post_for_review)

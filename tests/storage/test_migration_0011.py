@@ -113,7 +113,7 @@ async def test_migration_0011_keeps_everything_on_a_copy_of_an_older_database(tm
     assert len(before) == 4 and sequence == [(5,)] and searches["krupskaya"] == [2]
 
     db = Database(copy)
-    await db.open()
+    await db.open(target_version=11)
     try:
         assert await db.user_version() == 11
         assert rows(copy, f"SELECT {OLD_COLUMNS} FROM contributions ORDER BY id") == before
