@@ -91,6 +91,7 @@ class Scheduler:
         self._next_due: float | None = None
         self._sleeping = False
         self._running = False
+        self._stopping = False  # set by stop(): a running round starts nothing more
         # The earliest due time scheduled while the sleeper was delivering: the sleeper's own re-read
         # of the table may have run before that job was committed, so it takes the minimum of both.
         self._hint: float | None = None
@@ -129,6 +130,7 @@ class Scheduler:
     async def start(self) -> None:
         """Begin delivering: reads the earliest pending job once, then sleeps until it."""
         self._running = True
+        self._stopping = False
         self._next_due = await job_store.next_due(self.db)
         self._spawn()
 
@@ -136,6 +138,7 @@ class Scheduler:
         """Stop delivering: a sleeping sleeper is cancelled, a delivering one finishes its round first
         (at most STOP_GRACE seconds), so that what it sent is recorded."""
         self._running = False
+        self._stopping = True
         if self._recompute is not None and not self._recompute.done():
             await self._recompute  # one quick query; its restart does nothing once stopped
         delivering = not self._sleeping
@@ -283,7 +286,9 @@ class Scheduler:
 
     async def _round(self) -> None:
         started = time.perf_counter()
-        while True:
+        # A stop (`_stopping`) lets what is being delivered finish and be recorded, and starts nothing
+        # more: the next batch, kind or one-at-a-time job waits for the next start.
+        while not self._stopping:
             at = now().timestamp()
             due = await job_store.due(self.db, at, BATCH)
             if not due:
@@ -292,9 +297,13 @@ class Scheduler:
             for job in due:
                 by_kind.setdefault(job.kind, []).append(job)
             for kind, batch in by_kind.items():
+                if self._stopping:
+                    break
                 each = self._each.get(kind)
                 if each is not None and kind in self._handlers:
                     for job in batch:
+                        if self._stopping:
+                            break
                         await self._record(kind, [job], {job.id: await self._run_one(each, job)})
                 else:
                     await self._record(kind, batch, await self._deliver(kind, batch))

@@ -383,3 +383,29 @@ async def test_replace_groups_changes_every_group_or_none(db, scheduler, monkeyp
         "deadline:1:research:60",
         "deadline:1:script:0",
     ]
+
+
+async def test_a_stop_lets_the_running_job_finish_and_starts_no_other(db, scheduler):
+    started: list[int] = []
+    release = asyncio.Event()
+
+    async def one(job):
+        started.append(job.payload["n"])
+        await asyncio.wait_for(release.wait(), 5)
+        return DONE
+
+    scheduler.register_each("t", one)
+    first = await scheduler.schedule("t", past(3), {"n": 1})
+    second = await scheduler.schedule("t", past(2), {"n": 2})
+    await scheduler.start()
+    for _ in range(100):  # until the first job is being delivered
+        if started:
+            break
+        await asyncio.sleep(0.01)
+    stopping = asyncio.create_task(scheduler.stop())
+    await asyncio.sleep(0.05)
+    release.set()
+    await stopping
+    assert started == [1]  # the second was not begun during the stop
+    assert await state(db, first) == "done"  # what was running finished and was recorded
+    assert await state(db, second) == "pending"  # delivered at the next start
