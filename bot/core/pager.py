@@ -249,7 +249,11 @@ class QueryPager(Pager):
         await interaction.response.send_message(embed=self.embed(), view=view, ephemeral=True)
 
     def buttons(self) -> discord.ui.View:
-        """Previous / Next as dynamic items (see PageButton)."""
+        """Previous / Next as dynamic items (see PageButton), in a finished view.
+
+        A click reaches PageButton through its custom id, registered at start, not through the view:
+        finished, discord.py does not store the view, so a list shown leaves nothing behind (an
+        ephemeral view is otherwise kept with a 15-minute timeout task, one per list shown)."""
         assert self.kind is not None
         end = self.start + self.shown
         view = discord.ui.View(timeout=None)
@@ -261,4 +265,5 @@ class QueryPager(Pager):
         view.add_item(
             PageButton(self.kind, "next", self.page + 1, end, self.args, disabled=end >= self.total)
         )
+        view.stop()
         return view

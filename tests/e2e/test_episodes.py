@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import discord
 
 
@@ -335,3 +337,18 @@ async def test_without_a_host_role_only_authors_and_admins_can_move_an_episode(w
     r = await world.admin.slash(world.general, "episode status", episode="1924-01", status="recorded")
     assert "now **Recorded**" in r.response.content  # admins count as hosts
     assert field(card(await starter(world, "1924-01")), "Status") == "Recorded"
+
+
+def view_timeouts() -> list:
+    """discord.py's 15-minute timeout tasks of stored views (one per ephemeral message with a live view)."""
+    return [t for t in asyncio.all_tasks() if "timeout_task_impl" in t.get_coro().__qualname__]
+
+
+async def test_a_long_list_shown_leaves_no_view_waiting_behind(world):
+    for n in range(1, 13):
+        await world.episode(f"1924-{n:02}", f"Episode number {n}")
+    r = await world.alice.slash(world.general, "episode list")
+    assert "Page 1 of 2" in r.response.embeds[0].footer.text
+    after = await world.alice.click(r.response.message, label="Next")
+    assert "1924-12" in after.response.embeds[0].description  # the buttons still turn pages
+    assert view_timeouts() == []
