@@ -33,7 +33,7 @@ from cogs.episodes import store as episode_store
 from cogs.episodes.rules import Status
 from cogs.episodes.service import FORUM_PERMISSIONS, EpisodeService
 from cogs.episodes.sync import CARD_RETRY_SECONDS, refusal_outcome
-from cogs.episodes.views import call_for_research, clip, status_card
+from cogs.episodes.views import clip, starter_text, status_card
 from cogs.forum_import import store
 from cogs.forum_import.discourse import ForumPost, ForumTopic
 from cogs.forum_import.store import EpisodeFields, ForumAuthor, PostRow, TopicRef
@@ -48,7 +48,6 @@ POST_TRIES = 10  # a post refused this many times (403, no forum configured) wai
 BATCH = 100  # posts per executemany; the event loop gets a turn between batches
 CARDS_NOW = 10  # cards refreshed at once after a link (the others by their jobs, within a minute)
 REMOVED = "removed from the research record in Discord"
-MESSAGE_MAX = 2000
 
 Progress = Callable[["ImportProgress"], Awaitable[None]]
 
@@ -556,7 +555,7 @@ class ForumImportService(FeatureService):
         intent = await posts_store.add_post_intent(self.db, guild.id, forum.id, name)
         created = await forum.create_thread(
             name=name,
-            content=_starter(episode, await store.topic_url(self.db, episode_id)),
+            content=starter_text(episode, await store.topic_url(self.db, episode_id)),
             embed=status_card(data),
             applied_tags=sync.tags_for(tags, episode.status, has_authors=bool(data.authors)),
             allowed_mentions=discord.AllowedMentions.none(),
@@ -632,13 +631,3 @@ class ForumImportService(FeatureService):
             authorships=linked.authorships,
             episodes=linked.episodes,
         )
-
-
-def _starter(episode: episode_store.Episode, url: str | None) -> str:
-    """The post's first message: the call for research, and where the research began."""
-    text = call_for_research(episode)
-    if url:
-        line = f"\n\n📜 This episode's research began on the old forum: <{url}>"
-        if len(text) + len(line) <= MESSAGE_MAX:
-            text += line
-    return text
