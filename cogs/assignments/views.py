@@ -193,12 +193,14 @@ def review_view(request: AuthorRequest) -> discord.ui.View:
     decided = not request.is_pending
     view.add_item(ApproveButton(request.id, disabled=decided))
     view.add_item(DeclineButton(request.id, disabled=decided))
+    view.stop()  # its buttons answer by custom id (dynamic items): nothing need be kept per message
     return view
 
 
 def withdraw_view(request: AuthorRequest) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(WithdrawButton(request.id))
+    view.stop()  # its button answers by custom id (a dynamic item): nothing need be kept per message
     return view
 
 

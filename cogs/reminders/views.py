@@ -144,4 +144,5 @@ def delivered_view(target: str, *, reveal: bool = False) -> discord.ui.View:
         view.add_item(RevealButton(target))
     for seconds, _ in SNOOZES:
         view.add_item(SnoozeButton(seconds, target))
+    view.stop()  # its buttons answer by custom id (dynamic items): nothing need be kept per message
     return view
