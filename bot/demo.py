@@ -2,7 +2,9 @@
 
 A scripted community creates an episode, posts research and a correction, volunteers, gets approved,
 receives a deadline reminder, records the episode and is thanked. The transcript shows what members
-would see; the exported dossier is written to `demo-output/`.
+would see, with names where Discord shows names and times as readers see them; the exported dossier is
+written to `demo-output/`. `python -m bot demo --browser` serves a seeded server to try by hand instead
+(bot.demo_browser).
 """
 
 from __future__ import annotations
@@ -14,49 +16,78 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from bot import clock
+from bot.demo_world import CORRECTION, PITCH, RESEARCH, TESTAMENT, create_server
 
 OUTPUT = Path("demo-output")
+MENTION = re.compile(r"<(@!?|@&|#)(\d+)>")
+TIMESTAMP = re.compile(r"<t:(-?\d+)(?::([tTdDfFR]))?>")
+LINK = re.compile(r"\[([^\]]+)\]\(<?(https?://[^)>\s]+)>?\)")
+DISCORD_URL = re.compile(r"https://discord\.com/channels/\d+/(\d+)(/\d+)?")
+STYLE = re.compile(r"\*\*|__|~~")
+HEADING = re.compile(r"^#{1,3} ", re.MULTILINE)
 
-RESEARCH = (
-    "Some groundwork for the episode. Lenin died on 21 January 1924, aged 53, after a brief rally in his "
-    "health late in 1923. Moscow queued for four days to see his body lying in state; the Congress of Soviets "
-    "then made 21 January a day of mourning, chose to embalm him in a mausoleum rather than bury him, and "
-    "renamed Petrograd to Leningrad.\n\nThe real story is the succession: Stalin had been General Secretary "
-    "since 1922, a post others thought clerical, and he used it to place loyal people everywhere. Zinoviev, "
-    "Kamenev and Stalin held together mostly to keep Trotsky out. Source: "
-    "https://en.wikipedia.org/wiki/Death_and_state_funeral_of_Vladimir_Lenin"
-)
-TESTAMENT = (
-    "On the testament: Lenin's last letters warned against Stalin's rudeness and the power he had gathered, "
-    "yet the 13th Party Congress in May 1924 let him stay on. Worth a scene of its own. "
-    "https://en.wikipedia.org/wiki/Lenin%27s_Testament"
-)
-CORRECTION = (
-    "Small fix: his widow's name is usually spelled Krupskaya in Russian and in English sources, "
-    "not Krupska. Also, the testament criticised every senior Bolshevik, not only Stalin."
-)
+
+def relative(when: datetime, now: datetime) -> str:
+    """A Discord `<t:…:R>` timestamp as the reader sees it: "in 4 days", "3 hours ago", "now"."""
+    seconds = (when - now).total_seconds()
+    size = abs(seconds)
+    if size < 45:
+        return "now"
+    units = (("year", 365 * 86400), ("month", 30 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60))
+    unit, length = next((u, n) for u, n in units if size >= n * 0.95 or u == "minute")
+    count = max(1, round(size / length))
+    amount = f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"in {amount}" if seconds > 0 else f"{amount} ago"
+
+
+def absolute(when: datetime, style: str | None) -> str:
+    """The other Discord timestamp styles, in UTC (the demo server's time zone)."""
+    if style in {"d", "D"}:
+        return when.strftime("%d %b %Y" if style == "d" else "%d %B %Y")
+    formats = {"t": "%H:%M", "T": "%H:%M:%S", "F": "%A %d %B %Y %H:%M"}
+    return when.strftime(formats.get(style or "f", "%a %d %b %Y %H:%M")) + " UTC"
 
 
 class Narrator:
-    """Prints what members see, with mentions shown as @names."""
+    """Prints what members see: mentions and channel links as names, timestamps as readable times,
+    Markdown as plain text (a link shows its label, as Discord does)."""
 
-    def __init__(self, names: dict[int, str]) -> None:
-        self.names = names
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
         self.seen: set[int] = set()
 
+    def name(self, kind: str, ident: int) -> str:
+        if kind.startswith("@&"):
+            role = next((r for g in self.bot.guilds if (r := g.get_role(ident)) is not None), None)
+            return f"@{role.name}" if role is not None else "@unknown-role"
+        if kind.startswith("@"):
+            user = self.bot.get_user(ident)
+            return f"@{user.display_name}" if user is not None else "@unknown-user"
+        channel = self.bot.get_channel(ident)
+        return f"#{channel.name}" if channel is not None else "#unknown-channel"
+
     def text(self, value: str | None) -> str:
-        value = value or ""
-        value = re.sub(
-            r"<(@|@&|#)!?(\d+)>", lambda m: m.group(1)[0] + self.names.get(int(m.group(2)), m.group(2)), value
-        )
-        return re.sub(r"<t:(\d+)(?::(\w))?>", self._time, value)
+        value = LINK.sub(lambda m: m.group(1), value or "")
+        value = DISCORD_URL.sub(self._discord_link, value)
+        value = MENTION.sub(lambda m: self.name(m.group(1), int(m.group(2))), value)
+        value = TIMESTAMP.sub(self._time, value)
+        value = HEADING.sub("", value)
+        lines = [line for line in STYLE.sub("", value).splitlines() if not line.startswith("```")]
+        return "\n".join(lines)
+
+    def _discord_link(self, match: re.Match) -> str:
+        where = self.name("#", int(match.group(1)))
+        return f"{where} › message" if match.group(2) else where
 
     @staticmethod
     def _time(match: re.Match) -> str:
         when = datetime.fromtimestamp(int(match.group(1)), tz=UTC)
         if match.group(2) == "R":
-            return "(relative)"
-        return when.strftime("%a %d %b %Y %H:%M UTC")
+            return relative(when, clock.now())
+        return absolute(when, match.group(2))
 
     def block(self, content: str | None, embeds, indent: str = "    ") -> None:
         if content:
@@ -67,10 +98,10 @@ class Narrator:
                 print(f"{indent}┃ {self.text(embed.title)}")
             if embed.description:
                 for line in self.text(embed.description).splitlines()[:6]:
-                    print(f"{indent}┃ {line[:140]}")
+                    print(f"{indent}┃ {cut(line)}")
             for field in embed.fields:
                 value = self.text(field.value).replace("\n", " / ")
-                print(f"{indent}┃ {field.name}: {value[:140]}")
+                print(f"{indent}┃ {self.text(field.name)}: {cut(value)}")
 
     def step(self, title: str) -> None:
         print(f"\n━━ {title} " + "━" * max(0, 70 - len(title)))
@@ -91,16 +122,17 @@ class Narrator:
             if message.id in self.seen:
                 continue
             self.seen.add(message.id)
-            author = (
-                "Archivist" if message.author.bot else self.names.get(message.author.id, message.author.name)
-            )
+            author = "Archivist" if message.author.bot else self.name("@", message.author.id)[1:]
             print(f"  [{label}] {author}:")
             self.block(message.content, message.embeds)
 
 
+def cut(line: str, limit: int = 140) -> str:
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
 # Over 60 lines: a script, one scene after another as a member would see them.
 async def run_demo() -> int:
-    import discord
     import simcord
 
     from bot import create_bot
@@ -111,33 +143,21 @@ async def run_demo() -> int:
     bot = create_bot()
     async with simcord.run(bot, check_errors=False) as env:
         try:
-            guild = env.create_guild("History Channel Research")
-            admin_role = guild.create_role("Admin", permissions=discord.Permissions(manage_guild=True))
-            host_role = guild.create_role("Host")
-            forum = guild.create_forum_channel("episode-research")
-            review = guild.create_text_channel("author-review")
-            announcements = guild.create_text_channel("announcements")
-            general = guild.create_text_channel("general")
-            indy = guild.add_member(env.create_user("Indy"), roles=[host_role, admin_role])
-            spartacus = guild.add_member(env.create_user("Spartacus"), roles=[host_role])
-            veles = guild.add_member(env.create_user("Veles"))
-            ardent = guild.add_member(env.create_user("Ardent"))
-            names = {m.id: m.user.name for m in (indy, spartacus, veles, ardent)} | {
-                env.bot.user.id: "Archivist"
-            }
-            names |= {c.id: c.name for c in (forum, review, announcements, general)} | {host_role.id: "Host"}
-            say = Narrator(names)
+            c = await create_server(env)
+            forum, review, general = c.forum, c.review, c.general
+            indy, spartacus, veles, ardent = c.indy, c.spartacus, c.veles, c.ardent
+            say = Narrator(env.bot)
 
             say.step("An admin configures Archivist")
             r = await indy.slash(
-                general, "config channels", research_forum=forum, review=review, announcements=announcements
+                general, "config channels", research_forum=forum, review=review, announcements=c.announcements
             )
             say.command(
                 "Indy",
                 "/config channels research_forum:#episode-research review:#author-review announcements:#announcements",
                 r,
             )
-            r = await indy.slash(general, "config roles", host=host_role)
+            r = await indy.slash(general, "config roles", host=c.host_role)
             say.command("Indy", "/config roles host:@Host", r)
 
             say.step("A host opens an episode for research")
@@ -147,8 +167,7 @@ async def run_demo() -> int:
             say.command(
                 "Spartacus", "/episode create code:1924-01 title:Lenin's Death and Stalin's Rise to Power", r
             )
-            thread = next(t for t in forum.threads if t.name.startswith("1924-01"))
-            names[thread.id] = thread.name
+            thread = c.thread("1924-01")
             say.new_messages(thread, "#1924-01")
 
             say.step("Members post research, a correction, and likes")
@@ -162,12 +181,7 @@ async def run_demo() -> int:
             say.command("Ardent", "/research list episode:1924-01", r)
 
             say.step("A member volunteers to write; a host approves")
-            r = await veles.slash(
-                general,
-                "episode volunteer",
-                episode="1924-01",
-                pitch="I know the sources well and would love to write the script.",
-            )
+            r = await veles.slash(general, "episode volunteer", episode="1924-01", pitch=PITCH)
             say.command("Veles", "/episode volunteer episode:1924-01 pitch:…", r)
             say.new_messages(review, "#author-review")
             request = review.last_message
@@ -217,7 +231,8 @@ async def run_demo() -> int:
     return 0
 
 
-def main() -> int:
+def main(*, browser: bool = False, port: int | None = None) -> int:
+    """The scripted demo; with `browser`, a seeded community served in the browser instead."""
     try:
         import simcord  # noqa: F401
     except ImportError:
@@ -225,6 +240,10 @@ def main() -> int:
             "The demo needs the simulator: .venv/bin/pip install -e '.[demo]' (python3 tasks.py demo does it)."
         )
         return 1
+    if browser:
+        from bot.demo_browser import serve
+
+        return asyncio.run(serve(port))
     return asyncio.run(run_demo())
 
 
