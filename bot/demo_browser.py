@@ -11,7 +11,6 @@ lobby's address carries a random token. Ctrl+C (or SIGTERM) closes the bot and i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import os
 import secrets
@@ -180,47 +179,58 @@ BUSY = (
 
 # Over 60 lines: start, serve, wait for Ctrl+C, stop — each with what the person at the terminal reads.
 async def serve(port: int | None = None) -> int:
-    """Runs the browser demo until SIGINT or SIGTERM; 0 after a clean stop."""
+    """Runs the browser demo until SIGINT or SIGTERM; 0 after a clean stop, 1 if the port is taken."""
     import simcord
 
     from bot import create_bot
 
-    with tempfile.TemporaryDirectory(prefix="archivist-demo-") as workdir:
-        os.environ["DATABASE_PATH"] = str(Path(workdir) / "demo.sqlite3")
-        os.environ.setdefault("LOG_DIR", "")
-        say(f"Preparing {SERVER}, a simulated Discord server with Archivist in it …")
-        bot = create_bot()
-        async with simcord.run(bot, check_errors=False) as env:
-            runner = None
-            lobby: Lobby | None = None
-            try:
-                community = await seed(env)
-                show_mentions_in_embeds()
-                lobby = Lobby(community, secrets.token_urlsafe(16), preview_port=port + 1 if port else 0)
-                runner, bound = await start_lobby(lobby, port or 0)
-                stop = asyncio.Event()
-                loop = asyncio.get_running_loop()
-                for signum in (signal.SIGINT, signal.SIGTERM):
-                    loop.add_signal_handler(signum, stop.set)
-                say(
-                    "\nArchivist is running. Open this address in your browser (it works on this computer only):"
-                    f"\n\n    http://127.0.0.1:{bound}/{lobby.token}/\n\n"
-                    "Pick a channel, type / in the message box to use the bot's commands, and switch between "
-                    "a member and a host with “Viewing as”. Press Ctrl+C here to stop."
-                )
-                await stop.wait()
-                say("\nStopping …")
-            finally:
-                for signum in (signal.SIGINT, signal.SIGTERM):
-                    with contextlib.suppress(Exception):
-                        asyncio.get_running_loop().remove_signal_handler(signum)
-                if lobby is not None:
-                    await lobby.close()
-                if runner is not None:
-                    await runner.cleanup()
-                await env.bot.close()
-        say("The bot closed its database. Goodbye.")
-    return 0
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # from the start: Ctrl+C while preparing stops cleanly too
+        loop.add_signal_handler(signum, stop.set)
+    code = 0
+    try:
+        with tempfile.TemporaryDirectory(prefix="archivist-demo-") as workdir:
+            os.environ["DATABASE_PATH"] = str(Path(workdir) / "demo.sqlite3")
+            os.environ.setdefault("LOG_DIR", "")
+            say(f"Preparing {SERVER}, a simulated Discord server with Archivist in it …")
+            bot = create_bot()
+            async with simcord.run(bot, check_errors=False) as env:
+                runner = None
+                lobby: Lobby | None = None
+                try:
+                    community = await seed(env)
+                    show_mentions_in_embeds()
+                    lobby = Lobby(community, secrets.token_urlsafe(16), preview_port=port + 1 if port else 0)
+                    try:
+                        runner, bound = await start_lobby(lobby, port or 0)
+                    except OSError:
+                        say(
+                            f"Port {port} is taken on this computer: choose another with --port, or leave it out."
+                        )
+                        code = 1
+                        stop.set()
+                    if not stop.is_set():
+                        say(
+                            "\nArchivist is running. Open this address in your browser (it works on this "
+                            f"computer only):\n\n    http://127.0.0.1:{bound}/{lobby.token}/\n\n"
+                            "Pick a channel, type / in the message box to use the bot's commands, and switch "
+                            "between a member and a host with “Viewing as”. Press Ctrl+C here to stop."
+                        )
+                    await stop.wait()
+                    if code == 0:
+                        say("\nStopping …")
+                finally:
+                    if lobby is not None:
+                        await lobby.close()
+                    if runner is not None:
+                        await runner.cleanup()
+                    await env.bot.close()
+            say("The bot closed its database. Goodbye.")
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    return code
 
 
 def say(text: str) -> None:

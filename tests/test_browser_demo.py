@@ -1,6 +1,6 @@
 """`python -m bot demo --browser` as a newcomer uses it: the address it prints serves the lobby, a channel
 opens in simcord's preview, a slash command typed in the message box is answered by the real bot, a host
-clicks Approve on Veles's request, and Ctrl+C stops it cleanly (exit 0)."""
+clicks Approve on Veles's request, and Ctrl+C (or SIGTERM) stops it cleanly (exit 0)."""
 
 from __future__ import annotations
 
@@ -58,9 +58,9 @@ class Demo:
             time.sleep(0.1)
         raise AssertionError(f"no address printed: {''.join(self.lines)}{''.join(self.errors)[-2000:]}")
 
-    def interrupt(self) -> int:
+    def interrupt(self, signum: int = signal.SIGINT) -> int:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.process.send_signal(signum)
         try:
             return self.process.wait(timeout=60)
         finally:
@@ -116,3 +116,13 @@ def test_the_browser_demo_serves_answers_a_command_and_stops_cleanly(tmp_path):
     assert code == 0, "".join(demo.errors)[-3000:]
     assert "closed its database" in output
     assert "Traceback" not in "".join(demo.errors)
+
+
+def test_a_service_stop_closes_it_cleanly_too(tmp_path):
+    demo = Demo(tmp_path)
+    try:
+        demo.address()
+    finally:
+        code = demo.interrupt(signal.SIGTERM)
+    assert code == 0, "".join(demo.errors)[-3000:]
+    assert "closed its database" in "".join(demo.lines)
