@@ -46,7 +46,8 @@ class Lobby:
             if thread.name.startswith("1924-01 "):
                 hint = (
                     "The episode's post in the research forum: its status card, research from Veles, "
-                    "Ardent's Krupskaya correction. Post research here and watch the card count it."
+                    "Ardent's Krupskaya correction. Post research here: the card counts it within half a "
+                    "minute (press Refresh preview to see it)."
                 )
             else:
                 hint = "An episode's post in the research forum, with its status card."
