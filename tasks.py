@@ -10,6 +10,8 @@ Each is created and filled on first use, and again only when pyproject.toml chan
     python3 tasks.py test       # lint + the whole test suite
     python3 tasks.py bench      # benchmarks, writes bench/results.json
     python3 tasks.py demo       # a scripted community against the simulator, no token needed
+    python3 tasks.py demo --browser   # the same community in your browser: try the real commands
+    python3 tasks.py screenshots      # regenerate docs/screenshots/*.png (needs Debian's chromium)
 """
 
 from __future__ import annotations
@@ -95,6 +97,8 @@ def main(argv: list[str]) -> int:
         return run(py, "bench/run.py", *rest)
     if task == "demo":
         return run(py, "-m", "bot", "demo", *rest)
+    if task == "screenshots":
+        return run(py, "scripts/screenshots.py", *rest)
     if task == "surface":
         return run(py, str(ROOT.parent / "shared" / "tools" / "check_surface.py"), *rest)
     print(f"Unknown task {task!r}.\n{__doc__}")
