@@ -32,6 +32,7 @@ from cogs.research.views import (
     submit_form,
 )
 
+FILES_PER_MESSAGE = 10  # Discord's most attachments on one message
 FORMAT_CHOICES = [
     app_commands.Choice(name="Markdown (.md)", value="markdown"),
     app_commands.Choice(name="HTML (.html, for reading and printing)", value="html"),
@@ -208,11 +209,18 @@ class Research(
     async def export(
         self, interaction: discord.Interaction, episode: EpisodeArg, format: str = "markdown"
     ) -> None:
-        name, data = await self.service.export(interaction.guild, episode, format, thinking(interaction))
+        files = await self.service.export(interaction.guild, episode, format, thinking(interaction))
         text = f"The research dossier of **{episode.code}**."
-        if name.endswith(".zip"):
-            text += " It is larger than this server's upload limit, so it is zipped."
-        await reply(interaction, text, file=discord.File(io.BytesIO(data), filename=name))
+        if len(files) > 1:
+            text += f" It is larger than this server's upload limit, so it comes in {len(files)} parts."
+        batches = [files[i : i + FILES_PER_MESSAGE] for i in range(0, len(files), FILES_PER_MESSAGE)]
+        for n, batch in enumerate(batches):
+            attached = [discord.File(io.BytesIO(data), filename=name) for name, data in batch]
+            await reply(
+                interaction,
+                text if n == 0 else f"Part files, continued ({n + 1}/{len(batches)}).",
+                files=attached,
+            )
 
     @app_commands.command(name="search", description="Full-text search over the research of this server")
     @app_commands.describe(

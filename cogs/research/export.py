@@ -8,11 +8,10 @@ import functools
 import io
 import json
 import re
-import zipfile
 from collections.abc import Callable, Iterable
 
 from bot.errors import InvalidInput
-from cogs.research import dossier_html
+from cogs.research import dossier_html, parts
 from cogs.research.bibliography import Source, source_lines
 from cogs.research.dossier import (
     Credit,
@@ -415,19 +414,15 @@ def render(dossier: Dossier, fmt: str) -> tuple[str, str]:
     return f"{dossier.episode.code}-research.{ext}", _SURROGATE.sub("\ufffd", renderer(dossier))
 
 
-def package(name: str, text: str, limit: int) -> tuple[str, bytes]:
-    """The file to upload: the text itself, or zipped when it is over the upload limit (never cut).
-    Raises InvalidInput when even the zip is too large."""
+def package(name: str, text: str, limit: int) -> list[tuple[str, bytes]]:
+    """The files to upload: the text itself when it is within the upload limit, else parts
+    `<code>-research-part1.md`, `-part2.md`, … each within it (see cogs.research.parts). Raises
+    InvalidInput when even a part cannot be made small enough."""
     payload = text.encode("utf-8")
     if len(payload) <= limit:
-        return name, payload
-    buffer = io.BytesIO()
-    # Level 1: several times faster than the default on megabytes of text, and text still shrinks ~3x.
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        archive.writestr(name, payload)
-    if buffer.tell() > limit:
-        raise InvalidInput(
-            "This dossier is larger than this server's upload limit even when zipped; "
-            "try the csv format, or ask an admin for a copy of the database."
-        )
-    return f"{name}.zip", buffer.getvalue()
+        return [(name, payload)]
+    stem, ext = name.rsplit(".", 1)
+    return [
+        (f"{stem}-part{n}.{ext}", part.encode("utf-8"))
+        for n, part in enumerate(parts.split(text, ext, limit), 1)
+    ]

@@ -343,14 +343,19 @@ class ResearchService(FeatureService):
 
     async def export(
         self, guild: discord.Guild, episode: Episode, fmt: str, progress: Progress = _no_progress
-    ) -> tuple[str, bytes]:
-        """(file name, bytes) of the episode's dossier; zipped only when over the upload limit."""
+    ) -> list[tuple[str, bytes]]:
+        """(file name, bytes) of the episode's dossier: one file, or parts each within the server's upload
+        limit when it is larger."""
         export.renderer_for(fmt)  # refuses an unknown format before any work
         await progress()
         dossier = await self.dossier(guild, episode)
         # Rendering a large dossier takes a while: do it off the event loop so the bot keeps answering.
         name, text = await asyncio.to_thread(export.render, dossier, fmt)
-        return await asyncio.to_thread(export.package, name, text, guild.filesize_limit)
+        return await asyncio.to_thread(export.package, name, text, self.upload_limit(guild))
+
+    def upload_limit(self, guild: discord.Guild) -> int:
+        """The largest file this server accepts, in bytes."""
+        return guild.filesize_limit
 
     # -- removal ----------------------------------------------------------------------------------
 

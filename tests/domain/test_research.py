@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import sqlite3
-import zipfile
 from datetime import UTC, datetime
 
 import pytest
@@ -303,16 +302,14 @@ def test_unknown_format():
         render(sample(), "pdf")
 
 
-def test_large_files_are_zipped_never_cut():
+def test_large_files_come_in_parts_never_zipped():
     name, text = render(sample(), "markdown")
-    assert package(name, text, 10**6) == (name, text.encode())
-    big = text * 50
-    zipped_name, data = package(name, big, len(big) // 2)
-    assert zipped_name == "1924-01-research.md.zip"
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        assert archive.read(name).decode() == big
+    assert package(name, text, 10**6) == [(name, text.encode())]
+    files = package(name, text, len(text.encode()) * 2 // 3)
+    assert [n for n, _ in files][:2] == ["1924-01-research-part1.md", "1924-01-research-part2.md"]
+    assert all(not data.startswith(b"PK") for _, data in files)
     with pytest.raises(InvalidInput, match="upload limit"):
-        package(name, big, 100)
+        package(name, text, 100)
 
 
 def test_json_keeps_any_text_exactly():

@@ -7,9 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 
+from bot.errors import InvalidInput
 from cogs.research.export import CSV_COLUMNS, Dossier, Person, credits_of, package, render
 from tests.domain.test_dossier_seed import seed_dossier
 from tests.domain.test_research import entry, sample
@@ -88,7 +90,7 @@ def test_empty_values_are_empty_cells():
 
 def test_packaged_csv_keeps_the_byte_order_mark():
     name, text = render(dossier_of(SAFE), "csv")
-    _, data = package(name, text, 10**6)
+    ((_, data),) = package(name, text, 10**6)
     assert data.startswith(b"\xef\xbb\xbf")
 
 
@@ -128,3 +130,96 @@ def test_csv_carries_every_contribution_with_its_mark_and_origin():
         "https://en.wikipedia.org/wiki/Death_and_state_funeral_of_Vladimir_Lenin?utm_source=forum",
     ]
     assert rows[6]["sources"].startswith("javascript:alert(8)")  # text, never a formula or a link
+
+
+# -- parts ------------------------------------------------------------------------------------------
+
+
+def big_dossier(n: int = 60) -> Dossier:
+    texts = [
+        f"Contribution {i}: Lenin died in 1924; Krupskaya, not Krupska. " + "Veles notes. " * 40
+        for i in range(n)
+    ]
+    return dossier_of(texts, [f"Member {i % 7}" for i in range(n)])
+
+
+def ids_in(fmt: str, text: str) -> list[int]:
+    if fmt == "markdown":
+        return [int(i) for i in re.findall(r'^<a id="c(\d+)"></a>$', text, re.M)]
+    if fmt == "html":
+        return [int(i) for i in re.findall(r'<article id="c(\d+)"', text)]
+    if fmt == "json":
+        return [c["id"] for c in json.loads(text)["contributions"]]
+    return [int(r["id"]) for r in csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))]
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html", "json", "csv"])
+def test_a_large_dossier_comes_in_parts_each_within_the_limit_holding_everything_once(fmt):
+    dossier = big_dossier()
+    name, text = render(dossier, fmt)
+    limit = len(text.encode()) // 4
+    files = package(name, text, limit)
+    stem, ext = name.rsplit(".", 1)
+    assert len(files) >= 4
+    assert [n for n, _ in files] == [f"{stem}-part{i}.{ext}" for i in range(1, len(files) + 1)]
+    assert all(len(data) <= limit for _, data in files)
+    texts = [data.decode("utf-8") for _, data in files]
+    assert [i for t in texts for i in ids_in(fmt, t)] == [e.id for e in dossier.entries]
+    m = len(files)
+    if fmt == "markdown":
+        assert all(
+            t.startswith("# 1924-01 · Lenin") and f"**Part {i} of {m}**" in t for i, t in enumerate(texts, 1)
+        )
+        assert ["## Bibliography" in t and "## Credits" in t for t in texts] == [False] * (m - 1) + [True]
+    if fmt == "html":
+        assert all(
+            f"Part {i} of {m}</p>" in t and t.rstrip().endswith("</html>") for i, t in enumerate(texts, 1)
+        )
+        assert ['<section id="credits">' in t for t in texts] == [False] * (m - 1) + [True]
+    if fmt == "json":
+        docs = [json.loads(t) for t in texts]
+        assert [(d["part"], d["parts"]) for d in docs] == [(i, m) for i in range(1, m + 1)]
+        assert all(d["episode"]["code"] == "1924-01" for d in docs)
+        assert ["credits" in d and "bibliography" in d for d in docs] == [False] * (m - 1) + [True]
+        assert docs[-1]["credits"] == json.loads(text)["credits"]
+    if fmt == "csv":
+        assert all(t.startswith("\ufeff" + '"id","created_at"') for t in texts)
+
+
+def test_a_small_dossier_is_one_file_as_it_is():
+    name, text = render(big_dossier(3), "markdown")
+    assert package(name, text, 10**6) == [(name, text.encode())]
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html", "json", "csv"])
+def test_a_contribution_larger_than_a_part_is_cut_visibly_and_kept_whole(fmt):
+    huge = "Spartacus wrote about Lenin's funeral in 1924. " * 400
+    texts = ["Indy: short one.", huge, "Veles: another short one."]
+    entries = tuple(entry(i, Person(100 + i, "Indy"), t, title="Funeral") for i, t in enumerate(texts, 1))
+    dossier = Dossier(sample().episode, entries, credits_of(entries))
+    name, text = render(dossier, fmt)
+    limit = len(text.encode()) // 3
+    files = package(name, text, limit)
+    texts = [data.decode("utf-8") for _, data in files]
+    assert all(len(data) <= limit for _, data in files)
+    markers = [i for i, t in enumerate(texts, 1) if re.search(rf"continued.in.part\W+{i + 1}\b", t)]
+    assert markers, "the cut is marked"
+    if fmt == "json":
+        pieces = [c["text"] for t in texts for c in json.loads(t)["contributions"] if c["id"] == 2]
+        assert "".join(pieces) == huge
+    elif fmt == "csv":
+        rows = [r for t in texts for r in csv.DictReader(io.StringIO(t.removeprefix("\ufeff")))]
+        pieces = [re.sub(r" … \(continued in part \d+\)$", "", r["text"]) for r in rows if r["id"] == "2"]
+        assert "".join(pieces) == huge
+    else:
+        joined = re.sub(r"\s+", " ", " ".join(texts))
+        whole = re.sub(r"\s+", " ", text)
+        phrase = "Spartacus wrote about Lenin"
+        assert whole.count(phrase) == 400  # only a phrase a cut falls into is broken
+        assert 400 - len(markers) <= joined.count(phrase) <= 400
+
+
+def test_a_limit_too_small_for_any_part_is_refused():
+    name, text = render(big_dossier(), "json")
+    with pytest.raises(InvalidInput, match="upload limit"):
+        package(name, text, 300)
