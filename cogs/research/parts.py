@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from bot.errors import InvalidInput
 
 TOO_LARGE = (
-    "This dossier cannot be split into files within this server's upload limit; "
-    "ask an admin for a copy of the database."
+    "This server's upload limit is too small for even one part of this dossier in this format. "
+    "Try `format:csv` (the most compact), or ask an admin for a backup of the database (`archivist backup`)."
 )
 _MOST = 10**6  # the part numbers budgeted for in a part's head ("Part 1000000 of 1000000")
 

@@ -223,3 +223,8 @@ def test_a_limit_too_small_for_any_part_is_refused():
     name, text = render(big_dossier(), "json")
     with pytest.raises(InvalidInput, match="upload limit"):
         package(name, text, 300)
+
+
+def test_a_limit_too_small_for_any_part_is_refused_saying_what_would_work():
+    with pytest.raises(InvalidInput, match="format:csv"):
+        package("1924-01-research.html", "<html><head><style>" + "x" * 5000 + "</style></head></html>", 1000)
