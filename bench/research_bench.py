@@ -246,14 +246,15 @@ async def main(small: bool, tmp: str) -> None:
         # -- export ------------------------------------------------------------------------------
         big = await episode_store.get(db, big.id)
         print(f"\nExport of one episode with {in_big + n_posts:,} contributions")
-        for fmt in ("markdown", "json", "csv"):
+        for fmt in ("markdown", "html", "json", "csv"):
             runs = []
             size = 0
             for _ in range(3):
                 t0 = time.perf_counter()
-                name, data = await service.export(bot_guild, big, fmt)
+                files = await service.export(bot_guild, big, fmt)
                 runs.append(1000 * (time.perf_counter() - t0))
-                size = len(data)
+                size = sum(len(data) for _, data in files)
+                name = files[0][0] + (f" (+{len(files) - 1} parts)" if len(files) > 1 else "")
             row(
                 f"{fmt}: bot time best / worst of 3 (ms), size",
                 f"{min(runs):.0f} / {max(runs):.0f} · {name} {size / 1e6:.1f} MB",

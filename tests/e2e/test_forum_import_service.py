@@ -58,7 +58,7 @@ async def run(world, *topics, dry_run=False, progress=None):
 async def dossier(world, code=SEED_CODE) -> dict:
     services = world.bot.services
     episode = await episode_store.get_by_code(services.db, world.guild.id, code)
-    _, data = await services.research.export(world.bot.get_guild(world.guild.id), episode, "json")
+    [(_, data)] = await services.research.export(world.bot.get_guild(world.guild.id), episode, "json")
     return json.loads(data)
 
 
@@ -132,7 +132,7 @@ async def test_the_markdown_dossier_shows_the_correction_both_ways(world):
     await run(world, seed())
     services = world.bot.services
     episode = await episode_store.get_by_code(services.db, world.guild.id, SEED_CODE)
-    _, data = await services.research.export(world.bot.get_guild(world.guild.id), episode, "markdown")
+    [(_, data)] = await services.research.export(world.bot.get_guild(world.guild.id), episode, "markdown")
     md = data.decode()
     numbers = by_post(await dossier(world))
     research, nitpick = numbers[2]["id"], numbers[3]["id"]
