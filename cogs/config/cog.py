@@ -8,8 +8,8 @@ from discord.ext import commands
 
 from bot.core import autocomplete, timezones
 from bot.core.interactions import reply
-from bot.core.permissions import is_admin
-from bot.errors import InvalidInput, NotAllowed
+from bot.core.permissions import require_admin
+from bot.errors import InvalidInput
 from cogs.config import rules as schedule_rules
 from cogs.config.check import report_embed, warnings_text
 from cogs.config.service import ConfigService
@@ -17,6 +17,8 @@ from cogs.config.store import GuildSettings
 from cogs.research.likes import server_like_emoji
 from cogs.research.rules import MAX_LIKES, parse_like_emoji
 from cogs.research.views import like_emoji_text
+
+SETTINGS = "change Archivist's settings"  # what a refused non-admin is told they can't do
 
 
 def _channel(value: int | None) -> str:
@@ -49,11 +51,6 @@ def settings_embed(cfg: GuildSettings, guild: discord.Guild | None) -> discord.E
     return embed
 
 
-def require_admin(interaction: discord.Interaction) -> None:
-    if not is_admin(interaction.user):
-        raise NotAllowed("Only members with the Manage Server permission can change Archivist's settings.")
-
-
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class ConfigGroup(
@@ -65,7 +62,7 @@ class ConfigGroup(
 
     @app_commands.command(name="show", description="Show Archivist's settings for this server")
     async def show(self, interaction: discord.Interaction) -> None:
-        require_admin(interaction)
+        require_admin(interaction.user, SETTINGS)
         cfg = await self.service.get(interaction.guild_id)
         await interaction.response.send_message(embed=settings_embed(cfg, interaction.guild), ephemeral=True)
 
@@ -84,7 +81,7 @@ class ConfigGroup(
         review: discord.TextChannel | None = None,
         announcements: discord.TextChannel | None = None,
     ) -> None:
-        require_admin(interaction)
+        require_admin(interaction.user, SETTINGS)
         changes: dict[str, object] = {}
         if research_forum is not None:
             changes["research_forum_id"] = research_forum.id
@@ -108,14 +105,14 @@ class ConfigGroup(
         name="check", description="Check my permissions, the server and my intents, with how to fix problems"
     )
     async def check(self, interaction: discord.Interaction) -> None:
-        require_admin(interaction)
+        require_admin(interaction.user, SETTINGS)
         report = await self.service.check(interaction.guild)
         await reply(interaction, embed=report_embed(report))
 
     @app_commands.command(name="roles", description="Choose the host role (hosts create and run episodes)")
     @app_commands.describe(host="Members with this role are hosts")
     async def roles(self, interaction: discord.Interaction, host: discord.Role) -> None:
-        require_admin(interaction)
+        require_admin(interaction.user, SETTINGS)
         if host.is_default():
             raise InvalidInput("@everyone can't be the host role: pick a role that only hosts have.")
         cfg = await self.service.update(interaction.guild_id, {"host_role_id": host.id}, notify=False)
@@ -131,7 +128,7 @@ class ConfigGroup(
     @app_commands.describe(tz="An IANA time zone name, e.g. Europe/Berlin")
     @app_commands.autocomplete(tz=autocomplete.timezone)
     async def timezone(self, interaction: discord.Interaction, tz: str) -> None:
-        require_admin(interaction)
+        require_admin(interaction.user, SETTINGS)
         zone = timezones.validate(tz)
         cfg = await self.service.update(interaction.guild_id, {"timezone": zone})
         await reply(
@@ -158,7 +155,7 @@ class ConfigGroup(
         digest_day: str | None = None,
         digest_time: str | None = None,
     ) -> None:
-        require_admin(interaction)
+        require_admin(interaction.user, SETTINGS)
         changes: dict[str, object] = {}
         if offsets is not None:
             changes["reminder_offsets"] = schedule_rules.format_offsets(schedule_rules.parse_offsets(offsets))
@@ -186,7 +183,7 @@ class ConfigGroup(
     async def research(
         self, interaction: discord.Interaction, likes: app_commands.Range[str, 1, 1000] | None = None
     ) -> None:
-        require_admin(interaction)
+        require_admin(interaction.user, SETTINGS)
         if likes is None:
             cfg = await self.service.get(interaction.guild_id)
             text = f"Likes are reactions with {like_emoji_text(server_like_emoji(interaction.guild, cfg))}."

@@ -13,8 +13,8 @@ from discord.ext import commands
 
 from bot.core.interactions import reply, thinking
 from bot.core.pager import Pager
-from bot.core.permissions import is_admin
-from bot.errors import InvalidInput, NotAllowed
+from bot.core.permissions import is_admin, require_admin
+from bot.errors import InvalidInput
 from cogs.forum_import.archive import read_upload
 from cogs.forum_import.client import DiscourseClient
 from cogs.forum_import.discourse import ForumTopic
@@ -32,17 +32,14 @@ from cogs.forum_import.views import (
 
 log = logging.getLogger(__name__)
 
+IMPORTING = "import the old forum"  # what a refused non-admin is told they can't do
+
 MAX_UPLOAD = 100 * 2**20  # bytes of an attached file (Discord's largest upload, on boosted servers)
 AUTHORS_PAGE = 20
 
 
 def _size(count: int) -> str:
     return f"{count / 2**10:.0f} KiB" if count < 2**20 else f"{count / 2**20:.3g} MiB"
-
-
-def require_admin(interaction: discord.Interaction) -> None:
-    if not is_admin(interaction.user):
-        raise NotAllowed("Only members with the Manage Server permission can import the old forum.")
 
 
 @app_commands.guild_only()
@@ -75,7 +72,7 @@ class ForumImport(
         topic: app_commands.Range[str, 1, 500] | None = None,
         dry_run: bool = False,
     ) -> None:
-        require_admin(interaction)
+        require_admin(interaction.user, IMPORTING)
         base = forum_url(url)
         if (category is None) == (topic is None):
             raise InvalidInput(
@@ -101,7 +98,7 @@ class ForumImport(
     async def file(
         self, interaction: discord.Interaction, file: discord.Attachment, dry_run: bool = False
     ) -> None:
-        require_admin(interaction)
+        require_admin(interaction.user, IMPORTING)
         if file.size > MAX_UPLOAD:
             raise InvalidInput(
                 f"`{file.filename[:100]}` is {_size(file.size)}; I read files up to {_size(MAX_UPLOAD)}. "
@@ -145,7 +142,7 @@ class ForumImport(
 
     @app_commands.command(name="authors", description="Forum names not yet linked to a member")
     async def authors(self, interaction: discord.Interaction) -> None:
-        require_admin(interaction)
+        require_admin(interaction.user, IMPORTING)
         names = await self.service.unlinked_authors(interaction.guild_id)
         lines = [AUTHORS_HEADER, *author_lines(names)] if names else []
         pager = Pager(
@@ -164,7 +161,7 @@ class ForumImport(
         forum_name: app_commands.Range[str, 1, 100],
         member: discord.Member,
     ) -> None:
-        require_admin(interaction)
+        require_admin(interaction.user, IMPORTING)
         if member.bot:
             raise InvalidInput(f"{member.mention} is a bot: link forum names to the people who wrote them.")
         result = await self.service.link(
