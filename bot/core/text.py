@@ -1,4 +1,4 @@
-"""Small text helpers every feature shares: Discord timestamps, thread links, one-line excerpts.
+"""Small text helpers every feature shares: Discord timestamps, thread links, one-line excerpts, counts.
 
 Plain functions that never import discord, so `rules` modules may use them too.
 """
@@ -27,3 +27,8 @@ def excerpt(text: str | None, limit: int = 90) -> str:
     if len(flat) <= limit:
         return flat
     return flat[: max(limit - 1, 1)].rstrip() + "…"
+
+
+def plural(count: int, word: str) -> str:
+    """`1 post`, `3 posts` (and `0 posts`)."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"

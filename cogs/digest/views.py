@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import discord
 
 from bot.core.pacing import fit
-from bot.core.text import ts
+from bot.core.text import plural, ts
 from cogs.config.store import GuildSettings
 from cogs.deadlines.store import DeadlineInfo
 from cogs.deadlines.views import clean
@@ -58,8 +58,8 @@ def _lines(needing: list[Episode], research: list[EpisodeCount], upcoming: list[
         (
             f"🔎 In research ({len(research)})",
             [
-                f"• **{c.code}** · {clean(c.title)} — {_plural(c.contributions, 'contribution')}"
-                + (f" from {_plural(c.contributors, 'member')}" if c.contributions else "")
+                f"• **{c.code}** · {clean(c.title)} — {plural(c.contributions, 'contribution')}"
+                + (f" from {plural(c.contributors, 'member')}" if c.contributions else "")
                 + _thread_mention(c.thread_id)
                 for c in research
             ],
@@ -110,7 +110,3 @@ def _paginate(lines: list[str], size: int = EMBED_MAX, pages: int = DIGEST_PAGES
 
 def _thread_mention(thread_id: int | None) -> str:
     return f" — <#{thread_id}>" if thread_id else ""
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"

@@ -146,11 +146,11 @@ class ImportReport:
             ("Not imported (nothing of them was written)", self.failed),
         ):
             if items:
-                shown = [f"`{t.code}` {_plain(t.title, 60)} ({t.reason})" for t in items[:limit]]
+                shown = [f"`{t.code}` {plain(t.title, 60)} ({t.reason})" for t in items[:limit]]
                 more = f"; … and {len(items) - limit} more" if len(items) > limit else ""
                 lines.append(f"{title}: " + "; ".join(shown) + more)
         if self.waiting:
-            shown = [f"{_plain(name, 40)} ({n})" for name, n in self.waiting[:limit]]
+            shown = [f"{plain(name, 40)} ({n})" for name, n in self.waiting[:limit]]
             more = f", … and {len(self.waiting) - limit} more" if len(self.waiting) > limit else ""
             lines.append("Forum names waiting for `/import link`: " + ", ".join(shown) + more)
         if self.stopped:
@@ -158,7 +158,8 @@ class ImportReport:
         return lines
 
 
-def _plain(text: str, limit: int) -> str:
+def plain(text: str, limit: int) -> str:
+    """A name or title from the forum on one line, cut visibly, its Markdown shown as typed."""
     return discord.utils.escape_markdown(clip(" ".join(text.split()), limit))
 
 
@@ -607,12 +608,12 @@ class ForumImportService(FeatureService):
             found = await store.named(tx, guild_id, forum_name)
             if not found:
                 raise NotFound(
-                    f"No forum name `{_plain(forum_name, 60)}` was imported in this server: see `/import authors`."
+                    f"No forum name `{plain(forum_name, 60)}` was imported in this server: see `/import authors`."
                 )
             others = sorted({a.member_id for a in found if a.member_id not in (None, member_id)})
             if others:
                 raise Conflict(
-                    f"`{_plain(found[0].username, 60)}` is already linked to <@{others[0]}>: a forum name stays "
+                    f"`{plain(found[0].username, 60)}` is already linked to <@{others[0]}>: a forum name stays "
                     "with the member it was linked to."
                 )
             todo = [a for a in found if a.member_id is None]

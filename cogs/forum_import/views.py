@@ -8,8 +8,9 @@ from collections.abc import Sequence
 
 import discord
 
+from bot.core.text import plural
 from cogs.episodes.views import clip
-from cogs.forum_import.service import ImportProgress, ImportReport, LinkResult
+from cogs.forum_import.service import ImportProgress, ImportReport, LinkResult, plain
 
 DESCRIPTION = 4096  # Discord's limit on an embed's description
 REPORT_ITEMS = 8  # topics or names named per list of the report (the rest counted)
@@ -19,24 +20,16 @@ STOPPED_COLOUR = discord.Colour.orange()
 LINK_HINT = "Link each name to its member with `/import link forum_name member`."
 
 
-def _plain(text: str, limit: int) -> str:
-    return discord.utils.escape_markdown(clip(" ".join(text.split()), limit))
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
 def progress_text(progress: ImportProgress, source: str, *, dry_run: bool) -> str:
     """The command's reply while the import runs."""
     what = "Dry run (nothing will be changed)" if dry_run else "Importing"
     of = f" of {progress.topics_total}" if progress.topics_total is not None else ""
     text = (
-        f"⏳ {what} from {_plain(source, 80)}: {progress.topics_done}{of} topics, "
-        f"{_plural(progress.posts_done, 'post')} read."
+        f"⏳ {what} from {plain(source, 80)}: {progress.topics_done}{of} topics, "
+        f"{plural(progress.posts_done, 'post')} read."
     )
     if progress.current:
-        text += f"\nLast: {_plain(progress.current, 120)}"
+        text += f"\nLast: {plain(progress.current, 120)}"
     return text
 
 
@@ -53,7 +46,7 @@ def report_embed(
         title, colour = "Import finished", DONE_COLOUR
     lines = report.lines(limit=REPORT_ITEMS)
     if unreadable:
-        shown = [f"{ref} ({_plain(reason, 160)})" for ref, reason in unreadable[:REPORT_ITEMS]]
+        shown = [f"{ref} ({plain(reason, 160)})" for ref, reason in unreadable[:REPORT_ITEMS]]
         more = f"; … and {len(unreadable) - REPORT_ITEMS} more" if len(unreadable) > REPORT_ITEMS else ""
         lines.append(
             "Topics that couldn't be read (nothing of them was imported): " + "; ".join(shown) + more
@@ -69,7 +62,7 @@ def report_embed(
 
 def author_lines(names: Sequence[tuple[str, int]]) -> list[str]:
     """`/import authors`: one line per forum name, with its imported contributions and authorships."""
-    return [f"**{_plain(name, 80)}** — {count}" for name, count in names]
+    return [f"**{plain(name, 80)}** — {count}" for name, count in names]
 
 
 def authors_title(count: int) -> str:
@@ -85,12 +78,12 @@ NO_AUTHORS = "Every imported forum name is linked to a member (or nothing was im
 
 def link_text(result: LinkResult) -> str:
     """`/import link`'s answer: what moved to the member."""
-    name = _plain(result.forum_name, 80)
+    name = plain(result.forum_name, 80)
     if not result.changed:
         return f"Forum name **{name}** is already linked to <@{result.member_id}>; nothing changed."
-    moved = f"{_plural(result.contributions, 'contribution')} and {_plural(result.authorships, 'authorship')}"
+    moved = f"{plural(result.contributions, 'contribution')} and {plural(result.authorships, 'authorship')}"
     verb = "is" if result.contributions + result.authorships == 1 else "are"
-    where = f" in {_plural(len(result.episodes), 'episode')}" if result.episodes else ""
+    where = f" in {plural(len(result.episodes), 'episode')}" if result.episodes else ""
     return (
         f"Linked forum name **{name}** to <@{result.member_id}>: {moved}{where} {verb} now theirs, "
         "everywhere (lists, search, exports, credits, cards)."
