@@ -13,8 +13,11 @@ only when it is verifiably not there is the item sent again.
 - 5xx, 429 and network errors are retried with backoff; a permanent refusal (403, 404) moves on to
   the next place to deliver (DM → the channel where it was set; deleted channel or thread → the
   announcements channel), and when none is left the job fails and is logged;
-- everything due at once for one channel goes out grouped into as few messages as Discord's 2000
-  characters allow, paced per channel (`ChannelPacer`) so an outage never ends in a flood or a 429.
+- everything due at once for one channel, or for one member by DM, goes out grouped into as few
+  messages as Discord's 2000 characters (and the items' kinds, see `ItemKind.most_per_message`) allow,
+  paced per channel (`ChannelPacer`) so an outage never ends in a flood or a 429;
+- a member's DM channel is reached through `bot.core.dms` (remembered in the database: no look-up of the
+  user, no opening of the channel); one Discord no longer knows is opened anew, once.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import discord
 from bot.clock import from_ts, now, now_ts
 from bot.core import outbox_store
 from bot.core.db import Database, Tx
+from bot.core.dms import DirectMessages, unknown_channel
 from bot.core.metrics import Metrics
 from bot.core.pacing import MAX_PINGS, ChannelPacer, Delivery, Route, fit, pack, transient
 from bot.core.scheduler import DONE, Failed, Outcome, Retry, Scheduler
@@ -60,8 +64,11 @@ class ItemKind(Protocol):
     """A feature whose items (named `<prefix>:…`, see `Outbox.register`) need more than the send's
     record: buttons under the message, and its own record of what Discord accepted."""
 
-    def view(self, items: list[str], *, reveal: bool) -> discord.ui.View | None:
-        """The buttons under a message carrying `items` (all of this kind), if any."""
+    most_per_message: int  # items of this kind one message may carry (e.g. what its view can offer)
+
+    async def view(self, items: list[str], *, reveal: bool, in_dm: bool) -> discord.ui.View | None:
+        """The buttons under a message carrying `items` (all of this kind), if any; `in_dm`: the
+        message goes to a member's DMs (only they see it)."""
         ...
 
     async def record_in(
@@ -91,6 +98,7 @@ class Outbox:
         # Counts outbox.sent, outbox.rate_limited, outbox.look_ups (the database's metrics when not given).
         self.metrics = metrics if metrics is not None else db.metrics
         self.kinds: dict[str, ItemKind] = {}
+        self.dms = DirectMessages(bot, db, self.metrics)  # members' DM channels, remembered
 
     def register(self, prefix: str, kind: ItemKind) -> None:
         """Items named `<prefix>:…` are of `kind`."""
@@ -127,6 +135,7 @@ class Outbox:
                 outcomes[d.job_id] = Retry("could not check yet whether an earlier attempt arrived")
         active = [d for d in active if d.item not in settled]
         while active:
+            await self._prepare_dms(active)
             by_route: dict[str, list[Delivery]] = {}
             for d in active:
                 by_route.setdefault(d.route.key, []).append(d)
@@ -146,6 +155,14 @@ class Outbox:
                 else:
                     outcomes[d.job_id] = Failed("every place to deliver refused it")
         return outcomes
+
+    async def _prepare_dms(self, deliveries: list[Delivery]) -> None:
+        """Read the remembered DM channels of every member about to be DMed, in one query."""
+        users = [d.route.dm_user_id for d in deliveries if d.route.dm_user_id is not None]
+        try:
+            await self.dms.prepare(users)
+        except sqlite3.Error as exc:  # each is read on its own then
+            log.warning("could not read the remembered DM channels: %s", exc)
 
     # -- exactly once: settle what earlier attempts did ------------------------------------------------
 
@@ -308,8 +325,9 @@ class Outbox:
         self, key: str, group: list[Delivery], outcomes: dict[int, Outcome]
     ) -> list[Delivery]:
         """Send one channel's share; returns the deliveries that must move to their next route."""
+        route = group[0].route
         try:
-            channel = await self._resolve(group[0].route)
+            channel, remembered = await self._resolve(route)
         except _Permanent as exc:
             log.warning("cannot deliver to %s: %s", key, exc)
             return group
@@ -317,7 +335,7 @@ class Outbox:
             for d in group:
                 outcomes[d.job_id] = transient(exc)
             return []
-        messages = pack(group)
+        messages = self._capped(pack(group))
         for index, batch in enumerate(messages):
             rest = [d for b in messages[index:] for d in b]
             wait = self.pacer.wait(key)
@@ -326,7 +344,9 @@ class Outbox:
                     outcomes[d.job_id] = Retry("paced: channel busy", after=max(wait, 6.0))
                 return []
             try:
-                await self.post(channel, self._message(batch), [d.item for d in batch])
+                took = await self._post_to(
+                    route, channel, remembered, await self._message(batch, route), batch
+                )
             except (discord.Forbidden, discord.NotFound) as exc:
                 log.warning("delivery to %s refused (%s); falling back", key, exc.status)
                 return rest
@@ -348,16 +368,40 @@ class Outbox:
                 for d in rest:
                     outcomes[d.job_id] = Retry(f"attempt not recorded: {exc}")
                 return []
+            remembered = remembered and took is channel
+            channel = took
             self.pacer.sent(key)
             for d in batch:
                 outcomes[d.job_id] = DONE
         return []
 
-    async def _resolve(self, route: Route) -> discord.abc.Messageable:
+    async def _post_to(
+        self,
+        route: Route,
+        channel: discord.abc.Messageable,
+        remembered: bool,
+        kwargs: dict,
+        batch: list[Delivery],
+    ) -> discord.abc.Messageable:
+        """`post` the batch; when Discord no longer knows a remembered DM channel, open the member's DM
+        anew and post there, once. The channel that took the message."""
+        items = [d.item for d in batch]
+        try:
+            await self.post(channel, kwargs, items)
+            return channel
+        except discord.NotFound as exc:
+            if not (remembered and route.dm_user_id is not None and unknown_channel(exc)):
+                raise
+            stale = channel.id  # type: ignore[attr-defined]
+        channel = await self.dms.reopen(route.dm_user_id, stale)
+        await self.post(channel, kwargs, items)
+        return channel
+
+    async def _resolve(self, route: Route) -> tuple[discord.abc.Messageable, bool]:
+        """Where to post for `route`, and whether it is a DM channel that was remembered (not opened now)."""
         try:
             if route.dm_user_id is not None:
-                user = self.bot.get_user(route.dm_user_id) or await self.bot.fetch_user(route.dm_user_id)
-                return user.dm_channel or await user.create_dm()
+                return await self.dms.resolve(route.dm_user_id)
             assert route.channel_id is not None
             channel = self.bot.get_channel(route.channel_id)
             if channel is None:
@@ -366,9 +410,26 @@ class Outbox:
             raise _Permanent(f"{exc.status} {exc.text}") from exc
         if not isinstance(channel, discord.abc.Messageable):
             raise _Permanent("not a channel one can post in")
-        return channel
+        return channel, False
 
-    def _message(self, batch: list[Delivery]) -> dict:
+    def _capped(self, messages: list[list[Delivery]]) -> list[list[Delivery]]:
+        """Split messages that carry more items of one kind than the kind allows in a message."""
+        capped: list[list[Delivery]] = []
+        for batch in messages:
+            current: list[Delivery] = []
+            counts: dict[str, int] = {}
+            for d in batch:
+                prefix = d.item.split(":", 1)[0]
+                kind = self.kinds.get(prefix)
+                if kind is not None and counts.get(prefix, 0) >= kind.most_per_message:
+                    capped.append(current)
+                    current, counts = [], {}
+                current.append(d)
+                counts[prefix] = counts.get(prefix, 0) + 1
+            capped.append(current)
+        return capped
+
+    async def _message(self, batch: list[Delivery], route: Route) -> dict:
         pings = sorted({u for d in batch for u in d.route.ping})[:MAX_PINGS]
         reveal = any(d.route.reveal for d in batch)
         kwargs: dict = {
@@ -378,7 +439,7 @@ class Outbox:
             ),
         }
         for kind, mine in self._by_kind([d.item for d in batch]):
-            view = kind.view(mine, reveal=reveal)
+            view = await kind.view(mine, reveal=reveal, in_dm=route.dm_user_id is not None)
             if view is not None:
                 kwargs["view"] = view
                 break

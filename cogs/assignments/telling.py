@@ -4,7 +4,8 @@ request was declined: a DM, else a mention in the episode's thread that pings on
 Telling is a `request_outcome` job stored in the same transaction as the decision or the assignment, so
 it happens once, even across a restart: it is tried at once, and the job tries again later when Discord
 refused. A DM whose answer was lost is looked for before it is sent again, and the note in the thread is
-kept (with the job finished, or the request marked told, in one write) until Discord takes it.
+kept (with the job finished, or the request marked told, in one write) until Discord takes it. The DM
+channel is reached through `bot.core.dms` (remembered: no look-up of the member, no opening of the DM).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import discord
 
 from bot.clock import from_ts, now
 from bot.core.db import Database
+from bot.core.dms import DirectMessages, unknown_channel
 from bot.core.jobs import Job
 from bot.core.scheduler import DONE, Failed, Outcome, Retry, Scheduler
 from bot.core.service import FeatureService
@@ -52,6 +54,7 @@ class Telling(FeatureService):
     ) -> None:
         super().__init__(bot, db, scheduler, episodes)
         self._locks: dict[str, asyncio.Lock] = {}
+        self.dms = DirectMessages(bot, db)
 
     async def tell_job(self, job: Job) -> Outcome:
         if "request_id" in job.payload:
@@ -85,12 +88,14 @@ class Telling(FeatureService):
         when `look_since` says an earlier attempt may have arrived), False when Discord will never take
         it (DMs closed, or they left Discord). Other refusals raise `discord.HTTPException`."""
         try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            channel = user.dm_channel or await user.create_dm()
-            if look_since is None or not await self._dm_arrived(channel, text, look_since, user_id):
-                if before is not None:
-                    await before()
-                await channel.send(text, allowed_mentions=discord.AllowedMentions.none(), nonce=nonce)
+            channel, remembered = await self.dms.resolve(user_id)
+            try:
+                await self._dm_in(channel, user_id, text, look_since=look_since, nonce=nonce, before=before)
+            except discord.NotFound as exc:
+                if not remembered or not unknown_channel(exc):
+                    raise
+                channel = await self.dms.reopen(user_id, channel.id)
+                await self._dm_in(channel, user_id, text, look_since=look_since, nonce=nonce, before=before)
             return True
         except discord.HTTPException as exc:
             if not dms_closed(exc):
@@ -100,7 +105,24 @@ class Telling(FeatureService):
             )
             return False
 
-    async def _dm_arrived(self, channel: discord.DMChannel, text: str, since: datetime, user_id: int) -> bool:
+    async def _dm_in(
+        self,
+        channel: discord.abc.Messageable,
+        user_id: int,
+        text: str,
+        *,
+        look_since: datetime | None,
+        nonce: str,
+        before: Callable[[], Awaitable[None]] | None,
+    ) -> None:
+        if look_since is None or not await self._dm_arrived(channel, text, look_since, user_id):
+            if before is not None:
+                await before()
+            await channel.send(text, allowed_mentions=discord.AllowedMentions.none(), nonce=nonce)
+
+    async def _dm_arrived(
+        self, channel: discord.abc.Messageable, text: str, since: datetime, user_id: int
+    ) -> bool:
         """Whether an earlier DM with `text` reached the member after all (its answer was lost)."""
         me = self.bot.user.id if self.bot.user else None
         after = since.timestamp() - 1

@@ -30,7 +30,7 @@ from bot.errors import InvalidInput, NotAllowed, NotFound
 from cogs.config import store as settings_store
 from cogs.reminders import store
 from cogs.reminders.store import Change, Occurrence, Reminder, Repetition
-from cogs.reminders.views import delivered_view
+from cogs.reminders.views import CHOICES_MAX, choice_label, delivered_view
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +102,11 @@ def _not_snoozable(reminders: list[Reminder]) -> InvalidInput:
 
 class ReminderItems:
     """What the outbox adds for personal reminders (`bot.core.outbox.ItemKind`): Snooze (and Show
-    reminder) buttons, and, in the same write as their message, one-off reminders marked delivered and
+    reminder) buttons, a grouped message's "Snooze just one" menus (so at most `CHOICES_MAX` reminders
+    share a message), and, in the same write as their message, one-off reminders marked delivered and
     repeating ones moved to their next occurrence (with its job)."""
+
+    most_per_message = CHOICES_MAX
 
     def __init__(self, db: Database, scheduler: Scheduler) -> None:
         self.db = db
@@ -111,9 +114,15 @@ class ReminderItems:
         # The jobs of next occurrences added by a `record_in` whose transaction has not committed yet.
         self._added: dict[str, NewJob] = {}
 
-    def view(self, items: list[str], *, reveal: bool) -> discord.ui.View | None:
+    async def view(self, items: list[str], *, reveal: bool, in_dm: bool) -> discord.ui.View | None:
         ids = _ids(items)
-        return delivered_view(str(ids[0]) if len(ids) == 1 else "m", reveal=reveal)
+        if len(ids) == 1:
+            return delivered_view(str(ids[0]), reveal=reveal)
+        found = await store.get_many(self.db, ids)
+        choices = [
+            (i, choice_label(found[i], show_text=in_dm or not found[i].private)) for i in ids if i in found
+        ]
+        return delivered_view("m", reveal=reveal, choices=choices)
 
     async def record_in(
         self, tx: Tx, items: list[str], *, channel_id: int, message_id: int, at: float

@@ -1,10 +1,13 @@
 """How reminders read (their repetition, in lists and confirmations), and the buttons under a delivered
 reminder: Snooze (1 hour, 1 day) and, for a private reminder that could not be sent by DM, Show reminder.
+A message grouping several reminders also has two menus, "Snooze just one for 1 hour / 1 day", listing
+each of them (so one can be snoozed while the others stay delivered).
 
 They are `DynamicItem`s: the custom id carries the reminder id (or `m`, "the clicker's reminders in
-this message", when several were grouped into one message), so they keep working after a restart once
-registered with `bot.add_dynamic_items` (by `bot.app`). Only a reminder's owner can use them; a click
-calls the reminders service the composition root built (`services_of(interaction).reminders`).
+this message", when several were grouped into one message; a menu's choices carry the ids), so they keep
+working after a restart once registered with `bot.add_dynamic_items` (by `bot.app`). Only a reminder's
+owner can use them; a click calls the reminders service the composition root built
+(`services_of(interaction).reminders`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.core.interactions import ArchivistButton, reply, services_of
+from bot.core.interactions import ArchivistButton, handle, reply, services_of
 from bot.core.text import ts
 
 if TYPE_CHECKING:
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
     from cogs.reminders.store import Reminder
 
 SNOOZES = ((3600, "1 hour"), (86400, "1 day"))
+CHOICES_MAX = 25  # options in one select menu (Discord's limit): reminders one grouped message may carry
+LABEL_MAX = 100  # characters of a menu option's label (Discord's limit)
 REPEAT_SUGGESTIONS = ("daily", "weekly", "monthly", "every 2 days", "every 3 days", "every 14 days", "none")
 
 
@@ -90,7 +95,7 @@ class SnoozeButton(
     template=r"archivist:snooze:(?P<seconds>\d{1,7}):(?P<target>\d{1,19}|m)",
 ):
     def __init__(self, seconds: int, target: str) -> None:
-        label = next((name for s, name in SNOOZES if s == seconds), f"{seconds // 60} min")
+        label = _snooze_label(seconds)
         super().__init__(
             discord.ui.Button(
                 label=f"Snooze {label}",
@@ -134,15 +139,63 @@ class RevealButton(ArchivistButton, template=r"archivist:reveal:(?P<target>\d{1,
         await reveal_clicked(interaction, self.target)
 
 
-DYNAMIC_ITEMS = (SnoozeButton, RevealButton)
+def _snooze_label(seconds: int) -> str:
+    return next((name for s, name in SNOOZES if s == seconds), f"{seconds // 60} min")
 
 
-def delivered_view(target: str, *, reveal: bool = False) -> discord.ui.View:
-    """Buttons for a delivered reminder (`target`: its id) or a grouped message (`target` = "m")."""
+class SnoozeOneMenu(
+    discord.ui.DynamicItem[discord.ui.Select],
+    template=r"archivist:snooze-one:(?P<seconds>\d{1,7})",
+):
+    """ "Snooze just one for …": a grouped message's reminders, one option each (value: its id)."""
+
+    def __init__(self, seconds: int, options: list[discord.SelectOption]) -> None:
+        super().__init__(
+            discord.ui.Select(
+                custom_id=f"archivist:snooze-one:{seconds}",
+                placeholder=f"💤 Snooze just one for {_snooze_label(seconds)}…",
+                options=options,
+            )
+        )
+        self.seconds = seconds
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Select, match: re.Match[str], /
+    ) -> SnoozeOneMenu:
+        return cls(int(match["seconds"]), item.options)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        chosen = self.item.values[0] if self.item.values else ""
+        await handle(
+            interaction, snooze_clicked(interaction, chosen if chosen.isdigit() else "0", self.seconds)
+        )
+
+
+DYNAMIC_ITEMS = (SnoozeButton, RevealButton, SnoozeOneMenu)
+
+
+def choice_label(reminder: Reminder, *, show_text: bool) -> str:
+    """How a grouped message's menus name one of its reminders: `#12 · its text` (cut to fit), or
+    `#12 · private reminder` where others could read it."""
+    text = " ".join(reminder.text.split()) if show_text else "private reminder"
+    label = f"#{reminder.id} · {text}"
+    return label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 1] + "…"
+
+
+def delivered_view(
+    target: str, *, reveal: bool = False, choices: list[tuple[int, str]] = ()
+) -> discord.ui.View:
+    """Buttons for a delivered reminder (`target`: its id) or a grouped message (`target` = "m"); a
+    grouped message's `choices` (reminder id, label; at most `CHOICES_MAX`) also get the Snooze-one menus."""
     view = discord.ui.View(timeout=None)
     if reveal:
         view.add_item(RevealButton(target))
     for seconds, _ in SNOOZES:
         view.add_item(SnoozeButton(seconds, target))
+    if len(choices) > 1:
+        options = [discord.SelectOption(label=label, value=str(i)) for i, label in choices[:CHOICES_MAX]]
+        for seconds, _ in SNOOZES:
+            view.add_item(SnoozeOneMenu(seconds, options))
     view.stop()  # its buttons answer by custom id (dynamic items): nothing need be kept per message
     return view
