@@ -9,6 +9,7 @@ Each is created and filled on first use, and again only when pyproject.toml chan
     python3 tasks.py run        # run the bot (reads .env); `run check`, `run backup PATH` too
     python3 tasks.py test       # lint + the whole test suite
     python3 tasks.py bench      # benchmarks, writes bench/results.json
+    python3 tasks.py bench --size 1m  # 10k, 100k and 1M contributions: bench/results-scale.json
     python3 tasks.py demo       # a scripted community against the simulator, no token needed
     python3 tasks.py demo --browser   # the same community in your browser: try the real commands
     python3 tasks.py screenshots      # regenerate docs/screenshots/*.png (needs Debian's chromium)
@@ -94,7 +95,9 @@ def main(argv: list[str]) -> int:
     if task == "format":
         return run(py, "-m", "ruff", "format", ".") or run(py, "-m", "ruff", "check", "--fix", ".")
     if task == "bench":
-        return run(py, "bench/run.py", *rest)
+        # `--size 10k|100k|1m`: the scale benchmark (bench/scale.py); without it, the 100k run (bench/run.py)
+        sized = any(a == "--size" or a.startswith("--size=") for a in rest)
+        return run(py, "bench/scale.py" if sized else "bench/run.py", *rest)
     if task == "demo":
         return run(py, "-m", "bot", "demo", *rest)
     if task == "screenshots":

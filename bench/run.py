@@ -15,39 +15,43 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextvars
 import cProfile
-import functools
 import gc
 import json
 import os
 import platform
 import random
 import statistics
-import sys
 import tempfile
 import time
-from collections.abc import Awaitable
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import discord
+import simcord
+from common import (
+    ANSWER_TIME,
+    BOT_TIME,
+    GC_PAUSES,
+    PEAK_RSS,
+    PROFILE,
+    ROOT,
+    between_rounds,
+    build,
+    pct,
+    phase,
+    sample_rss,
+    timed,
+)
 
-import discord  # noqa: E402
-import psutil  # noqa: E402
-import simcord  # noqa: E402
-from discord import app_commands  # noqa: E402
-
-from bot import create_bot  # noqa: E402
-from bot.clock import now, now_ts  # noqa: E402
-from bot.core import jobs as job_store  # noqa: E402
-from bot.core.db import STATEMENTS  # noqa: E402
-from cogs.episodes import lists_store  # noqa: E402
-from cogs.episodes import store as episode_store  # noqa: E402
-from cogs.reminders import store as reminder_store  # noqa: E402
-from cogs.research import search_store  # noqa: E402
-from cogs.research import store as contribution_store  # noqa: E402
+from bot.clock import now, now_ts
+from bot.core import jobs as job_store
+from bot.core.db import STATEMENTS
+from cogs.episodes import lists_store
+from cogs.episodes import store as episode_store
+from cogs.reminders import store as reminder_store
+from cogs.research import search_store
+from cogs.research import store as contribution_store
 
 WORDS = (  # noqa: SIM905 — reads better as prose
     "Lenin died in January 1924 and Moscow queued for days to see him; Petrograd became Leningrad; "
@@ -56,132 +60,14 @@ WORDS = (  # noqa: SIM905 — reads better as prose
     "about Stalin; the thirteenth congress let him stay; Krupskaya sided with the opposition; "
     "socialism in one country; the fifteenth congress expelled Trotsky and Zinoviev"
 ).split()
-PROCESS = psutil.Process()
-PEAK_RSS = [0]
 REPS = [0]
-
-
-GC_PAUSES: list[float] = []  # milliseconds of each full (generation 2) collection
-_gc_started = [0.0]
-_gc_own = [False]  # the bench's own collections between rounds are not counted
-
-
-def _gc_watch(event: str, info: dict) -> None:
-    if info.get("generation") != 2 or _gc_own[0]:
-        return
-    if event == "start":
-        _gc_started[0] = time.perf_counter()
-    else:
-        GC_PAUSES.append(1000 * (time.perf_counter() - _gc_started[0]))
-
-
-gc.callbacks.append(_gc_watch)
-
-
-def phase(name: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {name}", file=sys.stderr, flush=True)
-
-
-def sample_rss() -> None:
-    PEAK_RSS[0] = max(PEAK_RSS[0], PROCESS.memory_info().rss)
 
 
 def text(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(n))
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 PROFILED: dict[str, cProfile.Profile] = {}
-PROFILE: dict[str, cProfile.Profile] = {}  # --profile "episode status": cProfile around those interactions
-BOT_TIME: dict[str, list[float]] = {}  # the whole handler, follow-on Discord updates included
-ANSWER_TIME: dict[str, list[float]] = {}  # until the member's answer was delivered
-_ANSWER: contextvars.ContextVar[list[float | None] | None] = contextvars.ContextVar("answer", default=None)
-
-
-def _answers(method):
-    """Wrap a discord.py method that delivers an answer, noting when the first one is done."""
-
-    @functools.wraps(method)
-    async def wrapper(*args, **kwargs):
-        result = await method(*args, **kwargs)
-        slot = _ANSWER.get()
-        if slot is not None and slot[0] is None:
-            slot[0] = time.perf_counter()
-        return result
-
-    return wrapper
-
-
-# What counts as the member's answer: a response, a form, autocomplete choices, or the message that
-# replaces "thinking…" (a bare defer is not an answer).
-for cls, names in (
-    (discord.InteractionResponse, ("send_message", "edit_message", "send_modal", "autocomplete")),
-    (discord.Interaction, ("edit_original_response",)),
-    (discord.Webhook, ("send",)),
-):
-    for attr in names:
-        setattr(cls, attr, _answers(getattr(cls, attr)))
-
-
-def instrument(bot: discord.Client) -> None:
-    """Record per interaction (1) the time until the member's answer was delivered and (2) the bot's
-    whole handler time, from the tree receiving it to the handler's end, including the simulated REST
-    calls it awaits after answering (cards, tags, notes), without the simulator's settling window."""
-    original = bot.tree._call
-
-    async def timed_call(interaction: discord.Interaction) -> None:
-        name = _qualified(interaction.data or {})
-        if interaction.type is discord.InteractionType.autocomplete:
-            name = f"autocomplete {name}"
-        slot: list[float | None] = [None]
-        token = _ANSWER.set(slot)
-        profiling = PROFILE.get(name)
-        if profiling is not None:
-            profiling.enable()
-        started = time.perf_counter()
-        try:
-            await original(interaction)
-        finally:
-            ended = time.perf_counter()
-            if profiling is not None:
-                profiling.disable()
-            _ANSWER.reset(token)
-            BOT_TIME.setdefault(name, []).append(1000 * (ended - started))
-            ANSWER_TIME.setdefault(name, []).append(1000 * ((slot[0] or ended) - started))
-
-    bot.tree._call = timed_call
-
-
-def _qualified(data: dict) -> str:
-    parts = [data.get("name", "?")]
-    options = data.get("options") or []
-    while options and options[0].get("type") in (1, 2):
-        parts.append(options[0]["name"])
-        options = options[0].get("options") or []
-    return " ".join(parts)
-
-
-def build() -> discord.Client:
-    bot = create_bot()
-    instrument(bot)
-
-    @app_commands.command(name="ping", description="Benchmark baseline: answers pong")
-    async def ping(interaction: discord.Interaction) -> None:
-        await interaction.response.send_message("pong", ephemeral=True)
-
-    bot.tree.add_command(ping)
-    return bot
-
-
-async def timed(samples: dict[str, list[float]], name: str, action: Awaitable[object]) -> object:
-    started = time.perf_counter()
-    result = await action
-    samples.setdefault(name, []).append(1000 * (time.perf_counter() - started))
-    return result
 
 
 async def main(small: bool) -> dict:
@@ -401,24 +287,7 @@ async def main(small: bool) -> dict:
             )
             if i % 10 == 9:
                 sample_rss()
-            # Let list views (Previous/Next pagers, forms) expire as they would between real users: the
-            # simulator's settling walks every live view on every step, which would otherwise be counted
-            # in the bot's time (a cost discord.py itself does not have).
-            await env.advance_time(901)
-            # The simulator records every REST call and gateway event for diagnostics, in this process;
-            # Discord keeps no such record in a bot's. Dropped between rounds (untimed) so that the
-            # garbage collector's full passes measure the bot's heap, not a growing simulator log.
-            env.backend.http_requests.clear()
-            env.backend.transcript.clear()
-            # The simulated Discord (every message, thread and interaction it holds) lives in this process
-            # too and grows every round; a real bot's heap does not hold Discord. Moving what is alive
-            # out of the collector's reach between rounds, as the bot does at start, keeps its full passes
-            # from walking the simulator's world inside the bot's timings. GC pauses that remain are
-            # reported (gc_full_collection_*).
-            _gc_own[0] = True
-            gc.collect()
-            _gc_own[0] = False
-            gc.freeze()
+            await between_rounds(env)  # untimed: see bench/common.py
         PROFILED.update(PROFILE)
         PROFILE.clear()  # --profile covers the rounds above only
         ping_p50 = statistics.median(ANSWER_TIME["ping"])

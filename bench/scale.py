@@ -1,0 +1,984 @@
+# ruff: noqa: B023 — each round's lambdas are awaited at once, inside the iteration that made them
+"""Archivist at 10k, 100k and 1M contributions: seeds the archive by direct SQL and the simulated Discord
+directly in simcord, then measures, in one run and beside a bare `ping`, what grows with the archive or
+with a burst: every interactive command, start-up, the cost of a restart in requests, search, the export of
+the largest episode, a burst of private reminders, and memory. Prints tables, writes
+bench/results-scale.json.
+
+    python3 tasks.py bench --size 1m            # 10k, 100k and 1M, each in its own process, then growth
+    python3 tasks.py bench --size 1m --no-growth   # 1M alone
+    python3 tasks.py bench --size 100k          # one size (add --growth for the smaller ones too)
+    python3 tasks.py bench --size 10k --reps 20 # a quick look
+
+Sizes (everything scales with the contributions): 1m is 1,000,000 contributions over 1,000 episodes (one
+of 100,000), 20,000 members, 100,000 pending reminders (10,000 of them private, of 10,000 members, due at
+the same instant: the burst), 500 episode threads of 200 messages (the other threads archived). 100k and
+10k are a tenth and a hundredth of that (at least 20 episodes).
+
+A figure the bot under test cannot produce (a feature not there yet) is printed as "n/a", never a crash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import discord
+import simcord
+from common import (
+    ANSWER_TIME,
+    BOT_TIME,
+    GC_PAUSES,
+    PEAK_RSS,
+    PROFILE,
+    ROOT,
+    TRIPS,
+    between_rounds,
+    build,
+    freeze,
+    interaction_table,
+    label_next,
+    pct,
+    phase,
+    rss,
+    sample_rss,
+    trips,
+)
+from scale_seed import (
+    RARE_WORD,
+    SIZES,
+    WORDS,
+    Size,
+    add_offline_messages,
+    seed_database,
+    seed_world,
+)
+from simcord.backend import serializers
+
+from bot.clock import now
+
+# simcord's GUILD_CREATE carries every thread of the server, archived ones too; Discord's carries the active
+# threads only (a bot fetches an archived one when it needs it). Corrected here, so that a restart costs
+# the requests it would cost against Discord.
+_guild_create_payload = serializers.guild_create_payload
+
+
+def _discord_guild_create(backend, guild):
+    payload = dict(_guild_create_payload(backend, guild))
+    payload["threads"] = [
+        t for t in payload.get("threads", []) if not t.get("thread_metadata", {}).get("archived")
+    ]
+    return payload
+
+
+serializers.guild_create_payload = _discord_guild_create
+
+RESULTS = ROOT / "bench" / "results-scale.json"
+GLOBAL_LIMIT = 50  # Discord's global rate limit: requests per second
+INTERACTION_ROUTE = re.compile(r"^/(interactions|webhooks)/")
+ID = re.compile(r"/\d+")
+
+
+# -- the request log, with the virtual time of each request ------------------------------------------------
+
+
+class StampedLog(list):
+    """simcord's log of REST requests, with the virtual (and real) time each was made: simcord never
+    answers 429, so the bot's pacing is measured from when its requests were made."""
+
+    def __init__(self, clock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.virtual: list[float] = []
+        self.real: list[float] = []
+
+    def append(self, entry) -> None:
+        super().append(entry)
+        self.virtual.append(self.clock.elapsed)
+        self.real.append(time.perf_counter())
+
+    def clear(self) -> None:
+        super().clear()
+        self.virtual.clear()
+        self.real.clear()
+
+
+def own_requests(log: StampedLog, start: int = 0) -> list[tuple[float, object]]:
+    """(virtual time, entry) of the bot's own REST calls since `start` (answers to interactions are not
+    subject to the global rate limit and are left out)."""
+    return [
+        (log.virtual[i], log[i]) for i in range(start, len(log)) if not INTERACTION_ROUTE.match(log[i].path)
+    ]
+
+
+def route(entry) -> str:
+    return f"{entry.method} {ID.sub('/{id}', entry.path)}"
+
+
+def by_route(entries) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[route(entry)] = counts.get(route(entry), 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def pacing(stamps: list[float]) -> dict[str, float | int]:
+    """Most requests in any one-second window (half-open, placed anywhere), and how many requests came
+    when 50 or more had already been made in the second before them (each would have met a 429)."""
+    stamps = sorted(stamps)
+    most = over = 0
+    left = 0
+    for right, t in enumerate(stamps):
+        while stamps[left] <= t - 1.0:
+            left += 1
+        in_window = right - left + 1
+        most = max(most, in_window)
+        over += in_window > GLOBAL_LIMIT
+    return {"max_requests_in_any_second": most, "would_meet_429": over}
+
+
+# -- event-loop stalls and memory, sampled during one operation ------------------------------------------
+
+
+class LoopWatch:
+    """Times every callback the event loop runs (asyncio's Handle._run) while active: the longest is the
+    longest the loop was held. The simulator's own callbacks are timed too (they are short)."""
+
+    def __init__(self) -> None:
+        self.longest: list[tuple[float, str]] = []
+        self._original = asyncio.events.Handle._run
+
+    def __enter__(self) -> LoopWatch:
+        original = self._original
+        longest = self.longest
+
+        def timed_run(handle) -> None:
+            started = time.perf_counter()
+            original(handle)
+            took = time.perf_counter() - started
+            if took > 0.002:
+                longest.append((1000 * took, repr(handle)[:160]))
+
+        asyncio.events.Handle._run = timed_run
+        return self
+
+    def __exit__(self, *exc) -> None:
+        asyncio.events.Handle._run = self._original
+        self.longest.sort(reverse=True)
+
+    @property
+    def max_ms(self) -> float:
+        return round(self.longest[0][0], 1) if self.longest else 0.0
+
+
+class RssWatch:
+    """Samples the process's RSS every `every` seconds in a thread; `peak` is the highest seen."""
+
+    def __init__(self, every: float = 0.005) -> None:
+        self.every = every
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss())
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> RssWatch:
+        self.peak = rss()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss())
+        PEAK_RSS[0] = max(PEAK_RSS[0], self.peak)
+
+
+def mb(n: int | float) -> float:
+    return round(n / 2**20, 1)
+
+
+# -- the run -------------------------------------------------------------------------------------------
+
+
+class Run:
+    """One size, in this process."""
+
+    def __init__(self, size: Size, reps: int, workdir: str) -> None:
+        self.size = size
+        self.reps = reps
+        self.db_path = str(Path(workdir) / "bench.sqlite3")
+        self.results: dict = {"size": size.name, "scale": {
+            "contributions": size.contributions, "episodes": size.episodes, "largest_episode": size.big,
+            "members": size.members, "pending_reminders": size.reminders,
+            "threads_with_messages": size.threads_with_messages, "messages_per_thread": size.messages_per_thread,
+            "burst": size.burst, "reps": reps,
+        }}  # fmt: skip
+        self.broken: dict[str, str] = {}  # an interaction that failed, and why (its figures are n/a)
+        self.ready_at: list[float] = []
+
+    # -- helpers ---------------------------------------------------------------------------------------
+
+    def build(self) -> discord.Client:
+        bot = build()
+
+        async def on_archivist_ready() -> None:
+            self.ready_at.append(time.perf_counter())
+
+        bot.add_listener(on_archivist_ready, "on_archivist_ready")
+        return bot
+
+    async def step(self, name: str, action):
+        """One interaction of a round; one that fails is reported and not tried again."""
+        if name in self.broken:
+            return None
+        try:
+            return await action()
+        except Exception as exc:
+            self.broken[name] = f"{type(exc).__name__}: {exc}"[:300]
+            phase(f"  {name} failed: {self.broken[name]}")
+            return None
+
+    async def section(self, name: str, coro) -> None:
+        """A measuring section; one that fails leaves its figures n/a and the run goes on."""
+        phase(name)
+        try:
+            await coro
+        except Exception as exc:
+            self.results.setdefault("failed_sections", {})[name] = f"{type(exc).__name__}: {exc}"[:300]
+            phase(f"  section {name!r} failed: {exc!r}")
+
+    # -- set-up ----------------------------------------------------------------------------------------
+
+    async def main(self) -> dict:
+        os.environ["DATABASE_PATH"] = self.db_path
+        os.environ["LOG_DIR"] = ""
+        rss_all = RssWatch(every=0.05)
+        with rss_all:
+            async with simcord.run(self.build(), check_errors=False) as env:
+                self.env = env
+                env.backend.http_requests = self.log = StampedLog(env.backend.clock)
+                await self.set_up()
+                await self.seed()
+                await self.section("start-up", self.start_up())
+                await self.section("restart cost", self.restart_cost())
+                await self.section("interactions", self.interactions())
+                await self.section("largest episode", self.largest_episode())
+                await self.section("search", self.search())
+                await self.section("export", self.export())
+                await self.section("DM burst", self.burst())
+                self.results["bot_errors"] = self.errors()
+                await env.bot.close()
+        self.results["peak_rss_mb"] = mb(max(rss_all.peak, PEAK_RSS[0]))
+        self.results["broken_interactions"] = self.broken
+        self.results["machine"] = {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "discord.py": discord.__version__,
+            "simcord": simcord.__version__,
+            "commit": _git("rev-parse", "--short", "HEAD"),
+            "date": time.strftime("%Y-%m-%d %H:%M"),
+        }
+        return self.results
+
+    def errors(self) -> dict[str, int]:
+        """Exceptions the bot did not handle (refusals, which members are answered, are left out)."""
+        from bot.core.interactions import unwrap
+        from bot.errors import ArchivistError
+
+        kinds: dict[str, int] = {}
+        for error in self.env.errors:
+            error = unwrap(error)
+            if not isinstance(error, ArchivistError):
+                key = f"{type(error).__name__}: {str(error)[:80]}"
+                kinds[key] = kinds.get(key, 0) + 1
+        return kinds
+
+    async def set_up(self) -> None:
+        phase(f"set-up ({self.size.name})")
+        env = self.env
+        self.guild = guild = env.create_guild("History Channel Research")
+        admin_role = guild.create_role("Admin", permissions=discord.Permissions(manage_guild=True))
+        self.host_role = guild.create_role("Host")
+        self.forum = guild.create_forum_channel("episode-research")
+        self.review = guild.create_text_channel("author-review")
+        self.announcements = guild.create_text_channel("announcements")
+        self.general = guild.create_text_channel("general")
+        self.admin = guild.add_member(env.create_user("admin"), roles=[admin_role, self.host_role])
+        self.host = guild.add_member(env.create_user("indy"), roles=[self.host_role])
+        self.alice = guild.add_member(env.create_user("veles"))
+        self.bob = guild.add_member(env.create_user("spartacus"))
+        await self.admin.slash(
+            self.general, "config channels", research_forum=self.forum, review=self.review,
+            announcements=self.announcements,
+        )  # fmt: skip
+        await self.admin.slash(self.general, "config roles", host=self.host_role)
+        for i in range(10):  # through the command: real cards, tags and threads the commands below edit
+            await self.host.slash(self.general, "episode create", code=f"R{i:03}", title=f"Real episode {i}")
+        self.picked = await self.bob.send(self.general, "Krupskaya is the correct spelling, not Krupskaja.")
+
+    async def seed(self) -> None:
+        env, size = self.env, self.size
+        await env.bot.close()
+        phase("seeding simcord (members, threads, messages)")
+        started = time.perf_counter()
+        self.world = seed_world(env, self.guild, self.forum, size)
+        world_s = time.perf_counter() - started
+        phase("seeding the database (direct SQL)")
+        started = time.perf_counter()
+        info = await seed_database(
+            self.db_path, env, self.guild, self.forum, self.general, self.host, size, self.world,
+            int(now().timestamp()),
+        )  # fmt: skip
+        db_s = time.perf_counter() - started
+        freeze()  # the seeded simulated world is out of the collector's reach, as between rounds
+        sample_rss()
+        self.results["seed"] = {
+            "simcord_s": round(world_s, 1),
+            "database_s": round(db_s, 1),
+            "total_s": round(world_s + db_s, 1),
+            **self.world.seconds,
+            **info,
+            "database_mb": mb(Path(self.db_path).stat().st_size),
+        }
+        phase(f"  seeded in {world_s + db_s:.1f} s: {json.dumps(self.results['seed'])}")
+
+    # -- start-up and restarts -------------------------------------------------------------------------
+
+    async def restart(self, offline=None) -> dict:
+        """Stop the bot, let `offline` happen, start it again; count its requests and database trips
+        until its catch-up is finished, then those of any background reconciliation that follows."""
+        env = self.env
+        await env.bot.close()
+        if offline is not None:
+            offline()
+        freeze()
+        self.log.clear()
+        self.ready_at.clear()
+        bot = self.build()
+        started = time.perf_counter()
+        with RssWatch(every=0.02):
+            await env.restart_bot(bot)
+        settled = time.perf_counter()
+        catch_up = getattr(bot.services.research, "catch_up", None)
+
+        def caught_up() -> bool | None:
+            if hasattr(catch_up, "started"):
+                return catch_up.started is not None
+            task = getattr(catch_up, "_task", None)
+            return None if task is None else task.done()
+
+        waited = 0
+        while caught_up() is False and waited < 3600:
+            await env.advance_time(5)
+            waited += 5
+        done = time.perf_counter()
+        at_done = len(self.log)
+        metrics = bot.services.metrics
+        trips_done = trips(metrics)
+        report = getattr(catch_up, "started", None)
+        # Then the background reconciliation of recent messages, if any, within its request budget: at
+        # least 10 (virtual) minutes, longer while it says it has work left.
+        reconciled = 0
+        while reconciled < 600 or (getattr(catch_up, "reconciling", False) and reconciled < 4 * 3600):
+            await env.advance_time(30)
+            reconciled += 30
+        later = own_requests(self.log, at_done)
+        first = own_requests(self.log)[: len(own_requests(self.log)) - len(later)]
+        return {
+            "to_ready_ms": round(1000 * (self.ready_at[0] - started), 1) if self.ready_at else "n/a",
+            "to_settled_ms": round(1000 * (settled - started), 1),
+            "catch_up_done": _na(caught_up()),
+            "catch_up_real_s": round(done - started, 2),
+            "catch_up_virtual_s": waited,
+            "catch_up_report": _plain(report) if report is not None else "n/a",
+            "requests_until_caught_up": len(first),
+            "requests_until_caught_up_by_route": by_route(e for _, e in first),
+            "db_trips_until_caught_up": trips_done,
+            "background_virtual_s": reconciled,
+            "requests_in_background": len(later),
+            "requests_in_background_by_route": by_route(e for _, e in later),
+            "requests_in_background_max_per_second": pacing([t for t, _ in later])[
+                "max_requests_in_any_second"
+            ],
+            "db_trips_in_background": trips(metrics) - trips_done,
+        }
+
+    async def start_up(self) -> None:
+        first = await self.restart()
+        self.results["startup"] = first
+        db_mb = mb(Path(self.db_path).stat().st_size)
+        phase(f"  ready in {first['to_ready_ms']} ms ({db_mb} MB database)")
+        sample_rss()
+
+    async def restart_cost(self) -> None:
+        unchanged = await self.restart()
+        self.results["restart_unchanged"] = unchanged
+        phase(
+            f"  unchanged: {unchanged['requests_until_caught_up']} requests, {unchanged['db_trips_until_caught_up']} trips"
+        )
+        # Then: ten threads get five new messages each while the bot is away.
+        codes = list(self.world.messages)[:10]
+        authors = [m.id for m in self.world.members[:50]]
+
+        def post() -> None:
+            for n, code in enumerate(codes):
+                add_offline_messages(self.env, self.world.threads[code], authors, 5, f"Offline note {n}")
+
+        before = await self.count("SELECT COUNT(*) FROM contributions")
+        changed = await self.restart(post)
+        changed["threads_changed"] = len(codes)
+        changed["messages_posted_offline"] = 5 * len(codes)
+        changed["collected"] = await self.count("SELECT COUNT(*) FROM contributions") - before
+        self.results["restart_10_threads_changed"] = changed
+        phase(
+            f"  10 threads changed: {changed['requests_until_caught_up']} requests, collected {changed['collected']}"
+        )
+
+    async def count(self, sql: str, params=()) -> int:
+        return int(await self.env.bot.services.db.fetchval(sql, params) or 0)
+
+    # -- interactions ----------------------------------------------------------------------------------
+
+    async def interactions(self) -> None:
+        env, general = self.env, self.general
+        alice, bob, host, admin = self.alice, self.bob, self.host, self.admin
+        members = self.world.members
+        codes = [f"R{i:03}" for i in range(10)] + list(self.world.threads)
+        import random
+
+        rng = random.Random(1917)
+        ANSWER_TIME.clear()
+        BOT_TIME.clear()
+        TRIPS.clear()
+        GC_PAUSES.clear()
+        freeze()
+        step = self.step
+        for i in range(self.reps):
+            if i % 20 == 0:
+                phase(f"  round {i}/{self.reps}")
+            member = members[i % len(members)]
+            await step("ping", lambda: alice.slash(general, "ping"))
+            await step("help", lambda: alice.slash(general, "help"))
+            await step(
+                "episode info", lambda: alice.slash(general, "episode info", episode=rng.choice(codes))
+            )
+            listed = await step("episode list", lambda: alice.slash(general, "episode list"))
+            if listed is not None and listed.response is not None:
+                label_next("button page next (episode list)")
+                await step("page next", lambda: alice.click(listed.response, label="Next"))
+            await step(
+                "episode list status", lambda: alice.slash(general, "episode list", status="in_research")
+            )
+            await step("episode list author", lambda: alice.slash(general, "episode list", author=host))
+            await step("episode list needs", lambda: alice.slash(general, "episode list", needs_author=True))
+            status = "writing" if i % 2 == 0 else "in_research"
+            await step(
+                "episode status", lambda: host.slash(general, "episode status", episode="R001", status=status)
+            )
+            await step(
+                "episode edit",
+                lambda: host.slash(general, "episode edit", episode="R002", description=f"Angle {i}"),
+            )
+            cmd = "episode claim" if i % 2 == 0 else "episode unclaim"
+            await step(cmd, lambda: host.slash(general, cmd, episode="R003"))
+            cmd = "episode assign" if i % 2 == 0 else "episode unassign"
+            await step(cmd, lambda: host.slash(general, cmd, episode="R004", member=bob))
+            await step(
+                "episode volunteer",
+                lambda: member.slash(general, "episode volunteer", episode="R005", pitch="I can write this"),
+            )
+            await step("episode requests", lambda: host.slash(general, "episode requests"))
+            request = self.review.last_message
+            if request is not None and request.components:
+                label_next("button decline (author request)")
+                shown = await step("decline", lambda: host.click(request, label="Decline"))
+                if shown is not None and shown.modal is not None:
+                    label_next("form decline reason")
+                    await step("decline form", lambda: host.submit_modal(shown, {}))
+            await step(
+                "episode deadline",
+                lambda: host.slash(
+                    general, "episode deadline", episode="R006", milestone="script", when=f"in {10 + i} days"
+                ),
+            )
+            await step(
+                "research list", lambda: alice.slash(general, "research list", episode=rng.choice(codes))
+            )
+            await step(
+                "research search", lambda: alice.slash(general, "research search", query=rng.choice(WORDS))
+            )
+            await step(
+                "research credits",
+                lambda: alice.slash(general, "research credits", episode=rng.choice(codes[1:])),
+            )
+            await step(
+                "research export",
+                lambda: alice.slash(
+                    general, "research export", episode=codes[-1 - i % min(40, len(codes) - 1)], format="json"
+                ),
+            )
+            shown = await step(
+                "research submit", lambda: alice.slash(general, "research submit", episode="R007")
+            )
+            number = None
+            if shown is not None and shown.modal is not None:
+                label_next("form research submit")
+                sent = await step("research submit form", lambda: alice.submit_modal(shown, {
+                    "title": f"Lenin's funeral, note {i}", "body": "Lenin died in January 1924; Moscow queued for days.",
+                    "sources": "Pravda, 27 January 1924",
+                }))  # fmt: skip
+                found = re.search(r"#(\d+)", _content(sent))
+                number = int(found.group(1)) if found else None
+            if number is not None:
+                await step(
+                    "research mark",
+                    lambda: host.slash(
+                        general, "research mark", episode="R007", contribution=number, **{"as": "key"}
+                    ),
+                )
+                await step(
+                    "research remove",
+                    lambda: alice.slash(general, "research remove", episode="R007", contribution=number),
+                )
+            await step("add to research", lambda: alice.context_menu(general, "Add to research", self.picked))
+            made = await step(
+                "remind me",
+                lambda: member.slash(general, "remind me", when="in 3 days", text="Check the sources"),
+            )
+            found = re.search(r"#(\d+)", _content(made))
+            await step("remind list", lambda: member.slash(general, "remind list"))
+            if found:
+                rid = found.group(1)
+                await step(
+                    "remind edit",
+                    lambda: member.slash(
+                        general, "remind edit", reminder=rid, text="Check the sources again"
+                    ),
+                )
+                await step("remind cancel", lambda: member.slash(general, "remind cancel", reminder=rid))
+            await step(
+                "remind timezone", lambda: member.slash(general, "remind timezone", tz="Europe/Warsaw")
+            )
+            await step("config show", lambda: admin.slash(general, "config show"))
+            await step(
+                "config reminders", lambda: admin.slash(general, "config reminders", offsets="3d,1d,0")
+            )
+            await step("config timezone", lambda: admin.slash(general, "config timezone", tz="UTC"))
+            await step("config research", lambda: admin.slash(general, "config research", likes="👍 ❤️ ⭐"))
+            await step("config check", lambda: admin.slash(general, "config check"))
+            await step("import authors", lambda: admin.slash(general, "import authors"))
+            await step(
+                "ac episode",
+                lambda: alice.autocomplete(
+                    general, "episode info", "episode", rng.choice(["19", "R0", "seeded", "24-1"])
+                ),
+            )
+            await step(
+                "ac remind cancel", lambda: member.autocomplete(general, "remind cancel", "reminder", "")
+            )
+            await step(
+                "ac timezone",
+                lambda: alice.autocomplete(
+                    general, "remind timezone", "tz", rng.choice(["eur", "new", "war"])
+                ),
+            )
+            await step(
+                "ac research mark",
+                lambda: host.autocomplete(general, "research mark", "contribution", "", episode="R000"),
+            )
+            if i % 10 == 9:
+                sample_rss()
+            await between_rounds(env, drop_files=True)  # untimed: see bench/common.py
+        self.results["interactions"] = interaction_table()
+        self.results["gc_full_collections_during_interactions"] = len(GC_PAUSES)
+        self.results["gc_full_collection_max_ms"] = round(max(GC_PAUSES, default=0.0), 1)
+
+    # -- the largest episode, search, export --------------------------------------------------------------
+
+    async def timed_command(self, name: str, actor, n: int, *args, **options) -> dict:
+        """Run one command `n` times; its answer and handler times (inside the bot)."""
+        before = len(ANSWER_TIME.get(name, []))
+        for _ in range(n):
+            await actor.slash(self.general, *args, **options)
+        answers = ANSWER_TIME.get(name, [])[before:]
+        handler = BOT_TIME.get(name, [])[before:]
+        await between_rounds(self.env, drop_files=True)
+        if not answers:
+            return {"p50_ms": "n/a"}
+        return {
+            "p50_ms": round(pct(answers, 0.5), 2),
+            "p99_ms": round(pct(answers, 0.99), 2),
+            "handler_p50_ms": round(pct(handler, 0.5), 2),
+            "db_trips_p50": sorted(TRIPS.get(name, [0])[before:] or [0])[len(answers) // 2],
+        }
+
+    async def largest_episode(self) -> None:
+        out = self.results["largest_episode"] = {}
+        out["episode_info"] = await self.timed_command(
+            "episode info", self.alice, 20, "episode info", episode="R000"
+        )
+        out["research_credits"] = await self.timed_command(
+            "research credits", self.alice, 10, "research credits", episode="R000"
+        )
+        out["research_list"] = await self.timed_command(
+            "research list", self.alice, 20, "research list", episode="R000"
+        )
+
+    async def search(self) -> None:
+        out = self.results["search"] = {}
+        service = self.env.bot.services.research
+        for label, query in (("rare", RARE_WORD), ("common", "the")):
+            times = []
+            total = "n/a"
+            try:
+                for _ in range(20):
+                    started = time.perf_counter()
+                    read = await service.search(self.guild.id, query)
+                    total, _hits = await read(0, 10)
+                    times.append(1000 * (time.perf_counter() - started))
+                out[f"{label}_storage"] = {
+                    "query": query,
+                    "matches": total,
+                    "p50_ms": round(pct(times, 0.5), 2),
+                    "p99_ms": round(pct(times, 0.99), 2),
+                }
+            except Exception as exc:
+                out[f"{label}_storage"] = {"query": query, "p50_ms": "n/a", "error": repr(exc)[:200]}
+            out[f"{label}_command"] = await self.timed_command(
+                "research search", self.alice, 20, "research search", query=query
+            )
+
+    async def export(self) -> None:
+        out = self.results["export"] = {}
+        for fmt in self.formats:
+            gc.collect()
+            await asyncio.sleep(0)
+            before_rss = rss()
+            start = len(self.log)
+            n_answers = len(BOT_TIME.get("research export", []))
+            started = time.perf_counter()
+            with LoopWatch() as loop, RssWatch(every=0.002) as memory:
+                r = await self.alice.slash(self.general, "research export", episode="R000", format=fmt)
+            round_trip = time.perf_counter() - started
+            files = [a for m in [r.response, *r.followups] if m is not None for a in (m.attachments or [])]
+            sizes = [int(a.size) for a in files]
+            uploads = [
+                self.log.real[i] for i in range(start, len(self.log))
+                if isinstance(self.log[i].json, dict) and self.log[i].json.get("attachments")
+            ]  # fmt: skip
+            handler = BOT_TIME.get("research export", [])[n_answers:]
+            answer = ANSWER_TIME.get("research export", [])[n_answers:]
+            out[fmt] = {
+                "handler_ms": round(handler[0], 1) if handler else "n/a",
+                "answer_ms": round(answer[0], 1) if answer else "n/a",
+                "last_file_sent_ms": round(1000 * (max(uploads) - started), 1) if uploads else "n/a",
+                "round_trip_ms": round(1000 * round_trip, 1),
+                "files": len(files),
+                "bytes": sum(sizes),
+                "largest_file_bytes": max(sizes, default=0),
+                "loop_longest_ms": loop.max_ms,
+                "loop_over_20ms": sum(1 for ms, _ in loop.longest if ms > 20),
+                "loop_longest_callbacks": [f"{ms:.1f} ms {what}" for ms, what in loop.longest[:3]],
+                "peak_rss_growth_mb": mb(memory.peak - before_rss),
+                "peak_rss_growth_less_simulator_files_mb": mb(memory.peak - before_rss - sum(sizes)),
+                "answer_text": _content(r)[:200],
+            }
+            phase(
+                f"  {fmt}: {json.dumps({k: v for k, v in out[fmt].items() if k != 'loop_longest_callbacks'})}"
+            )
+            await between_rounds(self.env, drop_files=True)
+
+    # -- the DM burst ----------------------------------------------------------------------------------
+
+    async def burst(self) -> None:
+        env, size = self.env, self.size
+        wait = self.world.burst_due - now().timestamp() - 60
+        if wait > 0:
+            await env.advance_time(wait)
+        await between_rounds(env, drop_files=True, advance=False)
+        pending_sql = (
+            "SELECT COUNT(*) FROM reminders WHERE state = 'pending' AND text LIKE 'Burst reminder %'"
+        )
+        metrics = env.bot.services.metrics
+        limited = metrics.counter("outbox.rate_limited")
+        pacer = getattr(env.bot.services, "pacer", None)  # the global pacer (bot.core.ratelimit), if any
+        if pacer is not None:
+            pacer.reset_stats()
+        self.log.clear()
+        v0 = env.backend.clock.elapsed
+        started = time.perf_counter()
+        pending = await self.count(pending_sql)
+        timeouts = 0
+        while pending and env.backend.clock.elapsed - v0 < 7200 and time.perf_counter() - started < 1800:
+            try:
+                await env.advance_time(5)
+            except TimeoutError:
+                timeouts += 1
+            pending = await self.count(pending_sql)
+        real_s = time.perf_counter() - started
+        requests = own_requests(self.log)
+        stamps = [t for t, _ in requests]
+        dm_ids = set(env.backend.dm_channels.values())
+        dm_posts = [
+            t for t, e in requests if e.method == "POST" and e.path.endswith("/messages")
+            and int(e.path.split("/")[2]) in dm_ids
+        ]  # fmt: skip
+        delivered = await self.count(
+            "SELECT COUNT(*) FROM reminders WHERE state = 'delivered' AND text LIKE 'Burst reminder %'"
+        )
+        self.results["burst"] = {
+            "reminders": size.burst,
+            "delivered": delivered,
+            "still_pending": pending,
+            "requests": len(requests),
+            "dm_messages": len(dm_posts),
+            "dm_channels_opened": sum(
+                1 for _, e in requests if e.method == "POST" and e.path == "/users/@me/channels"
+            ),
+            "requests_by_route": dict(list(by_route(e for _, e in requests).items())[:8]),
+            **pacing(stamps),
+            "requests_per_second_overall": round(len(stamps) / max(stamps[-1] - stamps[0], 1.0), 1)
+            if stamps
+            else 0,
+            "virtual_s_first_to_last": round(stamps[-1] - stamps[0], 1) if stamps else 0,
+            "real_s": round(real_s, 1),
+            "bot_met_429": metrics.counter("outbox.rate_limited") - limited,
+            "pacer": _plain(pacer.stats()) if pacer is not None else "n/a",
+            "settle_timeouts": timeouts,
+        }
+        phase(f"  burst: {json.dumps(self.results['burst'])}")
+        sample_rss()
+
+
+def _na(value):
+    return "n/a" if value is None else value
+
+
+def _plain(value):
+    """A dataclass (e.g. a report the bot keeps) as JSON-ready data."""
+    try:
+        import dataclasses
+
+        return {
+            k: v if isinstance(v, int | float | str | bool) else str(v)
+            for k, v in dataclasses.asdict(value).items()
+        }
+    except TypeError:
+        return str(value)
+
+
+def _content(result) -> str:
+    if result is None:
+        return ""
+    parts = [getattr(result.response, "content", None) or ""] if result.response is not None else []
+    parts += [f.content or "" for f in result.followups]
+    return " ".join(parts)
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
+# -- tables ------------------------------------------------------------------------------------------------
+
+
+def na(value, fmt: str = "{}") -> str:
+    if value is None or value == "n/a" or isinstance(value, dict):
+        return "n/a"
+    try:
+        return fmt.format(value)
+    except (ValueError, TypeError):
+        return str(value)
+
+
+def get(results: dict, *path, default="n/a"):
+    for key in path:
+        if not isinstance(results, dict) or key not in results:
+            return default
+        results = results[key]
+    return results
+
+
+def print_size(results: dict) -> None:
+    print(f"\nArchivist at {results['size']}: {json.dumps(results['scale'])}")
+    table = results.get("interactions") or {}
+    if table:
+        print("the bot's time per interaction (ms), measured inside the bot; × ping = p99 / the ping's p99")
+        print(
+            f"{'interaction':40} {'p50':>8} {'p99':>8} {'× ping':>7} {'handler99':>10} {'trips':>6} {'n':>5}"
+        )
+        for name, row in sorted(table.items(), key=lambda kv: kv[0] != "ping"):
+            print(
+                f"{name:40} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} {row['ratio_to_ping_p99']:7.1f} "
+                f"{row['handler_p99_ms']:10.2f} {na(row['db_trips_p50']):>6} {row['n']:5}"
+            )
+    for key in ("seed", "startup", "restart_unchanged", "restart_10_threads_changed", "largest_episode", "search",
+                "export", "burst"):  # fmt: skip
+        if key in results:
+            print(f"\n{key}:")
+            for k, v in results[key].items():
+                print(f"  {k:45} {json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v}")
+    for key in ("peak_rss_mb", "gc_full_collections_during_interactions", "gc_full_collection_max_ms",
+                "broken_interactions", "bot_errors", "failed_sections"):  # fmt: skip
+        if key in results:
+            print(f"{key:47} {results[key]}")
+
+
+GROWTH = (
+    ("seeding, s (simcord / database)", lambda r: f"{na(get(r, 'seed', 'simcord_s'))} / {na(get(r, 'seed', 'database_s'))}"),
+    ("database file, MB", lambda r: na(get(r, "seed", "database_mb"))),
+    ("start-up to ready, ms", lambda r: na(get(r, "startup", "to_ready_ms"))),
+    ("restart, unchanged: requests until caught up", lambda r: na(get(r, "restart_unchanged", "requests_until_caught_up"))),
+    ("… GET /messages / GET /channels", lambda r: f"{_route(r, 'GET /channels/{id}/messages')} / {_route(r, 'GET /channels/{id}')}"),
+    ("… DB trips until caught up", lambda r: na(get(r, "restart_unchanged", "db_trips_until_caught_up"))),
+    ("… requests in the background after", lambda r: na(get(r, "restart_unchanged", "requests_in_background"))),
+    ("restart, 10 threads changed: requests", lambda r: na(get(r, "restart_10_threads_changed", "requests_until_caught_up"))),
+    ("ping p50 / p99, ms", lambda r: f"{na(get(r, 'interactions', 'ping', 'p50_ms'))} / {na(get(r, 'interactions', 'ping', 'p99_ms'))}"),
+    ("slowest command p99, ms (× ping p99)", lambda r: _slowest(r)),
+    ("episode info, largest episode, p50 ms", lambda r: na(get(r, "largest_episode", "episode_info", "p50_ms"))),
+    ("research credits, largest episode, p50 ms", lambda r: na(get(r, "largest_episode", "research_credits", "p50_ms"))),
+    ("search storage: rare / \"the\", p50 ms", lambda r: f"{na(get(r, 'search', 'rare_storage', 'p50_ms'))} / {na(get(r, 'search', 'common_storage', 'p50_ms'))}"),
+    ("search command: rare / \"the\", p50 ms", lambda r: f"{na(get(r, 'search', 'rare_command', 'p50_ms'))} / {na(get(r, 'search', 'common_command', 'p50_ms'))}"),
+    ("export largest (Markdown): s, MB, files", lambda r: _export(r)),
+    ("… loop held longest, ms / RSS growth MB", lambda r: f"{na(get(r, 'export', 'markdown', 'loop_longest_ms'))} / {na(get(r, 'export', 'markdown', 'peak_rss_growth_mb'))}"),
+    ("DM burst: reminders / requests", lambda r: f"{na(get(r, 'burst', 'reminders'))} / {na(get(r, 'burst', 'requests'))}"),
+    ("… most in any second / would meet 429", lambda r: f"{na(get(r, 'burst', 'max_requests_in_any_second'))} / {na(get(r, 'burst', 'would_meet_429'))}"),
+    ("peak RSS, MB (simulator included)", lambda r: na(get(r, "peak_rss_mb"))),
+)  # fmt: skip
+
+
+def _route(r: dict, name: str) -> str:
+    return na(get(r, "restart_unchanged", "requests_until_caught_up_by_route", name, default=0))
+
+
+def _slowest(r: dict) -> str:
+    table = {k: v for k, v in (r.get("interactions") or {}).items() if k != "ping"}
+    if not table:
+        return "n/a"
+    name, row = max(table.items(), key=lambda kv: kv[1]["p99_ms"])
+    return f"{row['p99_ms']:.1f} ({row['ratio_to_ping_p99']}×, {name})"
+
+
+def _export(r: dict) -> str:
+    e = get(r, "export", "markdown")
+    if not isinstance(e, dict):
+        return "n/a"
+    took = e["last_file_sent_ms"] if e["last_file_sent_ms"] != "n/a" else e["handler_ms"]
+    return f"{na(took, '{:.0f}')} ms, {mb(e['bytes'])} MB, {e['files']}"
+
+
+def growth_table(all_results: dict[str, dict]) -> list[str]:
+    sizes = [s for s in SIZES if s in all_results and s != "tiny"]
+    lines = [f"| measure | {' | '.join(sizes)} |", f"| --- | {' | '.join('---:' for _ in sizes)} |"]
+    for label, figure in GROWTH:
+        lines.append(f"| {label} | {' | '.join(_safe(figure, all_results[s]) for s in sizes)} |")
+    return lines
+
+
+def _safe(figure, results: dict) -> str:
+    try:
+        return figure(results)
+    except Exception:
+        return "n/a"
+
+
+# -- command line ------------------------------------------------------------------------------------------
+
+
+def run_one(size: str, reps: int, formats: list[str], out: Path, keep: str | None) -> dict:
+    with tempfile.TemporaryDirectory(prefix=f"archivist-scale-{size}-") as workdir:
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+        run = Run(SIZES[size], reps or SIZES[size].reps, keep or workdir)
+        run.formats = formats
+        results = asyncio.run(run.main())
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size", choices=list(SIZES), default="10k")
+    parser.add_argument("--growth", action=argparse.BooleanOptionalAction, default=None,
+                        help="also run the smaller sizes, each in its own process (default: on for 1m)")  # fmt: skip
+    parser.add_argument("--reps", type=int, default=0, help="rounds of interactions (default per size)")
+    parser.add_argument("--formats", default="markdown,json,csv", help="export formats measured, in order")
+    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--keep", metavar="FOLDER", help="keep the database in FOLDER (one size only)")
+    parser.add_argument(
+        "--profile", action="append", default=[], metavar="INTERACTION",
+        help='cProfile one interaction, e.g. "research credits"; stats go to bench/profile-<name>.prof',
+    )  # fmt: skip
+    parser.add_argument("--one", metavar="JSON", help=argparse.SUPPRESS)  # a child process: one size
+    args = parser.parse_args()
+    formats = [f for f in args.formats.split(",") if f]
+    if args.one:
+        for name in args.profile:
+            PROFILE[name] = cProfile.Profile()
+        results = run_one(args.size, args.reps, formats, Path(args.one), args.keep)
+        for name, profile in PROFILE.items():
+            target = ROOT / "bench" / f"profile-{name.replace(' ', '-')}.prof"
+            profile.dump_stats(target)
+            print(f"profile of {name!r}: {target}")
+        print_size(results)
+        return 0
+    growth = args.growth if args.growth is not None else args.size == "1m"
+    order = list(SIZES)
+    sizes = (
+        [s for s in order if s != "tiny" and order.index(s) <= order.index(args.size)]
+        if growth
+        else [args.size]
+    )
+    out = Path(args.out)
+    try:
+        kept = json.loads(out.read_text())
+    except (OSError, ValueError):
+        kept = {}
+    all_results = kept.get("sizes", {})
+    for size in sizes:
+        started = time.perf_counter()
+        child = Path(tempfile.gettempdir()) / f"archivist-scale-{size}-{os.getpid()}.json"
+        command = [sys.executable, str(Path(__file__)), "--size", size, "--one", str(child), "--reps", str(args.reps),
+                   "--formats", ",".join(formats), *(f"--profile={name}" for name in args.profile),
+                   *([f"--keep={args.keep}/{size}"] if args.keep else [])]  # fmt: skip
+        code = subprocess.call(command, cwd=ROOT)
+        if code != 0 or not child.exists():
+            print(f"\n--size {size} failed (exit {code})", file=sys.stderr)
+            continue
+        all_results[size] = json.loads(child.read_text())
+        all_results[size]["runtime_s"] = round(time.perf_counter() - started, 1)
+        child.unlink()
+        out.write_text(json.dumps({"sizes": all_results}, indent=2, ensure_ascii=False) + "\n")
+    if len([s for s in all_results if s != "tiny"]) > 1:
+        print(f"\nGrowth (each size in its own process; all results in {out})")
+        for line in growth_table(all_results):
+            print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
