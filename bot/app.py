@@ -23,6 +23,7 @@ from discord.ext import commands
 
 from bot import wiring
 from bot.config import Settings
+from bot.core import ratelimit
 from bot.core.interactions import ArchivistTree
 from cogs.config import store as settings_store
 
@@ -86,6 +87,9 @@ class Archivist(commands.Bot):
     async def setup_hook(self) -> None:
         if self.stopping:  # stopped before it started: nothing to open
             return
+        # Every REST call from here on goes through the global pacer (simcord's client too: it is in
+        # place by now).
+        ratelimit.install(self, self.services.pacer)
         try:
             if not self.services.db.is_open:  # `python -m bot run` opens it before contacting Discord
                 await self.services.db.open()

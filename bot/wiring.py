@@ -21,6 +21,7 @@ from bot.core.metrics import Metrics
 from bot.core.outbox import Outbox
 from bot.core.pacing import ChannelPacer
 from bot.core.pager import PageButton, PageSources
+from bot.core.ratelimit import GlobalPacer
 from bot.core.scheduler import Scheduler
 from cogs.assignments import views as assignment_views
 from cogs.assignments.cog import Assignments
@@ -60,6 +61,7 @@ class Services:
     db: Database
     scheduler: Scheduler
     outbox: Outbox  # every automatic post, paced per channel
+    pacer: GlobalPacer  # every REST call: at most 45 in any second, fair between servers, members first
     pages: PageSources  # the lists whose pages turn after a restart (their cogs register them)
     config: ConfigService
     episodes: EpisodeService
@@ -84,6 +86,7 @@ def build_services(bot: discord.Client, settings: Settings) -> Services:
         db=db,
         scheduler=scheduler,
         outbox=outbox,
+        pacer=GlobalPacer(metrics=metrics),
         pages=PageSources(),
         config=ConfigService(bot, db),
         episodes=episodes,
