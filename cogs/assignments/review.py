@@ -199,10 +199,7 @@ class ReviewMessages(FeatureService):
         if decided is None:
             return True
         since = int(request.created_at.timestamp())
-        note_id = await self.episodes.notes.find(episode.id, volunteer_note(request.user_id), since)
-        if note_id is None:
-            return True
-        return await self.episodes.notes.amend(note_id, decided, guild_id=episode.guild_id)
+        return await self.episodes.notes.amend_note(episode, volunteer_note(request.user_id), since, decided)
 
     async def update_review_message(self, request: AuthorRequest, episode: Episode) -> bool:
         """Show the request's current state on its review message and on the volunteer's note in the

@@ -24,7 +24,6 @@ from cogs.assignments.store import AuthorRequest, RequestStatus
 from cogs.assignments.telling import Telling
 from cogs.assignments.views import REASON_MAX, episode_label
 from cogs.episodes import authors_store
-from cogs.episodes import store as episode_store
 from cogs.episodes.service import Change, EpisodeService
 from cogs.episodes.store import Episode
 
@@ -52,6 +51,13 @@ class Assigned:
     # How the member heard of it: True by DM, False in the thread; None when they were not told (yet):
     # nothing changed, they assigned themselves, or Discord refused for now (a job tells them later).
     told_by_dm: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    request: AuthorRequest
+    episode: Episode | None  # None when it is gone
+    note_id: int | None  # the note saying so, kept for the episode's thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +106,8 @@ class AssignmentService(FeatureService):
 
     async def claim(self, member: discord.Member, episode: Episode) -> Change:
         await self.episodes.require_host(member, "claim episodes")
-        added = await store.add_author(self.db, episode, member.id, member.id)
-        return self._added(episode, added, f"✍️ <@{member.id}> is now writing this episode.")
+        note = self.episodes.notes.new(f"✍️ <@{member.id}> is now writing this episode.")
+        return self._added(episode, await store.add_author(self.db, episode, member.id, member.id, note=note))
 
     async def assign(
         self,
@@ -118,8 +124,10 @@ class AssignmentService(FeatureService):
         if member.guild.id != episode.guild_id:
             raise NotFound("That member isn't in this server.")
         if member.id == actor.id:  # a host claiming: the note in the thread is enough
-            added = await store.add_author(self.db, episode, member.id, actor.id)
-            return Assigned(self._added(episode, added, f"✍️ <@{member.id}> is now writing this episode."))
+            note = self.episodes.notes.new(f"✍️ <@{member.id}> is now writing this episode.")
+            return Assigned(
+                self._added(episode, await store.add_author(self.db, episode, member.id, actor.id, note=note))
+            )
         tell = {
             "episode_id": episode.id,
             "user_id": member.id,
@@ -127,14 +135,12 @@ class AssignmentService(FeatureService):
             "by_name": actor.display_name,
         }
         added = await store.add_author(self.db, episode, member.id, actor.id, tell=tell)
-        change = self._added(episode, added, None)  # the telling posts the note in the thread
+        change = self._added(episode, added)  # the telling posts the note in the thread
         if added is None or added.tell is None:
             return Assigned(change)
-        job_id, job = added.tell
-        self.scheduler.jobs_changed([job], added.cancelled)
         if defer is not None:
             await defer()  # a DM can take Discord a moment
-        return Assigned(change, await self.telling.tell_assigned(job_id))
+        return Assigned(change, await self.telling.tell_assigned(added.tell[0]))
 
     async def unclaim(self, member: discord.Member, episode: Episode) -> Change:
         # Only the episode's authors can unclaim; for anyone else there is simply nothing to remove.
@@ -150,31 +156,38 @@ class AssignmentService(FeatureService):
             text = f"👋 <@{actor.id}> removed <@{member.id}> from the authors of this episode."
         return await self._remove(episode, member.id, actor.id, text)
 
-    def _added(self, episode: Episode, added: store.Added | None, note: str | None) -> Change:
-        """The change of a member made an author (`added`, None when they already were one)."""
+    def _added(self, episode: Episode, added: store.Added | None) -> Change:
+        """The change of a member made an author (`added`, None when they already were one): the card,
+        the note kept with it, and their pending request (now moot) shown as approved."""
         if added is None:
             return Change(episode, changed=False)
-        settled = added.settled  # a pending request of theirs, now moot: approved by whoever added them
+        self.scheduler.jobs_changed(added.jobs, added.cancelled)
+        settled = added.settled  # approved by whoever added them
 
         async def publish() -> bool:
             if settled is not None:
                 await self.review.update_review_message(settled, episode)
-            return await self.episodes.publish(episode, note)
+            return await self.episodes.publish_kept(episode.id, added.note_id)
 
         return Change(episode, publish=publish)
 
-    async def _remove(self, episode: Episode, user_id: int, actor_id: int, note: str) -> Change:
-        if not await authors_store.remove_author(self.db, episode.id, user_id, actor_id):
+    async def _remove(self, episode: Episode, user_id: int, actor_id: int, text: str) -> Change:
+        note = self.episodes.notes.new(text)
+        removed = await authors_store.remove_author(
+            self.db, episode.id, user_id, actor_id, note=note, guild_id=episode.guild_id
+        )
+        if removed is None:
             return Change(episode, changed=False)
-        return Change(episode, publish=lambda: self.episodes.publish(episode, note))
+        self.scheduler.jobs_changed(removed.jobs)
+        return Change(episode, publish=lambda: self.episodes.publish_kept(episode.id, removed.note_id))
 
     # -- volunteering ---------------------------------------------------------------------------------
 
     async def volunteer(self, member: discord.Member, episode: Episode, pitch: str | None) -> Volunteered:
         pitch = validate_pitch(pitch)
-        if await authors_store.is_author(self.db, episode.id, member.id):
+        is_author, existing = await store.volunteer_state(self.db, episode.id, member.id)
+        if is_author:
             raise Conflict(f"You're already an author of **{episode_label(episode)}**: no need to volunteer.")
-        existing = await store.pending_for(self.db, episode.id, member.id)
         if existing is not None:
             return Volunteered(existing, created=False)
         request = await store.create(
@@ -188,29 +201,34 @@ class AssignmentService(FeatureService):
 
         return Volunteered(request, created=True, post_for_review=post_for_review)
 
-    async def withdraw(self, user: discord.abc.User, request_id: int, guild_id: int | None) -> AuthorRequest:
-        request = await store.get(self.db, request_id, guild_id)
+    async def withdraw(self, user: discord.abc.User, request_id: int, guild_id: int | None) -> Withdrawn:
+        """Take back the member's own pending request; the review message and the thread follow in
+        `after_withdrawal`, once the member has their answer."""
+        request, episode = await store.get_with_episode(self.db, request_id, guild_id)
         if request is None or request.user_id != user.id:
             raise NotAllowed("Only the member who made this request can withdraw it.")
-        withdrawn = await store.withdraw(self.db, request_id, user.id)
+        note = self.episodes.notes.new(f"↩️ <@{user.id}> withdrew their request to write this episode.")
+        withdrawn = await store.withdraw_announced(self.db, request_id, user.id, note)
         if withdrawn is None:
             current = await store.get(self.db, request_id)
             raise Conflict(already_decided(current or request))
-        episode = await episode_store.get(self.db, withdrawn.episode_id)
-        if episode is not None:
-            await self.review.update_review_message(withdrawn, episode)
-            await self.episodes.notes.note(
-                episode, f"↩️ <@{user.id}> withdrew their request to write this episode."
-            )
-        return withdrawn
+        request, kept = withdrawn
+        self.scheduler.jobs_changed(kept.jobs)
+        return Withdrawn(request, episode, kept.note_id)
+
+    async def after_withdrawal(self, withdrawn: Withdrawn) -> None:
+        """The review message and the volunteer's note show the withdrawal; the note saying so is posted."""
+        if withdrawn.episode is not None:
+            await self.review.update_review_message(withdrawn.request, withdrawn.episode)
+        if withdrawn.note_id is not None:
+            await self.episodes.notes.deliver_note(withdrawn.note_id)
 
     # -- reviewing ------------------------------------------------------------------------------------
 
     async def decidable(self, member: discord.Member, request_id: int) -> tuple[AuthorRequest, Episode]:
         """The pending request a host may decide now; refusals raise (nothing changes)."""
         await self.episodes.require_host(member, "approve or decline author requests")
-        request = await store.get(self.db, request_id, member.guild.id)
-        episode = await episode_store.get(self.db, request.episode_id) if request else None
+        request, episode = await store.get_with_episode(self.db, request_id, member.guild.id)
         if request is None or episode is None:
             raise NotFound("This request no longer exists (its episode may have been removed).")
         if not request.is_pending:
@@ -249,17 +267,10 @@ class AssignmentService(FeatureService):
         """One page of the pending requests (hosts), oldest first, and how many are pending in all."""
         await self.episodes.require_host(member, "see author requests")
         episode_id = episode.id if episode else None
-        total = await store.count_pending(self.db, member.guild.id, episode_id)
-        requests = await store.list_pending(self.db, member.guild.id, episode_id, offset=offset, limit=limit)
-        found = []
-        known: dict[int, Episode | None] = {episode.id: episode} if episode else {}
-        for request in requests:
-            if request.episode_id not in known:  # one lookup per episode, not per request
-                known[request.episode_id] = await episode_store.get(self.db, request.episode_id)
-            ep = known[request.episode_id]
-            if ep is not None:
-                found.append((request, ep))
-        return total, found
+        total, page = await store.pending_page(
+            self.db, member.guild.id, episode_id, offset=offset, limit=limit
+        )
+        return total, [(request, ep) for request, ep in page if ep is not None]
 
     async def review_hint(self, member: discord.Member) -> str | None:
         """For hosts: why new requests can't reach the review channel, if they can't."""

@@ -8,7 +8,7 @@ the row first wins, every later or concurrent attempt gets None back and changes
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -16,9 +16,16 @@ from bot.clock import from_ts, now_ts
 from bot.core import jobs as job_store
 from bot.core.db import Database, Tx
 from bot.errors import Conflict
-from cogs.episodes.authors_store import add_author_in
-from cogs.episodes.posts_store import NewNote, add_note_in
-from cogs.episodes.store import Episode, record_event_in
+from cogs.episodes.authors_store import AUTHOR_INSERT, add_author_in
+from cogs.episodes.posts_store import (
+    Announced,
+    NewNote,
+    add_jobs_unless_pending_in,
+    add_note_in,
+    announce_in,
+    card_job,
+)
+from cogs.episodes.store import Episode, episode_cols, record_event_in
 
 # Tells a member of a decision on their request (payload `request_id`) or that a host assigned them an
 # episode (payload `episode_id`, `user_id`, `assigned_by`): by DM, else a mention in the thread.
@@ -103,20 +110,15 @@ async def create(
     ts = now_ts()
     try:
         async with db.transaction() as tx:
-            request_id = int(
-                await tx.insert(
-                    "INSERT INTO author_requests (guild_id, episode_id, user_id, pitch, created_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (guild_id, episode_id, user_id, pitch, ts),
-                )
-                or 0
+            rows = await tx.fetchall(
+                "INSERT INTO author_requests (guild_id, episode_id, user_id, pitch, created_at) "
+                f"VALUES (?, ?, ?, ?, ?) RETURNING {_COLS}",
+                (guild_id, episode_id, user_id, pitch, ts),
             )
             await record_event_in(tx, episode_id, "author_requested", user_id, subject_id=user_id)
     except sqlite3.IntegrityError as exc:
         raise Conflict("You already have a pending request to write this episode.") from exc
-    created = await get(db, request_id)
-    assert created is not None
-    return created
+    return AuthorRequest.from_row(rows[0])
 
 
 async def get(db: Database, request_id: int, guild_id: int | None = None) -> AuthorRequest | None:
@@ -130,6 +132,39 @@ async def get(db: Database, request_id: int, guild_id: int | None = None) -> Aut
     return AuthorRequest.from_row(row) if row else None
 
 
+_REQUEST_COLS = ", ".join(f"r.{c.strip()}" for c in _COLS.split(","))
+_EPISODE_COLS = episode_cols("e", "e_")
+_JOIN_EPISODE = "FROM author_requests r LEFT JOIN episodes e ON e.id = r.episode_id "
+_WITH_EPISODE = f"SELECT {_REQUEST_COLS}, {_EPISODE_COLS} {_JOIN_EPISODE}"
+
+
+def _with_episode(row: sqlite3.Row) -> tuple[AuthorRequest, Episode | None]:
+    return AuthorRequest.from_row(row), (Episode.from_row(row, "e_") if row["e_id"] is not None else None)
+
+
+async def get_with_episode(
+    db: Database, request_id: int, guild_id: int | None = None
+) -> tuple[AuthorRequest | None, Episode | None]:
+    """`get` and the request's episode, read together (None for what is gone)."""
+    if guild_id is None:
+        row = await db.fetchone(_WITH_EPISODE + "WHERE r.id = ?", (request_id,))
+    else:
+        row = await db.fetchone(_WITH_EPISODE + "WHERE r.id = ? AND r.guild_id = ?", (request_id, guild_id))
+    return _with_episode(row) if row else (None, None)
+
+
+async def volunteer_state(db: Database, episode_id: int, user_id: int) -> tuple[bool, AuthorRequest | None]:
+    """Whether the member is an author of the episode, and their pending request for it, in one read."""
+    row = await db.fetchone(
+        "SELECT EXISTS (SELECT 1 FROM episode_authors WHERE episode_id = ? AND user_id = ?) AS is_author, "
+        f"{_REQUEST_COLS} FROM (SELECT 1) LEFT JOIN author_requests r "
+        "ON r.episode_id = ? AND r.user_id = ? AND r.status = 'pending'",
+        (episode_id, user_id, episode_id, user_id),
+    )
+    assert row is not None
+    return bool(row["is_author"]), (AuthorRequest.from_row(row) if row["id"] is not None else None)
+
+
 async def pending_for(db: Database, episode_id: int, user_id: int) -> AuthorRequest | None:
     row = await db.fetchone(
         f"SELECT {_COLS} FROM author_requests WHERE episode_id = ? AND user_id = ? AND status = 'pending'",
@@ -138,10 +173,11 @@ async def pending_for(db: Database, episode_id: int, user_id: int) -> AuthorRequ
     return AuthorRequest.from_row(row) if row else None
 
 
-def _pending_where(guild_id: int, episode_id: int | None) -> tuple[str, tuple[int, ...]]:
+def _pending_where(guild_id: int, episode_id: int | None, r: str = "") -> tuple[str, tuple[int, ...]]:
+    """The condition of the pending requests of a server (or of one episode); `r` prefixes the columns."""
     if episode_id is None:
-        return "guild_id = ? AND status = 'pending'", (guild_id,)
-    return "guild_id = ? AND episode_id = ? AND status = 'pending'", (guild_id, episode_id)
+        return f"{r}guild_id = ? AND {r}status = 'pending'", (guild_id,)
+    return f"{r}guild_id = ? AND {r}episode_id = ? AND {r}status = 'pending'", (guild_id, episode_id)
 
 
 async def list_pending(
@@ -160,6 +196,22 @@ async def list_pending(
 async def count_pending(db: Database, guild_id: int, episode_id: int | None = None) -> int:
     where, params = _pending_where(guild_id, episode_id)
     return int(await db.fetchval(f"SELECT COUNT(*) FROM author_requests WHERE {where}", params))
+
+
+async def pending_page(
+    db: Database, guild_id: int, episode_id: int | None, *, offset: int, limit: int
+) -> tuple[int, list[tuple[AuthorRequest, Episode | None]]]:
+    """One page of the pending requests (optionally of one episode), oldest first, each with its
+    episode (None when it is gone), and how many are pending in all: one query."""
+    where, params = _pending_where(guild_id, episode_id, "r.")
+    rows = await db.fetchall(
+        f"SELECT {_REQUEST_COLS}, {_EPISODE_COLS}, COUNT(*) OVER () AS total {_JOIN_EPISODE}"
+        f"WHERE {where} ORDER BY r.created_at, r.id LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    )
+    if not rows and offset:
+        return await count_pending(db, guild_id, episode_id), []
+    return (rows[0]["total"] if rows else 0), [_with_episode(r) for r in rows]
 
 
 async def pending_not_in(db: Database, guild_id: int, channel_id: int) -> list[AuthorRequest]:
@@ -195,65 +247,75 @@ async def set_review_message(db: Database, request_id: int, channel_id: int, mes
     )
 
 
+# Which pending request a decision takes: by id; by id when it is the member's own; a member's for an episode.
+_BY_ID = "id = ?"
+_BY_ID_OF_MEMBER = "id = ? AND user_id = ?"
+_BY_EPISODE_AND_MEMBER = "episode_id = ? AND user_id = ?"
+
+
 async def _decide(
     tx: Tx,
-    request_id: int,
+    which: str,
+    params: tuple[int, ...],
     status: RequestStatus,
     decided_by: int,
     reason: str | None,
     ts: int,
     *,
     tell: bool = True,
-) -> sqlite3.Row | None:
-    """The conditional UPDATE every decision goes through; the row when this call won, else None.
-    With `tell`, a job that tells the member of a host's decision is stored with it."""
-    decided = await tx.execute(
+) -> tuple[AuthorRequest, list[job_store.NewJob]] | None:
+    """The conditional UPDATE every decision goes through (one statement, which reads the request back):
+    the request when this call won, else None; with the jobs to add in the same transaction (the
+    caller adds them, with its own, in one statement): with `tell`, one that tells the member of a
+    host's decision, and one that brings the review message up to date when there is one."""
+    rows = await tx.fetchall(
         "UPDATE author_requests SET status = ?, decided_by = ?, decided_at = ?, reason = ? "
-        "WHERE id = ? AND status = 'pending'",
-        (status.value, decided_by, ts, reason, request_id),
+        f"WHERE {which} AND status = 'pending' RETURNING {_COLS}",
+        (status.value, decided_by, ts, reason, *params),
     )
-    if decided != 1:
+    if not rows:
         return None
-    row = await tx.fetchone(
-        "SELECT guild_id, review_message_id FROM author_requests WHERE id = ?", (request_id,)
-    )
+    request = AuthorRequest.from_row(rows[0])
+    jobs = []
+    payload = {"request_id": request.id}
     if tell and status is not RequestStatus.WITHDRAWN:  # the member is told, even if the bot stops now
-        job = job_store.NewJob(
-            TELL_JOB, ts + TELL_RETRY_SECONDS, {"request_id": request_id}, row[0], f"tell:{request_id}"
+        jobs.append(
+            job_store.NewJob(
+                TELL_JOB, ts + TELL_RETRY_SECONDS, payload, request.guild_id, f"tell:{request.id}"
+            )
         )
-        await job_store.add_in(tx, job, ts)
-    key = review_key(request_id)
-    if row[1] is not None and not await tx.fetchone(
-        "SELECT 1 FROM jobs WHERE dedupe_key = ? AND state = 'pending'", (key,)
-    ):  # the review message shows the decision, even if the bot stops right now
-        job = job_store.NewJob(
-            REVIEW_JOB, ts + REVIEW_FOLLOW_SECONDS, {"request_id": request_id}, row[0], key
+    if request.review_message_id is not None:  # the review message shows the decision, even after a stop
+        jobs.append(
+            job_store.NewJob(
+                REVIEW_JOB, ts + REVIEW_FOLLOW_SECONDS, payload, request.guild_id, review_key(request.id)
+            )
         )
-        await job_store.add_in(tx, job, ts)
-    return await tx.fetchone(f"SELECT {_COLS} FROM author_requests WHERE id = ?", (request_id,))
+    return request, jobs
 
 
 async def approve(db: Database, request_id: int, decided_by: int) -> AuthorRequest | None:
     """Approve and add the member as an author, in one transaction. None when it was already decided."""
     ts = now_ts()
     async with db.transaction() as tx:
-        row = await _decide(tx, request_id, RequestStatus.APPROVED, decided_by, None, ts)
-        if row is None:
+        decided = await _decide(tx, _BY_ID, (request_id,), RequestStatus.APPROVED, decided_by, None, ts)
+        if decided is None:
             return None
-        request = AuthorRequest.from_row(row)
-        await add_author_in(
-            tx, request.episode_id, request.user_id, decided_by, note=f"request #{request.id} approved"
-        )
+        request, jobs = decided
+        note = f"request #{request.id} approved"
+        if await add_author_in(tx, request.episode_id, request.user_id, decided_by, note=note, card=False):
+            jobs.append(card_job(request.episode_id, request.guild_id, ts))
+        await add_jobs_unless_pending_in(tx, jobs, ts)
     return request
 
 
 async def decline(db: Database, request_id: int, decided_by: int, reason: str | None) -> AuthorRequest | None:
     """Decline with an optional reason. None when it was already decided."""
+    ts = now_ts()
     async with db.transaction() as tx:
-        row = await _decide(tx, request_id, RequestStatus.DECLINED, decided_by, reason, now_ts())
-        if row is None:
+        decided = await _decide(tx, _BY_ID, (request_id,), RequestStatus.DECLINED, decided_by, reason, ts)
+        if decided is None:
             return None
-        request = AuthorRequest.from_row(row)
+        request, jobs = decided
         await record_event_in(
             tx,
             request.episode_id,
@@ -262,21 +324,32 @@ async def decline(db: Database, request_id: int, decided_by: int, reason: str | 
             subject_id=request.user_id,
             note=reason,
         )
+        await add_jobs_unless_pending_in(tx, jobs, ts)
     return request
 
 
 async def withdraw(db: Database, request_id: int, user_id: int) -> AuthorRequest | None:
     """The member takes back their own pending request. None when it was already decided (or not theirs)."""
+    withdrawn = await withdraw_announced(db, request_id, user_id, None)
+    return None if withdrawn is None else withdrawn[0]
+
+
+async def withdraw_announced(
+    db: Database, request_id: int, user_id: int, note: NewNote | None
+) -> tuple[AuthorRequest, Announced] | None:
+    """`withdraw`, keeping `note` for the episode's thread in the same transaction; the request and
+    what was kept for Discord, or None when it was already decided (or not theirs)."""
+    ts = now_ts()
     async with db.transaction() as tx:
-        owner = await tx.fetchone("SELECT user_id FROM author_requests WHERE id = ?", (request_id,))
-        if owner is None or owner[0] != user_id:
+        decided = await _decide(
+            tx, _BY_ID_OF_MEMBER, (request_id, user_id), RequestStatus.WITHDRAWN, user_id, None, ts
+        )
+        if decided is None:
             return None
-        row = await _decide(tx, request_id, RequestStatus.WITHDRAWN, user_id, None, now_ts())
-        if row is None:
-            return None
-        request = AuthorRequest.from_row(row)
+        request, jobs = decided
         await record_event_in(tx, request.episode_id, "author_request_withdrawn", user_id, subject_id=user_id)
-    return request
+        kept = await announce_in(tx, request.episode_id, request.guild_id, note, ts, jobs)
+    return request, kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +361,8 @@ class Added:
         tuple[int, job_store.NewJob] | None
     )  # the job that tells them (its id), when someone else added them
     cancelled: list[float]  # due times of an earlier telling of theirs for the episode, replaced
+    note_id: int | None = None  # the note for the episode's thread kept with it, when one was given
+    jobs: list[job_store.NewJob] = field(default_factory=list)  # every job added (for the scheduler)
 
 
 def tell_assigned_key(episode_id: int, user_id: int) -> str:
@@ -297,43 +372,77 @@ def tell_assigned_key(episode_id: int, user_id: int) -> str:
 
 
 async def add_author(
-    db: Database, episode: Episode, user_id: int, actor_id: int, *, tell: dict[str, object] | None = None
+    db: Database,
+    episode: Episode,
+    user_id: int,
+    actor_id: int,
+    *,
+    tell: dict[str, object] | None = None,
+    note: NewNote | None = None,
 ) -> Added | None:
     """Make a member an author, settle their pending request (approved by `actor_id`: no message of its
-    own) and, with `tell` (the job's payload), keep the job that tells them, in one transaction: the
-    member is told even if the bot stops right after. None when they already were an author."""
+    own), keep a card job, `note` for the episode's thread and, with `tell` (the job's payload), the job
+    that tells them, in one transaction: the member is told even if the bot stops right after. None
+    when they already were an author.
+
+    Four statements in the usual case (no pending request, no telling): the author added (which also
+    finds a pending request of theirs), its history, the note, and every job in one."""
     ts = now_ts()
     async with db.transaction() as tx:
-        if not await add_author_in(tx, episode.id, user_id, actor_id):
+        added = await tx.fetchall(
+            AUTHOR_INSERT + " RETURNING (SELECT id FROM author_requests "
+            "WHERE episode_id = ? AND user_id = ? AND status = 'pending')",
+            (episode.id, user_id, actor_id, ts, episode.id, user_id),
+        )
+        if not added:
             return None
-        settled = await _settle_in(tx, episode.id, user_id, actor_id, ts)
-        if tell is None:
-            return Added(settled, None, [])
-        key = tell_assigned_key(episode.id, user_id)
-        job = job_store.NewJob(TELL_JOB, ts + TELL_RETRY_SECONDS, tell, episode.guild_id, key)
-        # Assigned, removed and assigned again before they were told: one telling, the latest.
-        cancelled = await job_store.replace_group_in(tx, key, [], ts)
-        return Added(settled, (await job_store.add_in(tx, job, ts), job), cancelled)
+        await record_event_in(tx, episode.id, "author_added", actor_id, subject_id=user_id)
+        settled, jobs = None, [card_job(episode.id, episode.guild_id, ts)]
+        if added[0][0] is not None:
+            decided = await _settle_in(tx, episode.id, user_id, actor_id, ts)
+            if decided is not None:
+                settled, review_jobs = decided
+                jobs += review_jobs
+        tell_job, cancelled = None, []
+        if tell is not None:
+            key = tell_assigned_key(episode.id, user_id)
+            tell_job = job_store.NewJob(TELL_JOB, ts + TELL_RETRY_SECONDS, tell, episode.guild_id, key)
+            # Assigned, removed and assigned again before they were told: one telling, the latest.
+            cancelled = await job_store.replace_group_in(tx, key, [], ts)
+            jobs.append(tell_job)
+        kept = await announce_in(tx, episode.id, episode.guild_id, note, ts, jobs)
+    told = None if tell_job is None else (kept.job_id(tell_job.dedupe_key or "") or 0, tell_job)
+    return Added(settled, told, cancelled, kept.note_id, kept.jobs)
 
 
 async def settle_for_author(
     db: Database, episode_id: int, user_id: int, decided_by: int
 ) -> AuthorRequest | None:
     """The member became an author another way (claim/assign): their pending request counts as approved."""
+    ts = now_ts()
     async with db.transaction() as tx:
-        return await _settle_in(tx, episode_id, user_id, decided_by, now_ts())
+        decided = await _settle_in(tx, episode_id, user_id, decided_by, ts)
+        if decided is None:
+            return None
+        request, jobs = decided
+        await add_jobs_unless_pending_in(tx, jobs, ts)
+    return request
 
 
-async def _settle_in(tx: Tx, episode_id: int, user_id: int, decided_by: int, ts: int) -> AuthorRequest | None:
-    found = await tx.fetchone(
-        "SELECT id FROM author_requests WHERE episode_id = ? AND user_id = ? AND status = 'pending'",
-        (episode_id, user_id),
-    )
-    if found is None:
-        return None
+async def _settle_in(
+    tx: Tx, episode_id: int, user_id: int, decided_by: int, ts: int
+) -> tuple[AuthorRequest, list[job_store.NewJob]] | None:
     # No message of its own: the member hears of the assignment (or sees their claim in the thread).
-    row = await _decide(tx, found[0], RequestStatus.APPROVED, decided_by, None, ts, tell=False)
-    return AuthorRequest.from_row(row) if row else None
+    return await _decide(
+        tx,
+        _BY_EPISODE_AND_MEMBER,
+        (episode_id, user_id),
+        RequestStatus.APPROVED,
+        decided_by,
+        None,
+        ts,
+        tell=False,
+    )
 
 
 async def tell_attempted(db: Database, request_id: int) -> None:

@@ -308,8 +308,9 @@ async def withdraw_clicked(interaction: discord.Interaction, request_id: int) ->
     try:
         await interaction.response.edit_message(content=text, view=None, embed=None)
     except discord.HTTPException:
-        log.info("could not edit the confirmation of request %s", withdrawn.id)
+        log.info("could not edit the confirmation of request %s", withdrawn.request.id)
         await reply(interaction, text)
+    await service.after_withdrawal(withdrawn)
 
 
 CLICKS = {"approve": approve_clicked, "decline": decline_clicked, "withdraw": withdraw_clicked}

@@ -68,7 +68,8 @@ class DeadlineService(PostingService):
             milestone, from_ts(parsed.timestamp),
         )  # fmt: skip
         jobs = await self._deadline_jobs(info)
-        previous, cancelled = await store.set_deadline(
+        notes = self.episodes.notes
+        saved = await store.set_deadline_announced(
             self.db,
             episode.id,
             milestone,
@@ -76,15 +77,16 @@ class DeadlineService(PostingService):
             member.id,
             jobs=jobs,
             job_prefix=rules.job_prefix(info),
+            guild_id=episode.guild_id,
+            note=lambda previous: notes.new(views.set_note(member.id, milestone, info.due_at, previous)),
         )
-        self.scheduler.jobs_changed(jobs, cancelled)
-        text = views.set_note(member.id, milestone, info.due_at, previous)
+        self.scheduler.jobs_changed(saved.jobs, saved.cancelled)
         return DeadlineSet(
             info,
-            previous,
+            saved.previous,
             rules.reminder_times(jobs),
             milestone.met_by(info.status),
-            publish=lambda: self.episodes.publish(episode, text),
+            publish=lambda: self.episodes.publish_kept(episode.id, saved.note_id),
         )
 
     async def _deadline_jobs(
@@ -100,6 +102,8 @@ class DeadlineService(PostingService):
     async def on_status(self, episode: Episode, old: Status, actor_id: int) -> None:
         """A status change may meet a milestone (drop its reminders) or reopen one (bring them back)."""
         infos = await store.deadlines_of(self.db, episode.id)
+        if not infos:
+            return
         await self.scheduler.replace_groups(
             [(rules.job_prefix(i), await self._deadline_jobs(i)) for i in infos]
         )

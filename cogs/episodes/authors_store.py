@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot.clock import now_ts
 from bot.core.db import Database, Tx
-from cogs.episodes.posts_store import card_job_in
+from cogs.episodes.posts_store import Announced, NewNote, announce_in, card_job, card_job_in
 from cogs.episodes.store import record_event_in
 
 
@@ -51,29 +51,47 @@ async def add_author(
         return await add_author_in(tx, episode_id, user_id, actor_id, note)
 
 
+# Adds nothing when the member is an author already (then a RETURNING clause returns no row).
+AUTHOR_INSERT = (
+    "INSERT OR IGNORE INTO episode_authors (episode_id, user_id, added_by, added_at) VALUES (?, ?, ?, ?)"
+)
+
+
 async def add_author_in(
-    tx: Tx, episode_id: int, user_id: int, actor_id: int, note: str | None = None
+    tx: Tx, episode_id: int, user_id: int, actor_id: int, note: str | None = None, *, card: bool = True
 ) -> bool:
-    """`add_author` inside an open transaction (with the history event)."""
-    added = await tx.execute(
-        "INSERT OR IGNORE INTO episode_authors (episode_id, user_id, added_by, added_at) VALUES (?, ?, ?, ?)",
-        (episode_id, user_id, actor_id, now_ts()),
-    )
+    """`add_author` inside an open transaction (with the history event and, with `card`, a card job)."""
+    ts = now_ts()
+    added = await tx.execute(AUTHOR_INSERT, (episode_id, user_id, actor_id, ts))
     if added != 1:
         return False
     await record_event_in(tx, episode_id, "author_added", actor_id, subject_id=user_id, note=note)
-    await card_job_in(tx, episode_id, now_ts())
+    if card:
+        await card_job_in(tx, episode_id, ts)
     return True
 
 
-async def remove_author(db: Database, episode_id: int, user_id: int, actor_id: int) -> bool:
-    """Remove an author; False when they were not one."""
-    async with db.transaction() as conn:
-        removed = await conn.execute(
+async def remove_author(
+    db: Database,
+    episode_id: int,
+    user_id: int,
+    actor_id: int,
+    *,
+    note: NewNote | None = None,
+    guild_id: int | None = None,
+) -> Announced | None:
+    """Remove an author, with the history event, a card job and `note` for the episode's thread, in one
+    transaction; None when they were not one (nothing changes then). Give the episode's `guild_id` with
+    a `note` (its jobs are the server's); without it the note is not kept."""
+    ts = now_ts()
+    async with db.transaction() as tx:
+        removed = await tx.execute(
             "DELETE FROM episode_authors WHERE episode_id = ? AND user_id = ?", (episode_id, user_id)
         )
         if removed != 1:
-            return False
-        await record_event_in(conn, episode_id, "author_removed", actor_id, subject_id=user_id)
-        await card_job_in(conn, episode_id, now_ts())
-    return True
+            return None
+        await record_event_in(tx, episode_id, "author_removed", actor_id, subject_id=user_id)
+        if guild_id is None:
+            job = await card_job_in(tx, episode_id, ts)
+            return Announced(None, [(0, job)] if job else [])
+        return await announce_in(tx, episode_id, guild_id, note, ts, [card_job(episode_id, guild_id, ts)])

@@ -20,9 +20,9 @@ import discord
 
 from bot.clock import now
 from bot.core.db import Database
-from bot.core.jobs import Job
+from bot.core.jobs import Job, NewJob
 from bot.core.scheduler import DONE, Failed, Outcome, Retry, Scheduler
-from cogs.episodes import notes_store, posts_store, store
+from cogs.episodes import notes_store, posts_store
 from cogs.episodes.posts_store import NewNote, ThreadNote
 from cogs.episodes.store import Episode
 from cogs.episodes.sync import PostSync, only_pinging, refusal_outcome
@@ -45,11 +45,16 @@ class ThreadNotes:
         self.posts = posts
         self._locks: dict[int, asyncio.Lock] = {}  # `note_job` handles NOTE_JOB (registered by `bot.wiring`)
 
+    @staticmethod
+    def new(content: str, *, ping: list[int] | None = None) -> NewNote:
+        """A note to keep with a change, in its transaction (`posts_store.announce_in`), then post
+        with `deliver_note`; it pings only the members in `ping`."""
+        return NewNote(content, now().timestamp() + NOTE_RETRY_SECONDS, tuple(ping or ()))
+
     async def note(self, episode: Episode, content: str, *, ping: list[int] | None = None) -> bool:
         """Keep a note for the episode's thread and post it; pings only the members in `ping`.
         True when it is posted now; otherwise a `thread_note` job posts it when Discord lets it."""
-        note = NewNote(content, now().timestamp() + NOTE_RETRY_SECONDS, tuple(ping or ()))
-        note_id, job = await posts_store.add_note(self.db, episode, note)
+        note_id, job = await posts_store.add_note(self.db, episode, self.new(content, ping=ping))
         self.scheduler.jobs_changed([job])
         return await self.deliver_note(note_id)
 
@@ -67,28 +72,27 @@ class ThreadNotes:
 
     # -- amending a note -----------------------------------------------------------------------------
 
-    async def find(self, episode_id: int, content: str, since_ts: int) -> int | None:
-        """The note of the episode reading `content`, kept at or after `since_ts`; None if there is none."""
-        return await notes_store.find_note(self.db, episode_id, content, since_ts)
-
-    async def amend(self, note_id: int, content: str, *, guild_id: int | None = None) -> bool:
-        """Change a note's message to `content`: now when Discord takes it (True), else by its
+    async def amend_note(self, episode: Episode, content: str, since_ts: int, new_content: str) -> bool:
+        """Change the episode's note reading `content` (kept at or after `since_ts`) to `new_content`:
+        now when Discord takes it (True, as when there is no such note), else by its
         `thread_note_edit` job, which is saved first so that a stop or a refusal loses nothing."""
-        job_id = await self.scheduler.schedule(
-            NOTE_EDIT_JOB,
-            now().timestamp() + NOTE_RETRY_SECONDS,
-            {"note_id": note_id, "content": content},
-            guild_id=guild_id,
-            dedupe_key=f"note-edit:{note_id}",
-            replace=True,
-        )
+        due = now().timestamp() + NOTE_RETRY_SECONDS
+        found = await notes_store.keep_note_edit(
+            self.db, NOTE_EDIT_JOB, episode.id, content, since_ts, new_content,
+            guild_id=episode.guild_id, due_at=due,
+        )  # fmt: skip
+        if found is None:
+            return True
+        job_id, note_id = found
+        payload = {"note_id": note_id, "content": new_content}
+        self.scheduler.jobs_changed([NewJob(NOTE_EDIT_JOB, due, payload, episode.guild_id)])
         try:
-            outcome = await self._edit_note(note_id, content, attempts=0)
+            outcome = await self._edit_note(note_id, new_content, attempts=0)
         except Exception as exc:
             log.warning("note %s not amended now (%s); its job will", note_id, exc)
             return False
         if outcome is DONE:
-            await self.scheduler.cancel(job_id)
+            await notes_store.cancel_job(self.db, job_id)
         return outcome is DONE
 
     async def note_edit_job(self, job: Job) -> Outcome:
@@ -96,8 +100,7 @@ class ThreadNotes:
 
     async def _edit_note(self, note_id: int, content: str, *, attempts: int) -> Outcome:
         async with self._note_lock(note_id):
-            note = await posts_store.get_note(self.db, note_id)
-            episode = await store.get(self.db, note.episode_id) if note is not None else None
+            note, episode = await notes_store.note_and_episode(self.db, note_id)
             if note is None or episode is None:
                 return Failed("the note or its episode is gone")
             if not note.posted:  # its `thread_note` job posts it first; this waits for that
@@ -131,12 +134,11 @@ class ThreadNotes:
 
     async def _post_note(self, note_id: int, *, attempts: int) -> Outcome:
         async with self._note_lock(note_id):
-            note = await posts_store.get_note(self.db, note_id)
+            note, episode = await notes_store.note_and_episode(self.db, note_id)
             if note is None:
                 return Failed("the note is gone (its episode was removed)")
             if note.posted:
                 return DONE
-            episode = await store.get(self.db, note.episode_id)
             if episode is None:
                 return Failed("the note's episode is gone")
             try:

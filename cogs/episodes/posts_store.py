@@ -4,6 +4,7 @@ change, notes kept for its thread until Discord takes them, and posts being crea
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -26,18 +27,50 @@ def card_key(episode_id: int) -> str:
     return f"card:{episode_id}"
 
 
-async def card_job_in(tx: Tx, episode_id: int, ts: int) -> job_store.NewJob | None:
-    """Inside a change's transaction: a `card_sync` job for the episode, unless one is pending; the job
-    (for the scheduler to learn of) or None."""
-    key = card_key(episode_id)
-    if await tx.fetchone("SELECT 1 FROM jobs WHERE dedupe_key = ? AND state = 'pending'", (key,)):
-        return None
-    row = await tx.fetchone("SELECT guild_id FROM episodes WHERE id = ?", (episode_id,))
-    job = job_store.NewJob(
-        CARD_JOB, ts + CARD_FOLLOW_SECONDS, {"episode_id": episode_id}, row[0] if row else None, key
+# A job whose dedupe key is pending already is not added again (the unique index `jobs_pending_dedupe`).
+JOBS_INSERT = "INSERT INTO jobs (guild_id, kind, due_at, payload, dedupe_key, created_at) VALUES "
+_JOB_VALUES = "(?, ?, ?, ?, ?, ?)"
+_UNLESS_PENDING = " ON CONFLICT (dedupe_key) WHERE state = 'pending' AND dedupe_key IS NOT NULL DO NOTHING"
+
+
+def _job_params(job: job_store.NewJob, ts: int) -> tuple[object, ...]:
+    return (job.guild_id, job.kind, job.due_at, json.dumps(job.payload), job.dedupe_key, ts)
+
+
+def card_job(episode_id: int, guild_id: int | None, ts: int) -> job_store.NewJob:
+    return job_store.NewJob(
+        CARD_JOB, ts + CARD_FOLLOW_SECONDS, {"episode_id": episode_id}, guild_id, card_key(episode_id)
     )
-    await job_store.add_in(tx, job, ts)
-    return job
+
+
+async def add_jobs_unless_pending_in(
+    tx: Tx, jobs: list[job_store.NewJob], ts: int
+) -> list[tuple[int, job_store.NewJob]]:
+    """Inside a transaction, in one statement: add `jobs` (each with a dedupe key), except those whose
+    key is pending already; (id, job) of each job added."""
+    if not jobs:
+        return []
+    rows = await tx.fetchall(
+        JOBS_INSERT + ", ".join([_JOB_VALUES] * len(jobs)) + _UNLESS_PENDING + " RETURNING dedupe_key, id",
+        [value for job in jobs for value in _job_params(job, ts)],
+    )
+    ids = {row[0]: row[1] for row in rows}
+    return [(ids[job.dedupe_key], job) for job in jobs if job.dedupe_key in ids]
+
+
+async def card_job_in(
+    tx: Tx, episode_id: int, ts: int, guild_id: int | None = None
+) -> job_store.NewJob | None:
+    """Inside a change's transaction: a `card_sync` job for the episode, unless one is pending; the job
+    (for the scheduler to learn of) or None. One statement; without `guild_id` the job takes the
+    episode's."""
+    job = card_job(episode_id, guild_id, ts)
+    guild = "?" if guild_id is not None else "(SELECT guild_id FROM episodes WHERE id = ?)"
+    added = await tx.insert(
+        JOBS_INSERT + f"({guild}, ?, ?, ?, ?, ?)" + _UNLESS_PENDING,
+        (guild_id if guild_id is not None else episode_id, *_job_params(job, ts)[1:]),
+    )
+    return job if added is not None else None
 
 
 # -- notes in the thread (an outbox: kept until Discord took them) ------------------------------------
@@ -70,12 +103,25 @@ class ThreadNote:
         return self.message_id is not None
 
 
-async def add_note_in(tx: Tx, episode: Episode, note: NewNote, ts: int) -> tuple[int, job_store.NewJob]:
-    note_id = await tx.insert(
-        "INSERT INTO thread_notes (episode_id, content, ping, created_at) VALUES (?, ?, ?, ?)",
-        (episode.id, note.content, json.dumps(list(note.ping)), ts),
+def note_job(note_id: int, note: NewNote, guild_id: int | None) -> job_store.NewJob:
+    return job_store.NewJob(NOTE_JOB, note.retry_at, {"note_id": note_id}, guild_id, f"note:{note_id}")
+
+
+async def insert_note_in(tx: Tx, episode_id: int, note: NewNote, ts: int) -> int:
+    """Keep a note for the thread, without its delivery job (`note_job`: the caller adds it in the same
+    transaction); its id."""
+    return int(
+        await tx.insert(
+            "INSERT INTO thread_notes (episode_id, content, ping, created_at) VALUES (?, ?, ?, ?)",
+            (episode_id, note.content, json.dumps(list(note.ping)), ts),
+        )
+        or 0
     )
-    job = job_store.NewJob(NOTE_JOB, note.retry_at, {"note_id": note_id}, episode.guild_id, f"note:{note_id}")
+
+
+async def add_note_in(tx: Tx, episode: Episode, note: NewNote, ts: int) -> tuple[int, job_store.NewJob]:
+    note_id = await insert_note_in(tx, episode.id, note, ts)
+    job = note_job(note_id, note, episode.guild_id)
     await job_store.add_in(tx, job, ts)
     return note_id, job
 
@@ -86,14 +132,10 @@ async def add_note(db: Database, episode: Episode, note: NewNote) -> tuple[int, 
         return await add_note_in(tx, episode, note, now_ts())
 
 
-async def get_note(db: Database, note_id: int) -> ThreadNote | None:
-    row = await db.fetchone(
-        "SELECT id, episode_id, content, ping, created_at, attempted_at, message_id FROM thread_notes "
-        "WHERE id = ?",
-        (note_id,),
-    )
-    if row is None:
-        return None
+NOTE_COLS = "n.id, n.episode_id, n.content, n.ping, n.created_at, n.attempted_at, n.message_id"
+
+
+def note_from_row(row: sqlite3.Row) -> ThreadNote:
     return ThreadNote(
         id=row[0],
         episode_id=row[1],
@@ -103,6 +145,46 @@ async def get_note(db: Database, note_id: int) -> ThreadNote | None:
         attempted_at=from_ts(row[5]),
         message_id=row[6],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Announced:
+    """What a change kept for Discord in its own transaction: the note for the episode's thread (None
+    without one) and the jobs added, for the scheduler to learn of."""
+
+    note_id: int | None
+    added: list[tuple[int, job_store.NewJob]]  # (id, job) of each job added
+
+    @property
+    def jobs(self) -> list[job_store.NewJob]:
+        return [job for _, job in self.added]
+
+    def job_id(self, dedupe_key: str) -> int | None:
+        """The id of the job added with this key (None: one was pending already)."""
+        return next((job_id for job_id, job in self.added if job.dedupe_key == dedupe_key), None)
+
+
+async def announce_in(
+    tx: Tx,
+    episode_id: int,
+    guild_id: int | None,
+    note: NewNote | None,
+    ts: int,
+    jobs: list[job_store.NewJob] | None = None,
+) -> Announced:
+    """Inside a change's transaction: keep `note` for the thread (when given) and add its delivery job
+    with `jobs` (those whose key is not pending already): two statements, one without a note."""
+    wanted = list(jobs or [])
+    note_id = None
+    if note is not None:
+        note_id = await insert_note_in(tx, episode_id, note, ts)
+        wanted.insert(0, note_job(note_id, note, guild_id))
+    return Announced(note_id, await add_jobs_unless_pending_in(tx, wanted, ts))
+
+
+async def get_note(db: Database, note_id: int) -> ThreadNote | None:
+    row = await db.fetchone(f"SELECT {NOTE_COLS} FROM thread_notes n WHERE n.id = ?", (note_id,))
+    return None if row is None else note_from_row(row)
 
 
 async def note_attempted(db: Database, note_id: int) -> None:
@@ -131,10 +213,11 @@ class PostIntent:
 
 async def add_post_intent(db: Database, guild_id: int, forum_id: int, name: str) -> int:
     return int(
-        await db.execute(
+        await db.insert(
             "INSERT INTO post_intents (guild_id, forum_id, name, created_at) VALUES (?, ?, ?, ?)",
             (guild_id, forum_id, name, now_ts()),
         )
+        or 0
     )
 
 

@@ -23,8 +23,7 @@ from cogs.config import store as settings_store
 from cogs.config.store import GuildSettings
 from cogs.episodes import authors_store, posts_store, rules, store, sync
 from cogs.episodes.lists_store import CardData
-from cogs.episodes.notes import NOTE_RETRY_SECONDS, ThreadNotes
-from cogs.episodes.posts_store import NewNote
+from cogs.episodes.notes import ThreadNotes
 from cogs.episodes.rules import Status
 from cogs.episodes.store import Episode
 from cogs.episodes.sync import CARD_RETRY_SECONDS, PostSync
@@ -105,17 +104,23 @@ class EpisodeService:
 
     async def require_host_or_author(self, member: discord.Member, episode: Episode, doing: str) -> None:
         # Hosts first: that needs no query (settings are cached), the authors' list does.
-        no_host_role: NotConfigured | None = None
-        try:
-            if await self.is_host(member):
-                return
-        except NotConfigured as exc:
-            no_host_role = exc
-        if await authors_store.is_author(self.db, episode.id, member.id):
+        host, no_host_role = await self._host_or_why_not(member)
+        if host or await authors_store.is_author(self.db, episode.id, member.id):
             return
-        if no_host_role is not None:
-            raise no_host_role
-        raise NotAllowed(f"Only hosts and the authors of `{episode.code}` can {doing}.")
+        raise self._not_host_or_author(episode, doing, no_host_role)
+
+    async def _host_or_why_not(self, member: discord.Member) -> tuple[bool, NotConfigured | None]:
+        """Whether the member is a host (no query: settings are cached), and when no host role is set
+        yet, the refusal that says so."""
+        try:
+            return await self.is_host(member), None
+        except NotConfigured as exc:
+            return False, exc
+
+    @staticmethod
+    def _not_host_or_author(episode: Episode, doing: str, no_host_role: NotConfigured | None) -> Exception:
+        """The refusal of a member who is neither a host nor an author of `episode`."""
+        return no_host_role or NotAllowed(f"Only hosts and the authors of `{episode.code}` can {doing}.")
 
     async def forum(self, guild: discord.Guild) -> discord.ForumChannel:
         cfg = await self.settings(guild.id)
@@ -207,7 +212,13 @@ class EpisodeService:
     async def set_status(
         self, member: discord.Member, episode: Episode, status: Status, note: str | None
     ) -> Change:
-        await self.require_host_or_author(member, episode, "change its status")
+        doing = "change its status"
+        # Hosts pass without a query. For anyone else the move itself checks that they are an author
+        # (no read of its own); when another refusal is coming, the check runs first, as it always has:
+        # who may comes before what is wrong with the request.
+        host, no_host_role = await self._host_or_why_not(member)
+        if not host and (status == episode.status or (note is not None and len(note) > rules.NOTE_MAX)):
+            await self.require_host_or_author(member, episode, doing)
         note = rules.validate_note(note)
         if status == episode.status:
             raise InvalidInput(f"`{episode.code}` is already {status.label}.")
@@ -215,15 +226,22 @@ class EpisodeService:
         text = f"🔄 <@{member.id}> moved this episode from **{old.label}** to **{status.label}**."
         if note:
             text += f"\n> {note}"
-        announcement = NewNote(text, now().timestamp() + NOTE_RETRY_SECONDS)
-        episode, note_id, jobs = await store.set_status_announced(
-            self.db, episode, status, member.id, note, announcement
+        moved = await store.set_status_announced(
+            self.db,
+            episode,
+            status,
+            member.id,
+            note,
+            self.notes.new(text),
+            author_id=None if host else member.id,
         )
+        if moved is None:
+            raise self._not_host_or_author(episode, doing, no_host_role)
+        episode, note_id, jobs = moved
         self.scheduler.jobs_changed(jobs)
 
         async def publish() -> bool:
-            synced = await self.posts.sync_card(episode.id)
-            synced = await self.notes.deliver_note(note_id) and synced
+            synced = await self.publish_kept(episode.id, note_id)
             for listener in self.status_listeners:
                 try:
                     await listener(episode, old, member.id)
@@ -245,6 +263,14 @@ class EpisodeService:
             description = rules.validate_description(description) or ""
         episode = await store.edit(self.db, episode, title=title, description=description, actor_id=member.id)
         return Change(episode, publish=lambda: self.posts.sync_card(episode.id))
+
+    async def publish_kept(self, episode_id: int, note_id: int | None) -> bool:
+        """After a change that kept its note in its own transaction: the post's card and tags, then
+        that note posted (once); False when part of it waits for a retry."""
+        synced = await self.posts.sync_card(episode_id)
+        if note_id is not None:
+            synced = await self.notes.deliver_note(note_id) and synced
+        return synced
 
     async def publish(self, episode: Episode, note: str | None = None) -> bool:
         """The post's card and tags, then an optional note in its thread (kept until Discord takes it);

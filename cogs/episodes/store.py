@@ -11,13 +11,24 @@ from bot.core import jobs as job_store
 from bot.core.cache import CacheSlot
 from bot.core.db import Database, Tx
 from bot.errors import Conflict
-from cogs.episodes.posts_store import NewNote, add_note_in, card_job_in
+from cogs.episodes.posts_store import (
+    NewNote,
+    announce_in,
+    card_job,
+    card_job_in,
+)
 from cogs.episodes.rules import Status
 
 EPISODE_COLS = (
     "id, guild_id, code, title, description, status, forum_id, thread_id, starter_message_id, "
     "created_by, created_at, updated_at, thanked_at, last_seen_message_id"
 )
+
+
+def episode_cols(alias: str, prefix: str) -> str:
+    """The episode columns of table `alias`, each named `prefix` + its name: an episode read beside
+    another row (`Episode.from_row(row, prefix)`)."""
+    return ", ".join(f"{alias}.{c} AS {prefix}{c}" for c in (c.strip() for c in EPISODE_COLS.split(",")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,22 +49,24 @@ class Episode:
     last_seen_message_id: int | None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Episode:
+    def from_row(cls, row: sqlite3.Row, prefix: str = "") -> Episode:
+        """From a row with EPISODE_COLS (named `prefix` + column, see `episode_cols`)."""
+        p = prefix
         return cls(
-            id=row["id"],
-            guild_id=row["guild_id"],
-            code=row["code"],
-            title=row["title"],
-            description=row["description"],
-            status=Status(row["status"]),
-            forum_id=row["forum_id"],
-            thread_id=row["thread_id"],
-            starter_message_id=row["starter_message_id"],
-            created_by=row["created_by"],
-            created_at=from_ts(row["created_at"]),
-            updated_at=from_ts(row["updated_at"]),
-            thanked_at=from_ts(row["thanked_at"]),
-            last_seen_message_id=row["last_seen_message_id"],
+            id=row[p + "id"],
+            guild_id=row[p + "guild_id"],
+            code=row[p + "code"],
+            title=row[p + "title"],
+            description=row[p + "description"],
+            status=Status(row[p + "status"]),
+            forum_id=row[p + "forum_id"],
+            thread_id=row[p + "thread_id"],
+            starter_message_id=row[p + "starter_message_id"],
+            created_by=row[p + "created_by"],
+            created_at=from_ts(row[p + "created_at"]),
+            updated_at=from_ts(row[p + "updated_at"]),
+            thanked_at=from_ts(row[p + "thanked_at"]),
+            last_seen_message_id=row[p + "last_seen_message_id"],
         )
 
 
@@ -86,12 +99,13 @@ async def create(
     """Save a new episode with its post (and drop the post's intent, see `add_post_intent`)."""
     ts = now_ts()
     try:
-        async with db.transaction() as conn:
+        async with db.transaction() as tx:
             if intent_id is not None:
-                await conn.execute("DELETE FROM post_intents WHERE id = ?", (intent_id,))
-            episode_id = await conn.insert(
+                await tx.execute("DELETE FROM post_intents WHERE id = ?", (intent_id,))
+            rows = await tx.fetchall(
                 "INSERT INTO episodes (guild_id, code, title, description, created_by, forum_id, thread_id, "
-                "starter_message_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "starter_message_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                f"RETURNING {EPISODE_COLS}",
                 (
                     guild_id,
                     code,
@@ -105,16 +119,15 @@ async def create(
                     ts,
                 ),
             )
-            await conn.execute(
+            episode = Episode.from_row(rows[0])
+            await tx.execute(
                 "INSERT INTO episode_events (episode_id, kind, actor_id, to_value, created_at) "
                 "VALUES (?, 'created', ?, ?, ?)",
-                (episode_id, created_by, Status.IN_RESEARCH.value, ts),
+                (episode.id, created_by, Status.IN_RESEARCH.value, ts),
             )
     except sqlite3.IntegrityError as exc:
         raise Conflict(f"An episode with the code `{code}` already exists in this server.") from exc
     _CODES.on(db).drop(guild_id)
-    episode = await get(db, episode_id)
-    assert episode is not None
     return episode
 
 
@@ -161,24 +174,40 @@ async def codes_and_titles(db: Database, guild_id: int) -> list[tuple[int, str, 
 
 
 async def _set_status_in(
-    tx: Tx, episode: Episode, status: Status, actor_id: int, note: str | None, ts: int
-) -> None:
-    await tx.execute(
-        "UPDATE episodes SET status = ?, updated_at = ? WHERE id = ?", (status.value, ts, episode.id)
+    tx: Tx,
+    episode: Episode,
+    status: Status,
+    actor_id: int,
+    note: str | None,
+    ts: int,
+    author_id: int | None = None,
+) -> Episode | None:
+    """Move the episode and record the move in its history; the episode as it is now. With
+    `author_id`, only when that member is one of its authors (else None, and nothing changes)."""
+    rows = await tx.fetchall(
+        "UPDATE episodes SET status = ?, updated_at = ? WHERE id = ? AND (? IS NULL OR EXISTS "
+        "(SELECT 1 FROM episode_authors a WHERE a.episode_id = episodes.id AND a.user_id = ?)) "
+        f"RETURNING {EPISODE_COLS}",
+        (status.value, ts, episode.id, author_id, author_id),
     )
+    if not rows:
+        return None
     await tx.execute(
         "INSERT INTO episode_events (episode_id, kind, actor_id, from_value, to_value, note, created_at) "
         "VALUES (?, 'status', ?, ?, ?, ?, ?)",
         (episode.id, actor_id, episode.status.value, status.value, note, ts),
     )
+    return Episode.from_row(rows[0])
 
 
 async def set_status(
     db: Database, episode: Episode, status: Status, actor_id: int, note: str | None
 ) -> Episode:
     async with db.transaction() as tx:
-        await _set_status_in(tx, episode, status, actor_id, note, now_ts())
-    return await reload(db, episode.id)
+        moved = await _set_status_in(tx, episode, status, actor_id, note, now_ts())
+    if moved is None:
+        raise LookupError(f"episode {episode.id} vanished")
+    return moved
 
 
 async def set_status_announced(
@@ -188,48 +217,51 @@ async def set_status_announced(
     actor_id: int,
     note: str | None,
     announcement: NewNote,
-) -> tuple[Episode, int, list[job_store.NewJob]]:
+    *,
+    author_id: int | None = None,
+) -> tuple[Episode, int, list[job_store.NewJob]] | None:
     """`set_status` and the note announcing it in the thread (with its delivery job) and a card job,
     in one transaction: the move is never kept without its note and card. Returns the episode, the
-    note id and the jobs added."""
+    note id and the jobs added; None when `author_id` is given and that member is not one of its
+    authors (nothing changes then). Four statements: the move (which checks the author and reads the
+    episode back), its history, the note, and both jobs in one."""
     ts = now_ts()
     async with db.transaction() as tx:
-        await _set_status_in(tx, episode, status, actor_id, note, ts)
-        note_id, job = await add_note_in(tx, episode, announcement, ts)
-        card = await card_job_in(tx, episode.id, ts)
-    jobs = [job] + ([card] if card else [])
-    return await reload(db, episode.id), note_id, jobs
+        moved = await _set_status_in(tx, episode, status, actor_id, note, ts, author_id)
+        if moved is None:
+            if author_id is None:
+                raise LookupError(f"episode {episode.id} vanished")
+            return None
+        kept = await announce_in(
+            tx, episode.id, episode.guild_id, announcement, ts, [card_job(episode.id, episode.guild_id, ts)]
+        )
+    return moved, kept.note_id or 0, kept.jobs
 
 
 async def edit(
     db: Database, episode: Episode, *, title: str | None, description: str | None, actor_id: int
 ) -> Episode:
+    """A new title and/or description (None: unchanged), their history and a card job, in one
+    transaction of three statements; the episode as it is now."""
     ts = now_ts()
-    async with db.transaction() as conn:
-        if title is not None:
-            await conn.execute(
-                "UPDATE episodes SET title = ?, updated_at = ? WHERE id = ?", (title, ts, episode.id)
-            )
-            await record_event_in(
-                conn, episode.id, "title", actor_id, from_value=episode.title, to_value=title
-            )
-        if description is not None:
-            await conn.execute(
-                "UPDATE episodes SET description = ?, updated_at = ? WHERE id = ?",
-                (description, ts, episode.id),
-            )
-            await record_event_in(
-                conn,
-                episode.id,
-                "description",
-                actor_id,
-                from_value=episode.description,
-                to_value=description,
-            )
-        await card_job_in(conn, episode.id, ts)
+    events = []
+    if title is not None:
+        events.append((episode.id, "title", actor_id, None, episode.title, title, None, ts))
+    if description is not None:
+        events.append((episode.id, "description", actor_id, None, episode.description, description, None, ts))
+    async with db.transaction() as tx:
+        rows = await tx.fetchall(
+            "UPDATE episodes SET title = COALESCE(?, title), description = COALESCE(?, description), "
+            f"updated_at = ? WHERE id = ? RETURNING {EPISODE_COLS}",
+            (title, description, ts, episode.id),
+        )
+        if not rows:
+            raise LookupError(f"episode {episode.id} vanished")
+        await tx.executemany(_EVENT_INSERT, events)
+        await card_job_in(tx, episode.id, ts, episode.guild_id)
     if title is not None:
         _CODES.on(db).drop(episode.guild_id)
-    return await reload(db, episode.id)
+    return Episode.from_row(rows[0])
 
 
 async def advance_last_seen_in(tx: Tx, episode_id: int, message_id: int) -> None:
@@ -257,6 +289,12 @@ async def with_threads(db: Database, guild_id: int | None = None) -> list[Episod
 # -- history -----------------------------------------------------------------------------------------
 
 
+_EVENT_INSERT = (
+    "INSERT INTO episode_events (episode_id, kind, actor_id, subject_id, from_value, to_value, note, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 async def record_event_in(
     conn: Tx,
     episode_id: int,
@@ -270,9 +308,7 @@ async def record_event_in(
 ) -> None:
     """Append to an episode's history inside an open transaction."""
     await conn.execute(
-        "INSERT INTO episode_events (episode_id, kind, actor_id, subject_id, from_value, to_value, note, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (episode_id, kind, actor_id, subject_id, from_value, to_value, note, now_ts()),
+        _EVENT_INSERT, (episode_id, kind, actor_id, subject_id, from_value, to_value, note, now_ts())
     )
 
 
