@@ -1,6 +1,6 @@
 """One global pacer for every REST call the bot makes: never more than 45 in any one-second window
 (Discord allows a bot 50 a second; a burst over it meets 429s, and 10,000 of those in ten minutes get the
-host's address banned for an hour), fair between servers, a member's own command first.
+host's address banned for a while), fair between servers, a member's own command first.
 
 - **Sliding window, not a bucket.** A call goes only when fewer than `limit` calls went in the second
   before it, however that second is placed; a bucket that refills at once would let 2 × 45 through in a
@@ -9,8 +9,9 @@ host's address banned for an hour), fair between servers, a member's own command
   direct messages (and channels the bot knows no server for), `APP` for the bot's own account. A burst of
   one server's posts or of the members' reminders lets every other server's call through at the next turn
   (start-time fair queueing: each call gets the round its key is on; rounds are served in order).
-- **Members first.** Calls made while handling a member's interaction (a command, a button, a form) go
-  before any background work's: the scheduler's deliveries, the catch-up, card syncs. Interaction answers
+- **Members first.** Calls made while handling a member's interaction (a command, a button, a form: the
+  tasks discord.py runs them in, `INTERACTION_TASKS`) go before any background work's: the scheduler's
+  deliveries, the catch-up, card syncs. Interaction answers
   themselves (`/interactions/.../callback`, the interaction's webhook: follow-ups, edits of the answer)
   are never held: Discord does not count them against the global limit.
 - The per-channel pacing of automatic posts (`pacing.ChannelPacer`, in the outbox) is kept as it is.
