@@ -8,7 +8,7 @@ import discord
 
 from bot.core.db import Database
 from cogs.research import rules, store
-from cogs.research.store import Attachment, NewContribution
+from cogs.research.store import Attachment, MessageEdit, NewContribution
 
 CARD_DELAY = 30.0  # seconds: card updates for new contributions are batched this long
 _COLLECTED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
@@ -33,6 +33,17 @@ class MessageData:
     @property
     def empty(self) -> bool:
         return not self.content.strip() and not self.attachments
+
+    def edit(self) -> MessageEdit:
+        """Its current text and attachments, for the contributions mirroring it (`store.write_page`)."""
+        return MessageEdit(
+            message_id=self.message_id,
+            body=self.content,
+            links=tuple(rules.extract_links(self.content)),
+            attachments=self.attachments,
+            edited_at=self.edited_at,
+            author_name=self.author_name,
+        )
 
     def contribution(self, episode_id: int, origin: str, added_by: int | None = None) -> NewContribution:
         return NewContribution(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -109,6 +109,12 @@ _INSERT = (
     f"INSERT OR IGNORE INTO contributions ({', '.join(_INSERT_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in _INSERT_COLUMNS)})"
 )
+# `_INSERT` for a message unless it was removed with `/research remove` (`add(..., respect_removals=True)`).
+_INSERT_UNLESS_REMOVED = (
+    f"INSERT OR IGNORE INTO contributions ({', '.join(_INSERT_COLUMNS)}) "
+    f"SELECT {', '.join(':' + c for c in _INSERT_COLUMNS)} WHERE NOT EXISTS "
+    "(SELECT 1 FROM removed_messages WHERE episode_id = :episode_id AND message_id = :message_id)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +186,34 @@ class StoredMessage:
     origin: str
     body: str
     attachments: tuple[Attachment, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """What the record holds for one page of a thread's history (`page_state`)."""
+
+    stored: dict[int, StoredMessage]  # message id -> its contribution in the episode
+    removed: frozenset[int]  # message ids removed with `/research remove`
+    likes: dict[int, dict[str, int]]  # message id -> {emoji: members} (every reaction stored)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEdit:
+    """A message's current text and attachments, for the contributions mirroring it."""
+
+    message_id: int
+    body: str
+    links: tuple[str, ...]
+    attachments: tuple[Attachment, ...]
+    edited_at: int | None
+    author_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageWritten:
+    added: int  # contributions created (a removed or already stored message adds none)
+    updated: int  # contributions whose text or attachments changed
+    likes_replaced: int  # messages whose reactions were replaced
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +293,61 @@ async def claim_thanks(db: Database, episode_id: int, job: NewJob, created_at: f
         if claimed != 1:
             return None
         return await job_store.add_in(tx, job, created_at)
+
+
+async def write_page(
+    db: Database,
+    rows: Sequence[NewContribution],
+    *,
+    edits: Sequence[MessageEdit] = (),
+    likes: Mapping[int, Iterable[tuple[int, str]]] | None = None,
+) -> PageWritten:
+    """One page of a thread's history (up to 100 messages) in one transaction, one statement per kind:
+
+    - `rows`: stored as `add(..., respect_removals=True)` stores each (a message removed with
+      `/research remove` is skipped, one already stored is left as it is), by plain INSERTs, so the
+      table's triggers apply to every row added;
+    - `edits`: applied as `update_message` applies each;
+    - `likes`: {message id: (user id, emoji) pairs}, each message's reactions replaced as
+      `likes_store.replace_likes` does (after the rows, so a message added here gets its likes)."""
+    if any(r.origin not in ORIGINS or r.message_id is None for r in rows):
+        raise ValueError("a page holds messages: each row needs an origin and a message id")
+    likes = likes or {}
+    async with db.transaction() as tx:
+        added = await tx.executemany(_INSERT_UNLESS_REMOVED, [r.params() for r in rows]) if rows else 0
+        updated = 0
+        if edits:
+            updated = await tx.executemany(
+                "UPDATE contributions SET body = :body, links = :links, attachments = :attachments, "
+                "edited_at = COALESCE(:edited_at, edited_at), author_name = COALESCE(:author_name, author_name) "
+                f"WHERE message_id = :message_id AND {_MIRRORED} AND (body != :body OR attachments != :attachments)",
+                [_edit_params(e) for e in edits],
+            )
+        if likes:
+            await tx.executemany(
+                "DELETE FROM contribution_likes WHERE contribution_id IN "
+                "(SELECT id FROM contributions WHERE message_id = ?)",
+                [(message_id,) for message_id in likes],
+            )
+            pairs = [(user, emoji, mid) for mid, users in likes.items() for user, emoji in users]
+            if pairs:
+                await tx.executemany(
+                    "INSERT OR IGNORE INTO contribution_likes (contribution_id, user_id, emoji) "
+                    "SELECT id, ?, ? FROM contributions WHERE message_id = ?",
+                    pairs,
+                )
+    return PageWritten(added=max(added, 0), updated=max(updated, 0), likes_replaced=len(likes))
+
+
+def _edit_params(edit: MessageEdit) -> dict[str, object]:
+    return {
+        "message_id": edit.message_id,
+        "body": edit.body,
+        "links": json.dumps(list(edit.links), ensure_ascii=False),
+        "attachments": _attachments_json(edit.attachments),
+        "edited_at": edit.edited_at,
+        "author_name": edit.author_name,
+    }
 
 
 async def add_many(db: Database, rows: Sequence[NewContribution]) -> None:
@@ -447,14 +536,23 @@ async def for_episode(
     return [Contribution.from_row(r) for r in rows]
 
 
-async def stored_in_channel(db: Database, episode_id: int, channel_id: int) -> list[StoredMessage]:
+def _marks(values: Collection[object]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+async def page_state(db: Database, episode_id: int, message_ids: Collection[int]) -> PageState:
+    """What the record holds for these messages of an episode's thread (one page: up to 100 ids)."""
+    if not message_ids:
+        return PageState({}, frozenset(), {})
+    ids = list(message_ids)
+    marks = _marks(ids)
     rows = await db.fetchall(
         "SELECT id, message_id, origin, body, attachments FROM contributions "
-        "WHERE episode_id = ? AND channel_id = ? AND message_id IS NOT NULL",
-        (episode_id, channel_id),
+        f"WHERE episode_id = ? AND message_id IN ({marks})",
+        (episode_id, *ids),
     )
-    return [
-        StoredMessage(
+    stored = {
+        r["message_id"]: StoredMessage(
             id=r["id"],
             message_id=r["message_id"],
             origin=r["origin"],
@@ -462,7 +560,32 @@ async def stored_in_channel(db: Database, episode_id: int, channel_id: int) -> l
             attachments=_attachments(r["attachments"]),
         )
         for r in rows
-    ]
+    }
+    removed = await db.fetchall(
+        f"SELECT message_id FROM removed_messages WHERE episode_id = ? AND message_id IN ({marks})",
+        (episode_id, *ids),
+    )
+    likes: dict[int, dict[str, int]] = {}
+    if stored:
+        counted = await db.fetchall(
+            "SELECT c.message_id, l.emoji, COUNT(*) FROM contribution_likes l JOIN contributions c "
+            f"ON c.id = l.contribution_id WHERE c.id IN ({_marks(stored)}) GROUP BY c.message_id, l.emoji",
+            [s.id for s in stored.values()],
+        )
+        for message_id, emoji, count in counted:
+            likes.setdefault(message_id, {})[emoji] = count
+    return PageState(stored, frozenset(r[0] for r in removed), likes)
+
+
+async def mirrored_ids_since(db: Database, episode_id: int, channel_id: int, since: int) -> list[int]:
+    """Message ids of an episode's contributions that mirror messages of one channel (not forms' posts),
+    from message `since` on: what a history read reaching back to `since` should show."""
+    rows = await db.fetchall(
+        "SELECT message_id FROM contributions WHERE episode_id = ? AND channel_id = ? "
+        "AND message_id >= ? AND origin != 'form'",
+        (episode_id, channel_id, since),
+    )
+    return [r[0] for r in rows]
 
 
 async def removed_message_ids(db: Database, episode_id: int) -> set[int]:

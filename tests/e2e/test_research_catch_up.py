@@ -1,6 +1,9 @@
 """Catching up after downtime never loses research: a message leaves the record only on evidence
 (a delete event, or Discord answering "Unknown Message" for that very message), never because a
-history read came back short, empty, refused or failed."""
+history read came back short, empty, refused or failed.
+
+At the start only threads with new messages are read; edits and deletions made while the bot was
+away are applied by the background reconciliation, RECONCILE_DELAY seconds later (`reconciled`)."""
 
 from __future__ import annotations
 
@@ -39,6 +42,12 @@ def empty_history(monkeypatch):
     return install
 
 
+async def reconciled(world) -> None:
+    """Let the background reconciliation of recent messages run (it starts RECONCILE_DELAY seconds
+    after the start's catch-up; a refused thread is tried again RECONCILE_RETRY seconds later)."""
+    await world.env.advance_time(catchup.RECONCILE_DELAY + 5)
+
+
 async def two_posts(world):
     thread = await world.episode(CODE)
     death = await world.alice.send(thread, DEATH)
@@ -63,6 +72,7 @@ async def test_losing_read_message_history_keeps_the_research(world, restart):
         )
 
     await restart(offline)
+    await reconciled(world)  # the recent messages are read again in the background
     assert await research_texts(world) == [DEATH, RENAME]
     await restart()  # and again: still nothing lost
     assert await research_texts(world) == [DEATH, RENAME]
@@ -75,6 +85,7 @@ async def test_a_refused_history_read_deletes_nothing(world, restart):
         world.env.inject_error("GET", "/channels/*/messages", status=403, code=50001, times=None)
 
     await restart(offline)
+    await reconciled(world)  # the recent messages are read again in the background
     assert await research_texts(world) == [DEATH, RENAME]
 
 
@@ -85,6 +96,7 @@ async def test_a_failed_history_read_deletes_nothing(world, restart):
         world.env.inject_error("GET", "/channels/*/messages", status=500, times=None)
 
     await restart(offline)
+    await reconciled(world)  # the recent messages are read again in the background
     assert await research_texts(world) == [DEATH, RENAME]
 
 
@@ -95,6 +107,7 @@ async def test_an_empty_history_read_keeps_messages_that_are_still_there(world, 
         empty_history()
 
     await restart(offline)
+    await reconciled(world)  # the recent messages are read again in the background
     assert await research_texts(world) == [DEATH, RENAME]
 
 
@@ -108,6 +121,7 @@ async def test_a_message_deleted_while_offline_is_removed_even_after_a_short_rea
         empty_history()
 
     await restart(offline)
+    await reconciled(world)
     assert await research_texts(world) == [RENAME]  # Discord said "Unknown Message" for it
 
 
@@ -119,6 +133,7 @@ async def test_a_refused_message_fetch_keeps_the_message(world, restart, empty_h
         world.env.inject_error("GET", "/channels/*/messages/*", status=403, code=50001, times=None)
 
     await restart(offline)
+    await reconciled(world)  # the recent messages are read again in the background
     assert await research_texts(world) == [DEATH, RENAME]
 
 
@@ -130,6 +145,7 @@ async def test_a_failed_message_fetch_keeps_the_message(world, restart, empty_hi
         world.env.inject_error("GET", "/channels/*/messages/*", status=500, times=None)
 
     await restart(offline)
+    await reconciled(world)  # the recent messages are read again in the background
     assert await research_texts(world) == [DEATH, RENAME]
 
 
@@ -142,6 +158,7 @@ async def test_an_unknown_thread_is_not_a_reason_to_drop_its_research(world, res
         world.env.inject_error("GET", "/channels/*", status=404, code=10003, times=None)
 
     await restart(offline)
+    await reconciled(world)  # the recent messages are read again in the background
     world.env.backend.faults.clear()
     assert await research_texts(world) == [DEATH, RENAME]
 
@@ -168,6 +185,7 @@ async def test_look_ups_are_bounded_per_thread(world, restart, empty_history, mo
 
     start = len(world.env.http_requests)
     await restart(offline)
+    await reconciled(world)
     assert lookups(world, thread, start) == 3
     assert await research_texts(world) == [f"Research note {i}" for i in range(4)]
 
@@ -183,6 +201,7 @@ async def test_a_refusal_stops_the_look_ups(world, restart, empty_history):
 
     start = len(world.env.http_requests)
     await restart(offline)
+    await reconciled(world)
     assert lookups(world, thread, start) == 1
     assert len(await research_texts(world)) == 4
 
@@ -196,8 +215,9 @@ def history_reads(world, thread, start: int) -> list:
 
 
 async def test_a_restart_reads_what_is_new_and_the_recent_messages_only(world, restart):
-    """More than a page posted while away is all collected (read backwards to the last message seen);
-    a restart with nothing new costs one read of the recent messages, whatever the thread's size."""
+    """More than a page posted while away is all collected, in the thread's order (read backwards to
+    the last message seen, one request per 100 messages); a restart with nothing new reads nothing at
+    the start, and one page of recent messages in the background, whatever the thread's size."""
     thread = await world.episode(CODE)
     await world.alice.send(thread, "Before the outage.")
 
@@ -205,12 +225,18 @@ async def test_a_restart_reads_what_is_new_and_the_recent_messages_only(world, r
         for i in range(150):
             await world.bob.send(thread, f"Offline note {i}")
 
+    start = len(world.env.http_requests)
     await restart(offline)
+    assert len(history_reads(world, thread, start)) == 2
     texts = await research_texts(world)
     assert texts == ["Before the outage.", *(f"Offline note {i}" for i in range(150))]
+    await reconciled(world)
+    assert len(history_reads(world, thread, start)) == 2  # those two pages covered its recent messages
 
     start = len(world.env.http_requests)
     await restart()
+    assert len(history_reads(world, thread, start)) == 0
+    await reconciled(world)
     assert len(history_reads(world, thread, start)) == 1
     assert lookups(world, thread, start) == 0
     assert len(await research_texts(world)) == 151
