@@ -4,6 +4,9 @@ when the bot may post there, else by DM to the server's owner.
 Each server is welcomed when the bot joins it. Joining again (after being removed) gets a "welcome back"
 instead: the settings and the archive are still there, but Discord gave the bot a new role, so the
 permissions are the thing to check (`/config check`).
+
+Given `dms` (bot.core.dms), the owner's DM needs only their id: no look-up of the member, and no opening
+of a DM channel already remembered.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import discord
 
 from bot.clock import now
 from bot.core.db import Database
+from bot.core.dms import DirectMessages
 from cogs.config import store
 
 log = logging.getLogger(__name__)
@@ -60,8 +64,9 @@ def welcome_embed(guild: discord.Guild, *, again: bool, by_dm: bool) -> discord.
 class Welcome:
     """Posts the set-up steps when the bot joins a server (`on_guild_join`)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, dms: DirectMessages | None = None) -> None:
         self.db = db
+        self.dms = dms
 
     async def welcome(self, guild: discord.Guild) -> str | None:
         """Post the steps; where they went ("system channel" or "owner's DMs"), None if nowhere."""
@@ -88,13 +93,17 @@ class Welcome:
                     return "system channel"
                 except discord.HTTPException as exc:
                     log.info("welcome not posted in %s's system channel (%s)", guild.id, exc.status)
+        embed = welcome_embed(guild, again=again, by_dm=True)
         owner = guild.owner
         try:
+            if self.dms is not None and guild.owner_id:
+                await self.dms.send(guild.owner_id, embed=embed)
+                return "owner's DMs"
             if owner is None:
                 owner = await guild.fetch_member(guild.owner_id) if guild.owner_id else None
             if owner is None:
                 return None
-            await owner.send(embed=welcome_embed(guild, again=again, by_dm=True))
+            await owner.send(embed=embed)
             return "owner's DMs"
         except discord.HTTPException as exc:
             log.info("welcome not sent to the owner of %s (%s)", guild.id, exc.status)
