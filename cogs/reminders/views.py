@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.core.interactions import ArchivistButton, handle, reply, services_of
+from bot.core.interactions import ArchivistButton, reply, services_of
 from bot.core.text import ts
 
 if TYPE_CHECKING:
@@ -143,20 +143,18 @@ def _snooze_label(seconds: int) -> str:
     return next((name for s, name in SNOOZES if s == seconds), f"{seconds // 60} min")
 
 
-class SnoozeOneMenu(
-    discord.ui.DynamicItem[discord.ui.Select],
-    template=r"archivist:snooze-one:(?P<seconds>\d{1,7})",
-):
-    """ "Snooze just one for …": a grouped message's reminders, one option each (value: its id)."""
+class SnoozeOneMenu(ArchivistButton, template=r"archivist:snooze-one:(?P<seconds>\d{1,7})"):
+    """ "Snooze just one for …": a grouped message's reminders, one option each (value: its id). A select
+    menu, answered through `ArchivistButton`'s one error path like the buttons."""
 
     def __init__(self, seconds: int, options: list[discord.SelectOption]) -> None:
-        super().__init__(
-            discord.ui.Select(
-                custom_id=f"archivist:snooze-one:{seconds}",
-                placeholder=f"💤 Snooze just one for {_snooze_label(seconds)}…",
-                options=options,
-            )
+        menu = discord.ui.Select(
+            custom_id=f"archivist:snooze-one:{seconds}",
+            placeholder=f"💤 Snooze just one for {_snooze_label(seconds)}…",
+            options=options,
         )
+        super().__init__(menu)  # type: ignore[arg-type]  # a DynamicItem wraps any dispatchable item
+        self.menu = menu
         self.seconds = seconds
 
     @classmethod
@@ -165,11 +163,9 @@ class SnoozeOneMenu(
     ) -> SnoozeOneMenu:
         return cls(int(match["seconds"]), item.options)
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        chosen = self.item.values[0] if self.item.values else ""
-        await handle(
-            interaction, snooze_clicked(interaction, chosen if chosen.isdigit() else "0", self.seconds)
-        )
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        chosen = self.menu.values[0] if self.menu.values else ""
+        await snooze_clicked(interaction, chosen if chosen.isdigit() else "0", self.seconds)
 
 
 DYNAMIC_ITEMS = (SnoozeButton, RevealButton, SnoozeOneMenu)
