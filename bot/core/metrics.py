@@ -12,6 +12,10 @@ enough to leave on. The names in use:
   channel histories read to settle a send of unknown outcome
 - `research.ingest_ms`: milliseconds spent on each collected thread message
 - `digest.sent`: weekly digests posted
+- `pacer.requests`, `pacer.unpaced`: REST calls that went through the global pacer, and interaction
+  calls it let through without pacing; `pacer.wait_ms`: milliseconds each paced call waited for its turn
+- `dms.opened`, `dms.reopened`: DM channels opened (then remembered), and remembered ones Discord no
+  longer knew, opened again
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from __future__ import annotations
 import discord
 
 from bot.core.db import Database
+from bot.core.dms import DirectMessages
 from cogs.config import check, store
 from cogs.config.check import Problem, Report
 from cogs.config.store import GuildSettings
@@ -18,7 +19,8 @@ class ConfigService:
     def __init__(self, bot: discord.Client, db: Database) -> None:
         self.bot = bot
         self.db = db
-        self.welcome = Welcome(db)  # the set-up steps posted when the bot joins a server
+        # the set-up steps posted when the bot joins a server (the owner's DM through remembered channels)
+        self.welcome = Welcome(db, DirectMessages(bot, db))
 
     async def get(self, guild_id: int) -> GuildSettings:
         return await store.get(self.db, guild_id)
