@@ -745,18 +745,31 @@ class ThreadCatchUp(FeatureService):
     async def _unarchived(self, thread: discord.Thread) -> None:
         """An episode thread is active again: collect what it has that is newer than its mark (posts
         made while it was archived can't be, but one the start could not check can)."""
+        if self.started is None:
+            return  # the start looks at it
         episode_id = self._episodes.get(thread.id)
-        if episode_id is None or self.started is None:
-            return
+        if episode_id is None:  # an episode created since the start (or another thread)
+            found = await episode_store.get_by_thread(self.db, thread.id)
+            if found is None:
+                return
+            episode_id = self._know(found)
         if episode_id in self._pending or episode_id in self._running:
             return  # its catch-up is under way or scheduled
-        self._pending.add(episode_id)  # before any await: live messages no longer move its mark
+        self._pending.add(episode_id)  # before another await: live messages no longer move its mark
+        # Read after any live message that came first moved the mark, and before any later one could.
         episode = await episode_store.get(self.db, episode_id)
         if episode is None or episode.thread_id != thread.id:
             self._pending.discard(episode_id)
             return
         self._watermarks[episode_id] = episode.last_seen_message_id
         await self._catch_up_or_later(episode, thread)
+
+    def _know(self, episode: Episode) -> int:
+        """Remember an episode thread that appeared since the start."""
+        if episode.thread_id is not None:
+            self._episodes[episode.thread_id] = episode.id
+        self._guilds[episode.id] = episode.guild_id
+        return episode.id
 
     async def _message_seen(self, message: discord.Message) -> None:
         """A message in an episode thread that is not collected (the bot's own, a system message)
@@ -765,6 +778,11 @@ class ThreadCatchUp(FeatureService):
         if not isinstance(message.channel, discord.Thread) or collectable(message):
             return
         episode_id = self._episodes.get(message.channel.id)
-        if episode_id is None or episode_id in self._pending:
+        if episode_id is None:  # an episode created since the start (or another thread): rare posts
+            found = await episode_store.get_by_thread(self.db, message.channel.id)
+            if found is None:
+                return
+            episode_id = self._know(found)
+        if episode_id in self._pending:
             return
         await episode_store.advance_last_seen(self.db, episode_id, message.id)

@@ -145,6 +145,24 @@ async def test_an_archived_thread_is_not_read_and_is_caught_up_when_unarchived(w
     assert gets_of(world, start, active) == []
 
 
+async def test_a_thread_unarchived_while_the_bot_runs_is_caught_up(world):
+    """Archived while the bot runs, a thread leaves discord.py's cache (Discord does not send the bot
+    what happens in it); unarchived, it is read back to its mark."""
+    thread = (await episodes(world, 1))[0]
+    await world.alice.send(thread, DEATH)
+    await world.env.advance_time(60)
+    set_archived(world, thread, True)
+    await world.env.settle()
+    await world.bob.send(thread, RENAME)  # simcord lets a member post in an archived thread
+    assert await texts_of(world, "1924-01") == [DEATH]
+
+    start = len(world.env.http_requests)
+    set_archived(world, thread, False)
+    await world.env.settle()
+    assert await texts_of(world, "1924-01") == [DEATH, RENAME]
+    assert len(history_reads(world, start, thread)) == 1
+
+
 async def test_posts_made_while_away_in_a_thread_archived_since_are_collected(world, restart):
     """Posts made while the bot was away in a thread that was archived afterwards (Discord archives
     an inactive thread on its own) are found through the forum's list of archived threads."""
