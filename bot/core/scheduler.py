@@ -296,20 +296,30 @@ class Scheduler:
             by_kind: dict[str, list[Job]] = {}
             for job in due:
                 by_kind.setdefault(job.kind, []).append(job)
-            for kind, batch in by_kind.items():
-                if self._stopping:
-                    break
-                each = self._each.get(kind)
-                if each is not None and kind in self._handlers:
-                    for job in batch:
-                        if self._stopping:
-                            break
-                        await self._record(kind, [job], {job.id: await self._run_one(each, job)})
-                else:
-                    await self._record(kind, batch, await self._deliver(kind, batch))
+            # Kinds are delivered side by side: a long burst of one (ten thousand reminders, paced to
+            # Discord's global limit) does not hold a card update or a digest behind it.
+            kinds = [self._run_kind(kind, batch) for kind, batch in by_kind.items()]
+            results = (
+                await asyncio.gather(*kinds, return_exceptions=True) if len(kinds) > 1 else [await kinds[0]]
+            )
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result  # a failed write of outcomes: the round stops (its jobs stay due)
             if len(due) < BATCH:
                 break
         self.metrics.observe("scheduler.round_ms", 1000 * (time.perf_counter() - started))
+
+    async def _run_kind(self, kind: str, batch: list[Job]) -> None:
+        if self._stopping:
+            return
+        each = self._each.get(kind)
+        if each is not None and kind in self._handlers:
+            for job in batch:
+                if self._stopping:
+                    break
+                await self._record(kind, [job], {job.id: await self._run_one(each, job)})
+        else:
+            await self._record(kind, batch, await self._deliver(kind, batch))
 
     async def _record(self, kind: str, batch: list[Job], outcomes: dict[int, Outcome]) -> None:
         """Record the outcomes of one kind's batch (a failed write raises: the round stops)."""

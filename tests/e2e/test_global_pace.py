@@ -105,3 +105,26 @@ async def test_a_member_of_another_server_is_served_during_the_burst(world):
     later = [t for t, entry in sent if t > created[0][0] and entry.path.startswith("/channels/")]
     assert later, "the burst was still going when the member was served"
     assert busiest_second([t for t, _ in sent]) <= 45
+
+
+async def test_another_servers_reminder_is_not_held_behind_a_burst_of_dms(world):
+    """Two hundred members' private reminders and one reminder of another server fall due together: the
+    other server's is posted within the burst's first seconds, not after the last DM."""
+    env = world.env
+    await reminders_for_many(world, "Compare Trotsky's account, page")
+    other = await build_world(env, name="Veles Readers")
+    r = await other.host.slash(other.general, "remind me", when="1h", text="Check the 1924 congress dates")
+    assert r.response.ephemeral
+    log = timed(env)
+    start = len(log)
+    await env.advance_time(HOUR)
+    for _ in range(10):
+        await env.advance_time(1)
+    sent = paced(log, start)
+    posts = [(t, e) for t, e in sent if e.method == "POST" and e.path.endswith("/messages")]
+    theirs = [t for t, e in posts if e.path == f"/channels/{other.general.id}/messages"]
+    dms = [t for t, e in posts if e.path != f"/channels/{other.general.id}/messages"]
+    assert len(theirs) == 1 and len(dms) == MEMBERS
+    assert theirs[0] - min(dms) < 1.5  # served at one of the first turns
+    assert theirs[0] < max(dms) - 2  # while the burst still had seconds to go
+    assert [m.content for m in other.general.history() if "1924 congress" in m.content]
