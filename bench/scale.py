@@ -169,7 +169,7 @@ class LoopWatch:
             original(handle)
             took = time.perf_counter() - started
             if took > 0.002:
-                longest.append((1000 * took, repr(handle)[:160]))
+                longest.append((1000 * took, describe(handle) if took > 0.02 else ""))
 
         asyncio.events.Handle._run = timed_run
         return self
@@ -181,6 +181,30 @@ class LoopWatch:
     @property
     def max_ms(self) -> float:
         return round(self.longest[0][0], 1) if self.longest else 0.0
+
+
+def describe(handle) -> str:
+    """What a loop callback ran: for a task's step, where the task is suspended now (its chain of awaits,
+    innermost last), which is where the long step ended."""
+    callback = handle._callback
+    cells = [c.cell_contents for c in (getattr(callback, "__closure__", None) or ()) if _filled(c)]
+    for candidate in (callback, *cells, *handle._args):
+        task = getattr(candidate, "__self__", None)
+        if isinstance(task, asyncio.Task):
+            chain, coro = [], task.get_coro()
+            while coro is not None and len(chain) < 30:
+                chain.append(getattr(coro, "__qualname__", type(coro).__name__))
+                coro = getattr(coro, "cr_await", None)
+            return " > ".join(chain[-3:])
+    return repr(handle)[:160]
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018
+    except ValueError:
+        return False
+    return True
 
 
 class RssWatch:
