@@ -56,6 +56,7 @@ from common import (
     sample_rss,
     trips,
 )
+from scale_report import growth_table, markdown_report, print_size
 from scale_seed import (
     RARE_WORD,
     SIZES,
@@ -891,109 +892,6 @@ def _git(*args: str) -> str:
         return "?"
 
 
-# -- tables ------------------------------------------------------------------------------------------------
-
-
-def na(value, fmt: str = "{}") -> str:
-    if value is None or value == "n/a" or isinstance(value, dict):
-        return "n/a"
-    try:
-        return fmt.format(value)
-    except (ValueError, TypeError):
-        return str(value)
-
-
-def get(results: dict, *path, default="n/a"):
-    for key in path:
-        if not isinstance(results, dict) or key not in results:
-            return default
-        results = results[key]
-    return results
-
-
-def print_size(results: dict) -> None:
-    print(f"\nArchivist at {results['size']}: {json.dumps(results['scale'])}")
-    table = results.get("interactions") or {}
-    if table:
-        print("the bot's time per interaction (ms), measured inside the bot; × ping = p99 / the ping's p99")
-        print(
-            f"{'interaction':40} {'p50':>8} {'p99':>8} {'× ping':>7} {'handler99':>10} {'trips':>6} {'n':>5}"
-        )
-        for name, row in sorted(table.items(), key=lambda kv: kv[0] != "ping"):
-            print(
-                f"{name:40} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} {row['ratio_to_ping_p99']:7.1f} "
-                f"{row['handler_p99_ms']:10.2f} {na(row['db_trips_p50']):>6} {row['n']:5}"
-            )
-    for key in ("seed", "startup", "restart_unchanged", "restart_10_threads_changed", "largest_episode", "search",
-                "export", "burst"):  # fmt: skip
-        if key in results:
-            print(f"\n{key}:")
-            for k, v in results[key].items():
-                print(f"  {k:45} {json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v}")
-    for key in ("peak_rss_mb", "gc_full_collections_during_interactions", "gc_full_collection_max_ms",
-                "broken_interactions", "bot_errors", "failed_sections"):  # fmt: skip
-        if key in results:
-            print(f"{key:47} {results[key]}")
-
-
-GROWTH = (
-    ("seeding, s (simcord / database)", lambda r: f"{na(get(r, 'seed', 'simcord_s'))} / {na(get(r, 'seed', 'database_s'))}"),
-    ("database file, MB", lambda r: na(get(r, "seed", "database_mb"))),
-    ("start-up to ready, ms", lambda r: na(get(r, "startup", "to_ready_ms"))),
-    ("restart, unchanged: requests until caught up", lambda r: na(get(r, "restart_unchanged", "requests_until_caught_up"))),
-    ("… GET /messages / GET /channels", lambda r: f"{_route(r, 'GET /channels/{id}/messages')} / {_route(r, 'GET /channels/{id}')}"),
-    ("… DB trips until caught up", lambda r: na(get(r, "restart_unchanged", "db_trips_until_caught_up"))),
-    ("… requests in the background after", lambda r: na(get(r, "restart_unchanged", "requests_in_background"))),
-    ("restart, 10 threads changed: requests", lambda r: na(get(r, "restart_10_threads_changed", "requests_until_caught_up"))),
-    ("ping p50 / p99, ms", lambda r: f"{na(get(r, 'interactions', 'ping', 'p50_ms'))} / {na(get(r, 'interactions', 'ping', 'p99_ms'))}"),
-    ("slowest command p99, ms (× ping p99)", lambda r: _slowest(r)),
-    ("episode info, largest episode, p50 ms", lambda r: na(get(r, "largest_episode", "episode_info", "p50_ms"))),
-    ("research credits, largest episode, p50 ms", lambda r: na(get(r, "largest_episode", "research_credits", "p50_ms"))),
-    ("search storage: rare / \"the\", p50 ms", lambda r: f"{na(get(r, 'search', 'rare_storage', 'p50_ms'))} / {na(get(r, 'search', 'common_storage', 'p50_ms'))}"),
-    ("search command: rare / \"the\", p50 ms", lambda r: f"{na(get(r, 'search', 'rare_command', 'p50_ms'))} / {na(get(r, 'search', 'common_command', 'p50_ms'))}"),
-    ("export largest (Markdown): s, MB, files", lambda r: _export(r)),
-    ("… loop held longest, ms / RSS growth MB", lambda r: f"{na(get(r, 'export', 'markdown', 'loop_longest_ms'))} / {na(get(r, 'export', 'markdown', 'peak_rss_growth_mb'))}"),
-    ("DM burst: reminders / requests", lambda r: f"{na(get(r, 'burst', 'reminders'))} / {na(get(r, 'burst', 'requests'))}"),
-    ("… most in any second / would meet 429", lambda r: f"{na(get(r, 'burst', 'max_requests_in_any_second'))} / {na(get(r, 'burst', 'would_meet_429'))}"),
-    ("peak RSS, MB (simulator included)", lambda r: na(get(r, "peak_rss_mb"))),
-)  # fmt: skip
-
-
-def _route(r: dict, name: str) -> str:
-    return na(get(r, "restart_unchanged", "requests_until_caught_up_by_route", name, default=0))
-
-
-def _slowest(r: dict) -> str:
-    table = {k: v for k, v in (r.get("interactions") or {}).items() if k != "ping"}
-    if not table:
-        return "n/a"
-    name, row = max(table.items(), key=lambda kv: kv[1]["p99_ms"])
-    return f"{row['p99_ms']:.1f} ({row['ratio_to_ping_p99']}×, {name})"
-
-
-def _export(r: dict) -> str:
-    e = get(r, "export", "markdown")
-    if not isinstance(e, dict):
-        return "n/a"
-    took = e["last_file_sent_ms"] if e["last_file_sent_ms"] != "n/a" else e["handler_ms"]
-    return f"{na(took, '{:.0f}')} ms, {mb(e['bytes'])} MB, {e['files']}"
-
-
-def growth_table(all_results: dict[str, dict]) -> list[str]:
-    sizes = [s for s in SIZES if s in all_results and s != "tiny"]
-    lines = [f"| measure | {' | '.join(sizes)} |", f"| --- | {' | '.join('---:' for _ in sizes)} |"]
-    for label, figure in GROWTH:
-        lines.append(f"| {label} | {' | '.join(_safe(figure, all_results[s]) for s in sizes)} |")
-    return lines
-
-
-def _safe(figure, results: dict) -> str:
-    try:
-        return figure(results)
-    except Exception:
-        return "n/a"
-
-
 # -- command line ------------------------------------------------------------------------------------------
 
 
@@ -1026,8 +924,12 @@ def main() -> int:
     )  # fmt: skip
     parser.add_argument("--one", metavar="JSON", help=argparse.SUPPRESS)  # a child process: one size
     parser.add_argument("--settle-timeout", type=float, default=5.0, help=argparse.SUPPRESS)  # harness tests
+    parser.add_argument("--report", action="store_true", help="print Markdown tables from --out and stop")
     args = parser.parse_args()
     formats = [f for f in args.formats.split(",") if f]
+    if args.report:
+        print("\n".join(markdown_report(json.loads(Path(args.out).read_text()).get("sizes", {}))))
+        return 0
     if args.one:
         for name in args.profile:
             PROFILE[name] = cProfile.Profile()
