@@ -475,14 +475,18 @@ class _Entry:
     cited_by: list[int] = field(default_factory=list)
 
 
-def collect(cited: Iterable[tuple[int, Sequence[Citation]]]) -> tuple[Source, ...]:
-    """The bibliography of (contribution number, its citations) in reading order: each source once,
-    numbered in order of first citation, with the numbers of the contributions citing it. Its
-    identifier is the strongest written (a DOI or ISBN over a URL over a book), its words the first
-    written next to it."""
-    entries: list[_Entry] = []
-    by_key: dict[str, int] = {}
-    for number, citations in cited:
+class Collector:
+    """The bibliography gathered one contribution at a time, in reading order (see `collect`)."""
+
+    def __init__(self) -> None:
+        self._entries: list[_Entry] = []
+        self._by_key: dict[str, int] = {}
+        self._numbers: set[int] = set()  # given before: only then can a source list a number already
+
+    def add(self, number: int, citations: Sequence[Citation]) -> None:
+        entries, by_key = self._entries, self._by_key
+        again = number in self._numbers
+        self._numbers.add(number)
         for citation in citations:
             keys = (citation.key, *citation.aliases)
             index = next((by_key[k] for k in keys if k in by_key), None)
@@ -493,19 +497,35 @@ def collect(cited: Iterable[tuple[int, Sequence[Citation]]]) -> tuple[Source, ..
             if _STRENGTH[citation.kind] > _STRENGTH[entry.main.kind]:
                 entry.main = citation
             entry.words = entry.words or citation.words
-            if number not in entry.cited_by:
+            # A source cited by thousands is not searched through for each: within one call, the number
+            # can only be its last.
+            listed = entry.cited_by[-1:] == [number] or (again and number in entry.cited_by)
+            if not listed:
                 entry.cited_by.append(number)
             for key in keys:
                 by_key.setdefault(key, index)
-    return tuple(
-        Source(
-            number=i,
-            kind=e.main.kind,
-            key=e.main.key,
-            words=e.words,
-            ident=e.main.ident,
-            link=e.main.link,
-            cited_by=tuple(e.cited_by),
+
+    def sources(self) -> tuple[Source, ...]:
+        return tuple(
+            Source(
+                number=i,
+                kind=e.main.kind,
+                key=e.main.key,
+                words=e.words,
+                ident=e.main.ident,
+                link=e.main.link,
+                cited_by=tuple(e.cited_by),
+            )
+            for i, e in enumerate(self._entries, 1)
         )
-        for i, e in enumerate(entries, 1)
-    )
+
+
+def collect(cited: Iterable[tuple[int, Sequence[Citation]]]) -> tuple[Source, ...]:
+    """The bibliography of (contribution number, its citations) in reading order: each source once,
+    numbered in order of first citation, with the numbers of the contributions citing it. Its
+    identifier is the strongest written (a DOI or ISBN over a URL over a book), its words the first
+    written next to it."""
+    collector = Collector()
+    for number, citations in cited:
+        collector.add(number, citations)
+    return collector.sources()

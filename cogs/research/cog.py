@@ -3,6 +3,7 @@ episode threads (live, and when the bot comes back after being away)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import discord
@@ -25,6 +26,8 @@ from cogs.research.views import (
     credits_block,
     credits_embed,
     episode_picker,
+    export_answer,
+    export_progress,
     mark_answer,
     picker_action,
     search_line,
@@ -209,18 +212,24 @@ class Research(
     async def export(
         self, interaction: discord.Interaction, episode: EpisodeArg, format: str = "markdown"
     ) -> None:
-        files = await self.service.export(interaction.guild, episode, format, thinking(interaction))
-        text = f"The research dossier of **{episode.code}**."
-        if len(files) > 1:
-            text += f" It is larger than this server's upload limit, so it comes in {len(files)} parts."
-        batches = [files[i : i + FILES_PER_MESSAGE] for i in range(0, len(files), FILES_PER_MESSAGE)]
-        for n, batch in enumerate(batches):
-            attached = [discord.File(io.BytesIO(data), filename=name) for name, data in batch]
-            await reply(
-                interaction,
-                text if n == 0 else f"Part files, continued ({n + 1}/{len(batches)}).",
-                files=attached,
-            )
+        async with self.service.exporting(interaction.guild, episode, format, thinking(interaction)) as job:
+            note = export_progress(episode.code, format, job.estimate)
+            if note is not None:
+                await interaction.edit_original_response(content=note)
+            files = await job.files()
+            batches = [files[i : i + FILES_PER_MESSAGE] for i in range(0, len(files), FILES_PER_MESSAGE)]
+            for n, batch in enumerate(batches):
+                with contextlib.ExitStack() as opened:
+                    # Uploaded from disk: the bytes never sit in memory whole.
+                    attached = [discord.File(f.path, filename=f.name) for f in batch]
+                    for file in attached:
+                        opened.callback(file.close)
+                    text = export_answer(episode.code, len(files))
+                    await reply(
+                        interaction,
+                        text if n == 0 else f"Part files, continued ({n + 1}/{len(batches)}).",
+                        files=attached,
+                    )
 
     @app_commands.command(name="search", description="Full-text search over the research of this server")
     @app_commands.describe(

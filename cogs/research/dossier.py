@@ -7,7 +7,7 @@ Shared by every renderer (cogs.research.export, cogs.research.dossier_html); nev
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -221,12 +221,18 @@ class Shown:
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    dossier: Dossier
-    key: tuple[Shown, ...]
-    others: tuple[Shown, ...]
+    """The dossier as the renderers read it. Held in memory (`layout_of`), or read from the database
+    as it is written (cogs.research.export_stream): `entries`, `key` and `others` are then collections
+    that read their rows each time they are gone through."""
+
+    episode: DossierEpisode
+    entries: Collection[DossierEntry]  # every contribution, excluded ones too, oldest first (JSON, CSV)
+    key: Collection[Shown]
+    others: Collection[Shown]
     left_out: tuple[int, ...]  # the numbers of excluded contributions (their content is not shown)
     bibliography: tuple[Source, ...]
     credits: tuple[Credit, ...]
+    cites: Mapping[int, tuple[int, ...]]  # contribution number -> the bibliography's sources it cites
 
     @property
     def summary(self) -> str:
@@ -253,40 +259,92 @@ def sources_of(entries: Iterable[DossierEntry]) -> tuple[Source, ...]:
     return bibliography.collect((e.id, bibliography.citations_in(e.body, e.sources, e.links)) for e in order)
 
 
+@dataclass(frozen=True, slots=True)
+class Gathered:
+    """What must be known before the first contribution is written: the bibliography, the sources each
+    contribution cites, the replies under each, and the credits."""
+
+    bibliography: tuple[Source, ...]
+    cites: dict[int, tuple[int, ...]]
+    replies: dict[int, tuple[Link, ...]]
+    credits: tuple[Credit, ...]
+
+
+class FirstPass:
+    """Gathers a dossier's `Gathered` from its shown contributions, given one at a time in reading order
+    (key research first, then the rest, each by date; excluded ones never given)."""
+
+    def __init__(self) -> None:
+        self._sources = bibliography.Collector()
+        self._replies: dict[int, list[tuple[tuple[datetime, int], Link]]] = {}
+        self._people: dict[object, tuple[int, tuple[datetime, int], Person]] = {}
+
+    def add(self, entry: DossierEntry) -> None:
+        self._sources.add(entry.id, bibliography.citations_in(entry.body, entry.sources, entry.links))
+        when = (entry.created_at, entry.id)
+        if entry.reply_to_id is not None:
+            kind = reply_kind(f"{entry.title or ''}\n{entry.body}")
+            link = Link(entry.id, entry.author.plain, True, kind)
+            self._replies.setdefault(entry.reply_to_id, []).append((when, link))
+        who = _who(entry.author)
+        n, first, person = self._people.get(who, (0, when, entry.author))
+        self._people[who] = (n + 1, first, person) if first <= when else (n + 1, when, entry.author)
+
+    def finish(self) -> Gathered:
+        sources = self._sources.sources()
+        cites: dict[int, list[int]] = {}
+        for source in sources:
+            for number in source.cited_by:
+                cites.setdefault(number, []).append(source.number)
+        # Credits as `credits_of` ranks them: most contributions first, then by first contribution.
+        ranked = sorted(self._people.values(), key=lambda p: (-p[0], p[1]))
+        return Gathered(
+            bibliography=sources,
+            cites={number: tuple(found) for number, found in cites.items()},
+            replies={
+                target: tuple(link for _, link in sorted(links, key=lambda x: x[0]))
+                for target, links in self._replies.items()
+            },
+            credits=tuple(Credit(person, n) for n, _, person in ranked),
+        )
+
+
+def shown_of(entry: DossierEntry, reply_to: Link | None, gathered: Gathered) -> Shown:
+    """One contribution as the Markdown and HTML dossiers show it; `reply_to` links the contribution it
+    answers, when that one is recorded."""
+    return Shown(
+        entry=entry,
+        reply_to=reply_to,
+        reply_elsewhere=entry.reply_to_message_id is not None and reply_to is None,
+        replies=gathered.replies.get(entry.id, ()),
+        sources=tuple(bibliography.source_lines(None, entry.sources)),
+        cites=gathered.cites.get(entry.id, ()),
+    )
+
+
 def layout_of(dossier: Dossier) -> Layout:
     """The dossier in reading order, with its bibliography and the replies linked both ways."""
     everything = {e.id: e for e in dossier.entries}
     order = reading_order(dossier.entries)
-    sources = sources_of(order)
-    cites: dict[int, list[int]] = {}
-    for source in sources:
-        for number in source.cited_by:
-            cites.setdefault(number, []).append(source.number)
-    replies: dict[int, list[Link]] = {}
-    for entry in sorted(order, key=lambda e: (e.created_at, e.id)):
-        if entry.reply_to_id is not None:
-            kind = reply_kind(f"{entry.title or ''}\n{entry.body}")
-            replies.setdefault(entry.reply_to_id, []).append(Link(entry.id, entry.author.plain, True, kind))
+    first = FirstPass()
+    for entry in order:
+        first.add(entry)
+    gathered = first.finish()
 
     def shown(entry: DossierEntry) -> Shown:
         target = everything.get(entry.reply_to_id) if entry.reply_to_id is not None else None
         reply_to = None
         if target is not None:
             reply_to = Link(target.id, target.author.plain, target.mark != "excluded")
-        return Shown(
-            entry=entry,
-            reply_to=reply_to,
-            reply_elsewhere=entry.reply_to_message_id is not None and target is None,
-            replies=tuple(replies.get(entry.id, ())),
-            sources=tuple(bibliography.source_lines(None, entry.sources)),
-            cites=tuple(cites.get(entry.id, ())),
-        )
+        return shown_of(entry, reply_to, gathered)
 
     return Layout(
-        dossier=dossier,
+        episode=dossier.episode,
+        entries=dossier.entries,
         key=tuple(shown(e) for e in order if e.mark == "key"),
         others=tuple(shown(e) for e in order if e.mark != "key"),
         left_out=tuple(sorted(e.id for e in dossier.entries if e.mark == "excluded")),
-        bibliography=sources,
+        bibliography=gathered.bibliography,
         credits=dossier.credits or credits_of(dossier.entries),
+        cites=gathered.cites,
     )

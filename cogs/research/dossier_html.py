@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 
 import jinja2
 from markupsafe import Markup, escape
@@ -69,7 +70,12 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def pieces(layout: Layout) -> Iterator[str]:
+    """The dossier as one HTML document, piece by piece as the template writes it."""
+    template = _environment().get_template("dossier.html")
+    return template.generate(d=layout, ep=layout.episode, rel=REL)
+
+
 def render(layout: Layout) -> str:
     """The dossier as one HTML document."""
-    template = _environment().get_template("dossier.html")
-    return template.render(d=layout, ep=layout.dossier.episode, rel=REL)
+    return "".join(pieces(layout))

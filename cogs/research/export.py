@@ -3,12 +3,9 @@ to paste under a video. The dossier's data and reading order are cogs.research.d
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
-import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from bot.errors import InvalidInput
 from cogs.research import dossier_html, parts
@@ -18,6 +15,7 @@ from cogs.research.dossier import (
     Dossier,
     DossierEntry,
     DossierEpisode,
+    Layout,
     Person,
     Shown,
     count,
@@ -133,17 +131,20 @@ def _md_entry(item: Shown) -> list[str]:
     return lines
 
 
-def _md_toc(title: str, anchor: str, items: Iterable[Shown]) -> list[str]:
-    lines = [f"- [{title}](#{anchor})"]
+def _md_toc(title: str, anchor: str, items: Iterable[Shown]) -> Iterator[str]:
+    yield f"- [{title}](#{anchor})"
     for item in items:
         e = item.entry
-        lines.append(f"  - [#{e.id} · {_md(item.label)}](#c{e.id}) — {_md(e.author.plain)}")
-    return lines
+        yield f"  - [#{e.id} · {_md(item.label)}](#c{e.id}) — {_md(e.author.plain)}"
 
 
-def render_markdown(dossier: Dossier) -> str:
-    layout = layout_of(dossier)
-    ep = dossier.episode
+def _lines(lines: Iterable[str]) -> str:
+    return "".join(line + "\n" for line in lines)
+
+
+def markdown_pieces(layout: Layout) -> Iterator[str]:
+    """The Markdown dossier, piece by piece (a contribution is one piece, starting with its anchor)."""
+    ep = layout.episode
     lines = [f"# {_md(ep.code)} · {_md(ep.title)}", "", "Research dossier compiled by Archivist.", ""]
     lines.append(f"- **Status:** {_md(ep.status)}")
     lines.append(f"- **Authors:** {', '.join(_md(a.plain) for a in ep.authors) or 'none yet'}")
@@ -158,26 +159,31 @@ def render_markdown(dossier: Dossier) -> str:
         lines += ["", _md_text(ep.description)]
     others = "Other contributions" if layout.key else "Contributions"
     lines += ["", "## Contents", ""]
+    yield _lines(lines)
     if layout.key:
-        lines += _md_toc("Key research", "key-research", layout.key)
-    lines += _md_toc(others, "contributions", layout.others)
-    lines += ["- [Bibliography](#bibliography)", "- [Credits](#credits)", ""]
+        yield from (line + "\n" for line in _md_toc("Key research", "key-research", layout.key))
+    yield from (line + "\n" for line in _md_toc(others, "contributions", layout.others))
+    yield _lines(["- [Bibliography](#bibliography)", "- [Credits](#credits)", ""])
     if layout.key:
-        lines += ['<a id="key-research"></a>', "", "## Key research", ""]
+        yield _lines(['<a id="key-research"></a>', "", "## Key research", ""])
         for item in layout.key:
-            lines += _md_entry(item)
-    lines += ['<a id="contributions"></a>', "", f"## {others}", ""]
+            yield _lines(_md_entry(item))
+    yield _lines(['<a id="contributions"></a>', "", f"## {others}", ""])
     if not layout.others:
-        lines += ["No other contributions." if layout.key else "No contributions yet.", ""]
+        yield _lines(["No other contributions." if layout.key else "No contributions yet.", ""])
     for item in layout.others:
-        lines += _md_entry(item)
-    lines += ['<a id="bibliography"></a>', "", "## Bibliography", ""]
+        yield _lines(_md_entry(item))
+    lines = ['<a id="bibliography"></a>', "", "## Bibliography", ""]
     lines += [_md_source(s) for s in layout.bibliography] or ["No sources cited."]
     lines += ["", '<a id="credits"></a>', "", "## Credits", ""]
     lines += [
         f"- {_md(c.person.plain)} — {count(c.contributions, 'contribution')}" for c in layout.credits
     ] or ["No contributors yet."]
-    return "\n".join(lines) + "\n"
+    yield _lines(lines)
+
+
+def render_markdown(dossier: Dossier) -> str:
+    return "".join(markdown_pieces(layout_of(dossier)))
 
 
 # -- JSON ----------------------------------------------------------------------------------------------
@@ -218,7 +224,7 @@ def _entry_json(e: DossierEntry, cites: Iterable[int]) -> dict[str, object]:
     }
 
 
-def _source_json(s: Source) -> dict[str, object]:
+def source_json(s: Source) -> dict[str, object]:
     return {
         "number": s.number,
         "kind": s.kind,
@@ -234,39 +240,67 @@ def _source_json(s: Source) -> dict[str, object]:
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-def render_json(dossier: Dossier) -> str:
-    """One JSON object built by the json module: `episode`, `contributions` (every one, excluded ones
-    with their mark, each with its stable `id`, the contribution number), `bibliography` and `credits`.
-    Member ids are strings (they exceed the integers JavaScript can hold); a forum author not linked to
-    a member has a null id. A lone surrogate in members' text is written as a \\u escape, so the file
-    is valid UTF-8 and valid JSON whatever members typed."""
-    layout = layout_of(dossier)
-    ep = dossier.episode
-    cites: dict[int, list[int]] = {}
-    for item in (*layout.key, *layout.others):
-        cites[item.entry.id] = list(item.cites)
-    document = {
-        "episode": {
-            "code": ep.code,
-            "title": ep.title,
-            "status": ep.status,
-            "description": ep.description,
-            "authors": [_person_json(a) for a in ep.authors],
-            "created_at": iso(ep.created_at),
-            "updated_at": iso(ep.updated_at),
-            "dates": [{"label": label, "at": iso(at)} for label, at in ep.dates],
-            "url": ep.url,
-            "exported_at": iso(ep.exported_at),
-        },
-        "contributions": [_entry_json(e, cites.get(e.id, ())) for e in dossier.entries],
-        "bibliography": [_source_json(s) for s in layout.bibliography],
-        "credits": [
-            {"id": _member_id(c.person), "name": c.person.name, "contributions": c.contributions}
-            for c in layout.credits
-        ],
+def episode_json(ep: DossierEpisode) -> dict[str, object]:
+    return {
+        "code": ep.code,
+        "title": ep.title,
+        "status": ep.status,
+        "description": ep.description,
+        "authors": [_person_json(a) for a in ep.authors],
+        "created_at": iso(ep.created_at),
+        "updated_at": iso(ep.updated_at),
+        "dates": [{"label": label, "at": iso(at)} for label, at in ep.dates],
+        "url": ep.url,
+        "exported_at": iso(ep.exported_at),
     }
-    text = json.dumps(document, ensure_ascii=False, indent=1)
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) + "\n"
+
+
+def credits_json(credits: Iterable[Credit]) -> list[dict[str, object]]:
+    return [
+        {"id": _member_id(c.person), "name": c.person.name, "contributions": c.contributions} for c in credits
+    ]
+
+
+def entry_dump(e: DossierEntry, layout: Layout) -> str:
+    """One contribution of the JSON dossier as `parts.dump` writes it (a JSON part holds it so)."""
+    return parts.dump(_entry_json(e, layout.cites.get(e.id, ())))
+
+
+def nested(dumped: str, level: int) -> str:
+    """A value written by `parts.dump`, as it reads `level` deep in an object written with indent 1."""
+    return dumped.replace("\n", "\n" + " " * level)
+
+
+def json_list(dumped: Iterable[str], level: int) -> Iterator[str]:
+    """A list of values written by `parts.dump`, as json.dumps(indent=1) writes it `level` deep."""
+    opened = False
+    for item in dumped:
+        yield (",\n" if opened else "[\n") + " " * (level + 1) + nested(item, level + 1)
+        opened = True
+    yield "\n" + " " * level + "]" if opened else "[]"
+
+
+def json_pieces(layout: Layout, entries: Iterable[str] | None = None) -> Iterator[str]:
+    """The JSON dossier, piece by piece: exactly what json.dumps(indent=1) writes of one object with
+    `episode`, `contributions` (every one, excluded ones with their mark, each with its stable `id`,
+    the contribution number), `bibliography` and `credits`. `entries` are the contributions as
+    `entry_dump` writes them (by default, from the layout)."""
+    if entries is None:
+        entries = (entry_dump(e, layout) for e in layout.entries)
+    yield '{\n "episode": ' + nested(parts.dump(episode_json(layout.episode)), 1) + ',\n "contributions": '
+    yield from json_list(entries, 1)
+    yield ',\n "bibliography": '
+    yield from json_list((parts.dump(source_json(s)) for s in layout.bibliography), 1)
+    yield ',\n "credits": '
+    yield from json_list((parts.dump(c) for c in credits_json(layout.credits)), 1)
+    yield "\n}\n"
+
+
+def render_json(dossier: Dossier) -> str:
+    """One JSON object (see `json_pieces`). Member ids are strings (they exceed the integers JavaScript
+    can hold); a forum author not linked to a member has a null id. A lone surrogate in members' text
+    is written as a \\u escape, so the file is valid UTF-8 and valid JSON whatever members typed."""
+    return "".join(json_pieces(layout_of(dossier)))
 
 
 # -- CSV -----------------------------------------------------------------------------------------------
@@ -301,38 +335,44 @@ def csv_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def csv_cells(e: DossierEntry) -> list[str]:
+    """One contribution's row of the CSV file."""
+    return [
+        csv_cell(v)
+        for v in (
+            e.id,
+            iso(e.created_at),
+            iso(e.edited_at),
+            e.author.id,
+            e.author.name,
+            e.origin,
+            e.mark,
+            e.title,
+            e.body,
+            "\n".join(source_lines(e.body, e.sources)),
+            " ".join(e.links),
+            " ".join(u for _, u in e.attachments),
+            e.likes,
+            e.url,
+            e.reply_to_id,
+        )
+    ]
+
+
+CSV_HEAD = CSV_BOM + parts.csv_row(CSV_COLUMNS)
+
+
+def csv_rows(layout: Layout) -> Iterator[str]:
+    """One row per contribution, oldest first (the file starts with `CSV_HEAD`)."""
+    for e in layout.entries:
+        yield parts.csv_row(csv_cells(e))
+
+
 def render_csv(dossier: Dossier) -> str:
     """One row per contribution (excluded ones too, with their mark) under a header row, written by the
     csv module (every field quoted, CRLF rows), no cell ever a formula, with a UTF-8 byte order mark so
     Excel and LibreOffice read names in any script correctly."""
-    out = io.StringIO()
-    out.write(CSV_BOM)
-    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows(
-        [
-            csv_cell(v)
-            for v in (
-                e.id,
-                iso(e.created_at),
-                iso(e.edited_at),
-                e.author.id,
-                e.author.name,
-                e.origin,
-                e.mark,
-                e.title,
-                e.body,
-                "\n".join(source_lines(e.body, e.sources)),
-                " ".join(e.links),
-                " ".join(u for _, u in e.attachments),
-                e.likes,
-                e.url,
-                e.reply_to_id,
-            )
-        ]
-        for e in dossier.entries
-    )
-    return out.getvalue()
+    return CSV_HEAD + "".join(csv_rows(layout_of(dossier)))
 
 
 # -- credits -------------------------------------------------------------------------------------------
@@ -388,7 +428,7 @@ def credits_text(dossier: Dossier, limit: int = 5000) -> str:
 
 
 def render_html(dossier: Dossier) -> str:
-    return dossier_html.render(layout_of(dossier))
+    return "".join(dossier_html.pieces(layout_of(dossier)))
 
 
 RENDERERS: dict[str, tuple[str, Callable[[Dossier], str]]] = {

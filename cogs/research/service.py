@@ -13,8 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
+import sqlite3
+import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from pathlib import Path
 
 import discord
 
@@ -30,9 +34,10 @@ from cogs.episodes import store as episode_store
 from cogs.episodes.rules import THANKS_STATUSES, Status
 from cogs.episodes.service import Change, EpisodeService
 from cogs.episodes.store import Episode
-from cogs.research import export, likes_store, rules, search_store, store
+from cogs.research import export, export_store, export_stream, likes_store, rules, search_store, store
 from cogs.research.catchup import ThreadCatchUp
 from cogs.research.export import Credit, Dossier, DossierEpisode, Person
+from cogs.research.export_job import Export
 from cogs.research.likes import server_like_emoji
 from cogs.research.messages import CARD_DELAY, MessageData, collectable, message_data, store_edit
 from cogs.research.posting import FORM_POST_JOB, POST_RETRY, THANKS_JOB, THANKS_RETRY, ResearchPosts
@@ -45,6 +50,7 @@ TITLE_MAX = 256
 BODY_MAX = 4000
 SOURCES_MAX = 4000
 Progress = Callable[[], Awaitable[None]]
+NAMES_AT_ONCE = 500  # member names resolved for an export between two turns of the event loop
 
 
 async def _no_progress() -> None:
@@ -58,6 +64,7 @@ class ResearchService(FeatureService):
         super().__init__(bot, db, scheduler, episodes)
         self.catch_up = ThreadCatchUp(bot, db, scheduler, episodes)
         self.posts = ResearchPosts(bot, db, episodes)
+        self._exports = asyncio.Semaphore(1)  # one export written at a time: memory stays bounded
         # Their job kinds (THANKS_JOB, FORM_POST_JOB, CATCH_UP_JOB) and `on_status` are registered by
         # `bot.wiring`.
 
@@ -311,7 +318,8 @@ class ResearchService(FeatureService):
         return user.display_name if user else f"member {user_id}"
 
     async def dossier(self, guild: discord.Guild | None, episode: Episode) -> Dossier:
-        """The episode's research as plain data, ready to render (names as members see them now)."""
+        """The episode's research as plain data, ready to render (names as members see them now), held
+        in memory whole: for the credits and tests. `/research export` streams it (`exporting`)."""
         people: dict[int, Person] = {}
 
         def person(user_id: int | str | None, stored: str | None = None) -> Person:
@@ -326,8 +334,12 @@ class ResearchService(FeatureService):
         likes = (await self.like_emoji(episode.guild_id)).keys
         rows = await store.for_episode(self.db, episode.id, like_keys=likes)
         entries = export.entries_of(rows, await likes_store.likers(self.db, episode.id, likes), person)
+        header = await self._header(episode, person)
+        return Dossier(header, entries, export.credits_of(entries))
+
+    async def _header(self, episode: Episode, person: Callable[[int | str | None], Person]) -> DossierEpisode:
         data = await lists_store.card_data(self.db, episode.id, contributor_limit=0)
-        header = DossierEpisode(
+        return DossierEpisode(
             code=episode.code,
             title=episode.title,
             status=episode.status.label,
@@ -339,19 +351,68 @@ class ResearchService(FeatureService):
             dates=tuple((f"{d.milestone.label} deadline", d.due_at) for d in data.deadlines),
             url=thread_url(episode.guild_id, episode.thread_id),
         )
-        return Dossier(header, entries, export.credits_of(entries))
+
+    @contextlib.asynccontextmanager
+    async def exporting(
+        self, guild: discord.Guild, episode: Episode, fmt: str, progress: Progress = _no_progress
+    ) -> AsyncIterator[Export]:
+        """`/research export`: the episode's dossier in `fmt`, written to a temporary folder off the event
+        loop (`Export.files()`), the folder removed on leaving. Its size is estimated from SQL first
+        (`Export.estimate`): whether it comes in parts, and about how many. One export at a time, each
+        from one snapshot of the database."""
+        export.renderer_for(fmt)  # refuses an unknown format before any work
+        await progress()
+        async with self._exports:
+            folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="archivist-export-"))
+            conn = None
+            try:
+                path = Path(self.db.path)
+                if self.db.path == ":memory:":  # no other connection can open it: a copy in the folder
+                    path = folder / "snapshot.sqlite3"
+                    await self.db.backup_to(path)
+                conn = await asyncio.to_thread(export_store.open_snapshot, path)
+                source = await self._export_source(guild, episode, conn)
+                yield Export(source, fmt, self.upload_limit(guild), folder)
+            finally:
+                if conn is not None:
+                    await asyncio.to_thread(export_store.close_snapshot, conn)
+                await asyncio.to_thread(shutil.rmtree, folder, True)
+
+    async def _export_source(
+        self, guild: discord.Guild, episode: Episode, conn: sqlite3.Connection
+    ) -> export_stream.Source:
+        """What the worker needs besides the snapshot: the sizes, the header, and the names of everyone
+        the dossier names, resolved here on the event loop a few hundred at a time."""
+
+        def read() -> tuple[export_store.Sizes, list[tuple[int, str | None]]]:
+            return export_store.sizes(conn, episode.id), export_store.first_names(conn, episode.id)
+
+        sizes, named = await asyncio.to_thread(read)
+        names: dict[int, str] = {}
+        for n, (user_id, stored) in enumerate(named, 1):
+            names[user_id] = self.name_of(guild, user_id, stored)
+            if n % NAMES_AT_ONCE == 0:
+                await asyncio.sleep(0)
+
+        def person(user_id: int | str | None, stored: str | None = None) -> Person:
+            if not isinstance(user_id, int):
+                return Person(None, self.name_of(guild, None, user_id or stored))
+            if user_id not in names:
+                names[user_id] = self.name_of(guild, user_id, stored)
+            return Person(user_id, names[user_id])
+
+        header = await self._header(episode, person)
+        likes = (await self.like_emoji(episode.guild_id)).keys
+        return export_stream.Source(conn, episode.id, sizes, header, names, likes)
 
     async def export(
         self, guild: discord.Guild, episode: Episode, fmt: str, progress: Progress = _no_progress
     ) -> list[tuple[str, bytes]]:
         """(file name, bytes) of the episode's dossier: one file, or parts each within the server's upload
-        limit when it is larger."""
-        export.renderer_for(fmt)  # refuses an unknown format before any work
-        await progress()
-        dossier = await self.dossier(guild, episode)
-        # Rendering a large dossier takes a while: do it off the event loop so the bot keeps answering.
-        name, text = await asyncio.to_thread(export.render, dossier, fmt)
-        return await asyncio.to_thread(export.package, name, text, self.upload_limit(guild))
+        limit when it is larger (read back from `exporting`: for tests and benchmarks)."""
+        async with self.exporting(guild, episode, fmt, progress) as job:
+            files = await job.files()
+            return [(f.name, await asyncio.to_thread(f.path.read_bytes)) for f in files]
 
     def upload_limit(self, guild: discord.Guild) -> int:
         """The largest file this server accepts, in bytes."""

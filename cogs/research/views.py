@@ -13,6 +13,7 @@ from bot.core.interactions import form_values
 from bot.core.text import ts
 from cogs.episodes.store import Episode
 from cogs.research.export import Credit
+from cogs.research.export_job import FORMAT_NAMES, Estimate
 from cogs.research.rules import LikeEmoji, clip, excerpt, join_within
 from cogs.research.store import HIT_END, HIT_START, Contribution, Marked, SearchHit
 
@@ -295,3 +296,32 @@ def picker_action(interaction: discord.Interaction) -> PickerAction | None:
         code = form_values(interaction).get("code", "")
         return PickerAction(action, channel_id, message_id, code)
     return PickerAction(action, channel_id, message_id)
+
+
+EXPORT_NOTE_SIZE = 2_000_000  # bytes: an export this large says what is coming before it is ready
+
+
+def export_progress(code: str, fmt: str, estimate: Estimate) -> str | None:
+    """What a member reads while a large export is written (None for a small one: it comes at once)."""
+    if estimate.parts <= 1 and estimate.size < EXPORT_NOTE_SIZE:
+        return None
+    size = estimate.size / 1_000_000
+    what = (
+        f"{estimate.contributions:,} contributions, about {size:.0f} MB of {FORMAT_NAMES[fmt]}"
+        if size >= 10
+        else f"{estimate.contributions:,} contributions, about {size:.1f} MB of {FORMAT_NAMES[fmt]}"
+    )
+    text = f"Preparing the research dossier of **{_escape(code)}** ({what})"
+    if estimate.parts > 1:
+        text += (
+            f": it is larger than this server's upload limit, so it will come in about {estimate.parts} "
+            "part files"
+        )
+    return text + "…"
+
+
+def export_answer(code: str, files: int) -> str:
+    text = f"The research dossier of **{_escape(code)}**."
+    if files > 1:
+        text += f" It is larger than this server's upload limit, so it comes in {files} parts."
+    return text
