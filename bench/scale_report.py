@@ -70,7 +70,7 @@ GROWTH = (
     ("research credits, largest episode, p50 ms", lambda r: na(get(r, "largest_episode", "research_credits", "p50_ms"))),
     ("search storage: rare / \"the\", p50 ms", lambda r: f"{na(get(r, 'search', 'rare_storage', 'p50_ms'))} / {na(get(r, 'search', 'common_storage', 'p50_ms'))}"),
     ("search command: rare / \"the\", p50 ms", lambda r: f"{na(get(r, 'search', 'rare_command', 'p50_ms'))} / {na(get(r, 'search', 'common_command', 'p50_ms'))}"),
-    ("export largest (Markdown): s, MB, files", lambda r: _export(r)),
+    ("export of the largest episode (Markdown): time, MB, files", lambda r: _export(r)),
     ("… loop held longest, ms / RSS growth MB", lambda r: f"{na(get(r, 'export', 'markdown', 'loop_longest_ms'))} / {na(get(r, 'export', 'markdown', 'peak_rss_growth_mb'))}"),
     ("DM burst: reminders / requests", lambda r: f"{na(get(r, 'burst', 'reminders'))} / {na(get(r, 'burst', 'requests'))}"),
     ("… most in any second / would meet 429", lambda r: f"{na(get(r, 'burst', 'max_requests_in_any_second'))} / {na(get(r, 'burst', 'would_meet_429'))}"),
@@ -144,8 +144,9 @@ def targets(r: dict, small: dict | None) -> list[str]:
     scale = r["scale"]
     rows = ["| what | measured | target | met |", "| --- | --- | --- | --- |"]
     n_threads, per = scale["threads_with_messages"], scale["messages_per_thread"]
+    archived = scale["episodes"] - 10 - n_threads  # R000–R009 are active, made through the command
     text, reads = _restart_cells(r, "restart_unchanged")
-    rows.append(f"| restart with {n_threads} unchanged threads of {per} messages (and the archived ones) | {text} "
+    rows.append(f"| restart with {n_threads} unchanged threads of {per} messages and {archived} archived ones | {text} "
                 f"| ~0 requests for unchanged threads; reconciliation within a fixed budget | {_yes(None if reads is None else reads <= 1)} |")  # fmt: skip
     text, reads = _restart_cells(r, "restart_10_threads_changed")
     changed = get(r, "restart_10_threads_changed", "threads_changed")
@@ -199,7 +200,7 @@ def targets(r: dict, small: dict | None) -> list[str]:
     )
     rows.append(
         f"| `episode status` / `claim` handlers, DB trips (whole handler, p50) | {trips or 'n/a'} | "
-        "one trip per use case where the reads allow it | see T's notes |"
+        "one trip per use case where the reads allow it | — (the whole handler, card, tags and note after the answer included) |"
     )
     if table.get("ping"):
         over = sorted(
