@@ -35,7 +35,8 @@ class Export:
         written again in parts."""
         try:
             try:
-                return await self._write(split=self.estimate.parts > 1)
+                # Near the limit (an estimate is about right), parts are written beside the one file.
+                return await self._write(split=self.estimate.size > self.limit * 9 // 10)
             except Overflow:
                 return await self._write(split=True)
         except InvalidInput as exc:

@@ -195,10 +195,10 @@ def layout(source: Source, *, first_pass: bool = True) -> Layout:
 
 # -- the estimate -----------------------------------------------------------------------------------------
 
-# What a contribution takes in each format beside its text, in bytes (measured on seeded and imported
-# research: dates, links, labels, markup; a contents line in Markdown and HTML).
-_ROW = {"markdown": 330, "html": 900, "json": 700, "csv": 160}
-_TOC_LINE = {"markdown": 110, "html": 230}  # a contents line with its label and name
+# What a contribution takes in each format beside its text and links, in bytes (measured on seeded
+# research: dates, labels, markup, JSON's keys), and a line of the contents in Markdown and HTML.
+_ROW = {"markdown": 200, "html": 460, "json": 560, "csv": 100}
+_TOC_LINE = {"markdown": 100, "html": 160}
 _HEAD = {"markdown": 1_500, "html": 9_000, "json": 1_000, "csv": 200}  # the header, its stylesheet
 
 
@@ -208,7 +208,7 @@ class Estimate:
 
     contributions: int
     size: int  # bytes, about
-    parts: int  # about how many files: 1 when it fits in one
+    parts: int  # about how many files: 1 when it fits in one, 0 when no part can hold its head
     head: int  # bytes, about, that every part repeats (part 1's contents list for Markdown and HTML)
     limit: int
 
@@ -220,32 +220,31 @@ class Estimate:
 
 def estimate(sizes: Sizes, fmt: str, limit: int) -> Estimate:
     """About how large the dossier of an episode of `sizes` is in `fmt`, and in how many parts it comes
-    within `limit` bytes (before any rendering: the decision to write parts, the member's progress
-    message, and what a refusal suggests)."""
+    within `limit` bytes (before any rendering: whether to write parts, the member's progress message,
+    and what a refusal suggests)."""
     if fmt in ("json", "csv"):
         rows = sizes.contributions
-        text = sizes.body + sizes.title + 2 * sizes.sources
-        text += sizes.attachments + sizes.links + sizes.urls * (2 if fmt == "json" else 1) + sizes.names
-        if fmt == "json":
-            text = text * 105 // 100 + 25 * sizes.likes + 2 * sizes.links  # escapes; liked_by; bibliography
-        head = _HEAD[fmt] + (sizes.links + sizes.sources if fmt == "json" else 0)
+        text = sizes.body + sizes.title + sizes.sources + sizes.attachments + sizes.links + sizes.names
+        text += sizes.urls * (2 if fmt == "json" else 1)
+        head = _HEAD[fmt]
+        if fmt == "json":  # who liked each; the bibliography and credits end the last part
+            text += 25 * sizes.likes + sizes.sources
+            head += sizes.links + sizes.sources
     else:
         rows = sizes.contributions - sizes.excluded
-        text = sizes.shown_body * 102 // 100 + 2 * sizes.shown_title + 2 * sizes.shown_sources
-        text += (sizes.urls + sizes.attachments) * rows // max(sizes.contributions, 1)
-        if fmt == "html":
-            text = text * 108 // 100  # escapes and links
+        shown = rows / max(sizes.contributions, 1)
+        text = sizes.shown_body + 2 * sizes.shown_title + sizes.shown_sources
+        text += int((sizes.urls + sizes.attachments + sizes.links) * shown)  # links; the bibliography
         head = _HEAD[fmt] + _TOC_LINE[fmt] * rows
-        text += sizes.links  # the bibliography, about
-    size = _HEAD[fmt] + text + _ROW[fmt] * rows + (head - _HEAD[fmt])
+    size = text + _ROW[fmt] * rows + head
     room = limit - head
     if size <= limit:
         parts = 1
     elif room <= 0:
-        parts = 0  # no part can hold the head: refused
+        parts = 0
     else:
         parts = max(2, math.ceil((size - head) / room))
-    return Estimate(sizes.contributions, size, parts, head, limit)
+    return Estimate(sizes.contributions, int(size), parts, head, limit)
 
 
 # -- writing ---------------------------------------------------------------------------------------------
