@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -33,6 +34,10 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 CHECKPOINT_EVERY_COMMITS = 100
 STATEMENTS = "db.statements"  # the metric every statement counts in
 CHECKPOINTS = "db.checkpoints"  # and every checkpoint completed
+# Modules whose SQL_FUNCTIONS ((name, number of arguments, function), deterministic) the schema's triggers
+# call: registered on the connection before anything else runs on it, migrations included (0014's stored
+# counts are kept by triggers that read a contribution's sources through one of them).
+SCHEMA_FUNCTIONS = ("cogs.research.counting",)
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -47,6 +52,11 @@ def migrations() -> list[tuple[int, str, str]]:
     if len(set(versions)) != len(versions) or (versions and versions[0] < 1):
         raise RuntimeError(f"migration numbers must be unique and start at 1: {versions}")
     return found
+
+
+def schema_functions() -> list[tuple[str, int, Callable[..., Any]]]:
+    """The SQL functions of every module in SCHEMA_FUNCTIONS."""
+    return [f for module in SCHEMA_FUNCTIONS for f in importlib.import_module(module).SQL_FUNCTIONS]
 
 
 class DatabaseFileError(Exception):
@@ -294,6 +304,8 @@ class Database:
                 else:
                     self._conn = await aiosqlite.connect(self.path, isolation_level=None)
                 self._conn.row_factory = sqlite3.Row
+                for name, arguments, function in schema_functions():
+                    await self._conn.create_function(name, arguments, function, deterministic=True)
                 self._writer = await self._conn.cursor()
                 pragmas = ["foreign_keys=ON", "busy_timeout=5000"]
                 if not read_only:

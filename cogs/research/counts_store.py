@@ -1,0 +1,163 @@
+"""Reading the stored research counts of migration 0014 (kept by triggers on `contributions`): an episode's
+figures, its credited people and its most-cited sources, each read in time that does not grow with the episode.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from bot.core.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeFigures:
+    contributions: int  # every contribution, excluded ones too
+    marked_excluded: int
+    contributors: int  # members and forum names not linked to a member, as the card counts them
+    credited: int  # people the credits name (contributions not marked excluded)
+    sources: int  # distinct sources cited (before merging those written together, see `aliased_keys`)
+
+
+async def figures(db: Database, episode_id: int) -> EpisodeFigures:
+    row = await db.fetchone(
+        "SELECT contributions, marked_excluded, contributors, credited, sources FROM episode_stats "
+        "WHERE episode_id = ?",
+        (episode_id,),
+    )
+    return EpisodeFigures(*row) if row else EpisodeFigures(0, 0, 0, 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class CreditRow:
+    """One person of the credits, as stored. `member_id` None: a forum name not linked to a member, whose
+    name as written on its first contribution counted is `stored_name`. For a member, `stored_name` is the
+    name stored with the first contribution of the episode they appear in (as its author, or as the member
+    who added it, then None), the name the dossier falls back on when the member is gone."""
+
+    member_id: int | None
+    credited: int
+    stored_name: str | None
+
+
+_FIRST_AUTHORED = (
+    "FROM contributions x INDEXED BY contributions_episode_author "
+    "WHERE x.episode_id = c.episode_id AND x.author_id = CAST(substr(c.who, 2) AS INTEGER) "
+    "ORDER BY x.created_at, x.id LIMIT 1"
+)
+_FIRST_ADDED = (
+    "FROM contributions x INDEXED BY contributions_added_by "
+    "WHERE x.episode_id = c.episode_id AND x.added_by = CAST(substr(c.who, 2) AS INTEGER) "
+    "ORDER BY x.created_at, x.id LIMIT 1"
+)
+
+
+async def credit_rows(db: Database, episode_id: int, offset: int, limit: int) -> tuple[int, list[CreditRow]]:
+    """(how many people the credits name, the people from `offset`): most contributions first, then by
+    first contribution (not marked excluded)."""
+    rows = await db.fetchall(
+        "SELECT s.credited, c.who, c.credited, CASE WHEN substr(c.who, 1, 1) = 'f' "
+        "  THEN (SELECT author_name FROM contributions WHERE id = c.first_id) "
+        f"  WHEN (SELECT x.created_at, x.id {_FIRST_ADDED}) < (SELECT x.created_at, x.id {_FIRST_AUTHORED}) THEN NULL "
+        f"  ELSE (SELECT x.author_name {_FIRST_AUTHORED}) END "
+        "FROM episode_stats s JOIN episode_credits c ON c.episode_id = s.episode_id "
+        "WHERE s.episode_id = ? ORDER BY c.credited DESC, c.first_at, c.first_id LIMIT ? OFFSET ?",
+        (episode_id, limit, offset),
+    )
+    if not rows:
+        return (await figures(db, episode_id)).credited, []
+    people = [CreditRow(None if w[0] == "f" else int(w[1:]), n, name) for _, w, n, name in rows]
+    return rows[0][0], people
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCitation:
+    """A source as one contribution cites it, and where in the dossier's reading order it is cited."""
+
+    place: tuple[int, int, int, int]  # (0 for key research else 1, created_at, contribution number, idx)
+    key: str
+    kind: str
+    ident: str
+    words: str
+    link: str | None
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def contribution_id(self) -> int:
+        return self.place[2]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSource:
+    """A source cited in an episode, under its own key: by how many contributions, where first, and how its
+    first citation writes it (`words`: the first words written beside it, in reading order)."""
+
+    cites: int
+    first: StoredCitation
+    words: str
+
+
+async def aliased_keys(db: Database, episode_id: int) -> set[str]:
+    """Every key written on the same line as another key of the same source (a URL beside a DOI, a book
+    beside its ISBN) in the episode: the bibliography merges those in reading order, so they are read
+    whole (`citations_of`); every other key is a source of its own."""
+    rows = await db.fetchall(
+        "SELECT key, aliases FROM contribution_citations WHERE episode_id = ? AND aliases IS NOT NULL",
+        (episode_id,),
+    )
+    return {k for key, aliases in rows for k in (key, *json.loads(aliases))}
+
+
+_CITATION = (
+    "cc.other, cc.created_at, cc.contribution_id, cc.idx, cc.key, cc.kind, cc.ident, cc.words, cc.link"
+)
+
+
+def _citation(r: tuple) -> StoredCitation:
+    return StoredCitation((r[0], r[1], r[2], r[3]), r[4], r[5], r[6], r[7], r[8])
+
+
+async def top_sources(
+    db: Database, episode_id: int, limit: int, leave_out: Collection[str] = ()
+) -> list[StoredSource]:
+    """The `limit` sources cited by the most contributions, then the first cited (keys in `leave_out`
+    left out)."""
+    rows = await db.fetchall(
+        f"SELECT es.cites, {_CITATION}, "
+        "(SELECT w.words FROM contribution_citations w WHERE w.episode_id = es.episode_id AND w.key = es.key "
+        "AND w.words != '' ORDER BY w.other, w.created_at, w.contribution_id, w.idx LIMIT 1) "
+        "FROM episode_sources es JOIN contribution_citations cc "
+        "ON cc.contribution_id = es.first_id AND cc.idx = es.first_idx "
+        "WHERE es.episode_id = ? AND es.key NOT IN (SELECT value FROM json_each(?)) "
+        "ORDER BY es.cites DESC, es.first_other, es.first_at, es.first_id, es.first_idx LIMIT ?",
+        (episode_id, json.dumps(sorted(leave_out)), limit),
+    )
+    return [StoredSource(r[0], _citation(r[1:10]), r[10] or "") for r in rows]
+
+
+async def citations_of(db: Database, episode_id: int, keys: Collection[str]) -> list[StoredCitation]:
+    """Every citation of `keys` in the episode, in reading order, with the other keys written beside it."""
+    rows = await db.fetchall(
+        f"SELECT {_CITATION}, cc.aliases FROM contribution_citations cc "
+        "WHERE cc.episode_id = ? AND cc.key IN (SELECT value FROM json_each(?)) "
+        "ORDER BY cc.other, cc.created_at, cc.contribution_id, cc.idx",
+        (episode_id, json.dumps(sorted(keys))),
+    )
+    return [
+        StoredCitation(
+            (r[0], r[1], r[2], r[3]), r[4], r[5], r[6], r[7], r[8], tuple(json.loads(r[9])) if r[9] else ()
+        )
+        for r in rows
+    ]
+
+
+async def keys_cited(db: Database, episode_id: int, keys: Collection[str]) -> int:
+    """How many of `keys` the episode cites (as sources of their own, see `figures().sources`)."""
+    return int(
+        await db.fetchval(
+            "SELECT COUNT(*) FROM episode_sources WHERE episode_id = ? AND key IN (SELECT value FROM json_each(?))",
+            (episode_id, json.dumps(sorted(keys))),
+        )
+        or 0
+    )

@@ -1,0 +1,155 @@
+"""`/research credits` from the stored counts (cogs.research.counts_store): the same text and people as the
+dossier's credits (`cogs.research.export.credits_text`), read in time that does not grow with the episode —
+only the people and sources that can fit in YouTube's 5,000 characters are read.
+
+Never imports discord: names come from the caller's `NameOf` (the service resolves members in Discord).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import overload
+
+from bot.core.db import Database
+from cogs.research import counts_store
+from cogs.research.bibliography import Citation, Source, collect
+from cogs.research.counts_store import StoredCitation
+from cogs.research.dossier import Credit, Person
+
+# name_of(member id, stored name) -> the name members see; member id None: a forum author not linked to a
+# member, named by the stored forum name (ResearchService.name_of).
+NameOf = Callable[[int | None, str | None], str]
+
+LIMIT = 5000  # YouTube's description limit
+SOURCES = 10  # the most-cited sources listed under the names (export.CREDITS_SOURCES)
+SOURCE_MAX = 300  # characters of one source line (export.CREDIT_SOURCE_MAX)
+PEOPLE = 700  # people listed with their counts (the embed's 4,096 characters hold at most ~680)
+READ = PEOPLE  # people read at once: all of PEOPLE, and more only for names too short to fill the text
+HEAD, HEADING = "Research: ", "\n\nSources:\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Credits:
+    """`text`: ready to paste under the video. `people`: the first contributors (up to PEOPLE), most
+    contributions first, as the dossier's `credits` lists them; `total`: how many there are in all."""
+
+    text: str
+    people: tuple[Credit, ...]
+    total: int
+
+
+async def credits_for(db: Database, episode_id: int, name_of: NameOf, limit: int = LIMIT) -> Credits:
+    """The credits of an episode (see the module): names through `name_of`, sources from the stored
+    citations."""
+    ranked, sources_total = await _top_sources(db, episode_id)
+    lines = [_line(s) for s in ranked]
+    listed = _fit(lines, sources_total, 10**9, "\n")
+    room = max(limit - len(HEADING) - len(listed), limit // 2) if sources_total else limit
+    room = min(room, limit) - len(HEAD)
+    people: list[Credit] = []
+    total = await _read_people(db, episode_id, name_of, people)
+    while True:
+        names = [c.person.plain for c in people] if total else ["no contributions yet"]
+        fitted = _fit(names, max(total, 1), room, ", ", unread=total > len(people))
+        if fitted is not None and len(people) >= min(total, PEOPLE):
+            break
+        read = len(people)
+        total = await _read_people(db, episode_id, name_of, people)
+        if len(people) == read:  # fewer than counted (removed meanwhile): what was read is all there is
+            total = len(people)
+    text = HEAD + fitted
+    if sources_total:
+        room = limit - len(text) - len(HEADING)
+        listed = _fit(lines, sources_total, room, "\n")
+        if listed and len(listed) <= room:
+            text += HEADING + listed
+    return Credits(text, tuple(people[:PEOPLE]), total)
+
+
+async def _read_people(db: Database, episode_id: int, name_of: NameOf, people: list[Credit]) -> int:
+    """Read the next people of the credits into `people`; how many there are in all."""
+    total, rows = await counts_store.credit_rows(db, episode_id, len(people), READ)
+    for row in rows:
+        person = Person(row.member_id, name_of(row.member_id, row.stored_name))
+        people.append(Credit(person, row.credited))
+    return total
+
+
+@overload
+def _fit(items: Sequence[str], total: int, room: int, sep: str) -> str: ...
+@overload
+def _fit(items: Sequence[str], total: int, room: int, sep: str, *, unread: bool) -> str | None: ...
+def _fit(items: Sequence[str], total: int, room: int, sep: str, *, unread: bool = False) -> str | None:
+    """As many of `items` as fit in `room` characters, then "… and N more" for the rest of `total`
+    (export's rule). With `unread` (more items than `items` exist), None when `items` ran out while room
+    was left: the next ones must be read to know."""
+    kept: list[str] = []
+    length = 0
+    for item in items:
+        rest = total - len(kept) - 1
+        tail = len(sep) + len(f"… and {rest} more") if rest else 0
+        if length + (len(sep) if kept else 0) + len(item) + tail > room:
+            break
+        length += (len(sep) if kept else 0) + len(item)
+        kept.append(item)
+    else:
+        if unread:
+            return None
+    rest = total - len(kept)
+    return sep.join(kept + ([f"… and {rest} more"] if rest else []))
+
+
+def _line(source: Source) -> str:
+    """One source under the names: its reference and link on one line, cut at SOURCE_MAX."""
+    text = source.reference
+    if source.link and source.link not in text:
+        text += f" {source.link}"
+    text = " ".join(text.split())
+    return "- " + (text if len(text) <= SOURCE_MAX else text[: SOURCE_MAX - 1] + "…")
+
+
+# -- sources --------------------------------------------------------------------------------------------
+
+
+async def _top_sources(db: Database, episode_id: int) -> tuple[list[Source], int]:
+    """The SOURCES most-cited sources of the bibliography (most contributions first, then first cited),
+    and how many sources it lists.
+
+    A source written in one form only is counted under its key as stored. Keys written together on one
+    line (`aliases`) are merged by the bibliography in reading order, so the citations of those keys are
+    read whole and merged the same way (`bibliography.collect`): usually none, or a few."""
+    merged_keys = await counts_store.aliased_keys(db, episode_id)
+    figures = await counts_store.figures(db, episode_id)
+    ranked: list[tuple[int, tuple[int, int, int, int], Source]] = [
+        (s.cites, s.first.place, _source(s.first, s.words))
+        for s in await counts_store.top_sources(db, episode_id, SOURCES, merged_keys)
+    ]
+    total = figures.sources
+    if merged_keys:
+        merged = _merge(await counts_store.citations_of(db, episode_id, merged_keys))
+        total += len(merged) - await counts_store.keys_cited(db, episode_id, merged_keys)
+        ranked += merged
+    ranked.sort(key=lambda r: (-r[0], r[1]))
+    return [source for _, _, source in ranked[:SOURCES]], total
+
+
+def _source(citation: StoredCitation, words: str) -> Source:
+    return Source(0, citation.kind, citation.key, words, citation.ident, citation.link, ())
+
+
+def _merge(citations: list[StoredCitation]) -> list[tuple[int, tuple[int, int, int, int], Source]]:
+    """(contributions citing it, where it was first cited, the source) of each source the bibliography makes
+    of `citations` (in reading order). Each citation goes to `collect` on its own, numbered by its place in
+    the list, so that each source's first number is the citation that made it."""
+    sources = collect(
+        (i, [Citation(c.kind, c.key, c.ident, c.words, c.link, c.aliases)]) for i, c in enumerate(citations)
+    )
+    return [
+        (
+            len({citations[i].contribution_id for i in s.cited_by}),
+            citations[s.cited_by[0]].place,
+            s,
+        )
+        for s in sources
+    ]
