@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -11,6 +13,10 @@ from cogs.research.likes_store import DEFAULT_KEYS, keys_param
 from cogs.research.store import COLUMNS, HIT_END, HIT_START, Contribution, SearchHit, of_episode
 
 SEARCH_CANDIDATES = 1000  # most recent matches ranked by a search
+COUNT_MAX = 10_000  # matches counted past the start of the page shown; more read "10,000+"
+# bm25 weighs each term by reading all of its matches in the index: a search whose terms match more
+# than this many contributions between them is listed newest first instead (about 10 ms of reading).
+RANK_MAX_DOCS = 200_000
 
 
 async def page_for_episode(
@@ -72,11 +78,55 @@ async def choices_for(
     ]
 
 
-def scoped_match(match: str, guild_id: int, episode_id: int | None = None) -> str:
-    """The member's query limited to one server (or one episode) inside the index; the member's words
-    only ever match the title, text and sources."""
-    scope = f'"e{int(episode_id)}"' if episode_id is not None else f'"g{int(guild_id)}"'
-    return f"scope : {scope} AND {{title body sources}} : ({match})"
+_PHRASE = re.compile(r'"((?:[^"]|"")*)"(\*?)')  # a quoted term or phrase of `build_fts_query`'s output
+_SCOPE_TOKEN = re.compile(r"[ge]\d*")  # what the index's scope column holds: "g<server id> e<episode id>"
+
+
+def _phrases(match: str) -> list[str]:
+    """The terms and phrases of a `build_fts_query` expression, each as an expression of its own."""
+    return [m.group(0) for m in _PHRASE.finditer(match)]
+
+
+def _folded(text: str) -> str:
+    """Lower case without diacritics, as the index's tokenizer (unicode61 remove_diacritics) folds it."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+
+
+def _member_words(match: str) -> str:
+    """The member's words matched in the title, text and sources. The column filter costs about a third
+    of a count, so it is left out when no word could match a scope token ("g123", "e45", or a prefix
+    of one): the words then match those three columns only anyway."""
+    words = [w for m in _PHRASE.finditer(match) for w in _folded(m.group(1).replace('""', '"')).split()]
+    if any(_SCOPE_TOKEN.fullmatch(w) for w in words):
+        return f"{{title body sources}} : ({match})"
+    return f"({match})"
+
+
+def scoped_match(match: str, guild_id: int, episode_id: int | None = None, *, sole: bool = False) -> str:
+    """The member's query limited to one episode (or server) inside the index. `sole`: the server holds
+    every contribution stored, and needs no scope term (one that matches every row of a large server
+    made every search read a list of a million entries)."""
+    return _Scope.of(guild_id, episode_id, sole).expression(match)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    guild_id: int
+    term: str | None  # 'scope : "e45"', 'scope : "g123"', or None for the whole index
+
+    @classmethod
+    def of(cls, guild_id: int, episode_id: int | None, sole: bool) -> _Scope:
+        if episode_id is not None:
+            return cls(guild_id, f'scope : "e{int(episode_id)}"')
+        return cls(guild_id, None if sole else f'scope : "g{int(guild_id)}"')
+
+    def expression(self, match: str) -> str:
+        words = _member_words(match)
+        return f"{self.term} AND {words}" if self.term else words
+
+    def weighed(self, match: str) -> list[str]:
+        """Each term bm25 weighs (by reading all of its matches in the index): the member's, and the scope's."""
+        return [_member_words(t) for t in _phrases(match)] + ([self.term] if self.term else [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,39 +164,73 @@ async def saved_search(db: Database, guild_id: int, search_id: int) -> SavedSear
     )
 
 
-async def _scoped_or_none(db: Database, guild_id: int, match: str, episode_id: int | None) -> str | None:
-    """The scoped FTS expression, or None when the episode is not this server's."""
+async def _scope(db: Database, guild_id: int, episode_id: int | None) -> _Scope | None:
+    """Where a search looks; None when the episode is not this server's."""
     if episode_id is not None:
         owner = await db.fetchval("SELECT guild_id FROM episodes WHERE id = ?", (episode_id,))
-        if owner != guild_id:
-            return None
-    return scoped_match(match, guild_id, episode_id)
+        return _Scope.of(guild_id, episode_id, False) if owner == guild_id else None
+    others = await db.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM contributions WHERE guild_id < ?) "
+        "OR EXISTS (SELECT 1 FROM contributions WHERE guild_id > ?)",
+        (guild_id, guild_id),
+    )
+    return _Scope.of(guild_id, None, not others)
 
 
-async def count_matches(db: Database, guild_id: int, match: str, *, episode_id: int | None = None) -> int:
-    """How many contributions a search matches (what its pages hold in all)."""
-    scoped = await _scoped_or_none(db, guild_id, match, episode_id)
-    if scoped is None:
-        return 0
+async def _nth_newest(db: Database, expression: str, n: int) -> int | None:
+    """The id of the `n`th most recent contribution `expression` matches (None: fewer match)."""
+    return await db.fetchval(
+        "SELECT rowid FROM contributions_fts WHERE contributions_fts MATCH ? ORDER BY rowid DESC "
+        "LIMIT 1 OFFSET ?",
+        (expression, n - 1),
+    )
+
+
+async def _weighable(db: Database, scope: _Scope, match: str, known: dict[str, int | None]) -> bool:
+    """Whether bm25 may rank this search. It reads every match of each term in the whole index to weigh
+    it (40–60 ns a match), so a search with terms found in more than about RANK_MAX_DOCS contributions
+    between them ("the") is listed newest first instead. Each term's count is estimated from how densely
+    its SEARCH_CANDIDATES most recent matches lie (`known`: such edges already read, by expression)."""
+    top = int(await db.fetchval("SELECT COALESCE(MAX(id), 0) FROM contributions") or 0)
+    docs = 0.0
+    for term in scope.weighed(match):
+        if term not in known:
+            known[term] = await _nth_newest(db, term, SEARCH_CANDIDATES)
+        edge = known[term]
+        if edge is not None:  # fewer than SEARCH_CANDIDATES matches weigh next to nothing
+            docs += SEARCH_CANDIDATES * top / max(top - edge + 1, 1)
+        if docs > RANK_MAX_DOCS:
+            return False
+    return True
+
+
+async def _bounded_count(db: Database, expression: str, limit: int) -> int:
     return int(
-        await db.fetchval("SELECT COUNT(*) FROM contributions_fts WHERE contributions_fts MATCH ?", (scoped,))
+        await db.fetchval(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM contributions_fts WHERE contributions_fts MATCH ? LIMIT ?)",
+            (expression, limit),
+        )
         or 0
     )
 
 
-async def _page_ids(db: Database, scoped: str, limit: int, offset: int, candidates: int) -> list[int]:
-    """The ids of one page of matches: bm25-ranked among the `candidates` most recent, then older ones."""
-    threshold = await db.fetchval(
-        "SELECT rowid FROM contributions_fts WHERE contributions_fts MATCH ? ORDER BY rowid DESC "
-        "LIMIT 1 OFFSET ?",
-        (scoped, candidates - 1),
-    )
+async def count_matches(db: Database, guild_id: int, match: str, *, episode_id: int | None = None) -> int:
+    """How many contributions a search matches, exact up to COUNT_MAX (COUNT_MAX + 1: more than that)."""
+    scope = await _scope(db, guild_id, episode_id)
+    return 0 if scope is None else await _bounded_count(db, scope.expression(match), COUNT_MAX + 1)
+
+
+async def _page_ids(
+    db: Database, expression: str, limit: int, offset: int, candidates: int, threshold: int | None
+) -> list[int]:
+    """The ids of one page of matches: bm25-ranked among the `candidates` most recent (those from
+    `threshold`, the oldest of them), then older ones, newest first."""
     ids: list[int] = []
     if offset < candidates:
         ranked = await db.fetchall(
             "SELECT rowid FROM contributions_fts WHERE contributions_fts MATCH ? AND rowid >= ? "
             "ORDER BY bm25(contributions_fts, 4.0, 1.0, 2.0, 0.0), rowid DESC LIMIT ? OFFSET ?",
-            (scoped, threshold or 0, limit, offset),
+            (expression, threshold or 0, limit, offset),
         )
         ids = [r[0] for r in ranked]
     if threshold is not None and len(ids) < limit:
@@ -154,46 +238,47 @@ async def _page_ids(db: Database, scoped: str, limit: int, offset: int, candidat
         older = await db.fetchall(
             "SELECT rowid FROM contributions_fts WHERE contributions_fts MATCH ? AND rowid < ? "
             "ORDER BY rowid DESC LIMIT ? OFFSET ?",
-            (scoped, threshold, limit - len(ids), max(offset - candidates, 0)),
+            (expression, threshold, limit - len(ids), max(offset - candidates, 0)),
         )
         ids += [r[0] for r in older]
     return ids
 
 
-async def search(
-    db: Database,
-    guild_id: int,
-    match: str,
-    *,
-    episode_id: int | None = None,
-    limit: int = 50,
-    offset: int = 0,
-    candidates: int = SEARCH_CANDIDATES,
-) -> list[SearchHit]:
-    """One page of matches, best first, with a snippet. `match` must be a safe FTS5 expression
-    (cogs.research.rules.build_fts_query).
+async def _newest_ids(db: Database, expression: str, limit: int, offset: int) -> list[int]:
+    rows = await db.fetchall(
+        "SELECT rowid FROM contributions_fts WHERE contributions_fts MATCH ? ORDER BY rowid DESC "
+        "LIMIT ? OFFSET ?",
+        (expression, limit, offset),
+    )
+    return [r[0] for r in rows]
 
-    Ranking is bm25 (titles weigh most, then sources, then text) over the `candidates` most recent
-    matches: a word found in nearly every contribution says little about relevance, and this keeps a
-    search over a large server within milliseconds. Older matches follow, newest first, so paging
-    with `offset` reaches every match."""
-    scoped = await _scoped_or_none(db, guild_id, match, episode_id)
-    if scoped is None:
-        return []
-    ids = await _page_ids(db, scoped, limit, offset, max(candidates, 1))
+
+async def _hits(db: Database, guild_id: int, match: str, ids: list[int]) -> list[SearchHit]:
+    """The hits of `ids`, in that order, with a snippet each (of the member's words only, so that it
+    never shows the scope column)."""
     if not ids:
         return []
     marks = ", ".join("?" for _ in ids)
+    if any(m.group(2) for m in _PHRASE.finditer(match)):
+        # A prefix term: looking up each id would merge the lists of every word with that prefix again,
+        # so one pass over the range that holds the ids (`+rowid` keeps IN from driving the scan).
+        where, params = (
+            f"contributions_fts.rowid BETWEEN ? AND ? AND +contributions_fts.rowid IN ({marks})",
+            [
+                min(ids),
+                max(ids),
+                *ids,
+            ],
+        )
+    else:  # one look-up each: a pass over the range would read every match of a common word in it
+        where, params = f"contributions_fts.rowid IN ({marks})", list(ids)
     rows = await db.fetchall(
         "SELECT c.id, e.code, c.author_id, c.author_name, c.created_at, c.jump_url, "
         f"snippet(contributions_fts, -1, '{HIT_START}', '{HIT_END}', '…', 16) AS snippet "
         "FROM contributions_fts CROSS JOIN contributions c ON c.id = contributions_fts.rowid "
         "JOIN episodes e ON e.id = c.episode_id "
-        # One pass over the range that holds the best ids (`+rowid` keeps IN from driving the scan:
-        # FTS5 would otherwise re-read the index for every id, which is slow for prefix queries).
-        "WHERE contributions_fts MATCH ? AND contributions_fts.rowid BETWEEN ? AND ? "
-        f"AND +contributions_fts.rowid IN ({marks}) AND c.guild_id = ?",
-        (f"{{title body sources}} : ({match})", min(ids), max(ids), *ids, guild_id),
+        f"WHERE contributions_fts MATCH ? AND {where} AND c.guild_id = ?",
+        (_member_words(match), *params, guild_id),
     )
     by_id = {
         r["id"]: SearchHit(
@@ -208,3 +293,66 @@ async def search(
         for r in rows
     }
     return [by_id[i] for i in ids if i in by_id]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of a search. `total`: how many match in all when `exact`; otherwise more than `total`
+    match (shown as "10,000+"): counting every match of a common word in a large archive takes too long."""
+
+    total: int
+    exact: bool
+    hits: list[SearchHit]
+
+
+async def search_page(
+    db: Database,
+    guild_id: int,
+    match: str,
+    *,
+    episode_id: int | None = None,
+    limit: int = 6,
+    offset: int = 0,
+    candidates: int = SEARCH_CANDIDATES,
+) -> SearchPage:
+    """One page of matches, best first, with a snippet each, and how many match in all (exact up to
+    `offset + COUNT_MAX`). `match` must be a safe FTS5 expression (cogs.research.rules.build_fts_query).
+
+    Ranking is bm25 (titles weigh most, then sources, then text) over the `candidates` most recent
+    matches: a word found in nearly every contribution says little about relevance, and this keeps a
+    search over a large server within milliseconds. Older matches follow, newest first, so paging
+    with `offset` reaches every match. A search whose terms are found in very many contributions
+    (see `_weighable`) lists every match newest first."""
+    scope = await _scope(db, guild_id, episode_id)
+    if scope is None:
+        return SearchPage(0, True, [])
+    expression = scope.expression(match)
+    bound = offset + COUNT_MAX
+    total = await _bounded_count(db, expression, bound + 1)
+    if total <= offset:
+        return SearchPage(total, True, [])
+    candidates = max(candidates, 1)
+    threshold = await _nth_newest(db, expression, candidates)
+    known = {expression: threshold} if candidates == SEARCH_CANDIDATES else {}
+    if await _weighable(db, scope, match, known):
+        ids = await _page_ids(db, expression, limit, offset, candidates, threshold)
+    else:
+        ids = await _newest_ids(db, expression, limit, offset)
+    return SearchPage(min(total, bound), total <= bound, await _hits(db, guild_id, match, ids))
+
+
+async def search(
+    db: Database,
+    guild_id: int,
+    match: str,
+    *,
+    episode_id: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    candidates: int = SEARCH_CANDIDATES,
+) -> list[SearchHit]:
+    """The hits of `search_page` alone."""
+    page = await search_page(
+        db, guild_id, match, episode_id=episode_id, limit=limit, offset=offset, candidates=candidates
+    )
+    return page.hits
