@@ -14,10 +14,20 @@ from collections.abc import Callable
 from cogs.research import bibliography
 
 # Every text `bibliography.citations_in` can find a source in holds one of these (see the module there:
-# a URL, a DOI "10.…", an ISBN label, a bare ISBN "978…"/"979…" or "1-2…", a `Source:` line, a title in
-# italics or quotes). Most messages hold none and skip the parsing (0.1–0.3 ms a message otherwise).
-# Matched with the same case rules as bibliography's own patterns (re.IGNORECASE, Unicode).
-_MAY_CITE = re.compile(r'https?://|10\.\d|isbn|97[89]|\d-\d|source|[*_"“]', re.IGNORECASE)
+# a URL "http…", a DOI "10.…", an ISBN label, a bare ISBN "978…"/"979…" or "1-2…", a `Source:` line, a title
+# in italics or quotes). Most messages hold none and skip the parsing (0.1–0.3 ms a message otherwise). The
+# words are looked for in lower case: bibliography's patterns ignore case, which also matches "İ"/"ı" to "i"
+# and "ſ" to "s" (Python's re), so those are folded too.
+_MARKS = ("http", "isbn", "source", "*", "_", '"', "“")
+_FOLD = str.maketrans({0x130: "i", 0x131: "i", 0x17F: "s"})
+_NUMBERS = (("97", re.compile("97[89]")), ("10.", re.compile(r"10\.\d")), ("-", re.compile(r"\d-\d")))
+
+
+def _may_cite(text: str) -> bool:
+    folded = text.translate(_FOLD).lower()
+    return any(mark in folded for mark in _MARKS) or any(
+        hint in text and pattern.search(text) is not None for hint, pattern in _NUMBERS
+    )
 
 
 def _links(text: str | None) -> tuple[str, ...]:
@@ -31,13 +41,26 @@ def _links(text: str | None) -> tuple[str, ...]:
     return tuple(u for u in found if isinstance(u, str)) if isinstance(found, list) else ()
 
 
+def _citing(body: str | None) -> str | None:
+    """The part of a message's text the bibliography can find sources in: the whole text when it has a
+    `Source:` line (the lines under it count too), else only its lines that may cite something (each other
+    line is prose without a URL, DOI, ISBN or book: it cites nothing)."""
+    if not body or not _may_cite(body):
+        return None
+    if "source" in body.translate(_FOLD).lower():
+        return body
+    return "\n".join(line for line in body.splitlines() if _may_cite(line))
+
+
 def citations_json(body: str | None, sources: str | None, links: str | None) -> str:
     """`archivist_citations(body, sources, links)`: the sources one contribution cites, in the order the
-    bibliography reads them, as a JSON array of [key, kind, ident, words, link, aliases or null]."""
+    bibliography reads them (`bibliography.citations_in`), as a JSON array of
+    [key, kind, ident, words, link, aliases or null]."""
     cited_links = _links(links)
-    if not sources and not cited_links and not _MAY_CITE.search(body or ""):
+    text = _citing(body)
+    if text is None and not sources and not cited_links:
         return "[]"
-    found = bibliography.citations_in(body, sources, cited_links)
+    found = bibliography.citations_in(text, sources, cited_links)
     return json.dumps(
         [[c.key, c.kind, c.ident, c.words, c.link, list(c.aliases) or None] for c in found],
         ensure_ascii=False,
