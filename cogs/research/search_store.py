@@ -28,18 +28,22 @@ async def page_for_episode(
     author_id: int | None = None,
     like_keys: Collection[str] = DEFAULT_KEYS,
 ) -> tuple[int, list[Contribution]]:
-    """One page of an episode's contributions, newest first, and how many there are in all; likes
-    counted with `like_keys` (`LikeEmoji.keys`)."""
+    """One page of an episode's contributions, newest first, and how many there are in all (one read: the
+    episode's count is stored, a member's is counted in their own rows); likes counted with `like_keys`
+    (`LikeEmoji.keys`)."""
     where, params = of_episode(episode_id, author_id)
-    total = await db.fetchval(f"SELECT COUNT(*) FROM contributions c WHERE {where}", params)
-    if not total:
-        return 0, []
+    if author_id is None:
+        total_sql, total_params = "SELECT contributions FROM episode_stats WHERE episode_id = ?", [episode_id]
+    else:
+        total_sql, total_params = f"SELECT COUNT(*) FROM contributions c WHERE {where}", params
     rows = await db.fetchall(
-        f"SELECT {COLUMNS} FROM contributions c WHERE {where} "
+        f"SELECT ({total_sql}) AS total, {COLUMNS} FROM contributions c WHERE {where} "
         "ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?",
-        [keys_param(like_keys), *params, limit, offset],
+        [*total_params, keys_param(like_keys), *params, limit, offset],
     )
-    return int(total), [Contribution.from_row(r) for r in rows]
+    if not rows:  # past the end (or nothing yet): the count alone
+        return int(await db.fetchval(total_sql, total_params) or 0), []
+    return int(rows[0]["total"] or 0), [Contribution.from_row(r) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)

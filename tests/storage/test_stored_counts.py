@@ -16,7 +16,7 @@ from bot.core.db import Database
 from cogs.episodes import lists_store
 from cogs.episodes import store as episode_store
 from cogs.forum_import import store as forum_store
-from cogs.research import counting, store
+from cogs.research import counting, search_store, store
 from cogs.research.store import NewContribution
 from tests.storage.stored_counts_reference import assert_counts_exact
 
@@ -192,6 +192,20 @@ async def test_the_card_reads_what_counting_the_rows_gave(db):
         assert (card.contribution_count, card.contributor_total) == (sum(r[1] for r in counted), len(counted))
     empty = await lists_store.card_data(db, await episode(db, "1924-03"))
     assert (empty.contribution_count, empty.contributor_total, empty.contributors) == (0, 0, [])
+
+
+async def test_research_list_pages_count_from_the_stored_figures(db):
+    ep = await episode(db)
+    assert await search_store.page_for_episode(db, ep, offset=0, limit=3) == (0, [])
+    for n, author in enumerate([VELES, SPARTACUS, VELES, VELES, SPARTACUS]):
+        await store.add(db, member_post(ep, n, BODIES[n], author=author))
+    await store.set_mark(db, ep, 1, "excluded", INDY)  # listed all the same
+    total, page = await search_store.page_for_episode(db, ep, offset=0, limit=3)
+    assert total == 5 and [c.id for c in page] == [5, 4, 3]
+    total, page = await search_store.page_for_episode(db, ep, offset=3, limit=3, author_id=VELES)
+    assert total == 3 and page == []  # past the end: the count alone
+    total, page = await search_store.page_for_episode(db, ep, offset=1, limit=3, author_id=SPARTACUS)
+    assert total == 2 and [c.id for c in page] == [2]
 
 
 async def test_upgrading_counts_what_was_there(tmp_path):
