@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ class Export:
     fmt: str
     limit: int
     folder: Path
+    release: Callable[[], Awaitable[None]]  # the snapshot and the export's turn, once its files are written
 
     @property
     def estimate(self) -> Estimate:
@@ -41,6 +43,8 @@ class Export:
                 return await self._write(split=True)
         except InvalidInput as exc:
             raise InvalidInput(self._refusal()) from exc
+        finally:
+            await self.release()
 
     async def _write(self, *, split: bool) -> list[ExportFile]:
         worker = asyncio.ensure_future(

@@ -358,25 +358,37 @@ class ResearchService(FeatureService):
     ) -> AsyncIterator[Export]:
         """`/research export`: the episode's dossier in `fmt`, written to a temporary folder off the event
         loop (`Export.files()`), the folder removed on leaving. Its size is estimated from SQL first
-        (`Export.estimate`): whether it comes in parts, and about how many. One export at a time, each
-        from one snapshot of the database."""
+        (`Export.estimate`): whether it comes in parts, and about how many. One export is written at a
+        time, each from one snapshot of the database, both released once its files are written (their
+        upload then reads them from disk)."""
         export.renderer_for(fmt)  # refuses an unknown format before any work
         await progress()
-        async with self._exports:
-            folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="archivist-export-"))
-            conn = None
-            try:
-                path = Path(self.db.path)
-                if self.db.path == ":memory:":  # no other connection can open it: a copy in the folder
-                    path = folder / "snapshot.sqlite3"
-                    await self.db.backup_to(path)
-                conn = await asyncio.to_thread(export_store.open_snapshot, path)
-                source = await self._export_source(guild, episode, conn)
-                yield Export(source, fmt, self.upload_limit(guild), folder)
-            finally:
-                if conn is not None:
-                    await asyncio.to_thread(export_store.close_snapshot, conn)
-                await asyncio.to_thread(shutil.rmtree, folder, True)
+        folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="archivist-export-"))
+        conn: sqlite3.Connection | None = None
+        holding = False
+
+        async def release() -> None:
+            nonlocal conn, holding
+            if conn is not None:
+                done, conn = conn, None
+                await asyncio.to_thread(export_store.close_snapshot, done)
+            if holding:
+                holding = False
+                self._exports.release()
+
+        try:
+            await self._exports.acquire()
+            holding = True
+            path = Path(self.db.path)
+            if self.db.path == ":memory:":  # no other connection can open it: a copy in the folder
+                path = folder / "snapshot.sqlite3"
+                await self.db.backup_to(path)
+            conn = await asyncio.to_thread(export_store.open_snapshot, path)
+            source = await self._export_source(guild, episode, conn)
+            yield Export(source, fmt, self.upload_limit(guild), folder, release)
+        finally:
+            await release()
+            await asyncio.to_thread(shutil.rmtree, folder, True)
 
     async def _export_source(
         self, guild: discord.Guild, episode: Episode, conn: sqlite3.Connection

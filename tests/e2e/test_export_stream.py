@@ -154,20 +154,20 @@ async def test_the_estimate_decides_but_never_changes_the_files(world, upload_li
     guild, episode = await seed(world, extra=100)
     service = world.bot.services.research
     async with service.exporting(guild, episode, "markdown") as job:
-        size = (await job.files())[0].size
-        source = job.source
         estimate = job.estimate
-        assert estimate.contributions == 115 and estimate.parts == 1
-        assert 0.5 < estimate.size / size < 2, (estimate.size, size)  # about right
+        size = (await job.files())[0].size
+    assert estimate.contributions == 115 and estimate.parts == 1
+    assert 0.5 < estimate.size / size < 2, (estimate.size, size)  # about right
+    async with service.exporting(guild, episode, "markdown") as job:  # its snapshot, written here
         folder = tmp_path / "one"
         folder.mkdir()
-        files = export_stream.write(source, "markdown", size, folder, split=True)
+        files = export_stream.write(job.source, "markdown", size, folder, split=True)
         assert [f.name for f in files] == [f"{CODE}-research.md"] and files[0].size == size
         assert sorted(p.name for p in folder.iterdir()) == [f"{CODE}-research.md"]  # no part left behind
         folder = tmp_path / "parts"
         folder.mkdir()
         with pytest.raises(Overflow):
-            export_stream.write(source, "markdown", size - 1, folder, split=False)
+            export_stream.write(job.source, "markdown", size - 1, folder, split=False)
         assert list(folder.iterdir()) == []
     upload_limit["bytes"] = size - 1
     files = await service.export(guild, episode, "markdown")
