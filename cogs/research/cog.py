@@ -215,7 +215,8 @@ class Research(
         async with self.service.exporting(interaction.guild, episode, format, thinking(interaction)) as job:
             note = export_progress(episode.code, format, job.estimate)
             if note is not None:
-                await interaction.edit_original_response(content=note)
+                with contextlib.suppress(discord.HTTPException):  # only a note: the files still come
+                    await interaction.edit_original_response(content=note)
             files = await job.files()
             batches = [files[i : i + FILES_PER_MESSAGE] for i in range(0, len(files), FILES_PER_MESSAGE)]
             for n, batch in enumerate(batches):

@@ -223,3 +223,26 @@ async def test_a_limit_too_small_for_the_contents_says_which_format_would_work(w
     assert "can't be split" in text and "contents list alone" in text and "`format:csv`" in text, text
     r = await world.bob.slash(world.general, "research export", episode=CODE, format="csv")
     assert len(r.response.attachments) > 1
+
+
+@pytest.mark.parametrize(
+    ("fmt", "limit", "why", "instead"),
+    [
+        ("json", 8_000, "its bibliography and credits alone are larger", "Try `format:csv`"),
+        ("csv", 300, "even one of its rows can't fit", "Ask an admin for a backup"),
+    ],
+)
+async def test_every_refusal_says_why_and_what_would_work(world, upload_limit, fmt, limit, why, instead):
+    await seed(world, extra=700)
+    upload_limit["bytes"] = limit
+    r = await world.bob.slash(world.general, "research export", episode=CODE, format=fmt)
+    assert r.response.attachments == []
+    assert why in r.response.content and instead in r.response.content, r.response.content
+
+
+async def test_a_stopping_bot_stops_the_export_at_its_next_rows(world, tmp_path):
+    guild, episode = await seed(world, extra=40)
+    async with world.bot.services.research.exporting(guild, episode, "json") as job:
+        job.source.stop.set()
+        with pytest.raises(export_stream.Stopped):
+            export_stream.write(job.source, "json", 10**9, tmp_path, split=True)
