@@ -246,3 +246,12 @@ async def test_a_stopping_bot_stops_the_export_at_its_next_rows(world, tmp_path)
         job.source.stop.set()
         with pytest.raises(export_stream.Stopped):
             export_stream.write(job.source, "json", 10**9, tmp_path, split=True)
+
+
+async def test_a_refused_progress_note_never_stops_the_files(world, upload_limit):
+    await seed(world, extra=700)
+    upload_limit["bytes"] = 150_000
+    world.env.inject_error("PATCH", "/webhooks/*/messages/@original", status=500, times=1)
+    r = await world.bob.slash(world.general, "research export", episode=CODE, format="markdown")
+    files = [a for m in (r.response, *r.followups) for a in m.attachments]
+    assert len(files) > 1 and "comes in" in r.response.content
