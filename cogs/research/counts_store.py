@@ -120,20 +120,24 @@ def _citation(r: tuple) -> StoredCitation:
 
 async def top_sources(
     db: Database, episode_id: int, limit: int, leave_out: Collection[str] = ()
-) -> list[StoredSource]:
-    """The `limit` sources cited by the most contributions, then the first cited (keys in `leave_out`
-    left out)."""
+) -> tuple[int, list[StoredSource]]:
+    """(how many sources the episode cites, the `limit` cited by the most contributions, then the first
+    cited; keys in `leave_out` left out of the list)."""
     rows = await db.fetchall(
-        f"SELECT es.cites, {_CITATION}, "
+        f"SELECT s.sources, es.cites, {_CITATION}, "
         "(SELECT w.words FROM contribution_citations w WHERE w.episode_id = es.episode_id AND w.key = es.key "
         "AND w.words != '' ORDER BY w.other, w.created_at, w.contribution_id, w.idx LIMIT 1) "
-        "FROM episode_sources es JOIN contribution_citations cc "
-        "ON cc.contribution_id = es.first_id AND cc.idx = es.first_idx "
-        "WHERE es.episode_id = ? AND es.key NOT IN (SELECT value FROM json_each(?)) "
-        "ORDER BY es.cites DESC, es.first_other, es.first_at, es.first_id, es.first_idx LIMIT ?",
+        "FROM episode_stats s LEFT JOIN ("
+        "  SELECT * FROM episode_sources WHERE episode_id = ?1 AND key NOT IN (SELECT value FROM json_each(?2)) "
+        "  ORDER BY cites DESC, first_other, first_at, first_id, first_idx LIMIT ?3"
+        ") es ON es.episode_id = s.episode_id "
+        "LEFT JOIN contribution_citations cc ON cc.contribution_id = es.first_id AND cc.idx = es.first_idx "
+        "WHERE s.episode_id = ?1 ORDER BY es.cites DESC, es.first_other, es.first_at, es.first_id, es.first_idx",
         (episode_id, json.dumps(sorted(leave_out)), limit),
     )
-    return [StoredSource(r[0], _citation(r[1:10]), r[10] or "") for r in rows]
+    if not rows:
+        return 0, []
+    return rows[0][0], [StoredSource(r[1], _citation(r[2:11]), r[11] or "") for r in rows if r[1] is not None]
 
 
 async def citations_of(db: Database, episode_id: int, keys: Collection[str]) -> list[StoredCitation]:

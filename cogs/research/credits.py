@@ -120,12 +120,8 @@ async def _top_sources(db: Database, episode_id: int) -> tuple[list[Source], int
     line (`aliases`) are merged by the bibliography in reading order, so the citations of those keys are
     read whole and merged the same way (`bibliography.collect`): usually none, or a few."""
     merged_keys = await counts_store.aliased_keys(db, episode_id)
-    figures = await counts_store.figures(db, episode_id)
-    ranked: list[tuple[int, tuple[int, int, int, int], Source]] = [
-        (s.cites, s.first.place, _source(s.first, s.words))
-        for s in await counts_store.top_sources(db, episode_id, SOURCES, merged_keys)
-    ]
-    total = figures.sources
+    total, top = await counts_store.top_sources(db, episode_id, SOURCES, merged_keys)
+    ranked = [(s.cites, s.first.place, _source(s.first, s.words)) for s in top]
     if merged_keys:
         merged = _merge(await counts_store.citations_of(db, episode_id, merged_keys))
         total += len(merged) - await counts_store.keys_cited(db, episode_id, merged_keys)
