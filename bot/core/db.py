@@ -307,7 +307,9 @@ class Database:
                 for name, arguments, function in schema_functions():
                     await self._conn.create_function(name, arguments, function, deterministic=True)
                 self._writer = await self._conn.cursor()
-                pragmas = ["foreign_keys=ON", "busy_timeout=5000"]
+                # recursive_triggers: a row that INSERT OR REPLACE replaces fires its delete triggers (the
+                # full-text index and the stored counts of 0014 follow it); no trigger writes its own table.
+                pragmas = ["foreign_keys=ON", "busy_timeout=5000", "recursive_triggers=ON"]
                 if not read_only:
                     pragmas = ["journal_mode=WAL", *pragmas, "synchronous=NORMAL"]
                 if self.path != ":memory:" and not read_only:

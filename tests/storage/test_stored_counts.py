@@ -93,8 +93,14 @@ async def test_every_write_keeps_the_counts_exact(db):
     c = await store.add(db, member_post(first, 3, BODIES[2], author=SPARTACUS))
     await store.add(db, member_post(second, 4, BODIES[5]))
     await assert_counts_exact(db)
-    # The same message again changes nothing.
+    # The same message again changes nothing; a row replaced whole counts once.
     await store.add(db, member_post(first, 1, BODIES[1]))
+    await assert_counts_exact(db)
+    await db.execute(
+        "INSERT OR REPLACE INTO contributions (id, guild_id, episode_id, author_id, origin, body, created_at, mark) "
+        "VALUES (?, ?, ?, ?, 'thread', ?, ?, 'key')",
+        (c.id, GUILD, first, INDY, BODIES[4], TS),
+    )
     await assert_counts_exact(db)
     # An edit: other sources.
     await db.execute("UPDATE contributions SET body = ?, links = ? WHERE id = ?", (BODIES[6], "[]", a.id))
