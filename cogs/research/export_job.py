@@ -15,6 +15,7 @@ from cogs.research import export_stream
 from cogs.research.export_stream import Estimate, ExportFile, Overflow, Source
 
 FORMAT_NAMES = {"markdown": "Markdown", "html": "HTML", "json": "JSON", "csv": "CSV"}
+SUGGESTED_PARTS = 100  # a refusal suggests only formats that would come in at most this many files
 
 
 @dataclass
@@ -64,10 +65,11 @@ class Export:
     def _refusal(self) -> str:
         what = FORMAT_NAMES[self.fmt]
         mb = f"{self.limit / 1_000_000:.1f}".rstrip("0").rstrip(".")
+        estimates = {fmt: export_stream.estimate(self.source.sizes, fmt, self.limit) for fmt in FORMAT_NAMES}
         others = [
             f"`format:{fmt}`"
-            for fmt in FORMAT_NAMES
-            if fmt != self.fmt and export_stream.estimate(self.source.sizes, fmt, self.limit).splittable
+            for fmt, e in sorted(estimates.items(), key=lambda item: item[1].parts)
+            if fmt != self.fmt and e.splittable and e.parts <= SUGGESTED_PARTS
         ]
         text = (
             f"The {what} dossier of `{self.source.header.code}` can't be split into files within this "

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
+from bot.errors import InvalidInput
 from cogs.research import dossier_html, export, export_store, parts
 from cogs.research.dossier import (
     DossierEntry,
@@ -87,8 +88,8 @@ class People:
         return found
 
 
-BREATH_EVERY = 0.004  # seconds of work between two pauses of the worker
-BREATH = 0.0001  # seconds: long enough for the event loop's thread to wake up and take the GIL
+BREATH_EVERY = 0.002  # seconds of work between two pauses of the worker
+BREATH = 0.0002  # seconds: long enough for the event loop's thread to wake up and take the GIL
 
 
 class Breather:
@@ -277,14 +278,15 @@ def estimate(sizes: Sizes, fmt: str, limit: int) -> Estimate:
 
 class Whole:
     """The dossier as one file, written while it stays within the upload limit; dropped once it passes
-    it (`fits` then False; `Overflow` when no parts are being written beside it)."""
+    it (`fits` then False). Passing it raises `Overflow` when no parts are written beside it, and what
+    refused the parts when they could not be made."""
 
-    def __init__(self, path: Path, limit: int, *, parts_beside: bool) -> None:
+    def __init__(self, path: Path, limit: int, parts: PartFiles | None) -> None:
         self.path = path
         self.size = 0
         self.fits = True
         self._limit = limit
-        self._parts_beside = parts_beside
+        self._parts = parts
         self._out: BinaryIO | None = path.open("wb")
 
     def write(self, text: str) -> None:
@@ -296,8 +298,10 @@ class Whole:
             self.fits = False
             self.close()
             self.path.unlink(missing_ok=True)
-            if not self._parts_beside:
+            if self._parts is None:
                 raise Overflow
+            if self._parts.failed is not None:
+                raise self._parts.failed
             return
         assert self._out is not None
         self._out.write(data)
@@ -380,19 +384,46 @@ PREAMBLE, ENDING = ".preamble", ".ending"  # spilled: a part's head (contents), 
 
 
 class PartFiles:
-    """Part bodies in `folder`, and the part files assembled from them."""
+    """Part files written beside the one file, in `folder`: their bodies as they fill, then the files
+    assembled from them. When the parts can't be made (a head larger than the limit), that refusal is
+    kept (`failed`): it stands only if the one file passes the limit too."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, limit: int) -> None:
         self.folder = folder
+        self.limit = limit
+        self.whole: Whole | None = None
         self.parts: Parts | None = None
         self.plan: Plan | None = None
+        self.failed: InvalidInput | None = None
 
-    def start(self, plan: Plan, limit: int) -> Parts:
+    @property
+    def started(self) -> bool:
+        return self.parts is not None or self.failed is not None
+
+    def start(self, plan: Plan) -> None:
         self.plan = plan
-        self.parts = Parts(plan, limit, lambda n: (self.folder / f".body{n}").open("w+b"))
-        return self.parts
+        try:
+            self.parts = Parts(plan, self.limit, lambda n: (self.folder / f".body{n}").open("w+b"))
+        except InvalidInput as exc:
+            self._fail(exc)
+
+    def add(self, unit: str) -> None:
+        if self.parts is None or self.failed is not None:
+            return
+        try:
+            self.parts.add(unit)
+        except InvalidInput as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: InvalidInput) -> None:
+        self.failed = exc
+        self.close()
+        if self.whole is not None and not self.whole.fits:
+            raise exc
 
     def finish(self, name: str) -> list[ExportFile]:
+        if self.failed is not None:
+            raise self.failed
         assert self.parts is not None and self.plan is not None
         m = self.parts.finish()
         stem, ext = name.rsplit(".", 1)
@@ -410,39 +441,41 @@ class PartFiles:
             for body in self.parts.bodies:
                 body.close()
                 Path(body.name).unlink(missing_ok=True)
+            self.parts = None
 
 
 def write(source: Source, fmt: str, limit: int, folder: Path, *, split: bool) -> list[ExportFile]:
     """The dossier in `fmt` written to `folder`: one file when it is within `limit` bytes, else part
     files each within it. Without `split` only the one file is written, and Overflow is raised as soon
-    as it passes the limit (the caller then writes it again with `split`). Raises InvalidInput when even
-    one part cannot be made small enough (see cogs.research.parts)."""
+    as it passes the limit (the caller then writes it again with `split`). Raises InvalidInput when it
+    passes the limit and even one part cannot be made small enough (see cogs.research.parts)."""
     ext, _ = export.renderer_for(fmt)
     name = f"{source.header.code}-research.{ext}"
-    whole = Whole(folder / name, limit, parts_beside=split)
-    part_files = PartFiles(folder)
+    part_files = PartFiles(folder, limit) if split else None
+    whole = Whole(folder / name, limit, part_files)
+    if part_files is not None:
+        part_files.whole = whole
     try:
         if fmt == "json":
-            _write_json(source, whole, part_files if split else None, limit, folder)
+            _write_json(source, whole, part_files, folder)
         elif fmt == "csv":
-            _write_csv(source, whole, part_files if split else None, limit)
+            _write_csv(source, whole, part_files)
         else:
-            _write_text(source, fmt, whole, part_files if split else None, limit, folder)
+            _write_text(source, fmt, whole, part_files, folder)
         whole.close()
         if whole.fits:
-            part_files.close()
             return [ExportFile(name, whole.path, whole.size)]
+        assert part_files is not None  # else Overflow was raised
         return part_files.finish(name)
     finally:
         whole.close()
-        part_files.close()
+        if part_files is not None:
+            part_files.close()
         for spilled in (PREAMBLE, ENDING):
             (folder / spilled).unlink(missing_ok=True)
 
 
-def _write_text(
-    source: Source, fmt: str, whole: Whole, part_files: PartFiles | None, limit: int, folder: Path
-) -> None:
+def _write_text(source: Source, fmt: str, whole: Whole, part_files: PartFiles | None, folder: Path) -> None:
     """Markdown or HTML: one stream of text, cut into units as `parts.split` cuts it."""
     if fmt == "html":
         pieces: Iterable[str] = dossier_html.pieces(layout(source))
@@ -452,16 +485,13 @@ def _write_text(
         pattern, delimiter, make_plan = parts.MARKDOWN_UNIT, b"\n", parts.markdown_plan
     keep = fmt == "html"  # the HTML head keeps its </h1>; the Markdown title line drops its line break
     cutter = Cutter(pattern, folder / PREAMBLE) if part_files is not None else None
-    parted: Parts | None = None
 
     def place(units: Iterable[str]) -> None:
-        nonlocal parted
+        assert part_files is not None and cutter is not None
         for unit in units:
-            if parted is None:
-                assert part_files is not None and cutter is not None
-                top, rest = _split_preamble(cutter.preamble, delimiter, keep=keep)
-                parted = part_files.start(make_plan(top, rest), limit)
-            parted.add(unit)
+            if not part_files.started:  # the first unit: the head (with the contents) is complete
+                part_files.start(make_plan(*_split_preamble(cutter.preamble, delimiter, keep=keep)))
+            part_files.add(unit)
 
     for piece in pieces:
         piece = _SURROGATE.sub("\ufffd", piece)
@@ -470,14 +500,12 @@ def _write_text(
             place(cutter.feed(piece))
     if cutter is not None:
         place(cutter.finish())
-        if parted is None:  # no unit at all (cannot happen: the bibliography is one)
-            top, rest = _split_preamble(cutter.preamble, delimiter, keep=keep)
-            part_files.start(make_plan(top, rest), limit)  # type: ignore[union-attr]
+        if part_files is not None and not part_files.started:  # no unit at all: one part, its head
+            part_files.start(make_plan(*_split_preamble(cutter.preamble, delimiter, keep=keep)))
 
 
-def _write_json(source: Source, whole: Whole, part_files: PartFiles | None, limit: int, folder: Path) -> None:
+def _write_json(source: Source, whole: Whole, part_files: PartFiles | None, folder: Path) -> None:
     lay = layout(source)
-    parted: Parts | None = None
     if part_files is not None:
         ending = folder / ENDING
         with ending.open("wb") as out:
@@ -492,29 +520,26 @@ def _write_json(source: Source, whole: Whole, part_files: PartFiles | None, limi
             ):
                 out.write(piece.encode("utf-8"))
         spilled = Spilled(ending, 0, ending.stat().st_size)
-        parted = part_files.start(
-            parts.json_plan(parts.dump(export.episode_json(lay.episode)), spilled), limit
-        )
+        part_files.start(parts.json_plan(parts.dump(export.episode_json(lay.episode)), spilled))
 
     def entries() -> Iterator[str]:
         for e in lay.entries:
             dumped = export.entry_dump(e, lay)
-            if parted is not None:
-                parted.add(dumped)
+            if part_files is not None:
+                part_files.add(dumped)
             yield dumped
 
     for piece in export.json_pieces(lay, entries()):
         whole.write(piece)
 
 
-def _write_csv(source: Source, whole: Whole, part_files: PartFiles | None, limit: int) -> None:
+def _write_csv(source: Source, whole: Whole, part_files: PartFiles | None) -> None:
     lay = layout(source, first_pass=False)
-    parted = None
     if part_files is not None:
-        parted = part_files.start(parts.csv_plan(export.CSV_HEAD, export.CSV_COLUMNS.index("text")), limit)
+        part_files.start(parts.csv_plan(export.CSV_HEAD, export.CSV_COLUMNS.index("text")))
     whole.write(export.CSV_HEAD)
     for row in export.csv_rows(lay):
         row = _SURROGATE.sub("\ufffd", row)
         whole.write(row)
-        if parted is not None:
-            parted.add(row)
+        if part_files is not None:
+            part_files.add(row)
