@@ -11,12 +11,12 @@ import logging
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiosqlite
@@ -38,6 +38,7 @@ CHECKPOINTS = "db.checkpoints"  # and every checkpoint completed
 # call: registered on the connection before anything else runs on it, migrations included (0014's stored
 # counts are kept by triggers that read a contribution's sources through one of them).
 SCHEMA_FUNCTIONS = ("cogs.research.counting",)
+_T = TypeVar("_T")
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -253,8 +254,75 @@ class Tx:
         return await self._db.fetchall(sql, params)
 
 
+class _ThreadTx(Tx):
+    """The statements of a transaction run whole on the database thread (`Database.run_transaction`):
+    each runs at once on the sqlite3 connection, so a body awaiting only these never suspends."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:  # no Database: nothing here touches the loop
+        self._conn = conn
+        self.statements = 0
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._now(sql, params).rowcount
+
+    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int | None:
+        return self._now(sql, params).inserted
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        self.statements += 1
+        cur = self._conn.executemany(sql, rows)
+        try:
+            return cur.rowcount
+        finally:
+            cur.close()
+
+    def _now(self, sql: str, params: Sequence[Any]) -> Result:
+        self.statements += 1
+        cur = self._conn.execute(sql, params)
+        try:
+            return Result(cur.lastrowid, cur.rowcount)
+        finally:
+            cur.close()
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        self.statements += 1
+        cur = self._conn.execute(sql, params)
+        try:
+            return cur.fetchall()
+        finally:
+            cur.close()
+
+
+def _drive(body: Coroutine[Any, Any, _T]) -> _T:
+    """Run a coroutine that never suspends (it awaits only `_ThreadTx` statements) to its end, here."""
+    try:
+        body.send(None)
+    except StopIteration as done:
+        return done.value
+    body.close()
+    raise RuntimeError("a body given to run_transaction awaited something other than its statements")
+
+
+def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+    """On the database thread: BEGIN IMMEDIATE, `fn`, COMMIT, or ROLLBACK on any error (re-raised)."""
+    conn.execute("BEGIN IMMEDIATE").close()
+    try:
+        result = fn(conn)
+        conn.execute("COMMIT").close()
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK").close()
+        raise
+    return result
+
+
 class Database:
-    """Owns the connection. Writes go through `transaction()` (serialised by a lock); every statement
+    """Owns the connection. Writes go through `transaction()` (serialised by a lock), or `run` /
+    `run_transaction` for a whole transaction in one trip to the database thread; every statement
     counts as `db.statements` in `metrics`, every checkpoint as `db.checkpoints`."""
 
     def __init__(self, path: str | Path, metrics: Metrics | None = None) -> None:
@@ -374,6 +442,36 @@ class Database:
                 raise
             await self._run("COMMIT")
             self._committed()
+
+    async def run(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """A whole transaction in one trip to the database thread: under the write lock, BEGIN
+        IMMEDIATE, `fn(connection)` on that thread, COMMIT; on any exception ROLLBACK and re-raise, nothing
+        written. `fn` gets the sqlite3 connection itself (rows are `sqlite3.Row`, the schema's SQL
+        functions are registered, so its triggers run) and must not keep it. One commit towards the
+        background checkpoint; one `db.statements` (what `fn` runs is not seen statement by statement:
+        `run_transaction` counts each)."""
+        return await self._on_thread(lambda conn: (fn(conn), 1))
+
+    async def run_transaction(self, body: Callable[[Tx], Awaitable[_T]]) -> _T:
+        """`body(tx)`, an async store function of statements (`*_in(tx, …)`), run whole on the database
+        thread in one trip, as `run`, each statement counted in `db.statements`. It must await nothing but
+        `tx`'s statements: when it does, RuntimeError and nothing is written."""
+
+        def whole(conn: sqlite3.Connection) -> tuple[_T, int]:
+            tx = _ThreadTx(conn)
+            return _drive(body(tx)), tx.statements  # type: ignore[arg-type]
+
+        return await self._on_thread(whole)
+
+    async def _on_thread(self, fn: Callable[[sqlite3.Connection], tuple[_T, int]]) -> _T:
+        conn = self.conn
+        async with self._lock:
+            # aiosqlite has no public way to run a function on its thread: `_execute` queues one there (as
+            # each of its own methods does). Used only here; tests/storage/test_db_run.py covers it.
+            result, statements = await conn._execute(_in_transaction, conn._conn, fn)
+            self.metrics.count(STATEMENTS, statements)
+            self._committed()
+            return result
 
     def _committed(self) -> None:
         self._commits_since_checkpoint += 1

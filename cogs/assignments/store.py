@@ -392,9 +392,11 @@ async def add_author(
     when they already were an author.
 
     Four statements in the usual case (no pending request, no telling): the author added (which also
-    finds a pending request of theirs), its history, the note, and every job in one."""
+    finds a pending request of theirs), its history, the note, and every job in one; one trip to the
+    database thread."""
     ts = now_ts()
-    async with db.transaction() as tx:
+
+    async def add(tx: Tx) -> Added | None:
         added = await tx.fetchall(
             AUTHOR_INSERT + " RETURNING (SELECT id FROM author_requests "
             "WHERE episode_id = ? AND user_id = ? AND status = 'pending')",
@@ -417,8 +419,10 @@ async def add_author(
             cancelled = await job_store.replace_group_in(tx, key, [], ts)
             jobs.append(tell_job)
         kept = await announce_in(tx, episode.id, episode.guild_id, note, ts, jobs)
-    told = None if tell_job is None else (kept.job_id(tell_job.dedupe_key or "") or 0, tell_job)
-    return Added(settled, told, cancelled, kept.note_id, kept.jobs)
+        told = None if tell_job is None else (kept.job_id(tell_job.dedupe_key or "") or 0, tell_job)
+        return Added(settled, told, cancelled, kept.note_id, kept.jobs)
+
+    return await db.run_transaction(add)
 
 
 async def settle_for_author(

@@ -224,9 +224,10 @@ async def set_status_announced(
     in one transaction: the move is never kept without its note and card. Returns the episode, the
     note id and the jobs added; None when `author_id` is given and that member is not one of its
     authors (nothing changes then). Four statements: the move (which checks the author and reads the
-    episode back), its history, the note, and both jobs in one."""
+    episode back), its history, the note, and both jobs in one; one trip to the database thread."""
     ts = now_ts()
-    async with db.transaction() as tx:
+
+    async def move(tx: Tx) -> tuple[Episode, int, list[job_store.NewJob]] | None:
         moved = await _set_status_in(tx, episode, status, actor_id, note, ts, author_id)
         if moved is None:
             if author_id is None:
@@ -235,7 +236,9 @@ async def set_status_announced(
         kept = await announce_in(
             tx, episode.id, episode.guild_id, announcement, ts, [card_job(episode.id, episode.guild_id, ts)]
         )
-    return moved, kept.note_id or 0, kept.jobs
+        return moved, kept.note_id or 0, kept.jobs
+
+    return await db.run_transaction(move)
 
 
 async def edit(

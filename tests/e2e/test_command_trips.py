@@ -11,12 +11,10 @@ from tests.e2e.trips import Trips
 CODE = "1924-01"
 
 # Before issue #12: status 11 (the episode read twice before the answer, a third time for the card),
-# claim 7–9. Now: the episode read once (resolving the option); the change is one transaction whose
-# statements read back what they changed.
-STATUS_TRIPS = 7  # read the episode; BEGIN; the move (checks the author, returns the row); its history;
-#                   the note; its job and the card's in one; COMMIT
-CLAIM_TRIPS = 7  # read the episode; BEGIN; the author (finds a pending request too); history; note;
-#                  the jobs in one; COMMIT
+# claim 7–9; then 7 each (one transaction whose statements read back what they changed). Now that
+# transaction is one trip to the database thread (`Database.run_transaction`).
+STATUS_TRIPS = 2  # read the episode (resolving the option); the move, its history, note and jobs
+CLAIM_TRIPS = 2  # read the episode; the author (finds a pending request too), history, note and jobs
 
 
 async def test_status_by_a_host_answers_within_its_trips(world):

@@ -1,7 +1,8 @@
 """Counting database trips per command: every await that goes to the database thread.
 
 A trip is one SQL statement (`db.statements` in the bot's `Metrics`) or one BEGIN / COMMIT (or
-ROLLBACK) of a transaction; `Database.transaction()` costs two beside its statements. `Trips` records
+ROLLBACK) of a transaction; `Database.transaction()` costs two beside its statements, while
+`Database.run` / `run_transaction` (a whole transaction on the database thread) is one, whatever it ran. `Trips` records
 each one with the number of REST requests the bot had made by then, so the trips a member waits for
 (those before the interaction's answer) are told apart from the follow-ups after it (card, tags,
 notes). It observes the bot's own `Database` and `Metrics` objects; nothing the bot does changes.
@@ -16,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 
 from bot.core.db import STATEMENTS
 
 DEFER = 5  # the interaction callback type that only shows "thinking…"
+_IN_RUN: ContextVar[bool] = ContextVar("in_run", default=False)  # a run's statements: no trips of their own
 
 
 class Trips:
@@ -56,10 +59,10 @@ class Trips:
         db = self.env.bot.services.db
         metrics = db.metrics
         self.marks, self._start = [], len(self.env.http_requests)
-        count, transaction = metrics.count, db.transaction
+        count, transaction, run, run_transaction = metrics.count, db.transaction, db.run, db.run_transaction
 
         def counted(name: str, n: int = 1) -> None:
-            if name == STATEMENTS:
+            if name == STATEMENTS and not _IN_RUN.get():
                 for _ in range(n):
                     self._mark()
             count(name, n)
@@ -73,10 +76,23 @@ class Trips:
             finally:
                 self._mark()  # COMMIT or ROLLBACK
 
+        def one_trip(run):
+            async def counted_run(fn):
+                self._mark()  # the one trip
+                token = _IN_RUN.set(True)
+                try:
+                    return await run(fn)
+                finally:
+                    _IN_RUN.reset(token)
+
+            return counted_run
+
         metrics.count = counted
         db.transaction = counted_transaction
+        db.run, db.run_transaction = one_trip(run), one_trip(run_transaction)
         try:
             yield self
         finally:
             del metrics.count
             del db.transaction
+            del db.run, db.run_transaction
