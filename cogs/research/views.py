@@ -298,7 +298,9 @@ def picker_action(interaction: discord.Interaction) -> PickerAction | None:
     return PickerAction(action, channel_id, message_id)
 
 
-EXPORT_NOTE_SIZE = 2_000_000  # bytes: an export this large says what is coming before it is ready
+# Bytes: an export this large (about 100 contributions; written in a tenth of a second or more) says
+# what is coming at once, before it is ready.
+EXPORT_NOTE_SIZE = 100_000
 
 
 def export_progress(code: str, fmt: str, estimate: Estimate) -> str | None:
@@ -306,11 +308,8 @@ def export_progress(code: str, fmt: str, estimate: Estimate) -> str | None:
     if estimate.parts <= 1 and estimate.size < EXPORT_NOTE_SIZE:
         return None
     size = estimate.size / 1_000_000
-    what = (
-        f"{estimate.contributions:,} contributions, about {size:.0f} MB of {FORMAT_NAMES[fmt]}"
-        if size >= 10
-        else f"{estimate.contributions:,} contributions, about {size:.1f} MB of {FORMAT_NAMES[fmt]}"
-    )
+    amount = f"{size:.0f} MB" if size >= 10 else f"{size:.1f} MB"
+    what = f"{estimate.contributions:,} contributions, about {amount} of {FORMAT_NAMES[fmt]}"
     text = f"Preparing the research dossier of **{_escape(code)}** ({what})"
     if estimate.parts > 1:
         text += (
