@@ -302,7 +302,8 @@ async def _decide(
 async def approve(db: Database, request_id: int, decided_by: int) -> AuthorRequest | None:
     """Approve and add the member as an author, in one transaction. None when it was already decided."""
     ts = now_ts()
-    async with db.transaction() as tx:
+
+    async def approve_in(tx: Tx) -> AuthorRequest | None:
         decided = await _decide(tx, _BY_ID, (request_id,), RequestStatus.APPROVED, decided_by, None, ts)
         if decided is None:
             return None
@@ -311,13 +312,16 @@ async def approve(db: Database, request_id: int, decided_by: int) -> AuthorReque
         if await add_author_in(tx, request.episode_id, request.user_id, decided_by, note=note, card=False):
             jobs.append(card_job(request.episode_id, request.guild_id, ts))
         await add_jobs_unless_pending_in(tx, jobs, ts)
-    return request
+        return request
+
+    return await db.run_transaction(approve_in)
 
 
 async def decline(db: Database, request_id: int, decided_by: int, reason: str | None) -> AuthorRequest | None:
     """Decline with an optional reason. None when it was already decided."""
     ts = now_ts()
-    async with db.transaction() as tx:
+
+    async def decline_in(tx: Tx) -> AuthorRequest | None:
         decided = await _decide(tx, _BY_ID, (request_id,), RequestStatus.DECLINED, decided_by, reason, ts)
         if decided is None:
             return None
@@ -331,7 +335,9 @@ async def decline(db: Database, request_id: int, decided_by: int, reason: str | 
             note=reason,
         )
         await add_jobs_unless_pending_in(tx, jobs, ts)
-    return request
+        return request
+
+    return await db.run_transaction(decline_in)
 
 
 async def withdraw(db: Database, request_id: int, user_id: int) -> AuthorRequest | None:
@@ -346,7 +352,8 @@ async def withdraw_announced(
     """`withdraw`, keeping `note` for the episode's thread in the same transaction; the request and
     what was kept for Discord, or None when it was already decided (or not theirs)."""
     ts = now_ts()
-    async with db.transaction() as tx:
+
+    async def withdraw_in(tx: Tx) -> tuple[AuthorRequest, Announced] | None:
         decided = await _decide(
             tx, _BY_ID_OF_MEMBER, (request_id, user_id), RequestStatus.WITHDRAWN, user_id, None, ts
         )
@@ -354,8 +361,9 @@ async def withdraw_announced(
             return None
         request, jobs = decided
         await record_event_in(tx, request.episode_id, "author_request_withdrawn", user_id, subject_id=user_id)
-        kept = await announce_in(tx, request.episode_id, request.guild_id, note, ts, jobs)
-    return request, kept
+        return request, await announce_in(tx, request.episode_id, request.guild_id, note, ts, jobs)
+
+    return await db.run_transaction(withdraw_in)
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,3 +77,18 @@ async def test_a_created_episode_leaves_no_post_intent(world):
     await world.episode(CODE)
     await world.episode("1924-02", "Krupskaya Corrects the Record")
     assert await posts_store.post_intents(world.bot.services.db) == []
+
+
+WITHDRAW_TRIPS = 2  # read the request with its episode; the withdrawal, its history, note and jobs
+
+
+async def test_a_withdrawal_answers_within_its_trips(world):
+    await world.episode(CODE)
+    r = await world.alice.slash(
+        world.general, "episode volunteer", episode=CODE, pitch="I know Lenin died in 1924"
+    )
+    trips = Trips(world.env)
+    with trips.counting():
+        w = await world.alice.click(r.response, label="Withdraw")
+    assert w.response.content.startswith("You withdrew your request.")
+    assert trips.before_answer <= WITHDRAW_TRIPS, trips.before_answer
