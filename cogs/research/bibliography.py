@@ -506,18 +506,27 @@ class Collector:
                 by_key.setdefault(key, index)
 
     def sources(self) -> tuple[Source, ...]:
-        return tuple(
-            Source(
-                number=i,
-                kind=e.main.kind,
-                key=e.main.key,
-                words=e.words,
-                ident=e.main.ident,
-                link=e.main.link,
-                cited_by=tuple(e.cited_by),
+        """The bibliography gathered, numbered. The collector is emptied as its entries become sources
+        (a large bibliography is not held twice)."""
+        self._by_key.clear()
+        self._numbers.clear()
+        entries, self._entries = self._entries, []
+        entries.reverse()  # taken from the end, oldest first
+        out = []
+        while entries:
+            e = entries.pop()
+            out.append(
+                Source(
+                    number=len(out) + 1,
+                    kind=e.main.kind,
+                    key=e.main.key,
+                    words=e.words,
+                    ident=e.main.ident,
+                    link=e.main.link,
+                    cited_by=tuple(e.cited_by),
+                )
             )
-            for i, e in enumerate(self._entries, 1)
-        )
+        return tuple(out)
 
 
 def collect(cited: Iterable[tuple[int, Sequence[Citation]]]) -> tuple[Source, ...]:

@@ -173,8 +173,10 @@ def markdown_pieces(layout: Layout) -> Iterator[str]:
         yield _lines(["No other contributions." if layout.key else "No contributions yet.", ""])
     for item in layout.others:
         yield _lines(_md_entry(item))
-    lines = ['<a id="bibliography"></a>', "", "## Bibliography", ""]
-    lines += [_md_source(s) for s in layout.bibliography] or ["No sources cited."]
+    yield _lines(['<a id="bibliography"></a>', "", "## Bibliography", ""])
+    for s in layout.bibliography:  # line by line: a bibliography can be long
+        yield _md_source(s) + "\n"
+    lines = [] if layout.bibliography else ["No sources cited."]
     lines += ["", '<a id="credits"></a>', "", "## Credits", ""]
     lines += [
         f"- {_md(c.person.plain)} — {count(c.contributions, 'contribution')}" for c in layout.credits

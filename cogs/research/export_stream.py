@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO, Protocol, TypeVar
 
 from bot.errors import InvalidInput
 from cogs.research import dossier_html, export, export_store, parts
@@ -312,53 +312,70 @@ class Whole:
             self._out = None
 
 
+class Units(Protocol):
+    """Where a streamed text's units go, piece by piece (`Parts`, or `PartFiles` which guards it)."""
+
+    def open_unit(self) -> None: ...
+    def unit_text(self, text: str) -> None: ...
+    def close_unit(self) -> None: ...
+
+
 class Cutter:
     """Cuts a dossier's text where `parts.split` cuts it, while it streams: before every line the
     format's unit pattern matches (`parts.MARKDOWN_UNIT`, `parts.HTML_UNIT`). What comes before the first
-    unit (the header and contents) is written to `preamble`."""
+    unit (the header and contents) is written to `preamble`; then `begin()` is called once, and each unit
+    goes to `parts` piece by piece (`open_unit`, `unit_text`, `close_unit`)."""
 
-    def __init__(self, pattern: re.Pattern[str], preamble: Path) -> None:
+    def __init__(self, pattern: re.Pattern[str], preamble: Path, begin: Callable[[], Units]) -> None:
         self._pattern = pattern
         self._carry = ""  # the last line, not complete yet
         self.preamble = preamble
         self._preamble_out: BinaryIO | None = preamble.open("wb")
-        self._unit: list[str] | None = None  # the unit being gathered (None: still in the preamble)
+        self._begin = begin
+        self._parts: Units | None = None
+        self._in_unit = False
 
-    def feed(self, text: str) -> Iterator[str]:
-        """The units `text` completes."""
+    def feed(self, text: str) -> None:
         buffer = self._carry + text
         end = buffer.rfind("\n") + 1
         self._carry = buffer[end:]
-        yield from self._lines(buffer[:end])
+        self._lines(buffer[:end])
 
-    def finish(self) -> Iterator[str]:
-        yield from self._lines(self._carry)
+    def finish(self) -> None:
+        self._lines(self._carry)
         self._carry = ""
-        if self._unit is not None:
-            yield "".join(self._unit)
-            self._unit = None
+        self._close_unit()
         self._end_preamble()
 
-    def _lines(self, lines: str) -> Iterator[str]:
+    def _lines(self, lines: str) -> None:
         """Complete lines (or the end of the text): a unit starts at each match."""
         pos = 0
         for match in self._pattern.finditer(lines):
             self._add(lines[pos : match.start()])
             pos = match.start()
-            if self._unit is None:
-                self._end_preamble()
+            if self._in_unit:
+                self._close_unit()
             else:
-                yield "".join(self._unit)
-            self._unit = []
+                self._end_preamble()
+                self._parts = self._begin()
+            self._in_unit = True
+            if self._parts is not None:
+                self._parts.open_unit()
         self._add(lines[pos:])
 
     def _add(self, text: str) -> None:
         if not text:
             return
-        if self._unit is not None:
-            self._unit.append(text)
+        if self._in_unit:
+            if self._parts is not None:
+                self._parts.unit_text(text)
         elif self._preamble_out is not None:
             self._preamble_out.write(text.encode("utf-8"))
+
+    def _close_unit(self) -> None:
+        if self._in_unit and self._parts is not None:
+            self._parts.close_unit()
+        self._in_unit = False
 
     def _end_preamble(self) -> None:
         if self._preamble_out is not None:
@@ -408,12 +425,25 @@ class PartFiles:
             self._fail(exc)
 
     def add(self, unit: str) -> None:
+        self._do(lambda parts: parts.add(unit))
+
+    def _do(self, step: Callable[[Parts], None]) -> None:
         if self.parts is None or self.failed is not None:
             return
         try:
-            self.parts.add(unit)
+            step(self.parts)
         except InvalidInput as exc:
             self._fail(exc)
+
+    # A unit of a streamed text, piece by piece (see `Cutter`).
+    def open_unit(self) -> None:
+        self._do(lambda parts: parts.open_unit())
+
+    def unit_text(self, text: str) -> None:
+        self._do(lambda parts: parts.unit_text(text))
+
+    def close_unit(self) -> None:
+        self._do(lambda parts: parts.close_unit())
 
     def _fail(self, exc: InvalidInput) -> None:
         self.failed = exc
@@ -484,41 +514,39 @@ def _write_text(source: Source, fmt: str, whole: Whole, part_files: PartFiles | 
         pieces = export.markdown_pieces(layout(source))
         pattern, delimiter, make_plan = parts.MARKDOWN_UNIT, b"\n", parts.markdown_plan
     keep = fmt == "html"  # the HTML head keeps its </h1>; the Markdown title line drops its line break
-    cutter = Cutter(pattern, folder / PREAMBLE) if part_files is not None else None
+    cutter = None
+    if part_files is not None:
 
-    def place(units: Iterable[str]) -> None:
-        assert part_files is not None and cutter is not None
-        for unit in units:
-            if not part_files.started:  # the first unit: the head (with the contents) is complete
-                part_files.start(make_plan(*_split_preamble(cutter.preamble, delimiter, keep=keep)))
-            part_files.add(unit)
+        def begin() -> PartFiles:  # the first unit: the head (with the contents) is complete
+            part_files.start(make_plan(*_split_preamble(folder / PREAMBLE, delimiter, keep=keep)))
+            return part_files
 
+        cutter = Cutter(pattern, folder / PREAMBLE, begin)
     for piece in pieces:
         piece = _SURROGATE.sub("\ufffd", piece)
         whole.write(piece)
         if cutter is not None:
-            place(cutter.feed(piece))
+            cutter.feed(piece)
     if cutter is not None:
-        place(cutter.finish())
+        cutter.finish()
         if part_files is not None and not part_files.started:  # no unit at all: one part, its head
-            part_files.start(make_plan(*_split_preamble(cutter.preamble, delimiter, keep=keep)))
+            part_files.start(make_plan(*_split_preamble(folder / PREAMBLE, delimiter, keep=keep)))
 
 
 def _write_json(source: Source, whole: Whole, part_files: PartFiles | None, folder: Path) -> None:
     lay = layout(source)
     if part_files is not None:
         ending = folder / ENDING
-        with ending.open("wb") as out:
+        with ending.open("wb") as out:  # written as it goes: a bibliography can be long
             bibliography = (parts.dump(export.source_json(s)) for s in lay.bibliography)
             credits = (parts.dump(c) for c in export.credits_json(lay.credits))
-            for piece in (
-                '\n],\n"bibliography": ',
-                *export.json_list(bibliography, 0),
-                ',\n"credits": ',
-                *export.json_list(credits, 0),
-                "\n}\n",
-            ):
+            out.write(b'\n],\n"bibliography": ')
+            for piece in export.json_list(bibliography, 0):
                 out.write(piece.encode("utf-8"))
+            out.write(b',\n"credits": ')
+            for piece in export.json_list(credits, 0):
+                out.write(piece.encode("utf-8"))
+            out.write(b"\n}\n")
         spilled = Spilled(ending, 0, ending.stat().st_size)
         part_files.start(parts.json_plan(parts.dump(export.episode_json(lay.episode)), spilled))
 

@@ -90,19 +90,65 @@ class Parts:
         self._units += 1
 
     def add(self, unit: str) -> None:
-        data = unit.encode("utf-8")
-        extra = len(data) + (len(self._sep) if self._units else 0)
-        if self._used + extra <= self.room:
-            self._put(data)
-            self._used += extra
-            return
+        # A unit of more characters than the room has more bytes too: it is cut without being encoded
+        # whole (a long bibliography is one unit).
+        data = unit.encode("utf-8") if len(unit) <= self.room else None
+        if data is not None:
+            extra = len(data) + (len(self._sep) if self._units else 0)
+            if self._used + extra <= self.room:
+                self._put(data)
+                self._used += extra
+                return
         if self._units:
             self._next_part()
-        while len(data) > self.room:
+        while data is None or len(data) > self.room:
             piece, unit = self.plan.cut(unit, self.room, len(self.bodies) + 1)
             self._put(piece.encode("utf-8"))
             self._next_part()
-            data = unit.encode("utf-8")
+            data = unit.encode("utf-8") if len(unit) <= self.room else None
+        self._put(data)
+        self._used = len(data)
+
+    # -- a unit given piece by piece (Markdown and HTML: a long bibliography is one unit) -----------------
+
+    def open_unit(self) -> None:
+        self._pending: list[str] = []
+        self._chars = 0
+        self._cutting = False
+
+    def unit_text(self, text: str) -> None:
+        """More of the open unit. It is held only until it passes a part's room: what `cut` takes from a
+        unit depends on its first `room` characters alone, so the pieces are cut off as they are known
+        (a Markdown or HTML cut; JSON and CSV units come whole through `add`)."""
+        self._pending.append(text)
+        self._chars += len(text)
+        if self._chars <= self.room:
+            return
+        unit = "".join(self._pending)
+        if not self._cutting:
+            if self._units:
+                self._next_part()
+            self._cutting = True
+        while len(unit) > self.room:
+            piece, unit = self.plan.cut(unit, self.room, len(self.bodies) + 1)
+            self._put(piece.encode("utf-8"))
+            self._next_part()
+        self._pending = [unit]
+        self._chars = len(unit)
+
+    def close_unit(self) -> None:
+        unit = "".join(self._pending)
+        self._pending = []
+        if not self._cutting:
+            self.add(unit)
+            return
+        self._cutting = False
+        data = unit.encode("utf-8") if len(unit) <= self.room else None
+        while data is None or len(data) > self.room:
+            piece, unit = self.plan.cut(unit, self.room, len(self.bodies) + 1)
+            self._put(piece.encode("utf-8"))
+            self._next_part()
+            data = unit.encode("utf-8") if len(unit) <= self.room else None
         self._put(data)
         self._used = len(data)
 
@@ -151,7 +197,8 @@ def _cut_text(marker: Callable[[int], str]) -> Callable[[str, int, int], tuple[s
     the second half), the piece ending with `marker(next_part)`."""
 
     def cut(unit: str, room: int, next_part: int) -> tuple[str, str]:
-        data = unit.encode("utf-8")[: max(room - size(marker(next_part)), 1)]
+        # The first `room` characters hold at least the first `room` bytes: only they are encoded.
+        data = unit[:room].encode("utf-8")[: max(room - size(marker(next_part)), 1)]
         at = data.rfind(b"\n")
         keep = data[: at + 1] if at >= len(data) // 2 else data
         piece = keep.decode("utf-8", errors="ignore")
