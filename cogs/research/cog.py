@@ -257,14 +257,18 @@ class Research(
         read = await self.service.search(interaction.guild_id, query, found)  # refuses an empty query
         search_id = await self.service.save_search(interaction.guild_id, query, found)
 
+        exact = True
+
         async def page(offset: int, limit: int) -> tuple[int, list[str]]:
-            total, hits = await read(offset, limit)
-            return total, [search_line(h) for h in hits]
+            nonlocal exact
+            shown = await read(offset, limit)
+            exact = shown.exact
+            return shown.total, [search_line(h) for h in shown.hits]
 
         scope = f" in {found.code}" if found else ""
         return QueryPager(
             interaction.user.id,
-            lambda total: f"Search{scope}: {query}"[:200] + f" ({total})",
+            lambda total: f"Search{scope}: {query}"[:200] + (f" ({total})" if exact else f" ({total:,}+)"),
             page,
             empty="Nothing matches.",
             size=SEARCH_PAGE,
@@ -275,11 +279,12 @@ class Research(
     @app_commands.command(name="credits", description="The contributor list, ready for a video description")
     @app_commands.describe(episode="The episode's code")
     async def credits(self, interaction: discord.Interaction, episode: EpisodeArg) -> None:
-        text, people = await self.service.credits_text(interaction.guild, episode, thinking(interaction))
-        if not people:
+        found = await self.service.credits_text(interaction.guild, episode, thinking(interaction))
+        text = found.text
+        if not found.total:
             await reply(interaction, f"`{episode.code}` has no contributions yet.")
             return
-        embed = credits_embed(episode.code, people)
+        embed = credits_embed(episode.code, found.people, found.total)
         block = credits_block(text)
         if len(block) <= 1900:
             await reply(interaction, block, embed=embed)

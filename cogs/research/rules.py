@@ -145,22 +145,30 @@ def build_fts_query(text: str) -> str:
 # -- text helpers --------------------------------------------------------------------------------------
 
 
-def join_within(items: Sequence[str], limit: int, *, sep: str = "\n", more: str = "… and {n} more") -> str:
+def join_within(
+    items: Sequence[str],
+    limit: int,
+    *,
+    sep: str = "\n",
+    more: str = "… and {n} more",
+    total: int | None = None,
+) -> str:
     """As many whole items as fit in `limit` characters, then "… and N more" for the rest (the
     marker always fits: items are dropped to make room for it). An item longer than the limit on
-    its own is cut with "…"."""
-    if len(sep.join(items)) <= limit:
+    its own is cut with "…". `total`: how many items there are when `items` holds only the first."""
+    count = len(items) if total is None else total
+    if count == len(items) and len(sep.join(items)) <= limit:
         return sep.join(items)
     kept: list[str] = []
     length = 0
     for index, item in enumerate(items):
-        tail = more.format(n=len(items) - index - 1)
+        tail = more.format(n=count - index - 1)
         extra = len(item) + (len(sep) if kept else 0)
         if length + extra + len(sep) + len(tail) > limit:
             break
         kept.append(item)
         length += extra
-    left = len(items) - len(kept)
+    left = count - len(kept)
     tail = more.format(n=left)
     if not kept and len(tail) + len(sep) < limit:
         # Not even the first item fits whole: show its beginning rather than nothing.

@@ -34,15 +34,16 @@ from cogs.episodes import store as episode_store
 from cogs.episodes.rules import THANKS_STATUSES, Status
 from cogs.episodes.service import Change, EpisodeService
 from cogs.episodes.store import Episode
+from cogs.research import credits as research_credits
 from cogs.research import export, export_store, export_stream, likes_store, rules, search_store, store
 from cogs.research.catchup import ThreadCatchUp
-from cogs.research.export import Credit, Dossier, DossierEpisode, Person
+from cogs.research.export import Dossier, DossierEpisode, Person
 from cogs.research.export_job import Export
 from cogs.research.likes import server_like_emoji
 from cogs.research.messages import CARD_DELAY, MessageData, collectable, message_data, store_edit
 from cogs.research.posting import FORM_POST_JOB, POST_RETRY, THANKS_JOB, THANKS_RETRY, ResearchPosts
 from cogs.research.rules import LikeEmoji
-from cogs.research.store import MARKS, Added, Contribution, Marked, NewContribution, SearchHit
+from cogs.research.store import MARKS, Added, Contribution, Marked, NewContribution
 
 log = logging.getLogger(__name__)
 
@@ -263,21 +264,17 @@ class ResearchService(FeatureService):
 
     async def search(
         self, guild_id: int, query: str, episode: Episode | None = None
-    ) -> Callable[[int, int], Awaitable[tuple[int, list[SearchHit]]]]:
-        """A reader of the search's pages: (offset, limit) -> (how many match in all, that page).
-        Raises InvalidInput at once when the query holds nothing to search for."""
+    ) -> Callable[[int, int], Awaitable[search_store.SearchPage]]:
+        """A reader of the search's pages: (offset, limit) -> that page and how many match in all (exact
+        up to 10,000 past the page's start, see `SearchPage.exact`). Raises InvalidInput at once when the
+        query holds nothing to search for."""
         match = rules.build_fts_query(query)
         episode_id = episode.id if episode else None
-        total: int | None = None
 
-        async def page(offset: int, limit: int) -> tuple[int, list[SearchHit]]:
-            nonlocal total
-            if total is None or offset == 0:
-                total = await search_store.count_matches(self.db, guild_id, match, episode_id=episode_id)
-            hits = await search_store.search(
+        async def page(offset: int, limit: int) -> search_store.SearchPage:
+            return await search_store.search_page(
                 self.db, guild_id, match, episode_id=episode_id, limit=limit, offset=offset
             )
-            return total, hits
 
         return page
 
@@ -295,14 +292,15 @@ class ResearchService(FeatureService):
 
     async def credits_text(
         self, guild: discord.Guild, episode: Episode, progress: Progress = _no_progress
-    ) -> tuple[str, tuple[Credit, ...]]:
+    ) -> research_credits.Credits:
         """`/research credits`: the text to paste under the video (contributors' plain names and the
-        most-cited sources, within YouTube's 5,000 characters), and the contributors with their
-        contributions, most first (excluded contributions count for neither)."""
+        most-cited sources, within YouTube's 5,000 characters), the first contributors with their
+        contributions, most first, and how many there are (excluded contributions count for neither).
+        Read from the counts stored with the research: as quick for 100,000 contributions as for ten."""
         await progress()
-        dossier = await self.dossier(guild, episode)
-        text = await asyncio.to_thread(export.credits_text, dossier)  # reads every source: off the event loop
-        return text, dossier.credits
+        return await research_credits.credits_for(
+            self.db, episode.id, lambda user_id, stored: self.name_of(guild, user_id, stored)
+        )
 
     def name_of(self, guild: discord.Guild | None, user_id: int | None, stored: str | None = None) -> str:
         """A member's name as members see it now; for a forum author not linked to a member (no user

@@ -147,13 +147,16 @@ def credits_block(text: str) -> str:
     return "```\n" + text.replace("`", "'") + "\n```"
 
 
-def credits_embed(code: str, people: Sequence[Credit]) -> discord.Embed:
+def credits_embed(code: str, people: Sequence[Credit], total: int | None = None) -> discord.Embed:
     """Who contributed, as mentions (pinging nobody) with their number of contributions."""
     shown = [f"<@{c.person.id}>" if c.person.id is not None else _short(c.person.plain, 80) for c in people]
     return discord.Embed(
         title=f"Research credits · {code}",
         description=join_within(
-            [f"{who} ({c.contributions})" for who, c in zip(shown, people, strict=True)], 4096, sep=" "
+            [f"{who} ({c.contributions})" for who, c in zip(shown, people, strict=True)],
+            4096,
+            sep=" ",
+            total=total,
         ),
     )
 
