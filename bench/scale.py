@@ -742,7 +742,8 @@ class Run:
                 for _ in range(20):
                     started = time.perf_counter()
                     read = await service.search(self.guild.id, query)
-                    total, _hits = await read(0, 10)
+                    page = await read(0, 10)
+                    total = page.total if page.exact else f"{page.total}+"
                     times.append(1000 * (time.perf_counter() - started))
                 out[f"{label}_storage"] = {
                     "query": query,
