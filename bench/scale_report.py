@@ -153,6 +153,12 @@ def targets(r: dict, small: dict | None) -> list[str]:
     rows.append(f"| restart after {get(r, 'restart_10_threads_changed', 'messages_posted_offline')} messages in "
                 f"{changed} threads | {text}; {get(r, 'restart_10_threads_changed', 'collected')} collected "
                 f"| ≤ 1 request per thread with new messages | {_yes(None if reads is None else reads <= changed)} |")  # fmt: skip
+    ing = r.get("ingest") or {}
+    if ing:
+        rate = _num(ing.get("messages_per_s"))
+        rows.append(f"| batched ingest of {ing['messages']:,} messages posted while away (pages of 100, stored counts "
+                    f"and sources included) | {na(rate, '{:,.0f}')} messages/s, event loop held ≤ "
+                    f"{ing.get('loop_stall_max_ms')} ms | ≥ 5,000 messages/s | {_yes(None if rate is None else rate >= 5000)} |")  # fmt: skip
     b = r.get("burst") or {}
     if b:
         most, over = _num(b.get("max_requests_in_any_second")), _num(b.get("would_meet_429"))

@@ -32,6 +32,7 @@ def test_scale_bench_runs_at_tiny_size(tmp_path):
     assert results["restart_10_threads_changed"]["collected"] == 10  # 2 threads × 5 messages posted offline
     assert results["export"]["markdown"]["files"] >= 1
     assert results["search"]["rare_storage"]["matches"] >= 1
+    assert results["ingest"]["messages"] >= 2000 and results["ingest"]["messages_per_s"] > 0
     burst = results["burst"]
     assert burst["delivered"] == burst["reminders"] == 20
     assert burst["dm_messages"] >= 1
