@@ -236,7 +236,7 @@ def _plain_book(line: str) -> Book | None:
 
 # -- citations -----------------------------------------------------------------------------------------
 
-_STRENGTH = {"doi": 3, "isbn": 3, "url": 2, "book": 1, "text": 0}
+STRENGTH = {"doi": 3, "isbn": 3, "url": 2, "book": 1, "text": 0}  # the identifier a source is listed by
 
 
 def _norm(text: str) -> str:
@@ -494,7 +494,7 @@ class Collector:
                 index = len(entries)
                 entries.append(_Entry(citation, citation.words))
             entry = entries[index]
-            if _STRENGTH[citation.kind] > _STRENGTH[entry.main.kind]:
+            if STRENGTH[citation.kind] > STRENGTH[entry.main.kind]:
                 entry.main = citation
             entry.words = entry.words or citation.words
             # A source cited by thousands is not searched through for each: within one call, the number

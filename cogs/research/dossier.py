@@ -10,10 +10,10 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from cogs.research import bibliography
-from cogs.research.bibliography import Source
+from cogs.research.bibliography import Citation, Source
 
 if TYPE_CHECKING:
     from cogs.research.store import Contribution
@@ -230,7 +230,7 @@ class Layout:
     key: Collection[Shown]
     others: Collection[Shown]
     left_out: tuple[int, ...]  # the numbers of excluded contributions (their content is not shown)
-    bibliography: tuple[Source, ...]
+    bibliography: Collection[Source]
     credits: tuple[Credit, ...]
     cites: Mapping[int, tuple[int, ...]]  # contribution number -> the bibliography's sources it cites
 
@@ -262,49 +262,88 @@ def sources_of(entries: Iterable[DossierEntry]) -> tuple[Source, ...]:
 @dataclass(frozen=True, slots=True)
 class Gathered:
     """What must be known before the first contribution is written: the bibliography, the sources each
-    contribution cites, the replies under each, and the credits."""
+    contribution cites, the replies under each, and the credits. Held in memory (`InMemory`), or for
+    an export on disk (cogs.research.export_store.Scratch): then the collections read it back as they
+    are gone through."""
 
-    bibliography: tuple[Source, ...]
-    cites: dict[int, tuple[int, ...]]
-    replies: dict[int, tuple[Link, ...]]
+    bibliography: Collection[Source]
+    cites: Mapping[int, tuple[int, ...]]
+    replies: Mapping[int, tuple[Link, ...]]
     credits: tuple[Credit, ...]
+
+
+class Keeper(Protocol):
+    """Where a first pass keeps the bibliography it gathers and the replies it finds."""
+
+    def add_citations(self, number: int, citations: Sequence[Citation]) -> None: ...
+
+    def add_reply(self, target: int, when: datetime, link: Link) -> None: ...
+
+    def kept(
+        self,
+    ) -> tuple[Collection[Source], Mapping[int, tuple[int, ...]], Mapping[int, tuple[Link, ...]]]:
+        """(the bibliography, source numbers by contribution, replies by contribution, oldest first)."""
+        ...
+
+
+class InMemory:
+    """A first pass's bibliography and replies held in memory."""
+
+    def __init__(self) -> None:
+        self._sources = bibliography.Collector()
+        self._replies: dict[int, list[tuple[tuple[datetime, int], Link]]] = {}
+
+    def add_citations(self, number: int, citations: Sequence[Citation]) -> None:
+        self._sources.add(number, citations)
+
+    def add_reply(self, target: int, when: datetime, link: Link) -> None:
+        self._replies.setdefault(target, []).append(((when, link.number), link))
+
+    def kept(
+        self,
+    ) -> tuple[Collection[Source], Mapping[int, tuple[int, ...]], Mapping[int, tuple[Link, ...]]]:
+        sources = self._sources.sources()
+        cites: dict[int, list[int]] = {}
+        for source in sources:
+            for number in source.cited_by:
+                cites.setdefault(number, []).append(source.number)
+        replies = {
+            target: tuple(link for _, link in sorted(links, key=lambda x: x[0]))
+            for target, links in self._replies.items()
+        }
+        return sources, {number: tuple(found) for number, found in cites.items()}, replies
 
 
 class FirstPass:
     """Gathers a dossier's `Gathered` from its shown contributions, given one at a time in reading order
     (key research first, then the rest, each by date; excluded ones never given)."""
 
-    def __init__(self) -> None:
-        self._sources = bibliography.Collector()
-        self._replies: dict[int, list[tuple[tuple[datetime, int], Link]]] = {}
+    def __init__(self, keeper: Keeper | None = None) -> None:
+        self._keeper = keeper if keeper is not None else InMemory()
         self._people: dict[object, tuple[int, tuple[datetime, int], Person]] = {}
 
     def add(self, entry: DossierEntry) -> None:
-        self._sources.add(entry.id, bibliography.citations_in(entry.body, entry.sources, entry.links))
-        when = (entry.created_at, entry.id)
+        self._keeper.add_citations(
+            entry.id, bibliography.citations_in(entry.body, entry.sources, entry.links)
+        )
         if entry.reply_to_id is not None:
             kind = reply_kind(f"{entry.title or ''}\n{entry.body}")
-            link = Link(entry.id, entry.author.plain, True, kind)
-            self._replies.setdefault(entry.reply_to_id, []).append((when, link))
+            self._keeper.add_reply(
+                entry.reply_to_id, entry.created_at, Link(entry.id, entry.author.plain, True, kind)
+            )
+        when = (entry.created_at, entry.id)
         who = _who(entry.author)
         n, first, person = self._people.get(who, (0, when, entry.author))
         self._people[who] = (n + 1, first, person) if first <= when else (n + 1, when, entry.author)
 
     def finish(self) -> Gathered:
-        sources = self._sources.sources()
-        cites: dict[int, list[int]] = {}
-        for source in sources:
-            for number in source.cited_by:
-                cites.setdefault(number, []).append(source.number)
+        sources, cites, replies = self._keeper.kept()
         # Credits as `credits_of` ranks them: most contributions first, then by first contribution.
         ranked = sorted(self._people.values(), key=lambda p: (-p[0], p[1]))
         return Gathered(
             bibliography=sources,
-            cites={number: tuple(found) for number, found in cites.items()},
-            replies={
-                target: tuple(link for _, link in sorted(links, key=lambda x: x[0]))
-                for target, links in self._replies.items()
-            },
+            cites=cites,
+            replies=replies,
             credits=tuple(Credit(person, n) for n, _, person in ranked),
         )
 

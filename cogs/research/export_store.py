@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
 from bot.clock import from_ts
+from cogs.research.bibliography import STRENGTH, Citation, Source
+from cogs.research.dossier import Link
 from cogs.research.likes_store import is_like, keys_param
 
 BATCH = 500  # rows fetched from SQLite at a time
@@ -257,3 +259,139 @@ def _attachments(text: str | None) -> tuple[tuple[str, str], ...]:
     if not text or text == "[]":
         return ()
     return tuple((a.get("filename", ""), a.get("url", "")) for a in json.loads(text))
+
+
+# -- the scratch of one export ---------------------------------------------------------------------------
+
+_SCRATCH = (
+    "CREATE TABLE entries (n INTEGER PRIMARY KEY, kind TEXT, key TEXT, ident TEXT, words TEXT, link TEXT)",
+    "CREATE TABLE keys (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE cited (id INTEGER PRIMARY KEY, n INTEGER NOT NULL, number INTEGER NOT NULL, UNIQUE (n, number))",
+    "CREATE INDEX cited_number ON cited (number, n)",
+    "CREATE TABLE replies (target INTEGER NOT NULL, at REAL NOT NULL, number INTEGER NOT NULL, "
+    "author TEXT NOT NULL, kind TEXT NOT NULL, PRIMARY KEY (target, at, number)) WITHOUT ROWID",
+)
+
+
+class Scratch:
+    """What the first pass of an export gathers (the bibliography, the replies under each contribution),
+    kept in a database file of the export's own folder rather than in memory: an episode where every
+    contribution cites sources of its own has as many sources as contributions. A `dossier.Keeper`; the
+    bibliography is gathered exactly as `bibliography.Collector` gathers it, and read back in order."""
+
+    def __init__(self, path: Path) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE"):
+            self.conn.execute(f"PRAGMA {pragma}")
+        for statement in _SCRATCH:
+            self.conn.execute(statement)
+        self.conn.execute("BEGIN")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def add_citations(self, number: int, citations: Sequence[Citation]) -> None:
+        conn = self.conn
+        for citation in citations:
+            keys = (citation.key, *citation.aliases)
+            found = dict(
+                conn.execute(f"SELECT key, n FROM keys WHERE key IN ({','.join('?' * len(keys))})", keys)
+            )
+            n = next((found[k] for k in keys if k in found), None)
+            if n is None:
+                n = conn.execute(
+                    "INSERT INTO entries (kind, key, ident, words, link) VALUES (?, ?, ?, ?, ?)",
+                    (citation.kind, citation.key, citation.ident, citation.words, citation.link),
+                ).lastrowid
+            else:
+                kind, words = conn.execute("SELECT kind, words FROM entries WHERE n = ?", (n,)).fetchone()
+                if STRENGTH[citation.kind] > STRENGTH[kind]:
+                    conn.execute(
+                        "UPDATE entries SET kind = ?, key = ?, ident = ?, link = ? WHERE n = ?",
+                        (citation.kind, citation.key, citation.ident, citation.link, n),
+                    )
+                if not words and citation.words:
+                    conn.execute("UPDATE entries SET words = ? WHERE n = ?", (citation.words, n))
+            conn.execute("INSERT OR IGNORE INTO cited (n, number) VALUES (?, ?)", (n, number))
+            conn.executemany("INSERT OR IGNORE INTO keys (key, n) VALUES (?, ?)", [(k, n) for k in keys])
+
+    def add_reply(self, target: int, when: datetime, link: Link) -> None:
+        self.conn.execute(
+            "INSERT INTO replies (target, at, number, author, kind) VALUES (?, ?, ?, ?, ?)",
+            (target, when.timestamp(), link.number, link.author, link.kind),
+        )
+
+    def kept(
+        self,
+    ) -> tuple[Collection[Source], Mapping[int, tuple[int, ...]], Mapping[int, tuple[Link, ...]]]:
+        self.conn.execute("COMMIT")
+        return _Bibliography(self.conn), _Cites(self.conn), _Replies(self.conn)
+
+
+class _Bibliography(Collection[Source]):
+    """The sources, numbered in order of first citation, read back each time they are gone through."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._count = conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __contains__(self, item: object) -> bool:
+        return any(source == item for source in self)
+
+    def __iter__(self) -> Iterator[Source]:
+        cited = self._conn.execute("SELECT n, number FROM cited ORDER BY n, id")
+        pending = cited.fetchone()
+        entries = self._conn.execute("SELECT n, kind, key, ident, words, link FROM entries ORDER BY n")
+        while batch := entries.fetchmany(BATCH):
+            for n, kind, key, ident, words, link in batch:
+                numbers = []
+                while pending is not None and pending[0] == n:
+                    numbers.append(pending[1])
+                    pending = cited.fetchone()
+                yield Source(n, kind, key, words, ident, link, tuple(numbers))
+
+
+class _Cites(Mapping[int, tuple[int, ...]]):
+    """Contribution number -> the numbers of the sources it cites."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __getitem__(self, number: int) -> tuple[int, ...]:
+        found = tuple(
+            r[0] for r in self._conn.execute("SELECT n FROM cited WHERE number = ? ORDER BY n", (number,))
+        )
+        if not found:
+            raise KeyError(number)
+        return found
+
+    def __iter__(self) -> Iterator[int]:
+        return (r[0] for r in self._conn.execute("SELECT DISTINCT number FROM cited ORDER BY number"))
+
+    def __len__(self) -> int:
+        return self._conn.execute("SELECT COUNT(DISTINCT number) FROM cited").fetchone()[0]
+
+
+class _Replies(Mapping[int, tuple[Link, ...]]):
+    """Contribution number -> the contributions answering it, oldest first."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __getitem__(self, target: int) -> tuple[Link, ...]:
+        rows = self._conn.execute(
+            "SELECT number, author, kind FROM replies WHERE target = ? ORDER BY at, number", (target,)
+        )
+        found = tuple(Link(number, author, True, kind) for number, author, kind in rows)
+        if not found:
+            raise KeyError(target)
+        return found
+
+    def __iter__(self) -> Iterator[int]:
+        return (r[0] for r in self._conn.execute("SELECT DISTINCT target FROM replies ORDER BY target"))
+
+    def __len__(self) -> int:
+        return self._conn.execute("SELECT COUNT(DISTINCT target) FROM replies").fetchone()[0]

@@ -28,6 +28,7 @@ from cogs.research.dossier import (
     DossierEpisode,
     FirstPass,
     Gathered,
+    Keeper,
     Layout,
     Link,
     Person,
@@ -176,9 +177,9 @@ def _citing(row: CitingRow, person: People) -> DossierEntry:
     )
 
 
-def gather(source: Source, person: People) -> Gathered:
+def gather(source: Source, person: People, keeper: Keeper) -> Gathered:
     """The first pass: the shown contributions in reading order (key research, then the rest)."""
-    first = FirstPass()
+    first = FirstPass(keeper)
     for which in (KEY, OTHERS):
         for row in _checked(
             export_store.citing_rows(source.conn, source.episode_id, which), source.stop, source.breathe
@@ -187,11 +188,12 @@ def gather(source: Source, person: People) -> Gathered:
     return first.finish()
 
 
-def layout(source: Source, *, first_pass: bool = True) -> Layout:
+def layout(source: Source, keeper: Keeper | None) -> Layout:
     """The dossier's layout over the snapshot: its contributions read again each time they are gone
-    through. Without `first_pass` (CSV needs none) it has no bibliography, replies or credits."""
+    through, what the first pass gathers kept by `keeper`. Without one (CSV needs none) it has no
+    bibliography, replies or credits."""
     person = People(source.names)
-    gathered = gather(source, person) if first_pass else Gathered((), {}, {}, ())
+    gathered = gather(source, person, keeper) if keeper is not None else Gathered((), {}, {}, ())
     sizes = source.sizes
     conn, episode_id, keys = source.conn, source.episode_id, source.like_keys
 
@@ -397,7 +399,8 @@ def _split_preamble(path: Path, delimiter: bytes, *, keep: bool) -> tuple[str, p
     return head[: start if keep else at].decode("utf-8"), Spilled(path, start, total - start)
 
 
-PREAMBLE, ENDING = ".preamble", ".ending"  # spilled: a part's head (contents), a JSON part's end
+# Spilled: a part's head (contents), a JSON part's end, the first pass's bibliography and replies.
+PREAMBLE, ENDING, SCRATCH = ".preamble", ".ending", ".scratch.sqlite3"
 
 
 class PartFiles:
@@ -485,13 +488,14 @@ def write(source: Source, fmt: str, limit: int, folder: Path, *, split: bool) ->
     whole = Whole(folder / name, limit, part_files)
     if part_files is not None:
         part_files.whole = whole
+    scratch = export_store.Scratch(folder / SCRATCH) if fmt != "csv" else None
     try:
         if fmt == "json":
-            _write_json(source, whole, part_files, folder)
+            _write_json(layout(source, scratch), whole, part_files, folder)
         elif fmt == "csv":
-            _write_csv(source, whole, part_files)
+            _write_csv(layout(source, None), whole, part_files)
         else:
-            _write_text(source, fmt, whole, part_files, folder)
+            _write_text(layout(source, scratch), fmt, whole, part_files, folder)
         whole.close()
         if whole.fits:
             return [ExportFile(name, whole.path, whole.size)]
@@ -501,17 +505,19 @@ def write(source: Source, fmt: str, limit: int, folder: Path, *, split: bool) ->
         whole.close()
         if part_files is not None:
             part_files.close()
-        for spilled in (PREAMBLE, ENDING):
+        if scratch is not None:
+            scratch.close()
+        for spilled in (PREAMBLE, ENDING, SCRATCH):
             (folder / spilled).unlink(missing_ok=True)
 
 
-def _write_text(source: Source, fmt: str, whole: Whole, part_files: PartFiles | None, folder: Path) -> None:
+def _write_text(lay: Layout, fmt: str, whole: Whole, part_files: PartFiles | None, folder: Path) -> None:
     """Markdown or HTML: one stream of text, cut into units as `parts.split` cuts it."""
     if fmt == "html":
-        pieces: Iterable[str] = dossier_html.pieces(layout(source))
+        pieces: Iterable[str] = dossier_html.pieces(lay)
         pattern, delimiter, make_plan = parts.HTML_UNIT, parts.HTML_HEAD_END.encode(), parts.html_plan
     else:
-        pieces = export.markdown_pieces(layout(source))
+        pieces = export.markdown_pieces(lay)
         pattern, delimiter, make_plan = parts.MARKDOWN_UNIT, b"\n", parts.markdown_plan
     keep = fmt == "html"  # the HTML head keeps its </h1>; the Markdown title line drops its line break
     cutter = None
@@ -533,8 +539,7 @@ def _write_text(source: Source, fmt: str, whole: Whole, part_files: PartFiles | 
             part_files.start(make_plan(*_split_preamble(folder / PREAMBLE, delimiter, keep=keep)))
 
 
-def _write_json(source: Source, whole: Whole, part_files: PartFiles | None, folder: Path) -> None:
-    lay = layout(source)
+def _write_json(lay: Layout, whole: Whole, part_files: PartFiles | None, folder: Path) -> None:
     if part_files is not None:
         ending = folder / ENDING
         with ending.open("wb") as out:  # written as it goes: a bibliography can be long
@@ -561,8 +566,7 @@ def _write_json(source: Source, whole: Whole, part_files: PartFiles | None, fold
         whole.write(piece)
 
 
-def _write_csv(source: Source, whole: Whole, part_files: PartFiles | None) -> None:
-    lay = layout(source, first_pass=False)
+def _write_csv(lay: Layout, whole: Whole, part_files: PartFiles | None) -> None:
     if part_files is not None:
         part_files.start(parts.csv_plan(export.CSV_HEAD, export.CSV_COLUMNS.index("text")))
     whole.write(export.CSV_HEAD)
