@@ -286,6 +286,10 @@ class Scratch:
         for statement in _SCRATCH:
             self.conn.execute(statement)
         self.conn.execute("BEGIN")
+        # Which contributions cite a source, which are answered: one bit each, so that the many that
+        # neither cite nor are answered are never looked up.
+        self._citing = Bits()
+        self._answered = Bits()
 
     def close(self) -> None:
         self.conn.close()
@@ -313,6 +317,7 @@ class Scratch:
                 if not words and citation.words:
                     conn.execute("UPDATE entries SET words = ? WHERE n = ?", (citation.words, n))
             conn.execute("INSERT OR IGNORE INTO cited (n, number) VALUES (?, ?)", (n, number))
+            self._citing.add(number)
             conn.executemany("INSERT OR IGNORE INTO keys (key, n) VALUES (?, ?)", [(k, n) for k in keys])
 
     def add_reply(self, target: int, when: datetime, link: Link) -> None:
@@ -320,12 +325,30 @@ class Scratch:
             "INSERT INTO replies (target, at, number, author, kind) VALUES (?, ?, ?, ?, ?)",
             (target, when.timestamp(), link.number, link.author, link.kind),
         )
+        self._answered.add(target)
 
     def kept(
         self,
     ) -> tuple[Collection[Source], Mapping[int, tuple[int, ...]], Mapping[int, tuple[Link, ...]]]:
         self.conn.execute("COMMIT")
-        return _Bibliography(self.conn), _Cites(self.conn), _Replies(self.conn)
+        return _Bibliography(self.conn), _Cites(self.conn, self._citing), _Replies(self.conn, self._answered)
+
+
+class Bits:
+    """A set of contribution numbers as one bit each (an eighth of a byte per number up to the largest)."""
+
+    def __init__(self) -> None:
+        self._bits = bytearray()
+
+    def add(self, number: int) -> None:
+        at = number >> 3
+        if at >= len(self._bits):
+            self._bits.extend(bytes(at + 1 - len(self._bits) + len(self._bits) // 2))
+        self._bits[at] |= 1 << (number & 7)
+
+    def __contains__(self, number: int) -> bool:
+        at = number >> 3
+        return at < len(self._bits) and bool(self._bits[at] & (1 << (number & 7)))
 
 
 class _Bibliography(Collection[Source]):
@@ -357,10 +380,13 @@ class _Bibliography(Collection[Source]):
 class _Cites(Mapping[int, tuple[int, ...]]):
     """Contribution number -> the numbers of the sources it cites."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, citing: Bits) -> None:
         self._conn = conn
+        self._citing = citing
 
     def __getitem__(self, number: int) -> tuple[int, ...]:
+        if number not in self._citing:
+            raise KeyError(number)
         found = tuple(
             r[0] for r in self._conn.execute("SELECT n FROM cited WHERE number = ? ORDER BY n", (number,))
         )
@@ -378,10 +404,13 @@ class _Cites(Mapping[int, tuple[int, ...]]):
 class _Replies(Mapping[int, tuple[Link, ...]]):
     """Contribution number -> the contributions answering it, oldest first."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, answered: Bits) -> None:
         self._conn = conn
+        self._answered = answered
 
     def __getitem__(self, target: int) -> tuple[Link, ...]:
+        if target not in self._answered:
+            raise KeyError(target)
         rows = self._conn.execute(
             "SELECT number, author, kind FROM replies WHERE target = ? ORDER BY at, number", (target,)
         )

@@ -35,7 +35,16 @@ from cogs.episodes.rules import THANKS_STATUSES, Status
 from cogs.episodes.service import Change, EpisodeService
 from cogs.episodes.store import Episode
 from cogs.research import credits as research_credits
-from cogs.research import export, export_store, export_stream, likes_store, rules, search_store, store
+from cogs.research import (
+    dossier_html,
+    export,
+    export_store,
+    export_stream,
+    likes_store,
+    rules,
+    search_store,
+    store,
+)
 from cogs.research.catchup import ThreadCatchUp
 from cogs.research.export import Dossier, DossierEpisode, Person
 from cogs.research.export_job import Export
@@ -66,6 +75,7 @@ class ResearchService(FeatureService):
         self.catch_up = ThreadCatchUp(bot, db, scheduler, episodes)
         self.posts = ResearchPosts(bot, db, episodes)
         self._exports = asyncio.Semaphore(1)  # one export written at a time: memory stays bounded
+        dossier_html.template()  # compiled now, while the bot starts (see there)
         # Their job kinds (THANKS_JOB, FORM_POST_JOB, CATCH_UP_JOB) and `on_status` are registered by
         # `bot.wiring`.
 
