@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
+import itertools
 import socket
 import time
+import types
 
 import pytest
 
 from bot.errors import InvalidInput
+from cogs.forum_import import client as client_module
 from cogs.forum_import.client import DiscourseClient, ForumError
 from cogs.forum_import.discourse import parse_topic
 from tests.forum_import.server import ForumServer
@@ -275,14 +278,31 @@ def test_default_pace_is_polite_elsewhere_and_quick_at_home():
     assert DiscourseClient("https://forum.example.org", min_interval=1.5).min_interval == 1.5
 
 
-async def test_requests_are_spaced_by_the_minimum_interval(forum_server):
-    async with DiscourseClient(forum_server.url, min_interval=0.1) as forum:
+async def test_requests_are_spaced_by_the_minimum_interval(forum_server, monkeypatch):
+    """Spacing is checked on a clock of the test's own, moved only by the client's waits, so a loaded
+    machine's delays can neither hide nor fake a gap."""
+    clock = [1000.0]
+    let_go: list[float] = []
+
+    async def wait(seconds: float) -> None:
+        clock[0] += seconds
+        await asyncio.sleep(0)
+
+    pace = DiscourseClient._pace
+
+    async def recorded_pace(self) -> None:
+        await pace(self)
+        let_go.append(clock[0])
+
+    monkeypatch.setattr(client_module, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(DiscourseClient, "_pace", recorded_pace)
+    async with DiscourseClient(forum_server.url, min_interval=0.1, sleep=wait) as forum:
         await forum.category_topic_ids("episode-research")
         await forum.topic(4711)
         await forum.topic(4712)
-    gaps = forum_server.gaps()
-    assert len(gaps) == 4
-    assert min(gaps) >= 0.09, gaps
+    assert len(forum_server.seen()) == len(let_go) == 5  # every request the forum saw waited its turn
+    gaps = [b - a for a, b in itertools.pairwise(let_go)]
+    assert min(gaps) >= 0.1 - 1e-9, gaps
 
 
 async def test_speed_30_topics_of_60_posts(forum_server, capsys):
