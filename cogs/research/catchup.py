@@ -32,7 +32,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import discord
-from discord.ext import commands
 
 from bot.clock import now
 from bot.core.db import Database
@@ -166,7 +165,6 @@ class ThreadCatchUp(FeatureService):
         self._classified = False  # the start looked at every thread (pending ones are being read)
         self._owed: dict[int, _Owed] = {}  # episode id -> its reconciliation still to do
         self._cursor: int | None = None  # thread id where the previous process's reconciliation stopped
-        self._listening = False
 
     def is_pending(self, episode_id: int) -> bool:
         """Not caught up yet since the start: older messages may be missing, its last seen mark waits."""
@@ -194,7 +192,6 @@ class ThreadCatchUp(FeatureService):
         self._episodes = {e.thread_id: e.id for e in episodes if e.thread_id is not None}
         self._guilds = {e.id: e.guild_id for e in episodes}
         self._pending = set(self._watermarks)
-        self._listen()
 
     def start(self) -> None:
         """Catch up on every episode thread in the background, then reconcile recent messages."""
@@ -205,19 +202,6 @@ class ThreadCatchUp(FeatureService):
         for task in (self._task, self._reconciler):
             if task is not None and not task.done():
                 task.cancel()
-        if self._listening and isinstance(self.bot, commands.Bot):
-            self.bot.remove_listener(self._thread_updated, "on_thread_update")
-            self.bot.remove_listener(self._thread_joined, "on_thread_join")
-            self.bot.remove_listener(self._message_seen, "on_message")
-            self._listening = False
-
-    def _listen(self) -> None:
-        if self._listening or not isinstance(self.bot, commands.Bot):
-            return
-        self.bot.add_listener(self._thread_updated, "on_thread_update")
-        self.bot.add_listener(self._thread_joined, "on_thread_join")
-        self.bot.add_listener(self._message_seen, "on_message")
-        self._listening = True
 
     # -- the start ---------------------------------------------------------------------------------
 
@@ -721,15 +705,15 @@ class ThreadCatchUp(FeatureService):
         await self._after(episode, result)
         return result.complete
 
-    # -- live events: a thread archived or unarchived, the bot's own posts ---------------------------
+    # -- live events (the research cog's listeners): a thread archived or unarchived, the bot's own posts
 
-    async def _thread_updated(self, before: discord.Thread, after: discord.Thread) -> None:
+    async def thread_updated(self, before: discord.Thread, after: discord.Thread) -> None:
         if after.archived and not before.archived:
             await self._archived(after)
         elif before.archived and not after.archived:
             await self._unarchived(after)
 
-    async def _thread_joined(self, thread: discord.Thread) -> None:
+    async def thread_joined(self, thread: discord.Thread) -> None:
         """discord.py's event for a thread it did not have, e.g. one unarchived (archived threads are
         not in the cache)."""
         if thread.archived:
@@ -771,7 +755,7 @@ class ThreadCatchUp(FeatureService):
         self._guilds[episode.id] = episode.guild_id
         return episode.id
 
-    async def _message_seen(self, message: discord.Message) -> None:
+    async def message_seen(self, message: discord.Message) -> None:
         """A message in an episode thread that is not collected (the bot's own, a system message)
         still moves the thread's last seen mark, so the next start finds the thread unchanged.
         Members' messages are the research service's (`ResearchService.ingest`)."""

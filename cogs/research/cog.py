@@ -80,6 +80,15 @@ class Research(
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         await self.service.on_message(message)
+        await self.service.catch_up.message_seen(message)  # the bot's own posts move the thread's mark
+
+    @commands.Cog.listener()
+    async def on_thread_update(self, before: discord.Thread, after: discord.Thread) -> None:
+        await self.service.catch_up.thread_updated(before, after)
+
+    @commands.Cog.listener()
+    async def on_thread_join(self, thread: discord.Thread) -> None:
+        await self.service.catch_up.thread_joined(thread)
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
