@@ -44,14 +44,14 @@ async def credits_for(db: Database, episode_id: int, name_of: NameOf, limit: int
     citations."""
     ranked, sources_total = await _top_sources(db, episode_id)
     lines = [_line(s) for s in ranked]
-    listed = _fit(lines, sources_total, 10**9, "\n")
+    listed = fit_items(lines, sources_total, 10**9, "\n")
     room = max(limit - len(HEADING) - len(listed), limit // 2) if sources_total else limit
     room = min(room, limit) - len(HEAD)
     people: list[Credit] = []
     total = await _read_people(db, episode_id, name_of, people)
     while True:
         names = [c.person.plain for c in people] if total else ["no contributions yet"]
-        fitted = _fit(names, max(total, 1), room, ", ", unread=total > len(people))
+        fitted = fit_items(names, max(total, 1), room, ", ", unread=total > len(people))
         if fitted is not None and len(people) >= min(total, PEOPLE):
             break
         read = len(people)
@@ -61,7 +61,7 @@ async def credits_for(db: Database, episode_id: int, name_of: NameOf, limit: int
     text = HEAD + fitted
     if sources_total:
         room = limit - len(text) - len(HEADING)
-        listed = _fit(lines, sources_total, room, "\n")
+        listed = fit_items(lines, sources_total, room, "\n")
         if listed and len(listed) <= room:
             text += HEADING + listed
     return Credits(text, tuple(people[:PEOPLE]), total)
@@ -77,10 +77,10 @@ async def _read_people(db: Database, episode_id: int, name_of: NameOf, people: l
 
 
 @overload
-def _fit(items: Sequence[str], total: int, room: int, sep: str) -> str: ...
+def fit_items(items: Sequence[str], total: int, room: int, sep: str) -> str: ...
 @overload
-def _fit(items: Sequence[str], total: int, room: int, sep: str, *, unread: bool) -> str | None: ...
-def _fit(items: Sequence[str], total: int, room: int, sep: str, *, unread: bool = False) -> str | None:
+def fit_items(items: Sequence[str], total: int, room: int, sep: str, *, unread: bool) -> str | None: ...
+def fit_items(items: Sequence[str], total: int, room: int, sep: str, *, unread: bool = False) -> str | None:
     """As many of `items` as fit in `room` characters, then "… and N more" for the rest of `total`
     (export's rule). With `unread` (more items than `items` exist), None when `items` ran out while room
     was left: the next ones must be read to know."""

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from bot.errors import InvalidInput
 from cogs.research import dossier_html, parts
 from cogs.research.bibliography import Source, source_lines
+from cogs.research.credits import fit_items
 from cogs.research.dossier import (
     Credit,
     Dossier,
@@ -391,21 +392,6 @@ def _credit_source(source: Source) -> str:
     return "- " + (text if len(text) <= CREDIT_SOURCE_MAX else text[: CREDIT_SOURCE_MAX - 1] + "…")
 
 
-def _fit(items: list[str], total: int, room: int, sep: str) -> str:
-    """As many of `items` as fit in `room` characters, then "… and N more" for the rest of `total`."""
-    kept: list[str] = []
-    length = 0
-    for item in items:
-        rest = total - len(kept) - 1
-        tail = len(sep) + len(f"… and {rest} more") if rest else 0
-        if length + (len(sep) if kept else 0) + len(item) + tail > room:
-            break
-        length += (len(sep) if kept else 0) + len(item)
-        kept.append(item)
-    rest = total - len(kept)
-    return sep.join(kept + ([f"… and {rest} more"] if rest else []))
-
-
 def credits_text(dossier: Dossier, limit: int = 5000) -> str:
     """The credits to paste under a video: "Research: Veles, Spartacus, …" (plain names, most
     contributions first; excluded contributions do not count), then up to ten sources, most cited
@@ -416,13 +402,13 @@ def credits_text(dossier: Dossier, limit: int = 5000) -> str:
     ranked = sorted(layout.bibliography, key=lambda s: (-len(s.cited_by), s.number))
     sources = [_credit_source(s) for s in ranked[:CREDITS_SOURCES]]
     head, heading = "Research: ", "\n\nSources:\n"
-    listed = _fit(sources, len(ranked), 10**9, "\n")
+    listed = fit_items(sources, len(ranked), 10**9, "\n")
     room = max(limit - len(heading) - len(listed), limit // 2) if ranked else limit
-    people = head + _fit(names, len(names), min(room, limit) - len(head), ", ")
+    people = head + fit_items(names, len(names), min(room, limit) - len(head), ", ")
     if not ranked:
         return people
     room = limit - len(people) - len(heading)
-    listed = _fit(sources, len(ranked), room, "\n")
+    listed = fit_items(sources, len(ranked), room, "\n")
     return people + heading + listed if listed and len(listed) <= room else people
 
 
