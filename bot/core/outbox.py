@@ -22,7 +22,6 @@ only when it is verifiably not there is the item sent again.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from collections import deque
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DM_WORKERS = 4  # direct messages sent side by side (each to another member); a server's posts go one by one
 SENDS_KEPT = timedelta(days=30)  # how long a resolved send is remembered (its job finished long before)
 
 
@@ -162,34 +160,26 @@ class Outbox:
     async def _send_lanes(
         self, by_route: dict[str, list[Delivery]], outcomes: dict[int, Outcome]
     ) -> list[Delivery]:
-        """Send every place's share, each server's one after another and the servers side by side (DMs
-        a few at a time): the global pacer then takes turns between them, so a burst of one server's
-        posts or of the members' reminders never holds another server's behind it. Returns the
-        deliveries that must move to their next route."""
+        """Send every place's share, taking turns between servers (members' DMs are one more): a burst of
+        one server's posts or of the members' reminders never holds another server's behind it. One
+        send at a time, in this task: the global pacer spaces them. Returns the deliveries that must
+        move to their next route."""
         lanes: dict[int | str, deque[tuple[str, list[Delivery]]]] = {}
         for key, group in by_route.items():
             lanes.setdefault(self._lane(group[0].route), deque()).append((key, group))
         moved: list[Delivery] = []
-
-        async def work(queue: deque[tuple[str, list[Delivery]]]) -> None:
-            while queue:
-                key, group = queue.popleft()
-                try:
-                    moved.extend(await self._send_group(key, group, outcomes))
-                except Exception as exc:  # a bug must not make the whole batch (sent ones too) retry
-                    log.exception("delivery to %s failed unexpectedly", key)
-                    for d in group:
-                        outcomes.setdefault(d.job_id, Retry(f"{type(exc).__name__}: {exc}"))
-
-        workers = [
-            work(queue)
-            for lane, queue in lanes.items()
-            for _ in range(min(len(queue), DM_WORKERS if lane == "direct" else 1))
-        ]
-        if len(workers) == 1:
-            await workers[0]
-        else:
-            await asyncio.gather(*workers)
+        turns = deque(lanes.values())
+        while turns:
+            queue = turns.popleft()
+            key, group = queue.popleft()
+            try:
+                moved.extend(await self._send_group(key, group, outcomes))
+            except Exception as exc:  # a bug must not make the whole batch (sent ones too) retry
+                log.exception("delivery to %s failed unexpectedly", key)
+                for d in group:
+                    outcomes.setdefault(d.job_id, Retry(f"{type(exc).__name__}: {exc}"))
+            if queue:
+                turns.append(queue)
         return moved
 
     async def _prepare_dms(self, deliveries: list[Delivery]) -> None:

@@ -296,15 +296,8 @@ class Scheduler:
             by_kind: dict[str, list[Job]] = {}
             for job in due:
                 by_kind.setdefault(job.kind, []).append(job)
-            # Kinds are delivered side by side: a long burst of one (ten thousand reminders, paced to
-            # Discord's global limit) does not hold a card update or a digest behind it.
-            kinds = [self._run_kind(kind, batch) for kind, batch in by_kind.items()]
-            results = (
-                await asyncio.gather(*kinds, return_exceptions=True) if len(kinds) > 1 else [await kinds[0]]
-            )
-            for result in results:
-                if isinstance(result, BaseException):
-                    raise result  # a failed write of outcomes: the round stops (its jobs stay due)
+            for kind, batch in by_kind.items():
+                await self._run_kind(kind, batch)
             if len(due) < BATCH:
                 break
         self.metrics.observe("scheduler.round_ms", 1000 * (time.perf_counter() - started))

@@ -409,28 +409,3 @@ async def test_a_stop_lets_the_running_job_finish_and_starts_no_other(db, schedu
     assert started == [1]  # the second was not begun during the stop
     assert await state(db, first) == "done"  # what was running finished and was recorded
     assert await state(db, second) == "pending"  # delivered at the next start
-
-
-async def test_kinds_due_together_are_delivered_side_by_side(db, scheduler):
-    """A long delivery of one kind (a paced burst) does not hold another kind's due job behind it."""
-    order: list[str] = []
-    release = asyncio.get_running_loop().create_future()
-
-    async def slow(jobs):
-        order.append("slow started")
-        await asyncio.wait_for(asyncio.shield(release), timeout=5)
-        order.append("slow finished")
-        return {j.id: DONE for j in jobs}
-
-    async def quick(jobs):
-        order.append("quick")
-        release.set_result(None)
-        return {j.id: DONE for j in jobs}
-
-    scheduler.register("burst", slow)
-    scheduler.register("card", quick)
-    burst = await scheduler.schedule("burst", past(2))
-    card = await scheduler.schedule("card", past(1))
-    await scheduler.run_due_now()
-    assert order == ["slow started", "quick", "slow finished"]
-    assert await state(db, burst) == "done" and await state(db, card) == "done"
