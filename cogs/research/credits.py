@@ -22,8 +22,8 @@ from cogs.research.dossier import Credit, Person
 NameOf = Callable[[int | None, str | None], str]
 
 LIMIT = 5000  # YouTube's description limit
-SOURCES = 10  # the most-cited sources listed under the names (export.CREDITS_SOURCES)
-SOURCE_MAX = 300  # characters of one source line (export.CREDIT_SOURCE_MAX)
+SOURCES = 10  # the most-cited sources listed under the names
+SOURCE_MAX = 300  # characters of one source line
 PEOPLE = 700  # people listed with their counts (the embed's 4,096 characters hold at most ~680)
 READ = PEOPLE  # people read at once: all of PEOPLE, and more only for names too short to fill the text
 HEAD, HEADING = "Research: ", "\n\nSources:\n"
@@ -43,7 +43,7 @@ async def credits_for(db: Database, episode_id: int, name_of: NameOf, limit: int
     """The credits of an episode (see the module): names through `name_of`, sources from the stored
     citations."""
     ranked, sources_total = await _top_sources(db, episode_id)
-    lines = [_line(s) for s in ranked]
+    lines = [credit_line(s) for s in ranked]
     listed = fit_items(lines, sources_total, 10**9, "\n")
     room = max(limit - len(HEADING) - len(listed), limit // 2) if sources_total else limit
     room = min(room, limit) - len(HEAD)
@@ -100,7 +100,7 @@ def fit_items(items: Sequence[str], total: int, room: int, sep: str, *, unread: 
     return sep.join(kept + ([f"… and {rest} more"] if rest else []))
 
 
-def _line(source: Source) -> str:
+def credit_line(source: Source) -> str:
     """One source under the names: its reference and link on one line, cut at SOURCE_MAX."""
     text = source.reference
     if source.link and source.link not in text:

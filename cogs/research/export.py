@@ -8,9 +8,9 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 
 from bot.errors import InvalidInput
-from cogs.research import dossier_html, parts
+from cogs.research import credits, dossier_html, parts
 from cogs.research.bibliography import Source, source_lines
-from cogs.research.credits import fit_items
+from cogs.research.credits import credit_line, fit_items
 from cogs.research.dossier import (
     Credit,
     Dossier,
@@ -380,19 +380,8 @@ def render_csv(dossier: Dossier) -> str:
 
 # -- credits -------------------------------------------------------------------------------------------
 
-CREDITS_SOURCES = 10  # the most-cited sources listed under the names
-CREDIT_SOURCE_MAX = 300  # characters of one source line in the credits
 
-
-def _credit_source(source: Source) -> str:
-    text = source.reference
-    if source.link and source.link not in text:
-        text += f" {source.link}"
-    text = " ".join(text.split())
-    return "- " + (text if len(text) <= CREDIT_SOURCE_MAX else text[: CREDIT_SOURCE_MAX - 1] + "…")
-
-
-def credits_text(dossier: Dossier, limit: int = 5000) -> str:
+def credits_text(dossier: Dossier, limit: int = credits.LIMIT) -> str:
     """The credits to paste under a video: "Research: Veles, Spartacus, …" (plain names, most
     contributions first; excluded contributions do not count), then up to ten sources, most cited
     first, together within `limit` characters (YouTube's description limit). What does not fit is cut
@@ -400,8 +389,8 @@ def credits_text(dossier: Dossier, limit: int = 5000) -> str:
     layout = layout_of(dossier)
     names = [c.person.plain for c in layout.credits] or ["no contributions yet"]
     ranked = sorted(layout.bibliography, key=lambda s: (-len(s.cited_by), s.number))
-    sources = [_credit_source(s) for s in ranked[:CREDITS_SOURCES]]
-    head, heading = "Research: ", "\n\nSources:\n"
+    sources = [credit_line(s) for s in ranked[: credits.SOURCES]]
+    head, heading = credits.HEAD, credits.HEADING
     listed = fit_items(sources, len(ranked), 10**9, "\n")
     room = max(limit - len(heading) - len(listed), limit // 2) if ranked else limit
     people = head + fit_items(names, len(names), min(room, limit) - len(head), ", ")
