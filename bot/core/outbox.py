@@ -39,6 +39,7 @@ from bot.core.db import Database, Tx
 from bot.core.dms import DirectMessages, unknown_channel
 from bot.core.metrics import Metrics
 from bot.core.pacing import MAX_PINGS, ChannelPacer, Delivery, Route, fit, pack, transient
+from bot.core.ratelimit import DIRECT, server_of
 from bot.core.scheduler import DONE, Failed, Outcome, Retry, Scheduler
 from bot.core.service import FeatureService
 
@@ -151,11 +152,10 @@ class Outbox:
         return outcomes
 
     def _lane(self, route: Route) -> int | str:
-        """Who a send is on behalf of: the channel's server, or "direct" for members' DMs."""
+        """Who a send is on behalf of: the channel's server, or `DIRECT` for members' DMs."""
         if route.dm_user_id is not None or route.channel_id is None:
-            return "direct"
-        guild = getattr(self.bot.get_channel(route.channel_id), "guild", None)
-        return guild.id if guild is not None else "direct"
+            return DIRECT
+        return server_of(self.bot, route.channel_id)
 
     async def _send_lanes(
         self, by_route: dict[str, list[Delivery]], outcomes: dict[int, Outcome]

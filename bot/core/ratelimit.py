@@ -353,6 +353,12 @@ def is_interaction_answer(route: discord.http.Route) -> bool:
 KEYS_KEPT = 4096  # channels whose key is remembered (discord.py looks a channel up in every server)
 
 
+def server_of(client: discord.Client, channel_id: int) -> int | str:
+    """The server a channel is in, `DIRECT` for a DM or a channel the bot knows no server for."""
+    guild = getattr(client.get_channel(channel_id), "guild", None)
+    return guild.id if guild is not None else DIRECT
+
+
 def key_of(client: discord.Client, route: discord.http.Route, known: dict[int, Hashable]) -> Hashable:
     """Whose call this is, for fairness: the server's id, `DIRECT` or `APP`. `known` remembers the
     key of each channel asked about."""
@@ -362,8 +368,7 @@ def key_of(client: discord.Client, route: discord.http.Route, known: dict[int, H
         channel_id = int(route.channel_id)
         key = known.get(channel_id)
         if key is None:
-            guild = getattr(client.get_channel(channel_id), "guild", None)
-            key = guild.id if guild is not None else DIRECT
+            key = server_of(client, channel_id)
             if len(known) >= KEYS_KEPT:
                 known.clear()
             known[channel_id] = key
