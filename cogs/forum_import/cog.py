@@ -11,6 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.dms import DirectMessages
 from bot.core.interactions import reply, thinking
 from bot.core.pager import Pager
 from bot.core.permissions import is_admin, require_admin
@@ -55,6 +56,7 @@ class ForumImport(
         self.bot = bot
         self.service = service
         self.running = Running()
+        self.dms = DirectMessages(bot, service.db)  # the report's DM through remembered channels
         super().__init__()
 
     @app_commands.command(name="discourse", description="Import a category or one topic of a Discourse forum")
@@ -136,7 +138,9 @@ class ForumImport(
         except discord.HTTPException:  # the reply's 15 minutes are over: the report comes by DM
             log.info("import report for %s sent by DM: the reply can't be edited", interaction.user.id)
             try:
-                await interaction.user.send("Your forum import has finished.", embed=embed)
+                await self.dms.send(
+                    interaction.user.id, content="Your forum import has finished.", embed=embed
+                )
             except discord.HTTPException:
                 log.warning("the import report could not reach %s", interaction.user.id)
 

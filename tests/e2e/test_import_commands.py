@@ -13,6 +13,7 @@ import zipfile
 import discord
 import pytest
 
+from bot.core import dm_store
 from cogs.forum_import import cog as import_cog
 from tests.forum_import.server import SAMPLE, ForumServer
 
@@ -512,6 +513,8 @@ async def test_the_report_comes_by_dm_when_the_reply_cant_be_edited_any_more(wor
     (dm,) = world.admin.user.dm_channel.history()
     assert dm.content == "Your forum import has finished."
     assert "Episodes: 3 created" in dm.embeds[0].description
+    remembered = await dm_store.get(world.bot.services.db, world.admin.id)
+    assert remembered is not None and remembered.channel_id == dm.channel.id  # the next DM opens nothing
 
 
 async def test_an_import_needs_the_research_forum_but_a_dry_run_does_not(simcord_env, forum):
