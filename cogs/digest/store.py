@@ -24,11 +24,12 @@ class EpisodeCount:
 async def research_counts(db: Database, guild_id: int) -> list[EpisodeCount]:
     """Episodes in research with their contribution and contributor counts, busiest first."""
     rows = await db.fetchall(
-        # A forum author not linked to a member counts once (by the negated id of their forum name).
-        "SELECT e.code, e.title, e.thread_id, COUNT(c.id), COUNT(DISTINCT COALESCE(c.author_id, -c.forum_author_id)) "
-        "FROM episodes e LEFT JOIN contributions c ON c.episode_id = e.id "
+        # The stored counts (migration 0014), not a count of the contributions: the same figures in a read
+        # of one row per episode. A forum author not linked to a member is one contributor.
+        "SELECT e.code, e.title, e.thread_id, COALESCE(s.contributions, 0), COALESCE(s.contributors, 0) "
+        "FROM episodes e LEFT JOIN episode_stats s ON s.episode_id = e.id "
         "WHERE e.guild_id = ? AND e.status = 'in_research' "
-        "GROUP BY e.id ORDER BY COUNT(c.id) DESC, e.code COLLATE NOCASE",
+        "ORDER BY COALESCE(s.contributions, 0) DESC, e.code COLLATE NOCASE",
         (guild_id,),
     )
     return [EpisodeCount(r[0], r[1], r[2], r[3], r[4]) for r in rows]
