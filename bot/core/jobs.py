@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,10 +131,12 @@ async def add_many(
     )
 
 
-async def due(db: Database, now: float, limit: int) -> list[Job]:
+async def due(db: Database, now: float, limit: int, *, skip_kinds: Sequence[str] = ()) -> list[Job]:
+    """The earliest `limit` pending jobs due by `now`, but none of the kinds in `skip_kinds`."""
+    skip = f"AND kind NOT IN ({', '.join('?' for _ in skip_kinds)}) " if skip_kinds else ""
     rows = await db.fetchall(
-        f"SELECT {_COLS} FROM jobs WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-        (now, limit),
+        f"SELECT {_COLS} FROM jobs WHERE state = 'pending' AND due_at <= ? {skip}ORDER BY due_at, id LIMIT ?",
+        (now, *skip_kinds, limit),
     )
     return [Job.from_row(r) for r in rows]
 
