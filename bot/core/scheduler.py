@@ -353,9 +353,12 @@ class Scheduler:
         self.metrics.observe("scheduler.round_ms", 1000 * (time.perf_counter() - started))
 
     async def _take_in(self, hand: dict[str, deque[list[Job]]]) -> list[str]:
-        """Read the due jobs of every kind not in `hand` (up to BATCH), add their slices to it and return
-        those kinds."""
-        due = await job_store.due(self.db, now().timestamp(), BATCH, skip_kinds=list(hand))
+        """Read the due jobs of every kind not in `hand` (up to BATCH; when more are due, a share of every
+        kind's and server's), add their slices to it and return those kinds."""
+        at, skip = now().timestamp(), list(hand)
+        due = await job_store.due(self.db, at, BATCH, skip_kinds=skip)
+        if len(due) == BATCH:  # more are due than one read takes: every kind and server gets its share
+            due = await job_store.due(self.db, at, BATCH, skip_kinds=skip, fair=True)
         by_kind: dict[str, list[Job]] = {}
         for job in due:
             by_kind.setdefault(job.kind, []).append(job)

@@ -11,6 +11,7 @@ import pytest
 
 from bot.clock import now
 from bot.core import jobs as job_store
+from bot.core import scheduler as scheduler_module
 from bot.core.db import Database
 from bot.core.jobs import Job
 from bot.core.scheduler import DONE, SLICE, Scheduler, slices
@@ -102,6 +103,17 @@ async def test_servers_take_turns_within_a_kind(db, scheduler):
     await scheduler.run_due_now()
     assert 1000 in calls[0][1] and len(calls[0][1]) == SLICE  # in the first slice, not after the hundred
     assert sorted(n for _, ns in calls for n in ns) == [*range(100), 1000]
+
+
+async def test_a_burst_larger_than_one_read_does_not_crowd_another_server_out(db, scheduler, monkeypatch):
+    monkeypatch.setattr(scheduler_module, "BATCH", 100)  # jobs read at once
+    calls = Calls()
+    scheduler.register("reminder", calls.handler("reminder"))
+    await burst(scheduler, "reminder", 250, guild_id=1)
+    await scheduler.schedule("reminder", past(1), {"n": 1000}, guild_id=2)  # due after all 250
+    await scheduler.run_due_now()
+    assert 1000 in calls[0][1]  # read with the first hundred, not after the 250
+    assert sorted(n for _, ns in calls for n in ns) == [*range(250), 1000]
 
 
 async def test_slices_keep_what_the_kind_groups_together(db, scheduler):
