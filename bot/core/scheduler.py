@@ -88,12 +88,13 @@ def is_late(job: Job, at: float | None = None) -> bool:
 
 def slices(jobs: list[Job], keys: Mapping[int, Hashable], size: int = SLICE) -> list[list[Job]]:
     """Cut a kind's due jobs into slices of at most `size` jobs, keeping the jobs that share a key
-    (`keys`: job id → key) in one slice (a group larger than `size` is a slice of its own). Servers take
-    turns, one group each, so that another server's job is in the first slice, not after a burst of one
-    server's; each server's groups stay in the order they came."""
+    (`keys`: job id → key; a job without one, or with None, is on its own) in one slice (a group larger
+    than `size` is a slice of its own). Servers take turns, one group each, so that another server's job
+    is in the first slice, not after a burst of one server's; each server's groups keep their order."""
     groups: dict[Hashable, list[Job]] = {}
     for job in jobs:
-        key = ("key", keys[job.id]) if job.id in keys else ("job", job.id)
+        given = keys.get(job.id)
+        key = ("job", job.id) if given is None else ("key", given)
         groups.setdefault(key, []).append(job)
     servers: dict[int | None, deque[list[Job]]] = {}
     for group in groups.values():

@@ -139,6 +139,8 @@ def test_slicing_keeps_groups_whole_and_in_order():
     cut = slices(jobs, keys, size=4)
     assert [[j.id for j in s] for s in cut] == [[0, 1], [2, 3, 4, 5, 6, 7], [8, 9]]
     assert [[j.id for j in s] for s in slices(jobs, {}, size=4)] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    loose = {n: None for n in range(10)}  # None groups nothing
+    assert [[j.id for j in s] for s in slices(jobs, loose, size=4)] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
 
 
 async def test_each_slice_is_recorded_as_it_finishes(db, scheduler, monkeypatch):
