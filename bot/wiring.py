@@ -102,7 +102,7 @@ def build_services(bot: discord.Client, settings: Settings) -> Services:
 def register_handlers(bot: discord.Client, s: Services) -> None:
     """Every scheduler job kind, outbox item kind, status listener and persistent button, in one place."""
     each = s.scheduler.register_each  # a handler given one job at a time, each outcome recorded at once
-    batch = s.scheduler.register  # a handler given every due job of its kind at once
+    batch = s.scheduler.register  # a handler given a slice of its kind's due jobs at a time
     each(CARD_SYNC, s.episodes.posts.card_job)
     each(NOTE_JOB, s.episodes.notes.note_job)
     each(NOTE_EDIT_JOB, s.episodes.notes.note_edit_job)  # a note amended ("would like to write" → decided)
@@ -111,8 +111,9 @@ def register_handlers(bot: discord.Client, s: Services) -> None:
     each(THANKS_JOB, s.research.posts.thanks_job)
     each(FORM_POST_JOB, s.research.posts.form_post_job)
     each(CATCH_UP_JOB, s.research.catch_up.run_job)
-    batch(REMINDER, s.reminders.deliver_reminders)
-    batch(DEADLINE, s.deadlines.deliver_deadlines)
+    # A batch kind's `together` keeps what goes out as one message in one slice (kinds take turns by slices).
+    batch(REMINDER, s.reminders.deliver_reminders, together=s.reminders.delivery_groups)
+    batch(DEADLINE, s.deadlines.deliver_deadlines, together=s.deadlines.delivery_groups)
     each(DIGEST, s.digest.deliver_digest)
     each(IMPORT_POST_JOB, s.forum_import.post_job)  # the forum post of an imported episode
     s.outbox.register(REMINDER, ReminderItems(s.db, s.scheduler))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,11 +131,22 @@ async def add_many(
     )
 
 
-async def due(db: Database, now: float, limit: int) -> list[Job]:
-    rows = await db.fetchall(
-        f"SELECT {_COLS} FROM jobs WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-        (now, limit),
-    )
+async def due(
+    db: Database, now: float, limit: int, *, skip_kinds: Sequence[str] = (), fair: bool = False
+) -> list[Job]:
+    """The earliest `limit` pending jobs due by `now`, but none of the kinds in `skip_kinds`. `fair`: when
+    more are due than `limit`, every kind and server in turn (each one's earliest first, then each one's
+    second, …), so that a burst of one server's jobs does not crowd another's out of the read (it costs a
+    sort of every due job: ask for it only when a plain read came back full)."""
+    skip = f"AND kind NOT IN ({', '.join('?' for _ in skip_kinds)}) " if skip_kinds else ""
+    if fair:
+        sql = (
+            f"SELECT {_COLS} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY kind, guild_id ORDER BY due_at, id) "
+            f"AS turn FROM jobs WHERE state = 'pending' AND due_at <= ? {skip}) ORDER BY turn, due_at, id LIMIT ?"
+        )
+    else:
+        sql = f"SELECT {_COLS} FROM jobs WHERE state = 'pending' AND due_at <= ? {skip}ORDER BY due_at, id LIMIT ?"
+    rows = await db.fetchall(sql, (now, *skip_kinds, limit))
     return [Job.from_row(r) for r in rows]
 
 

@@ -4,11 +4,19 @@ The sleeper sleeps until the earliest pending job (known in memory, so an idle b
 delivers every due job, records each outcome, and sleeps again. Scheduling something sooner, or
 cancelling the job it waits for, restarts it. When nothing is pending the task simply ends.
 
-Handlers receive all due jobs of their kind at once (so they can group messages per channel) and
-return an outcome per job id: `DONE`, `Retry(...)` or `Failed(...)`. A job is marked done only after
-its handler says so; an exception in a handler retries that kind's batch with backoff. Outcomes are
-recorded per kind as soon as its handler returns, and per job for handlers registered with
-`register_each`, so that one kind's (or job's) trouble never holds back what others already did.
+Job kinds take turns. Each kind's due jobs are cut into slices of about one second of the global
+pacer's requests (`SLICE` jobs); the kinds are served round-robin, one slice each, in the one sleeper
+task, and each slice's outcomes are recorded as soon as its handler returns. So ten thousand private
+reminders falling due at once never hold another server's deadline reminder, card update or digest
+behind them for more than a turn, and a crash or a stop loses at most one slice's records. Between two
+rounds of turns the sleeper looks for kinds that fell due meanwhile, so they join the turns too.
+
+Handlers registered with `register` receive a slice of their kind's due jobs at once (so they can
+group messages per channel: a kind may pass `together`, which says which jobs must stay in one slice,
+such as one member's reminders that go as one DM) and return an outcome per job id: `DONE`,
+`Retry(...)` or `Failed(...)`. Handlers registered with `register_each` get one job at a time, and
+their turn ends after `SLICE` jobs or `TURN` seconds. A job is marked done only after its handler says
+so; an exception in a handler retries that slice (or job) with backoff.
 
 Recording an outcome is not what keeps a message from being sent twice: a handler that sends
 something records each message itself (see the reminders' outbox), because a crash, or a refused
@@ -22,7 +30,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,7 +47,9 @@ from bot.core.metrics import Metrics
 log = logging.getLogger(__name__)
 
 LATE_AFTER = 60.0  # seconds past due before a delivery counts as late
-BATCH = 2000  # due jobs handed to the handlers at once (grouping works within one batch)
+BATCH = 2000  # due jobs of a kind read at once (a kind's `together` groups work within one read)
+SLICE = 45  # jobs of a kind per turn: about one second of the global pacer's requests (45 a second)
+TURN = 1.0  # seconds a one-at-a-time kind's turn may take before the next kind's turn
 STOP_GRACE = 5.0  # seconds a stop waits for a round that is delivering
 
 
@@ -61,6 +72,8 @@ class Failed:
 DONE = Done()
 Outcome = Done | Retry | Failed
 Handler = Callable[[list[Job]], Awaitable[dict[int, Outcome]]]
+# Which of a kind's due jobs must be handed over in one slice: jobs given the same key stay together.
+Together = Callable[[list[Job]], Awaitable[Mapping[int, Hashable]]]
 
 
 def backoff(attempts: int) -> float:
@@ -73,6 +86,33 @@ def is_late(job: Job, at: float | None = None) -> bool:
     return at - job.due_at > LATE_AFTER
 
 
+def slices(jobs: list[Job], keys: Mapping[int, Hashable], size: int = SLICE) -> list[list[Job]]:
+    """Cut a kind's due jobs into slices of at most `size` jobs, keeping the jobs that share a key
+    (`keys`: job id → key; a job without one, or with None, is on its own) in one slice (a group larger
+    than `size` is a slice of its own). Servers take turns, one group each, so that another server's job
+    is in the first slice, not after a burst of one server's; each server's groups keep their order."""
+    groups: dict[Hashable, list[Job]] = {}
+    for job in jobs:
+        given = keys.get(job.id)
+        key = ("job", job.id) if given is None else ("key", given)
+        groups.setdefault(key, []).append(job)
+    servers: dict[int | None, deque[list[Job]]] = {}
+    for group in groups.values():
+        servers.setdefault(group[0].guild_id, deque()).append(group)
+    cut: list[list[Job]] = []
+    turns = deque(servers.values())
+    while turns:
+        queue = turns.popleft()
+        group = queue.popleft()
+        if cut and len(cut[-1]) + len(group) <= size:
+            cut[-1].extend(group)
+        else:
+            cut.append(list(group))
+        if queue:
+            turns.append(queue)
+    return cut
+
+
 def _earliest(a: float | None, b: float | None) -> float | None:
     if a is None:
         return b
@@ -80,13 +120,15 @@ def _earliest(a: float | None, b: float | None) -> float | None:
 
 
 class Scheduler:
-    def __init__(self, db: Database, metrics: Metrics | None = None) -> None:
-        """`metrics` (the database's when not given) counts `scheduler.wakeups` and times each delivery
-        round as `scheduler.round_ms`."""
+    def __init__(self, db: Database, metrics: Metrics | None = None, *, slice_size: int = SLICE) -> None:
+        """`metrics` (the database's when not given) counts `scheduler.wakeups` and `scheduler.turns`,
+        and times each delivery round as `scheduler.round_ms`; `slice_size`: jobs of a kind per turn."""
         self.db = db
+        self.slice_size = slice_size
         self.metrics = metrics if metrics is not None else db.metrics
         self._handlers: dict[str, Handler] = {}
         self._each: dict[str, Callable[[Job], Awaitable[Outcome]]] = {}
+        self._together: dict[str, Together] = {}
         self._task: asyncio.Task[None] | None = None
         self._next_due: float | None = None
         self._sleeping = False
@@ -99,15 +141,20 @@ class Scheduler:
 
     # -- set-up -------------------------------------------------------------------------------------
 
-    def register(self, kind: str, handler: Handler) -> None:
+    def register(self, kind: str, handler: Handler, *, together: Together | None = None) -> None:
+        """`handler` gets a slice of the kind's due jobs at a time; `together`, if given, says which of
+        them must be in one slice (jobs it gives the same key; by default slices are cut anywhere)."""
         if kind in self._handlers:
             raise ValueError(f"a handler for {kind!r} is already registered")
         self._handlers[kind] = handler
+        if together is not None:
+            self._together[kind] = together
 
     def unregister(self, kind: str) -> None:
         """Forget a kind's handler (when its cog unloads); its jobs stay pending until one is registered."""
         self._handlers.pop(kind, None)
         self._each.pop(kind, None)
+        self._together.pop(kind, None)
 
     def register_each(self, kind: str, handler: Callable[[Job], Awaitable[Outcome]]) -> None:
         """Register a handler that deals with one job at a time; each job's outcome is recorded as
@@ -285,37 +332,71 @@ class Scheduler:
             self._hint = None
 
     async def _round(self) -> None:
-        started = time.perf_counter()
-        # A stop (`_stopping`) lets what is being delivered finish and be recorded, and starts nothing
-        # more: the next batch, kind or one-at-a-time job waits for the next start.
-        while not self._stopping:
-            at = now().timestamp()
-            due = await job_store.due(self.db, at, BATCH)
-            if not due:
-                break
-            by_kind: dict[str, list[Job]] = {}
-            for job in due:
-                by_kind.setdefault(job.kind, []).append(job)
-            for kind, batch in by_kind.items():
-                await self._run_kind(kind, batch)
-            if len(due) < BATCH:
-                break
-        self.metrics.observe("scheduler.round_ms", 1000 * (time.perf_counter() - started))
+        """Deliver what is due, the kinds taking turns (one slice each) until none is due.
 
-    async def _run_kind(self, kind: str, batch: list[Job]) -> None:
-        if self._stopping:
-            return
-        each = self._each.get(kind)
-        if each is not None and kind in self._handlers:
-            for job in batch:
+        A stop (`_stopping`) lets the slice (or one-at-a-time job) being delivered finish and be
+        recorded, and starts nothing more: the rest waits for the next start."""
+        started = time.perf_counter()
+        # Each kind's slices still to deliver. A kind's jobs are read again only once its slices are all
+        # delivered and recorded, so no job is handed over twice; one retried soon comes back in this round.
+        hand: dict[str, deque[list[Job]]] = {}
+        while not self._stopping:
+            joined = await self._take_in(hand)
+            if not hand:
+                break
+            # One turn each; kinds that just joined (they have waited) first.
+            for kind in [*joined, *(k for k in hand if k not in joined)]:
                 if self._stopping:
                     break
-                await self._record(kind, [job], {job.id: await self._run_one(each, job)})
-        else:
+                await self._turn(kind, hand[kind])
+                if not hand[kind]:
+                    del hand[kind]
+        self.metrics.observe("scheduler.round_ms", 1000 * (time.perf_counter() - started))
+
+    async def _take_in(self, hand: dict[str, deque[list[Job]]]) -> list[str]:
+        """Read the due jobs of every kind not in `hand` (up to BATCH; when more are due, a share of every
+        kind's and server's), add their slices to it and return those kinds."""
+        at, skip = now().timestamp(), list(hand)
+        due = await job_store.due(self.db, at, BATCH, skip_kinds=skip)
+        if len(due) == BATCH:  # more are due than one read takes: every kind and server gets its share
+            due = await job_store.due(self.db, at, BATCH, skip_kinds=skip, fair=True)
+        by_kind: dict[str, list[Job]] = {}
+        for job in due:
+            by_kind.setdefault(job.kind, []).append(job)
+        for kind, jobs in by_kind.items():
+            hand[kind] = deque(await self._slices(kind, jobs))
+        return list(by_kind)
+
+    async def _slices(self, kind: str, jobs: list[Job]) -> list[list[Job]]:
+        if kind in self._each:
+            return [[job] for job in jobs]
+        keys: Mapping[int, Hashable] = {}
+        together = self._together.get(kind)
+        if together is not None:
+            try:
+                keys = await together(jobs)
+            except Exception:
+                log.exception("could not group %d %s job(s); slicing them anywhere", len(jobs), kind)
+        return slices(jobs, keys, self.slice_size)
+
+    async def _turn(self, kind: str, queue: deque[list[Job]]) -> None:
+        """One kind's turn: its next slice, or its next one-at-a-time jobs (up to a slice of them, for at
+        most TURN seconds); each slice's or job's outcomes are recorded as soon as they are known."""
+        self.metrics.count("scheduler.turns")
+        each = self._each.get(kind)
+        if each is None or kind not in self._handlers:
+            batch = queue.popleft()
             await self._record(kind, batch, await self._deliver(kind, batch))
+            return
+        began = time.monotonic()
+        for _ in range(self.slice_size):
+            [job] = queue.popleft()
+            await self._record(kind, [job], {job.id: await self._run_one(each, job)})
+            if not queue or self._stopping or time.monotonic() - began >= TURN:
+                break
 
     async def _record(self, kind: str, batch: list[Job], outcomes: dict[int, Outcome]) -> None:
-        """Record the outcomes of one kind's batch (a failed write raises: the round stops)."""
+        """Record the outcomes of one slice of a kind (a failed write raises: the round stops)."""
         done: list[int] = []
         failed: list[tuple[int, str]] = []
         retry: list[tuple[int, float, str]] = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -118,6 +118,11 @@ class DeadlineService(PostingService):
         await self.scheduler.replace_groups(
             [(rules.job_prefix(i), await self._deadline_jobs(i, offsets)) for i in infos]
         )
+
+    async def delivery_groups(self, jobs: list[Job]) -> dict[int, Hashable]:
+        """Which due deadline reminders the scheduler must hand over together (`Scheduler.register`'s
+        `together`): an episode's (one thread; of several due for one milestone only the latest speaks)."""
+        return {job.id: int(job.payload["episode_id"]) for job in jobs}
 
     async def deliver_deadlines(self, jobs: list[Job]) -> dict[int, Outcome]:
         outcomes: dict[int, Outcome] = {}

@@ -12,6 +12,7 @@ time it sent. Reminders set in a DM with the bot have the scope `store.DM` (0) a
 from __future__ import annotations
 
 import logging
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -400,6 +401,17 @@ class ReminderService(PostingService):
         if not mine:
             raise NotAllowed("This private reminder is not yours: only its owner can read it.")
         return mine
+
+    async def delivery_groups(self, jobs: list[Job]) -> dict[int, Hashable]:
+        """Which due reminders the scheduler must hand over together (`Scheduler.register`'s
+        `together`): one member's private ones (one DM), and one channel's others (grouped posts)."""
+        reminders = await store.get_many(self.db, (j.payload.get("reminder_id", 0) for j in jobs))
+        groups: dict[int, Hashable] = {}
+        for job in jobs:
+            r = reminders.get(job.payload.get("reminder_id", 0))
+            if r is not None:
+                groups[job.id] = ("dm", r.user_id) if r.private or r.in_dm else ("channel", r.channel_id)
+        return groups
 
     async def deliver_reminders(self, jobs: list[Job]) -> dict[int, Outcome]:
         # What is sent is read in the write that claims it: an edit cannot slip in between.

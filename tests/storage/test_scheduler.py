@@ -60,7 +60,7 @@ async def test_due_jobs_are_delivered_and_marked_done_future_ones_wait(db, sched
     assert job.attempts == 1
 
 
-async def test_handlers_get_every_due_job_of_their_kind_in_one_batch(db, scheduler):
+async def test_handlers_get_their_kinds_due_jobs_together_up_to_a_slice(db, scheduler):
     batches = []
 
     async def handler(jobs):
