@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import discord
@@ -857,6 +858,11 @@ class Run:
         env, size = self.env, self.size
         await self.advance(max(0.0, self.world.burst_due - now().timestamp() - 60))
         await self.tidy(advance=False)
+        # Another kind of job due at the same instant: R009's publishing deadline, whose reminder is posted
+        # in its thread. Job kinds take turns, so it should go out within the burst's first seconds.
+        due = datetime.fromtimestamp(self.world.burst_due, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+        await self.host.slash(self.general, "episode deadline", episode="R009", milestone="publish", when=due)
+        other_thread = await self.count("SELECT thread_id FROM episodes WHERE code = 'R009'")
         pending_sql = (
             "SELECT COUNT(*) FROM reminders WHERE state = 'pending' AND text LIKE 'Burst reminder %'"
         )
@@ -887,6 +893,9 @@ class Run:
         delivered = await self.count(
             "SELECT COUNT(*) FROM reminders WHERE state = 'delivered' AND text LIKE 'Burst reminder %'"
         )
+        other_kind = [
+            t for t, e in requests if e.method == "POST" and e.path == f"/channels/{other_thread}/messages"
+        ]
         self.results["burst"] = {
             "reminders": size.burst,
             "delivered": delivered,
@@ -904,6 +913,10 @@ class Run:
             "virtual_s_first_to_last": round(stamps[-1] - stamps[0], 1) if stamps else 0,
             "real_s": round(real_s, 1),
             "bot_met_429": metrics.counter("outbox.rate_limited") - limited,
+            # the deadline reminder (another job kind) due at the same instant: seconds after the first DM
+            "other_kind_s_after_first_dm": round(other_kind[0] - min(dm_posts), 1)
+            if other_kind and dm_posts
+            else "n/a",
             "pacer": _plain(pacer.stats()) if pacer is not None else "n/a",
             "settle_timeouts": timeouts,
         }

@@ -169,6 +169,13 @@ def targets(r: dict, small: dict | None) -> list[str]:
             f"{b['delivered']:,} delivered | ≤ 50 in any second, 0 × 429 | "
             f"{_yes(None if most is None else most <= 50 and over == 0)} |"
         )
+        other = _num(b.get("other_kind_s_after_first_dm"))
+        if other is not None:
+            rows.append(
+                f"| … a deadline reminder (another kind of job) due at the same instant | posted {other} s after "
+                f"the first DM (the burst lasted {b['virtual_s_first_to_last']} s) | within the burst's first "
+                f"seconds (kinds take turns) | {_yes(other <= 5)} |"
+            )
     e = get(r, "export", "markdown", default=None)
     if isinstance(e, dict):
         took = e["last_file_sent_ms"] if e["last_file_sent_ms"] != "n/a" else e["handler_ms"]

@@ -36,3 +36,4 @@ def test_scale_bench_runs_at_tiny_size(tmp_path):
     burst = results["burst"]
     assert burst["delivered"] == burst["reminders"] == 20
     assert burst["dm_messages"] >= 1
+    assert isinstance(burst["other_kind_s_after_first_dm"], float)  # the deadline reminder was posted
