@@ -370,8 +370,6 @@ class ResearchService(FeatureService):
         time (`waiting()` is awaited first when another one is under way), each from one snapshot of the
         database, both released once its files are written (their upload then reads them from disk)."""
         export.renderer_for(fmt)  # refuses an unknown format before any work
-        if self._exports.locked():
-            await waiting()
         folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="archivist-export-"))
         conn: sqlite3.Connection | None = None
         holding = False
@@ -386,6 +384,8 @@ class ResearchService(FeatureService):
                 self._exports.release()
 
         try:
+            if self._exports.locked():
+                await waiting()
             await self._exports.acquire()
             holding = True
             path = Path(self.db.path)

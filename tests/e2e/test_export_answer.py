@@ -84,8 +84,10 @@ async def test_an_export_waiting_for_another_says_so_then_comes(world, upload_li
 
     async with service.exporting(guild, episode, "json") as first:
         task = asyncio.ensure_future(second())
-        for _ in range(5):
-            await asyncio.sleep(0)
+        for _ in range(500):  # until it reaches its turn (its folder is made in a thread first)
+            if told or task.done():
+                break
+            await asyncio.sleep(0.01)
         assert told == ["waiting"] and not task.done()
         await first.files()
     assert await task == 1
