@@ -86,7 +86,8 @@ def message_for(error: BaseException) -> str | None:
 async def reply(interaction: discord.Interaction, content: str | None = None, **kwargs: Any) -> None:
     """Answer (ephemerally by default) whether or not the interaction was already acknowledged.
 
-    After `thinking()` deferred it, the first answer replaces the "thinking…" message."""
+    After `thinking()` deferred it, the first answer replaces the "thinking…" message (or the note
+    `working()` answered with)."""
     kwargs.setdefault("ephemeral", True)
     kwargs.setdefault("allowed_mentions", discord.AllowedMentions.none())
     if not interaction.response.is_done():
@@ -130,6 +131,16 @@ def thinking(interaction: discord.Interaction, *, ephemeral: bool = True) -> Cal
             interaction.extras["deferred"] = True
 
     return defer
+
+
+async def working(interaction: discord.Interaction, text: str) -> None:
+    """Answer at once, ephemerally, with what the bot is about to do: for work that takes a while
+    (members read what is coming rather than "thinking…"). Like after `thinking()`, the next `reply`,
+    a failure's included, replaces this note; `interaction.edit_original_response` updates it meanwhile."""
+    await interaction.response.send_message(
+        text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+    )
+    interaction.extras["deferred"] = True
 
 
 async def _answer_failure(interaction: discord.Interaction, error: BaseException) -> None:

@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.interactions import handle, publish_after_answer, reply, thinking
+from bot.core.interactions import handle, publish_after_answer, reply, thinking, working
 from bot.core.pager import PageSources, QueryPager
 from bot.core.transformers import EpisodeArg
 from cogs.episodes.store import Episode
@@ -28,6 +28,8 @@ from cogs.research.views import (
     episode_picker,
     export_answer,
     export_progress,
+    export_starting,
+    export_waiting,
     mark_answer,
     picker_action,
     search_line,
@@ -221,11 +223,18 @@ class Research(
     async def export(
         self, interaction: discord.Interaction, episode: EpisodeArg, format: str = "markdown"
     ) -> None:
-        async with self.service.exporting(interaction.guild, episode, format, thinking(interaction)) as job:
-            note = export_progress(episode.code, format, job.estimate)
-            if note is not None:
+        await working(interaction, export_starting(episode.code, format))  # at once, before any reading
+
+        async def note(text: str | None) -> None:
+            if text is not None:
                 with contextlib.suppress(discord.HTTPException):  # only a note: the files still come
-                    await interaction.edit_original_response(content=note)
+                    await interaction.edit_original_response(content=text)
+
+        async def waiting() -> None:
+            await note(export_waiting(episode.code, format))
+
+        async with self.service.exporting(interaction.guild, episode, format, waiting) as job:
+            await note(export_progress(episode.code, format, job.estimate))
             files = await job.files()
             batches = [files[i : i + FILES_PER_MESSAGE] for i in range(0, len(files), FILES_PER_MESSAGE)]
             for n, batch in enumerate(batches):

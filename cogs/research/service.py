@@ -362,15 +362,14 @@ class ResearchService(FeatureService):
 
     @contextlib.asynccontextmanager
     async def exporting(
-        self, guild: discord.Guild, episode: Episode, fmt: str, progress: Progress = _no_progress
+        self, guild: discord.Guild, episode: Episode, fmt: str, waiting: Progress = _no_progress
     ) -> AsyncIterator[Export]:
         """`/research export`: the episode's dossier in `fmt`, written to a temporary folder off the event
         loop (`Export.files()`), the folder removed on leaving. Its size is estimated from SQL first
         (`Export.estimate`): whether it comes in parts, and about how many. One export is written at a
-        time, each from one snapshot of the database, both released once its files are written (their
-        upload then reads them from disk)."""
+        time (`waiting()` is awaited first when another one is under way), each from one snapshot of the
+        database, both released once its files are written (their upload then reads them from disk)."""
         export.renderer_for(fmt)  # refuses an unknown format before any work
-        await progress()
         folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="archivist-export-"))
         conn: sqlite3.Connection | None = None
         holding = False
@@ -385,6 +384,8 @@ class ResearchService(FeatureService):
                 self._exports.release()
 
         try:
+            if self._exports.locked():
+                await waiting()
             await self._exports.acquire()
             holding = True
             path = Path(self.db.path)
@@ -425,12 +426,10 @@ class ResearchService(FeatureService):
         likes = (await self.like_emoji(episode.guild_id)).keys
         return export_stream.Source(conn, episode.id, sizes, header, names, likes)
 
-    async def export(
-        self, guild: discord.Guild, episode: Episode, fmt: str, progress: Progress = _no_progress
-    ) -> list[tuple[str, bytes]]:
+    async def export(self, guild: discord.Guild, episode: Episode, fmt: str) -> list[tuple[str, bytes]]:
         """(file name, bytes) of the episode's dossier: one file, or parts each within the server's upload
         limit when it is larger (read back from `exporting`: for tests and benchmarks)."""
-        async with self.exporting(guild, episode, fmt, progress) as job:
+        async with self.exporting(guild, episode, fmt) as job:
             files = await job.files()
             return [(f.name, await asyncio.to_thread(f.path.read_bytes)) for f in files]
 

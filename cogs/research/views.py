@@ -306,6 +306,20 @@ def picker_action(interaction: discord.Interaction) -> PickerAction | None:
 EXPORT_NOTE_SIZE = 100_000
 
 
+def export_starting(code: str, fmt: str) -> str:
+    """The first answer to `/research export`, at once, before anything is read (`export_progress`
+    replaces it when the dossier is large, the files when they are ready)."""
+    return f"Preparing the research dossier of **{_escape(code)}** as {FORMAT_NAMES.get(fmt, fmt)}…"
+
+
+def export_waiting(code: str, fmt: str) -> str:
+    """While another export is being written (one at a time)."""
+    return (
+        f"Another research dossier is being exported right now: the {FORMAT_NAMES.get(fmt, fmt)} dossier of "
+        f"**{_escape(code)}** starts as soon as it is done…"
+    )
+
+
 def export_progress(code: str, fmt: str, estimate: Estimate) -> str | None:
     """What a member reads while a large export is written (None for a small one: it comes at once)."""
     if estimate.parts <= 1 and estimate.size < EXPORT_NOTE_SIZE:
