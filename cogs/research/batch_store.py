@@ -112,7 +112,10 @@ class _Counts:
 async def insert_page_in(tx: Tx, sql: str, rows: Iterable[Mapping[str, object]]) -> int:
     """`sql` (an INSERT into contributions) for each of `rows`, then the full-text index and the stored counts
     of every row it added, in the transaction `tx`. Returns the rows added. Nothing else may write
-    contributions in `tx` between these statements (the per-row insert triggers are off meanwhile)."""
+    contributions in `tx` between these statements (the per-row insert triggers are off meanwhile), and `sql`
+    must not replace rows (a replaced row's delete triggers would take out what was never put in)."""
+    if "REPLACE" in sql.upper().split("INTO", 1)[0]:
+        raise ValueError("a page's INSERT may ignore rows already stored, not replace them")
     await tx.execute("INSERT INTO page_write_open (open) VALUES (1)")
     since = (await tx.fetchone("SELECT COALESCE(MAX(id), 0) FROM contributions"))[0]
     added = await tx.executemany(sql, rows)

@@ -133,6 +133,9 @@ async def test_forum_names_and_marks_in_a_page(db):
     await assert_counts_exact(db)
     await index_is_exact(db)
     assert await db.run_transaction(lambda tx: batch_store.insert_page_in(tx, sql, [])) == 0
+    replacing = sql.replace("INSERT INTO", "INSERT OR REPLACE INTO")
+    with pytest.raises(ValueError, match="not replace"):
+        await db.run_transaction(lambda tx: batch_store.insert_page_in(tx, replacing, rows[:1]))
     await nothing_open(db)
     await db.execute("UPDATE contributions SET mark = 'normal' WHERE mark = 'excluded'")
     await db.execute("DELETE FROM contributions WHERE id % 3 = 0")

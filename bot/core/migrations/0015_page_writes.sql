@@ -1,7 +1,8 @@
 -- A page of contributions written whole. Catching up stores the messages posted while the bot was away a page
 -- (up to 100) at a time, in one transaction. Row by row, the triggers cost most of that time: the full-text
--- index wrote a segment of its own for every row (SQLite 3.40 writes the index's pending rows out at the start
--- of every statement, and each trigger run is one), and the stored counts of 0014 were updated once per row.
+-- index wrote a segment of its own for every row (SQLite, 3.40 here, writes the index's pending rows out
+-- whenever a statement begins, and each row of a page was one), which it then had to merge; and the stored
+-- counts of 0014 were updated once per row.
 --
 -- The page's writer (`cogs.research.batch_store`) now switches the three insert triggers below off, inside
 -- its own transaction, with a row in `page_write_open`; inserts the page; adds the page's rows to the
