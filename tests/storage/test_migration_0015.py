@@ -1,6 +1,6 @@
 """Migration 0015 on a database made by the version before it (stored counts of 0014, contributions stored
-row by row): nothing is recounted or rebuilt, the counts and the full-text index stay exact, and from then on
-both a page written whole and a single row keep them exact."""
+row by row): nothing is recounted, the counts and the full-text index stay exact, and from then on both a
+page written whole and a single row keep them exact; contributions are indexed by server alone."""
 
 from __future__ import annotations
 
@@ -56,5 +56,13 @@ async def test_upgrading_keeps_the_counts_and_pages_then_count_whole(tmp_path):
         assert (
             await db.fetchval("SELECT contributions FROM episode_stats WHERE episode_id = ?", (ep.id,)) == 41
         )
+        # The index by server and member gave way to one by server: `/research search` still finds at once
+        # whether the database holds other servers.
+        plan = await db.fetchall(
+            "EXPLAIN QUERY PLAN SELECT EXISTS (SELECT 1 FROM contributions WHERE guild_id < ?)", (GUILD,)
+        )
+        assert "USING COVERING INDEX contributions_guild" in " ".join(r["detail"] for r in plan)
+        names = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "contributions_author" not in names
     finally:
         await db.close()
