@@ -179,3 +179,48 @@ async def test_a_page_that_fails_leaves_nothing(db, monkeypatch, where):
     await store.write_page(db, page[:5])
     await assert_counts_exact(db)
     await index_is_exact(db)
+
+
+async def test_a_page_stores_what_row_by_row_stores(db):
+    """The same messages stored one by one in one episode and as a page in another: the same rows, index
+    entries and counts, down to the text of each column."""
+    by_row, by_page = await episode(db), await episode(db, "1924-02")
+    texts = [
+        *TEXTS,
+        'Pipes, "The Russian Revolution" (ISBN 0-394-50241-5) and https://www.example.org/paper?utm_source=x',
+        "Sources:\n- Service, Lenin: A Biography, ISBN 978-0-330-49139-6, https://example.org/lenin",
+    ]
+    for n, text in enumerate(texts):
+        await store.add(db, post(by_row, n, text, sources=TEXTS[(n - 1) % len(TEXTS)] if n % 2 else None))
+    await store.write_page(
+        db,
+        [
+            post(by_page, n, text, sources=TEXTS[(n - 1) % len(TEXTS)] if n % 2 else None)
+            for n, text in enumerate(texts)
+        ],
+    )
+
+    async def rows(sql, episode_id):
+        return [tuple(r) for r in await db.fetchall(sql, (episode_id,))]
+
+    first = await db.fetchval("SELECT MIN(id) FROM contributions WHERE episode_id = ?", (by_page,))
+    shift = first - await db.fetchval("SELECT MIN(id) FROM contributions WHERE episode_id = ?", (by_row,))
+    citations = (
+        "SELECT contribution_id - (SELECT MIN(id) FROM contributions WHERE episode_id = ?1), idx, key, other, "
+        "created_at, kind, ident, words, link, aliases FROM contribution_citations WHERE episode_id = ?1 ORDER BY 1, 2"
+    )
+    assert await rows(citations, by_page) == await rows(citations, by_row)
+    assert any(r[-1] and "," in r[-1] for r in await rows(citations, by_row))  # aliases written together
+    sources = (
+        "SELECT key, cites, first_other, first_at, first_id - (SELECT MIN(id) FROM contributions WHERE episode_id = ?1), "
+        "first_idx FROM episode_sources WHERE episode_id = ?1 ORDER BY key"
+    )
+    assert await rows(sources, by_page) == await rows(sources, by_row)
+    stats = "SELECT contributions, marked_excluded, contributors, credited, sources FROM episode_stats WHERE episode_id = ?"
+    assert await rows(stats, by_page) == await rows(stats, by_row)
+    index = (
+        "SELECT rowid - (SELECT MIN(id) FROM contributions WHERE episode_id = ?1) FROM contributions_fts "
+        "WHERE contributions_fts MATCH '\"e' || ?1 || '\"' ORDER BY rowid"
+    )
+    assert await rows(index, by_page) == await rows(index, by_row) == [(n,) for n in range(len(texts))]
+    assert shift > 0
