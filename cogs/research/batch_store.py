@@ -9,7 +9,7 @@ inside the one transaction (a failure rolls it back with everything else).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.core.db import Tx
@@ -57,18 +57,21 @@ _SOURCES = (
 
 @dataclass
 class _Counts:
-    """A batch's counts, as the triggers would have added them row by row."""
+    """A page's counts, as the triggers would have added them row by row. Keys: (episode, who) for
+    `contributors` (member id, or minus a forum name's id) and `credits` ('m<member id>' or 'f<forum name>'),
+    (episode, source key) for `sources`; each with [how many, the first (in reading order)]."""
 
     stats: dict[int, list[int]] = field(default_factory=dict)  # episode -> [contributions, marked excluded]
-    contributors: dict[tuple[int, int], list[int]] = field(
-        default_factory=dict
-    )  # -> [contributions, first id]
+    contributors: dict[tuple[int, int], list[int]] = field(default_factory=dict)
     forum_rows: list[tuple[int, str, int, int]] = field(default_factory=list)
-    credits: dict[tuple[int, str], list] = field(default_factory=dict)  # -> [credited, (first at, first id)]
-    citations: list[tuple] = field(default_factory=list)
-    sources: dict[tuple[int, str], list] = field(default_factory=dict)  # -> [cites, first place]
+    credits: dict[tuple[int, str], list] = field(default_factory=dict)
+    citations: list[tuple] = field(default_factory=list)  # rows of contribution_citations
+    sources: dict[tuple[int, str], list] = field(default_factory=dict)
 
-    def add(self, cid, episode, author, forum_author, name, mark, created, body, sources, links) -> None:
+    def add(self, row: Sequence) -> None:
+        """One contribution added: (id, episode, author, forum author, name, mark, created, body, sources,
+        links), as `_ADDED` reads it."""
+        cid, episode, author, forum_author, name, mark, created, body, sources, links = row
         figures = self.stats.setdefault(episode, [0, 0])
         figures[0] += 1
         figures[1] += mark == "excluded"
@@ -89,24 +92,20 @@ class _Counts:
         credit[1] = min(credit[1], (created, cid))
         other = int(mark != "key")
         for idx, c in enumerate(counting.citations(body, sources, links)):
+            place = (other, created, cid, idx)
+            aliases = counting.aliases_json(c)
             self.citations.append(
-                (
-                    cid,
-                    idx,
-                    episode,
-                    c.key,
-                    other,
-                    created,
-                    c.kind,
-                    c.ident,
-                    c.words,
-                    c.link,
-                    counting.aliases_json(c),
-                )
+                (cid, idx, episode, c.key, other, created, c.kind, c.ident, c.words, c.link, aliases)
             )
-            source = self.sources.setdefault((episode, c.key), [0, (other, created, cid, idx)])
+            source = self.sources.setdefault((episode, c.key), [0, place])
             source[0] += 1
-            source[1] = min(source[1], (other, created, cid, idx))
+            source[1] = min(source[1], place)
+
+
+_ADDED = (
+    "SELECT id, episode_id, author_id, forum_author_id, author_name, mark, created_at, body, sources, links "
+    "FROM contributions WHERE id > ? ORDER BY id"
+)
 
 
 async def insert_page_in(tx: Tx, sql: str, rows: Iterable[Mapping[str, object]]) -> int:
@@ -122,12 +121,8 @@ async def insert_page_in(tx: Tx, sql: str, rows: Iterable[Mapping[str, object]])
     if added > 0:
         await tx.execute(_INDEX, (since,))
         counts = _Counts()
-        for row in await tx.fetchall(
-            "SELECT id, episode_id, author_id, forum_author_id, author_name, mark, created_at, body, sources, links "
-            "FROM contributions WHERE id > ? ORDER BY id",
-            (since,),
-        ):
-            counts.add(*row)
+        for row in await tx.fetchall(_ADDED, (since,)):
+            counts.add(row)
         # The episode's row first: the triggers of the other tables count their new rows in it.
         await tx.executemany(_STATS, [(e, n, x) for e, (n, x) in counts.stats.items()])
         await tx.executemany(
