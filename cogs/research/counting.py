@@ -52,18 +52,34 @@ def _citing(body: str | None) -> str | None:
     return "\n".join(line for line in body.splitlines() if _may_cite(line))
 
 
-def citations_json(body: str | None, sources: str | None, links: str | None) -> str:
-    """`archivist_citations(body, sources, links)`: the sources one contribution cites, in the order the
-    bibliography reads them (`bibliography.citations_in`), as a JSON array of
-    [key, kind, ident, words, link, aliases or null]."""
+def citations(body: str | None, sources: str | None, links: str | None) -> list[bibliography.Citation]:
+    """The sources one contribution cites (its `body`, `sources` and `links` columns), in the order the
+    bibliography reads them (`bibliography.citations_in`)."""
     cited_links = _links(links)
     text = _citing(body)
     if text is None and not sources and not cited_links:
+        return []
+    return bibliography.citations_in(text, sources, cited_links)
+
+
+def citations_json(body: str | None, sources: str | None, links: str | None) -> str:
+    """`archivist_citations(body, sources, links)`: `citations` as a JSON array of
+    [key, kind, ident, words, link, aliases or null]."""
+    found = citations(body, sources, links)
+    if not found:
         return "[]"
-    found = bibliography.citations_in(text, sources, cited_links)
     return json.dumps(
         [[c.key, c.kind, c.ident, c.words, c.link, list(c.aliases) or None] for c in found],
         ensure_ascii=False,
+    )
+
+
+def aliases_json(citation: bibliography.Citation) -> str | None:
+    """A citation's `aliases` column as the triggers store it (SQLite's JSON of the list, or NULL)."""
+    return (
+        json.dumps(list(citation.aliases), ensure_ascii=False, separators=(",", ":"))
+        if citation.aliases
+        else None
     )
 
 

@@ -18,6 +18,7 @@ from bot.core.db import Database, Tx
 from bot.core.jobs import NewJob
 from cogs.episodes import store as episode_store
 from cogs.episodes.store import record_event_in
+from cogs.research import batch_store
 from cogs.research.likes_store import DEFAULT_KEYS, is_like, keys_param
 from cogs.research.rules import excerpt
 
@@ -302,19 +303,25 @@ async def write_page(
     edits: Sequence[MessageEdit] = (),
     likes: Mapping[int, Iterable[tuple[int, str]]] | None = None,
 ) -> PageWritten:
-    """One page of a thread's history (up to 100 messages) in one transaction, one statement per kind:
+    """One page of a thread's history (up to 100 messages) in one transaction, in one trip to the database
+    thread:
 
     - `rows`: stored as `add(..., respect_removals=True)` stores each (a message removed with
-      `/research remove` is skipped, one already stored is left as it is), by plain INSERTs, so the
-      table's triggers apply to every row added;
+      `/research remove` is skipped, one already stored is left as it is), inserted whole
+      (`batch_store.insert_page_in`: the full-text index and the stored counts of the page at once);
     - `edits`: applied as `update_message` applies each;
     - `likes`: {message id: (user id, emoji) pairs}, each message's reactions replaced as
       `likes_store.replace_likes` does (after the rows, so a message added here gets its likes)."""
     if any(r.origin not in ORIGINS or r.message_id is None for r in rows):
         raise ValueError("a page holds messages: each row needs an origin and a message id")
     likes = likes or {}
-    async with db.transaction() as tx:
-        added = await tx.executemany(_INSERT_UNLESS_REMOVED, [r.params() for r in rows]) if rows else 0
+
+    async def page(tx: Tx) -> PageWritten:
+        added = (
+            await batch_store.insert_page_in(tx, _INSERT_UNLESS_REMOVED, [r.params() for r in rows])
+            if rows
+            else 0
+        )
         updated = 0
         if edits:
             updated = await tx.executemany(
@@ -336,7 +343,9 @@ async def write_page(
                     "SELECT id, ?, ? FROM contributions WHERE message_id = ?",
                     pairs,
                 )
-    return PageWritten(added=max(added, 0), updated=max(updated, 0), likes_replaced=len(likes))
+        return PageWritten(added=max(added, 0), updated=max(updated, 0), likes_replaced=len(likes))
+
+    return await db.run_transaction(page)
 
 
 def _edit_params(edit: MessageEdit) -> dict[str, object]:

@@ -1,7 +1,7 @@
 """A page of a thread's history stored in one transaction (`store.write_page`), against a real SQLite
 file: it keeps the rules of one `store.add(..., respect_removals=True)` per message — removed messages
 stay out, messages already stored are left as they are — applies edits and replaces likes, and keeps
-the full-text index in step (plain INSERTs: the table's triggers see every row)."""
+the full-text index in step (the page's rows indexed whole, see tests/storage/test_page_writes.py)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from bot.core.db import Database
 from cogs.episodes import lists_store
 from cogs.episodes import store as episode_store
 from cogs.forum_import import store as forum_store
-from cogs.research import counting, search_store, store
+from cogs.research import batch_store, counting, search_store, store
 from cogs.research.store import NewContribution
 from tests.storage.stored_counts_reference import assert_counts_exact
 
@@ -269,9 +269,21 @@ WRITES = st.lists(
         st.tuples(st.just("move"), st.integers(0, 30), st.integers(0, 1)),
         st.tuples(st.just("rename"), st.integers(0, 30), st.sampled_from(FORUM_NAMES)),
         st.tuples(st.just("link"), st.integers(0, 1)),
+        st.tuples(st.just("page"), st.integers(0, 1), st.lists(
+            st.tuples(st.integers(0, 3), st.integers(0, len(BODIES) - 1), st.integers(0, len(SOURCES) - 1),
+                      st.integers(0, 12), st.sampled_from(["normal", "normal", "key", "excluded"])),
+            max_size=6,
+        )),
     ),
     max_size=40,
 )  # fmt: skip
+
+
+PAGE_INSERT = (
+    "INSERT INTO contributions (guild_id, episode_id, author_id, forum_author_id, author_name, origin, body, "
+    "sources, links, created_at, mark) VALUES (:guild, :ep, :author, :forum, :name, :origin, :body, :sources, "
+    ":links, :at, :mark)"
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -306,6 +318,24 @@ async def _apply(writes) -> None:
                      "forum" if form == "f" else "thread", BODIES[body], SOURCES[sources], links, TS + at),
                 )  # fmt: skip
                 ids.append(new)
+            elif kind == "page":  # several rows inserted whole (catching up's pages, `batch_store`)
+                ep, page = args
+                rows = [
+                    {"guild": GUILD, "ep": episodes[ep], "author": person if form == "m" else person.member_id,
+                     "forum": person.id if form == "f" else None,
+                     "name": FORUM_NAMES[at % len(FORUM_NAMES)] if form == "f" else "Veles",
+                     "origin": "forum" if form == "f" else "thread", "body": BODIES[body], "sources": SOURCES[sources],
+                     "links": json.dumps(["https://example.org/paper"] if body % 3 == 0 else []), "at": TS + at,
+                     "mark": mark}
+                    for (form, person), body, sources, at, mark in ((people[w], b, s, a, m) for w, b, s, a, m in page)
+                ]  # fmt: skip
+                since = await db.fetchval("SELECT COALESCE(MAX(id), 0) FROM contributions")
+                await db.run_transaction(
+                    lambda tx, rows=rows: batch_store.insert_page_in(tx, PAGE_INSERT, rows)
+                )
+                ids.extend(
+                    r[0] for r in await db.fetchall("SELECT id FROM contributions WHERE id > ?", (since,))
+                )
             elif kind == "link":
                 async with db.transaction() as tx:
                     await forum_store.link_in(
