@@ -32,43 +32,57 @@ async def figures(db: Database, episode_id: int) -> EpisodeFigures:
 @dataclass(frozen=True, slots=True)
 class CreditRow:
     """One person of the credits, as stored. `member_id` None: a forum name not linked to a member, whose
-    name as written on its first contribution counted is `stored_name`. For a member, `stored_name` is the
-    name stored with the first contribution of the episode they appear in (as its author, or as the member
-    who added it, then None), the name the dossier falls back on when the member is gone."""
+    name as written on its first contribution counted is `forum_name` (None for a member: see
+    `stored_names`)."""
 
     member_id: int | None
     credited: int
-    stored_name: str | None
-
-
-_FIRST_AUTHORED = (
-    "FROM contributions x INDEXED BY contributions_episode_author "
-    "WHERE x.episode_id = c.episode_id AND x.author_id = CAST(substr(c.who, 2) AS INTEGER) "
-    "ORDER BY x.created_at, x.id LIMIT 1"
-)
-_FIRST_ADDED = (
-    "FROM contributions x INDEXED BY contributions_added_by "
-    "WHERE x.episode_id = c.episode_id AND x.added_by = CAST(substr(c.who, 2) AS INTEGER) "
-    "ORDER BY x.created_at, x.id LIMIT 1"
-)
+    forum_name: str | None
 
 
 async def credit_rows(db: Database, episode_id: int, offset: int, limit: int) -> tuple[int, list[CreditRow]]:
     """(how many people the credits name, the people from `offset`): most contributions first, then by
-    first contribution (not marked excluded)."""
+    first contribution (not marked excluded). One range of the `episode_credits_rank` index."""
     rows = await db.fetchall(
         "SELECT s.credited, c.who, c.credited, CASE WHEN substr(c.who, 1, 1) = 'f' "
-        "  THEN (SELECT author_name FROM contributions WHERE id = c.first_id) "
-        f"  WHEN (SELECT x.created_at, x.id {_FIRST_ADDED}) < (SELECT x.created_at, x.id {_FIRST_AUTHORED}) THEN NULL "
-        f"  ELSE (SELECT x.author_name {_FIRST_AUTHORED}) END "
-        "FROM episode_stats s JOIN episode_credits c ON c.episode_id = s.episode_id "
-        "WHERE s.episode_id = ? ORDER BY c.credited DESC, c.first_at, c.first_id LIMIT ? OFFSET ?",
+        "  THEN (SELECT author_name FROM contributions WHERE id = c.first_id) END "
+        "FROM episode_stats s LEFT JOIN ("
+        "  SELECT * FROM episode_credits WHERE episode_id = ?1 "
+        "  ORDER BY credited DESC, first_at, first_id LIMIT ?2 OFFSET ?3"
+        ") c ON 1 WHERE s.episode_id = ?1",
         (episode_id, limit, offset),
     )
     if not rows:
-        return (await figures(db, episode_id)).credited, []
-    people = [CreditRow(None if w[0] == "f" else int(w[1:]), n, name) for _, w, n, name in rows]
-    return rows[0][0], people
+        return 0, []
+    return rows[0][0], [
+        CreditRow(None if who[0] == "f" else int(who[1:]), n, name)
+        for _, who, n, name in rows
+        if who is not None
+    ]
+
+
+_FIRST_AUTHORED = (
+    "FROM contributions x INDEXED BY contributions_episode_author "
+    "WHERE x.episode_id = ?1 AND x.author_id = m.value ORDER BY x.created_at, x.id LIMIT 1"
+)
+_FIRST_ADDED = (
+    "FROM contributions x INDEXED BY contributions_added_by "
+    "WHERE x.episode_id = ?1 AND x.added_by = m.value ORDER BY x.created_at, x.id LIMIT 1"
+)
+
+
+async def stored_names(db: Database, episode_id: int, member_ids: Collection[int]) -> dict[int, str | None]:
+    """The name stored with the first contribution of the episode each member appears in (as its author; None
+    when they first appear as the member who added a message): the name the dossier falls back on for a
+    member gone from the server. Two index lookups per member."""
+    rows = await db.fetchall(
+        "SELECT m.value, CASE "
+        f"  WHEN (SELECT x.created_at, x.id {_FIRST_ADDED}) < (SELECT x.created_at, x.id {_FIRST_AUTHORED}) "
+        f"  THEN NULL ELSE (SELECT x.author_name {_FIRST_AUTHORED}) END "
+        "FROM json_each(?2) m",
+        (episode_id, json.dumps(sorted(set(member_ids)))),
+    )
+    return {member_id: name for member_id, name in rows}
 
 
 @dataclass(frozen=True, slots=True)

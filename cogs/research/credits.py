@@ -20,6 +20,14 @@ from cogs.research.dossier import Credit, Person
 # name_of(member id, stored name) -> the name members see; member id None: a forum author not linked to a
 # member, named by the stored forum name (ResearchService.name_of).
 NameOf = Callable[[int | None, str | None], str]
+# present(member id) -> the member's name when it does not depend on the name stored with their contributions
+# (they are in the server now), else None: then name_of(member id, stored name) names them.
+Present = Callable[[int], str | None]
+
+
+def _nobody_present(member_id: int) -> None:
+    return None
+
 
 LIMIT = 5000  # YouTube's description limit
 SOURCES = 10  # the most-cited sources listed under the names
@@ -39,23 +47,25 @@ class Credits:
     total: int
 
 
-async def credits_for(db: Database, episode_id: int, name_of: NameOf, limit: int = LIMIT) -> Credits:
-    """The credits of an episode (see the module): names through `name_of`, sources from the stored
-    citations."""
+async def credits_for(
+    db: Database, episode_id: int, name_of: NameOf, limit: int = LIMIT, *, present: Present = _nobody_present
+) -> Credits:
+    """The credits of an episode (see the module): names through `present`, then `name_of` (only the
+    members `present` does not name need their stored names read), sources from the stored citations."""
     ranked, sources_total = await _top_sources(db, episode_id)
     lines = [credit_line(s) for s in ranked]
     listed = fit_items(lines, sources_total, 10**9, "\n")
     room = max(limit - len(HEADING) - len(listed), limit // 2) if sources_total else limit
     room = min(room, limit) - len(HEAD)
     people: list[Credit] = []
-    total = await _read_people(db, episode_id, name_of, people)
+    total = await _read_people(db, episode_id, name_of, present, people)
     while True:
         names = [c.person.plain for c in people] if total else ["no contributions yet"]
         fitted = fit_items(names, max(total, 1), room, ", ", unread=total > len(people))
         if fitted is not None and len(people) >= min(total, PEOPLE):
             break
         read = len(people)
-        total = await _read_people(db, episode_id, name_of, people)
+        total = await _read_people(db, episode_id, name_of, present, people)
         if len(people) == read:  # fewer than counted (removed meanwhile): what was read is all there is
             total = len(people)
     text = HEAD + fitted
@@ -67,12 +77,23 @@ async def credits_for(db: Database, episode_id: int, name_of: NameOf, limit: int
     return Credits(text, tuple(people[:PEOPLE]), total)
 
 
-async def _read_people(db: Database, episode_id: int, name_of: NameOf, people: list[Credit]) -> int:
+async def _read_people(
+    db: Database, episode_id: int, name_of: NameOf, present: Present, people: list[Credit]
+) -> int:
     """Read the next people of the credits into `people`; how many there are in all."""
     total, rows = await counts_store.credit_rows(db, episode_id, len(people), READ)
-    for row in rows:
-        person = Person(row.member_id, name_of(row.member_id, row.stored_name))
-        people.append(Credit(person, row.credited))
+    names = [None if row.member_id is None else present(row.member_id) for row in rows]
+    gone = [
+        row.member_id
+        for row, name in zip(rows, names, strict=True)
+        if name is None and row.member_id is not None
+    ]
+    stored = await counts_store.stored_names(db, episode_id, gone) if gone else {}
+    for row, name in zip(rows, names, strict=True):
+        if name is None:
+            member = row.member_id
+            name = name_of(member, row.forum_name if member is None else stored.get(member))
+        people.append(Credit(Person(row.member_id, name), row.credited))
     return total
 
 
