@@ -288,12 +288,12 @@ class Research(
     @app_commands.command(name="credits", description="The contributor list, ready for a video description")
     @app_commands.describe(episode="The episode's code")
     async def credits(self, interaction: discord.Interaction, episode: EpisodeArg) -> None:
-        found = await self.service.credits_text(interaction.guild, episode, thinking(interaction))
+        found = await self.service.credits_text(interaction.guild, episode)  # milliseconds: no "thinking…"
         text = found.text
         if not found.total:
             await reply(interaction, f"`{episode.code}` has no contributions yet.")
             return
-        embed = credits_embed(episode.code, found.people, found.total)
+        embed = credits_embed(episode.code, found.listed, found.total)
         block = credits_block(text)
         if len(block) <= 1900:
             await reply(interaction, block, embed=embed)

@@ -61,25 +61,19 @@ async def credit_rows(db: Database, episode_id: int, offset: int, limit: int) ->
     ]
 
 
-_FIRST_AUTHORED = (
-    "FROM contributions x INDEXED BY contributions_episode_author "
-    "WHERE x.episode_id = ?1 AND x.author_id = m.value ORDER BY x.created_at, x.id LIMIT 1"
-)
-_FIRST_ADDED = (
-    "FROM contributions x INDEXED BY contributions_added_by "
-    "WHERE x.episode_id = ?1 AND x.added_by = m.value ORDER BY x.created_at, x.id LIMIT 1"
-)
-
-
 async def stored_names(db: Database, episode_id: int, member_ids: Collection[int]) -> dict[int, str | None]:
     """The name stored with the first contribution of the episode each member appears in (as its author; None
     when they first appear as the member who added a message): the name the dossier falls back on for a
-    member gone from the server. Two index lookups per member."""
+    member gone from the server. Per member, the first of their contributions (`contributions_episode_author`)
+    and whether they added one before it (`contributions_added_by`)."""
     rows = await db.fetchall(
-        "SELECT m.value, CASE "
-        f"  WHEN (SELECT x.created_at, x.id {_FIRST_ADDED}) < (SELECT x.created_at, x.id {_FIRST_AUTHORED}) "
-        f"  THEN NULL ELSE (SELECT x.author_name {_FIRST_AUTHORED}) END "
-        "FROM json_each(?2) m",
+        "SELECT m.value, (SELECT CASE WHEN EXISTS ("
+        "    SELECT 1 FROM contributions y INDEXED BY contributions_added_by WHERE y.episode_id = ?1 "
+        "    AND y.added_by = m.value AND y.created_at <= x.created_at AND (y.created_at < x.created_at OR y.id < x.id)"
+        "  ) THEN NULL ELSE x.author_name END "
+        "  FROM contributions x INDEXED BY contributions_episode_author "
+        "  WHERE x.episode_id = ?1 AND x.author_id = m.value ORDER BY x.created_at, x.id LIMIT 1"
+        ") FROM json_each(?2) m",
         (episode_id, json.dumps(sorted(set(member_ids)))),
     )
     return {member_id: name for member_id, name in rows}
