@@ -15,7 +15,6 @@ from bot.core.db import Database
 from cogs.research import counts_store
 from cogs.research.bibliography import Citation, Source, collect
 from cogs.research.counts_store import StoredCitation
-from cogs.research.dossier import Person
 
 # name_of(member id, stored name) -> the name members see; member id None: a forum author not linked to a
 # member, named by the stored forum name (ResearchService.name_of).
@@ -35,7 +34,8 @@ SOURCE_MAX = 300  # characters of one source line
 PEOPLE = 700  # people listed with their counts (the embed's 4,096 characters hold at most ~680)
 READ = PEOPLE  # people read at once: all of PEOPLE, and more only for names too short to fill the text
 HEAD, HEADING = "Research: ", "\n\nSources:\n"
-GUESS = 12  # characters assumed for a name not resolved yet, when deciding how many to resolve
+LISTED = 4096  # characters of the list shown under the credits (an embed's description)
+GUESS = 10  # characters assumed for a name not resolved yet, when deciding how many to resolve
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,13 +133,27 @@ class _People:
         for row, name in zip(self.rows[start:end], self.known[start:end], strict=True):
             if name is None:
                 name = self.name_of(row.member_id, stored.get(row.member_id or 0))
-            self.names.append(Person(row.member_id, name).plain)
+            self.names.append(_plain(name))
 
     def listed(self) -> tuple[Listed, ...]:
-        return tuple(
-            Listed(r.member_id, None if r.member_id is not None else Person(None, n or "").plain, r.credited)
-            for r, n in zip(self.rows[:PEOPLE], self.known, strict=False)
-        )
+        """The first people, as many as the list under the credits (LISTED characters) can show and one
+        more: a member takes `<@id> (n)` there, a forum name at least a character more than its count."""
+        listed, used = [], -1
+        for row, name in zip(self.rows[:PEOPLE], self.known, strict=False):
+            if row.member_id is None:
+                listed.append(Listed(None, _plain(name or ""), row.credited))
+                used += 1 + len(f"x ({row.credited})")
+            else:
+                listed.append(Listed(row.member_id, None, row.credited))
+                used += 1 + len(f"<@{row.member_id}> ({row.credited})")
+            if used > LISTED:
+                break
+        return tuple(listed)
+
+
+def _plain(name: str) -> str:
+    """`Person(…, name).plain`, without making the Person."""
+    return " ".join(name.split()) or "someone"
 
 
 @overload
@@ -150,20 +164,21 @@ def fit_items(items: Sequence[str], total: int, room: int, sep: str, *, unread: 
     """As many of `items` as fit in `room` characters, then "… and N more" for the rest of `total`
     (export's rule). With `unread` (more items than `items` exist), None when `items` ran out while room
     was left: the next ones must be read to know."""
-    kept: list[str] = []
-    length = 0
+    gap = len(sep)
+    kept = length = 0
     for item in items:
-        rest = total - len(kept) - 1
-        tail = len(sep) + len(f"… and {rest} more") if rest else 0
-        if length + (len(sep) if kept else 0) + len(item) + tail > room:
+        rest = total - kept - 1
+        tail = gap + 11 + len(str(rest)) if rest else 0  # len(sep + f"… and {rest} more")
+        grown = length + (gap if kept else 0) + len(item)
+        if grown + tail > room:
             break
-        length += (len(sep) if kept else 0) + len(item)
-        kept.append(item)
+        length = grown
+        kept += 1
     else:
         if unread:
             return None
-    rest = total - len(kept)
-    return sep.join(kept + ([f"… and {rest} more"] if rest else []))
+    rest = total - kept
+    return sep.join([*items[:kept], *([f"… and {rest} more"] if rest else [])])
 
 
 def credit_line(source: Source) -> str:
