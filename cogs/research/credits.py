@@ -200,12 +200,12 @@ async def _top_sources(db: Database, episode_id: int) -> tuple[list[Source], int
     A source written in one form only is counted under its key as stored. Keys written together on one
     line (`aliases`) are merged by the bibliography in reading order, so the citations of those keys are
     read whole and merged the same way (`bibliography.collect`): usually none, or a few."""
-    merged_keys = await counts_store.aliased_keys(db, episode_id)
-    total, top = await counts_store.top_sources(db, episode_id, SOURCES, merged_keys)
-    ranked = [(s.cites, s.first.place, _source(s.first, s.words)) for s in top]
-    if merged_keys:
-        merged = _merge(await counts_store.citations_of(db, episode_id, merged_keys))
-        total += len(merged) - await counts_store.keys_cited(db, episode_id, merged_keys)
+    found = await counts_store.top_sources(db, episode_id, SOURCES)
+    total = found.total
+    ranked = [(s.cites, s.first.place, _source(s.first, s.words)) for s in found.top]
+    if found.aliased:
+        merged = _merge(await counts_store.citations_of(db, episode_id, found.aliased))
+        total += len(merged) - found.aliased_cited
         ranked += merged
     ranked.sort(key=lambda r: (-r[0], r[1]))
     return [source for _, _, source in ranked[:SOURCES]], total
