@@ -42,22 +42,23 @@ class CreditRow:
 
 async def credit_rows(db: Database, episode_id: int, offset: int, limit: int) -> tuple[int, list[CreditRow]]:
     """(how many people the credits name, the people from `offset`): most contributions first, then by
-    first contribution (not marked excluded). One range of the `episode_credits_rank` index."""
-    rows = await db.fetchall(
-        "SELECT s.credited, c.who, c.credited, CASE WHEN substr(c.who, 1, 1) = 'f' "
-        "  THEN (SELECT author_name FROM contributions WHERE id = c.first_id) END "
-        "FROM episode_stats s LEFT JOIN ("
+    first contribution (not marked excluded). One range of the `episode_credits_rank` index, the people
+    in one JSON value: one row to step through, however many people (each row stepped lets other
+    threads take the interpreter lock; an export written meanwhile would then slow every row down)."""
+    row = await db.fetchone(
+        "SELECT s.credited, (SELECT json_group_array(json_array("
+        "  c.credited, c.first_at, c.first_id, c.who, CASE WHEN substr(c.who, 1, 1) = 'f' "
+        "  THEN (SELECT author_name FROM contributions WHERE id = c.first_id) END)) FROM ("
         "  SELECT * FROM episode_credits WHERE episode_id = ?1 "
         "  ORDER BY credited DESC, first_at, first_id LIMIT ?2 OFFSET ?3"
-        ") c ON 1 WHERE s.episode_id = ?1",
+        ") c) FROM episode_stats s WHERE s.episode_id = ?1",
         (episode_id, limit, offset),
     )
-    if not rows:
+    if row is None:
         return 0, []
-    return rows[0][0], [
-        CreditRow(None if who[0] == "f" else int(who[1:]), n, name)
-        for _, who, n, name in rows
-        if who is not None
+    ranked = sorted(json.loads(row[1]), key=lambda p: (-p[0], p[1], p[2]))  # the order the index gave
+    return row[0], [
+        CreditRow(None if who[0] == "f" else int(who[1:]), n, name) for n, _, _, who, name in ranked
     ]
 
 
@@ -66,17 +67,17 @@ async def stored_names(db: Database, episode_id: int, member_ids: Collection[int
     when they first appear as the member who added a message): the name the dossier falls back on for a
     member gone from the server. Per member, the first of their contributions (`contributions_episode_author`)
     and whether they added one before it (`contributions_added_by`)."""
-    rows = await db.fetchall(
-        "SELECT m.value, (SELECT CASE WHEN EXISTS ("
+    row = await db.fetchone(
+        "SELECT json_group_array(json_array(m.value, (SELECT CASE WHEN EXISTS ("
         "    SELECT 1 FROM contributions y INDEXED BY contributions_added_by WHERE y.episode_id = ?1 "
         "    AND y.added_by = m.value AND y.created_at <= x.created_at AND (y.created_at < x.created_at OR y.id < x.id)"
         "  ) THEN NULL ELSE x.author_name END "
         "  FROM contributions x INDEXED BY contributions_episode_author "
         "  WHERE x.episode_id = ?1 AND x.author_id = m.value ORDER BY x.created_at, x.id LIMIT 1"
-        ") FROM json_each(?2) m",
+        "))) FROM json_each(?2) m",
         (episode_id, json.dumps(sorted(set(member_ids)))),
     )
-    return {member_id: name for member_id, name in rows}
+    return {member_id: name for member_id, name in json.loads(row[0])} if row else {}
 
 
 @dataclass(frozen=True, slots=True)
