@@ -25,7 +25,15 @@ from bot.core.interactions import ArchivistButton, ArchivistView, handle, servic
 
 PAGE_SIZE = 10
 MAX_CHARS = 3800  # of a page's description (Discord allows 4,096; the title and footer come on top)
-# (offset, limit) -> (how many rows in all, one line per row of that page)
+
+
+class AtLeast(int):
+    """A count of rows known only as a lower bound: more may follow (a search that stops counting at
+    10,000 shows "10,000+"). A `PageFetch` returns it as its total when it did not count every row; the
+    pager then never names a last page it does not know."""
+
+
+# (offset, limit) -> (how many rows in all, or `AtLeast` that many; one line per row of that page)
 PageFetch = Callable[[int, int], Awaitable[tuple[int, list[str]]]]
 
 
@@ -81,10 +89,16 @@ class Pager(ArchivistView):
         self.page = page
         self.lines = self.pages[page]
 
+    @property
+    def last_known(self) -> bool:
+        """Whether `page_count` is known (not only a lower bound)."""
+        return True
+
     def embed(self) -> discord.Embed:
         embed = discord.Embed(title=self.title[:256], description="\n".join(self.lines)[:4096])
         if self.page_count > 1:
-            embed.set_footer(text=f"Page {self.page + 1} of {self.page_count}")
+            of = f"{self.page_count}" if self.last_known else f"{self.page_count:,} or more"
+            embed.set_footer(text=f"Page {self.page + 1} of {of}")
         return embed
 
     async def send(self, interaction: discord.Interaction) -> None:
@@ -201,8 +215,12 @@ class QueryPager(Pager):
     @property
     def page_count(self) -> int:
         """This page plus what the rest needs at `size` rows a page (exact unless long lines make a
-        later page hold fewer)."""
+        later page hold fewer, or the total is only `AtLeast`: then at least that many)."""
         return self.page + 1 + max(0, math.ceil((self.total - self.start - self.shown) / self.size))
+
+    @property
+    def last_known(self) -> bool:
+        return not isinstance(self.total, AtLeast)
 
     @property
     def _budget(self) -> int:

@@ -104,12 +104,12 @@ class EpisodeService:
 
     async def require_host_or_author(self, member: discord.Member, episode: Episode, doing: str) -> None:
         # Hosts first: that needs no query (settings are cached), the authors' list does.
-        host, no_host_role = await self._host_or_why_not(member)
+        host, no_host_role = await self.host_or_why_not(member)
         if host or await authors_store.is_author(self.db, episode.id, member.id):
             return
         raise self._not_host_or_author(episode, doing, no_host_role)
 
-    async def _host_or_why_not(self, member: discord.Member) -> tuple[bool, NotConfigured | None]:
+    async def host_or_why_not(self, member: discord.Member) -> tuple[bool, NotConfigured | None]:
         """Whether the member is a host (no query: settings are cached), and when no host role is set
         yet, the refusal that says so."""
         try:
@@ -216,7 +216,7 @@ class EpisodeService:
         # Hosts pass without a query. For anyone else the move itself checks that they are an author
         # (no read of its own); when another refusal is coming, the check runs first, as it always has:
         # who may comes before what is wrong with the request.
-        host, no_host_role = await self._host_or_why_not(member)
+        host, no_host_role = await self.host_or_why_not(member)
         if not host and (status == episode.status or (note is not None and len(note) > rules.NOTE_MAX)):
             await self.require_host_or_author(member, episode, doing)
         note = rules.validate_note(note)

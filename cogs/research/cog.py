@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.interactions import handle, publish_after_answer, reply, thinking, working
-from bot.core.pager import PageSources, QueryPager
+from bot.core.pager import AtLeast, PageSources, QueryPager
 from bot.core.transformers import EpisodeArg
 from cogs.episodes.store import Episode
 from cogs.research.service import ResearchService
@@ -275,18 +275,17 @@ class Research(
         read = await self.service.search(interaction.guild_id, query, found)  # refuses an empty query
         search_id = await self.service.save_search(interaction.guild_id, query, found)
 
-        exact = True
-
         async def page(offset: int, limit: int) -> tuple[int, list[str]]:
-            nonlocal exact
             shown = await read(offset, limit)
-            exact = shown.exact
-            return shown.total, [search_line(h) for h in shown.hits]
+            return shown.total if shown.exact else AtLeast(shown.total), [search_line(h) for h in shown.hits]
 
         scope = f" in {found.code}" if found else ""
         return QueryPager(
             interaction.user.id,
-            lambda total: f"Search{scope}: {query}"[:200] + (f" ({total})" if exact else f" ({total:,}+)"),
+            lambda total: (
+                f"Search{scope}: {query}"[:200]
+                + (f" ({total:,}+)" if isinstance(total, AtLeast) else f" ({total})")
+            ),
             page,
             empty="Nothing matches.",
             size=SEARCH_PAGE,
@@ -297,12 +296,12 @@ class Research(
     @app_commands.command(name="credits", description="The contributor list, ready for a video description")
     @app_commands.describe(episode="The episode's code")
     async def credits(self, interaction: discord.Interaction, episode: EpisodeArg) -> None:
-        found = await self.service.credits_text(interaction.guild, episode, thinking(interaction))
+        found = await self.service.credits_text(interaction.guild, episode)  # milliseconds: no "thinking…"
         text = found.text
         if not found.total:
             await reply(interaction, f"`{episode.code}` has no contributions yet.")
             return
-        embed = credits_embed(episode.code, found.people, found.total)
+        embed = credits_embed(episode.code, found.listed, found.total)
         block = credits_block(text)
         if len(block) <= 1900:
             await reply(interaction, block, embed=embed)

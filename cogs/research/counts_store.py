@@ -17,7 +17,7 @@ class EpisodeFigures:
     marked_excluded: int
     contributors: int  # members and forum names not linked to a member, as the card counts them
     credited: int  # people the credits name (contributions not marked excluded)
-    sources: int  # distinct sources cited (before merging those written together, see `aliased_keys`)
+    sources: int  # distinct sources cited (before merging those written together, see `TopSources`)
 
 
 async def figures(db: Database, episode_id: int) -> EpisodeFigures:
@@ -32,43 +32,52 @@ async def figures(db: Database, episode_id: int) -> EpisodeFigures:
 @dataclass(frozen=True, slots=True)
 class CreditRow:
     """One person of the credits, as stored. `member_id` None: a forum name not linked to a member, whose
-    name as written on its first contribution counted is `stored_name`. For a member, `stored_name` is the
-    name stored with the first contribution of the episode they appear in (as its author, or as the member
-    who added it, then None), the name the dossier falls back on when the member is gone."""
+    name as written on its first contribution counted is `forum_name` (None for a member: see
+    `stored_names`)."""
 
     member_id: int | None
     credited: int
-    stored_name: str | None
-
-
-_FIRST_AUTHORED = (
-    "FROM contributions x INDEXED BY contributions_episode_author "
-    "WHERE x.episode_id = c.episode_id AND x.author_id = CAST(substr(c.who, 2) AS INTEGER) "
-    "ORDER BY x.created_at, x.id LIMIT 1"
-)
-_FIRST_ADDED = (
-    "FROM contributions x INDEXED BY contributions_added_by "
-    "WHERE x.episode_id = c.episode_id AND x.added_by = CAST(substr(c.who, 2) AS INTEGER) "
-    "ORDER BY x.created_at, x.id LIMIT 1"
-)
+    forum_name: str | None
 
 
 async def credit_rows(db: Database, episode_id: int, offset: int, limit: int) -> tuple[int, list[CreditRow]]:
     """(how many people the credits name, the people from `offset`): most contributions first, then by
-    first contribution (not marked excluded)."""
-    rows = await db.fetchall(
-        "SELECT s.credited, c.who, c.credited, CASE WHEN substr(c.who, 1, 1) = 'f' "
-        "  THEN (SELECT author_name FROM contributions WHERE id = c.first_id) "
-        f"  WHEN (SELECT x.created_at, x.id {_FIRST_ADDED}) < (SELECT x.created_at, x.id {_FIRST_AUTHORED}) THEN NULL "
-        f"  ELSE (SELECT x.author_name {_FIRST_AUTHORED}) END "
-        "FROM episode_stats s JOIN episode_credits c ON c.episode_id = s.episode_id "
-        "WHERE s.episode_id = ? ORDER BY c.credited DESC, c.first_at, c.first_id LIMIT ? OFFSET ?",
+    first contribution (not marked excluded). One range of the `episode_credits_rank` index, the people
+    in one JSON value: one row to step through, however many people (each row stepped lets other
+    threads take the interpreter lock; an export written meanwhile would then slow every row down)."""
+    row = await db.fetchone(
+        "SELECT s.credited, (SELECT json_group_array(json_array("
+        "  c.credited, c.first_at, c.first_id, c.who, CASE WHEN substr(c.who, 1, 1) = 'f' "
+        "  THEN (SELECT author_name FROM contributions WHERE id = c.first_id) END)) FROM ("
+        "  SELECT * FROM episode_credits WHERE episode_id = ?1 "
+        "  ORDER BY credited DESC, first_at, first_id LIMIT ?2 OFFSET ?3"
+        ") c) FROM episode_stats s WHERE s.episode_id = ?1",
         (episode_id, limit, offset),
     )
-    if not rows:
-        return (await figures(db, episode_id)).credited, []
-    people = [CreditRow(None if w[0] == "f" else int(w[1:]), n, name) for _, w, n, name in rows]
-    return rows[0][0], people
+    if row is None:
+        return 0, []
+    ranked = sorted(json.loads(row[1]), key=lambda p: (-p[0], p[1], p[2]))  # the order the index gave
+    return row[0], [
+        CreditRow(None if who[0] == "f" else int(who[1:]), n, name) for n, _, _, who, name in ranked
+    ]
+
+
+async def stored_names(db: Database, episode_id: int, member_ids: Collection[int]) -> dict[int, str | None]:
+    """The name stored with the first contribution of the episode each member appears in (as its author; None
+    when they first appear as the member who added a message): the name the dossier falls back on for a
+    member gone from the server. Per member, the first of their contributions (`contributions_episode_author`)
+    and whether they added one before it (`contributions_added_by`)."""
+    row = await db.fetchone(
+        "SELECT json_group_array(json_array(m.value, (SELECT CASE WHEN EXISTS ("
+        "    SELECT 1 FROM contributions y INDEXED BY contributions_added_by WHERE y.episode_id = ?1 "
+        "    AND y.added_by = m.value AND y.created_at <= x.created_at AND (y.created_at < x.created_at OR y.id < x.id)"
+        "  ) THEN NULL ELSE x.author_name END "
+        "  FROM contributions x INDEXED BY contributions_episode_author "
+        "  WHERE x.episode_id = ?1 AND x.author_id = m.value ORDER BY x.created_at, x.id LIMIT 1"
+        "))) FROM json_each(?2) m",
+        (episode_id, json.dumps(sorted(set(member_ids)))),
+    )
+    return {member_id: name for member_id, name in json.loads(row[0])} if row else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,17 +107,6 @@ class StoredSource:
     words: str
 
 
-async def aliased_keys(db: Database, episode_id: int) -> set[str]:
-    """Every key written on the same line as another key of the same source (a URL beside a DOI, a book
-    beside its ISBN) in the episode: the bibliography merges those in reading order, so they are read
-    whole (`citations_of`); every other key is a source of its own."""
-    rows = await db.fetchall(
-        "SELECT key, aliases FROM contribution_citations WHERE episode_id = ? AND aliases IS NOT NULL",
-        (episode_id,),
-    )
-    return {k for key, aliases in rows for k in (key, *json.loads(aliases))}
-
-
 _CITATION = (
     "cc.other, cc.created_at, cc.contribution_id, cc.idx, cc.key, cc.kind, cc.ident, cc.words, cc.link"
 )
@@ -118,26 +116,54 @@ def _citation(r: tuple) -> StoredCitation:
     return StoredCitation((r[0], r[1], r[2], r[3]), r[4], r[5], r[6], r[7], r[8])
 
 
-async def top_sources(
-    db: Database, episode_id: int, limit: int, leave_out: Collection[str] = ()
-) -> tuple[int, list[StoredSource]]:
-    """(how many sources the episode cites, the `limit` cited by the most contributions, then the first
-    cited; keys in `leave_out` left out of the list)."""
+@dataclass(frozen=True, slots=True)
+class TopSources:
+    """An episode's most-cited sources. Keys written on the same line as another key of the same source (a
+    URL beside a DOI, a book beside its ISBN) are `aliased`: the bibliography merges those in reading
+    order, so they are left out of `top` and read whole (`citations_of`); every other key is a source of
+    its own."""
+
+    total: int  # sources the episode cites, each key on its own (`EpisodeFigures.sources`)
+    top: list[StoredSource]  # the most cited (by contributions), then the first cited; no aliased key
+    aliased: frozenset[str]
+    aliased_cited: int  # how many of `aliased` are cited (each a source of its own in `total`)
+
+
+# The keys written together with another in an episode (?1), each once.
+_ALIASED = (
+    "WITH aliased(key) AS ("
+    "  SELECT key FROM contribution_citations WHERE episode_id = ?1 AND aliases IS NOT NULL"
+    "  UNION SELECT j.value FROM contribution_citations a, json_each(a.aliases) j"
+    "  WHERE a.episode_id = ?1 AND a.aliases IS NOT NULL"
+    ") "
+)
+
+
+async def top_sources(db: Database, episode_id: int, limit: int) -> TopSources:
+    """The `limit` sources cited by the most contributions, then the first cited (see `TopSources`), in
+    one statement: ranges of `episode_sources_rank` and of the index of the aliased citations."""
     rows = await db.fetchall(
-        f"SELECT s.sources, es.cites, {_CITATION}, "
+        f"{_ALIASED}SELECT s.sources, (SELECT json_group_array(key) FROM aliased), "
+        "(SELECT COUNT(*) FROM episode_sources e WHERE e.episode_id = ?1 AND e.key IN aliased), "
+        f"es.cites, {_CITATION}, "
         "(SELECT w.words FROM contribution_citations w WHERE w.episode_id = es.episode_id AND w.key = es.key "
         "AND w.words != '' ORDER BY w.other, w.created_at, w.contribution_id, w.idx LIMIT 1) "
         "FROM episode_stats s LEFT JOIN ("
-        "  SELECT * FROM episode_sources WHERE episode_id = ?1 AND key NOT IN (SELECT value FROM json_each(?2)) "
-        "  ORDER BY cites DESC, first_other, first_at, first_id, first_idx LIMIT ?3"
+        "  SELECT * FROM episode_sources WHERE episode_id = ?1 AND key NOT IN aliased "
+        "  ORDER BY cites DESC, first_other, first_at, first_id, first_idx LIMIT ?2"
         ") es ON es.episode_id = s.episode_id "
         "LEFT JOIN contribution_citations cc ON cc.contribution_id = es.first_id AND cc.idx = es.first_idx "
         "WHERE s.episode_id = ?1 ORDER BY es.cites DESC, es.first_other, es.first_at, es.first_id, es.first_idx",
-        (episode_id, json.dumps(sorted(leave_out)), limit),
+        (episode_id, limit),
     )
     if not rows:
-        return 0, []
-    return rows[0][0], [StoredSource(r[1], _citation(r[2:11]), r[11] or "") for r in rows if r[1] is not None]
+        return TopSources(0, [], frozenset(), 0)
+    return TopSources(
+        rows[0][0],
+        [StoredSource(r[3], _citation(r[4:13]), r[13] or "") for r in rows if r[3] is not None],
+        frozenset(json.loads(rows[0][1])),
+        rows[0][2],
+    )
 
 
 async def citations_of(db: Database, episode_id: int, keys: Collection[str]) -> list[StoredCitation]:
@@ -154,14 +180,3 @@ async def citations_of(db: Database, episode_id: int, keys: Collection[str]) -> 
         )
         for r in rows
     ]
-
-
-async def keys_cited(db: Database, episode_id: int, keys: Collection[str]) -> int:
-    """How many of `keys` the episode cites (as sources of their own, see `figures().sources`)."""
-    return int(
-        await db.fetchval(
-            "SELECT COUNT(*) FROM episode_sources WHERE episode_id = ? AND key IN (SELECT value FROM json_each(?))",
-            (episode_id, json.dumps(sorted(keys))),
-        )
-        or 0
-    )

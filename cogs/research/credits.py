@@ -15,11 +15,18 @@ from bot.core.db import Database
 from cogs.research import counts_store
 from cogs.research.bibliography import Citation, Source, collect
 from cogs.research.counts_store import StoredCitation
-from cogs.research.dossier import Credit, Person
 
 # name_of(member id, stored name) -> the name members see; member id None: a forum author not linked to a
 # member, named by the stored forum name (ResearchService.name_of).
 NameOf = Callable[[int | None, str | None], str]
+# present(member id) -> the member's name when it does not depend on the name stored with their contributions
+# (they are in the server now), else None: then name_of(member id, stored name) names them.
+Present = Callable[[int], str | None]
+
+
+def _nobody_present(member_id: int) -> None:
+    return None
+
 
 LIMIT = 5000  # YouTube's description limit
 SOURCES = 10  # the most-cited sources listed under the names
@@ -27,53 +34,126 @@ SOURCE_MAX = 300  # characters of one source line
 PEOPLE = 700  # people listed with their counts (the embed's 4,096 characters hold at most ~680)
 READ = PEOPLE  # people read at once: all of PEOPLE, and more only for names too short to fill the text
 HEAD, HEADING = "Research: ", "\n\nSources:\n"
+LISTED = 4096  # characters of the list shown under the credits (an embed's description)
+GUESS = 10  # characters assumed for a name not resolved yet, when deciding how many to resolve
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A person of the list shown under the credits, as the dossier's `credits` ranks them: a member
+    (`id`: the list mentions them, no name needed) or a forum name not linked to a member (`plain`: that
+    name on one line, as the dossier prints it; None for a member)."""
+
+    id: int | None
+    plain: str | None
+    contributions: int
 
 
 @dataclass(frozen=True, slots=True)
 class Credits:
-    """`text`: ready to paste under the video. `people`: the first contributors (up to PEOPLE), most
+    """`text`: ready to paste under the video. `listed`: the first contributors (up to PEOPLE), most
     contributions first, as the dossier's `credits` lists them; `total`: how many there are in all."""
 
     text: str
-    people: tuple[Credit, ...]
+    listed: tuple[Listed, ...]
     total: int
 
 
-async def credits_for(db: Database, episode_id: int, name_of: NameOf, limit: int = LIMIT) -> Credits:
-    """The credits of an episode (see the module): names through `name_of`, sources from the stored
-    citations."""
+async def credits_for(
+    db: Database, episode_id: int, name_of: NameOf, limit: int = LIMIT, *, present: Present = _nobody_present
+) -> Credits:
+    """The credits of an episode (see the module). Names through `present`, then `name_of`: only the
+    people the text can name are named, and only the members `present` does not name have their stored
+    names read (a few hundred index lookups at most). Sources from the stored citations."""
     ranked, sources_total = await _top_sources(db, episode_id)
     lines = [credit_line(s) for s in ranked]
     listed = fit_items(lines, sources_total, 10**9, "\n")
     room = max(limit - len(HEADING) - len(listed), limit // 2) if sources_total else limit
     room = min(room, limit) - len(HEAD)
-    people: list[Credit] = []
-    total = await _read_people(db, episode_id, name_of, people)
+    people = _People(db, episode_id, name_of, present)
+    await people.read()
     while True:
-        names = [c.person.plain for c in people] if total else ["no contributions yet"]
-        fitted = fit_items(names, max(total, 1), room, ", ", unread=total > len(people))
-        if fitted is not None and len(people) >= min(total, PEOPLE):
+        total = people.total
+        names = people.names if total else ["no contributions yet"]
+        fitted = fit_items(names, max(total, 1), room, ", ", unread=total > len(names))
+        if fitted is not None:
             break
-        read = len(people)
-        total = await _read_people(db, episode_id, name_of, people)
-        if len(people) == read:  # fewer than counted (removed meanwhile): what was read is all there is
-            total = len(people)
+        await people.name_more(room)
     text = HEAD + fitted
     if sources_total:
         room = limit - len(text) - len(HEADING)
         listed = fit_items(lines, sources_total, room, "\n")
         if listed and len(listed) <= room:
             text += HEADING + listed
-    return Credits(text, tuple(people[:PEOPLE]), total)
+    return Credits(text, people.listed(), people.total)
 
 
-async def _read_people(db: Database, episode_id: int, name_of: NameOf, people: list[Credit]) -> int:
-    """Read the next people of the credits into `people`; how many there are in all."""
-    total, rows = await counts_store.credit_rows(db, episode_id, len(people), READ)
-    for row in rows:
-        person = Person(row.member_id, name_of(row.member_id, row.stored_name))
-        people.append(Credit(person, row.credited))
-    return total
+class _People:
+    """The people of the credits as far as they are read (`rows`) and named (`names`, from the first)."""
+
+    def __init__(self, db: Database, episode_id: int, name_of: NameOf, present: Present) -> None:
+        self.db, self.episode_id, self.name_of, self.present = db, episode_id, name_of, present
+        self.rows: list[counts_store.CreditRow] = []
+        self.known: list[str | None] = []  # per row: its name when known without reading stored names
+        self.names: list[str] = []  # plain names of rows[: len(names)]
+        self.total = 0
+
+    async def read(self) -> bool:
+        """Read the next READ people; False when there were none (fewer than counted: removed meanwhile,
+        and then what was read is all there is)."""
+        self.total, rows = await counts_store.credit_rows(self.db, self.episode_id, len(self.rows), READ)
+        if not rows:
+            self.total = len(self.rows)
+            return False
+        self.rows += rows
+        self.known += [
+            self.name_of(None, row.forum_name) if row.member_id is None else self.present(row.member_id)
+            for row in rows
+        ]
+        return True
+
+    async def name_more(self, room: int) -> None:
+        """Name the next people: about as many as the rest of `room` holds, judging by the names so far."""
+        if len(self.names) == len(self.rows) and not await self.read():
+            return
+        start = len(self.names)
+        used = sum(len(n) + 2 for n in self.names)
+        guess = used // start if start else GUESS + 2
+        end = start
+        while end < len(self.rows) and used <= room:
+            name = self.known[end]
+            used += len(name) + 2 if name is not None else guess
+            end += 1
+        # Past the room by a tenth: the text must see the first name that does not fit, and guesses err.
+        end = min(len(self.rows), max(end + (end - start) // 10 + 1, start + 1))
+        gone = [
+            r.member_id for r, n in zip(self.rows[start:end], self.known[start:end], strict=True) if n is None
+        ]
+        stored = await counts_store.stored_names(self.db, self.episode_id, gone) if gone else {}
+        for row, name in zip(self.rows[start:end], self.known[start:end], strict=True):
+            if name is None:
+                name = self.name_of(row.member_id, stored.get(row.member_id or 0))
+            self.names.append(_plain(name))
+
+    def listed(self) -> tuple[Listed, ...]:
+        """The first people, as many as the list under the credits (LISTED characters) can show and one
+        more: a member takes `<@id> (n)` there, a forum name at least a character more than its count."""
+        listed, used = [], -1
+        for row, name in zip(self.rows[:PEOPLE], self.known, strict=False):
+            if row.member_id is None:
+                listed.append(Listed(None, _plain(name or ""), row.credited))
+                used += 1 + len(f"x ({row.credited})")
+            else:
+                listed.append(Listed(row.member_id, None, row.credited))
+                used += 1 + len(f"<@{row.member_id}> ({row.credited})")
+            if used > LISTED:
+                break
+        return tuple(listed)
+
+
+def _plain(name: str) -> str:
+    """`Person(…, name).plain`, without making the Person."""
+    return " ".join(name.split()) or "someone"
 
 
 @overload
@@ -84,20 +164,21 @@ def fit_items(items: Sequence[str], total: int, room: int, sep: str, *, unread: 
     """As many of `items` as fit in `room` characters, then "… and N more" for the rest of `total`
     (export's rule). With `unread` (more items than `items` exist), None when `items` ran out while room
     was left: the next ones must be read to know."""
-    kept: list[str] = []
-    length = 0
+    gap = len(sep)
+    kept = length = 0
     for item in items:
-        rest = total - len(kept) - 1
-        tail = len(sep) + len(f"… and {rest} more") if rest else 0
-        if length + (len(sep) if kept else 0) + len(item) + tail > room:
+        rest = total - kept - 1
+        tail = gap + 11 + len(str(rest)) if rest else 0  # len(sep + f"… and {rest} more")
+        grown = length + (gap if kept else 0) + len(item)
+        if grown + tail > room:
             break
-        length += (len(sep) if kept else 0) + len(item)
-        kept.append(item)
+        length = grown
+        kept += 1
     else:
         if unread:
             return None
-    rest = total - len(kept)
-    return sep.join(kept + ([f"… and {rest} more"] if rest else []))
+    rest = total - kept
+    return sep.join([*items[:kept], *([f"… and {rest} more"] if rest else [])])
 
 
 def credit_line(source: Source) -> str:
@@ -119,12 +200,12 @@ async def _top_sources(db: Database, episode_id: int) -> tuple[list[Source], int
     A source written in one form only is counted under its key as stored. Keys written together on one
     line (`aliases`) are merged by the bibliography in reading order, so the citations of those keys are
     read whole and merged the same way (`bibliography.collect`): usually none, or a few."""
-    merged_keys = await counts_store.aliased_keys(db, episode_id)
-    total, top = await counts_store.top_sources(db, episode_id, SOURCES, merged_keys)
-    ranked = [(s.cites, s.first.place, _source(s.first, s.words)) for s in top]
-    if merged_keys:
-        merged = _merge(await counts_store.citations_of(db, episode_id, merged_keys))
-        total += len(merged) - await counts_store.keys_cited(db, episode_id, merged_keys)
+    found = await counts_store.top_sources(db, episode_id, SOURCES)
+    total = found.total
+    ranked = [(s.cites, s.first.place, _source(s.first, s.words)) for s in found.top]
+    if found.aliased:
+        merged = _merge(await counts_store.citations_of(db, episode_id, found.aliased))
+        total += len(merged) - found.aliased_cited
         ranked += merged
     ranked.sort(key=lambda r: (-r[0], r[1]))
     return [source for _, _, source in ranked[:SOURCES]], total

@@ -31,6 +31,7 @@ from bot.core.text import thread_url
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from cogs.episodes import lists_store
 from cogs.episodes import store as episode_store
+from cogs.episodes.posts_store import NewNote
 from cogs.episodes.rules import THANKS_STATUSES, Status
 from cogs.episodes.service import Change, EpisodeService
 from cogs.episodes.store import Episode
@@ -308,8 +309,13 @@ class ResearchService(FeatureService):
         contributions, most first, and how many there are (excluded contributions count for neither).
         Read from the counts stored with the research: as quick for 100,000 contributions as for ten."""
         await progress()
+
+        def present(user_id: int) -> str | None:
+            member = guild.get_member(user_id)
+            return None if member is None else member.display_name
+
         return await research_credits.credits_for(
-            self.db, episode.id, lambda user_id, stored: self.name_of(guild, user_id, stored)
+            self.db, episode.id, lambda user_id, stored: self.name_of(guild, user_id, stored), present=present
         )
 
     def name_of(self, guild: discord.Guild | None, user_id: int | None, stored: str | None = None) -> str:
@@ -440,22 +446,31 @@ class ResearchService(FeatureService):
     # -- removal ----------------------------------------------------------------------------------
 
     async def remove(self, member: discord.Member, episode: Episode, number: int) -> Change:
-        """Take a contribution out of the record; `publish()` then updates the card and notes it in the
-        thread, once the member has their answer."""
-        found = await store.get(self.db, episode.guild_id, number)
-        if found is None or found.episode_id != episode.id:
-            raise NotFound(f"There is no contribution #{number} in `{episode.code}`: see `/research list`.")
-        if found.author_id != member.id and not await self.episodes.is_host(member):
-            raise NotAllowed("Only the contributor and hosts can remove a contribution.")
-        if not await store.remove(self.db, found, member.id):
-            raise NotFound(f"Contribution #{number} was already removed.")
-        by = (
-            f"<@{found.author_id}>"
-            if found.author_id is not None
-            else discord.utils.escape_markdown(self.name_of(None, None, found.author_name))
+        """Take a contribution out of the record, its note for the thread kept with the removal (one trip
+        to the database); `publish()` then updates the card and posts the note, once the member has their
+        answer."""
+        host, no_host_role = await self.episodes.host_or_why_not(member)
+
+        def note(found: Contribution) -> NewNote:
+            by = (
+                f"<@{found.author_id}>"
+                if found.author_id is not None
+                else discord.utils.escape_markdown(self.name_of(None, None, found.author_name))
+            )
+            return self.episodes.notes.new(
+                f"🗑️ <@{member.id}> removed contribution #{found.id} by {by} from the research record."
+            )
+
+        removal = await store.remove_announced(
+            self.db, episode.guild_id, episode.id, number, member.id, host=host, note=note
         )
-        note = f"🗑️ <@{member.id}> removed contribution #{found.id} by {by} from the research record."
-        return Change(episode, publish=lambda: self.episodes.publish(episode, note))
+        if removal.found is None:
+            raise NotFound(f"There is no contribution #{number} in `{episode.code}`: see `/research list`.")
+        if removal.announced is None:
+            raise no_host_role or NotAllowed("Only the contributor and hosts can remove a contribution.")
+        self.scheduler.jobs_changed(removal.announced.jobs)
+        note_id = removal.announced.note_id
+        return Change(episode, publish=lambda: self.episodes.publish_kept(episode.id, note_id))
 
     # -- curation -------------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from bot.core import jobs as job_store
 from bot.core.db import Database, Tx
 from bot.core.jobs import NewJob
 from cogs.episodes import store as episode_store
+from cogs.episodes.posts_store import Announced, NewNote, announce_in
 from cogs.episodes.store import record_event_in
 from cogs.research import batch_store
 from cogs.research.likes_store import DEFAULT_KEYS, is_like, keys_param
@@ -423,28 +424,73 @@ async def delete_messages(db: Database, message_ids: Sequence[int]) -> list[int]
 
 
 async def remove(db: Database, contribution: Contribution, actor_id: int) -> bool:
-    """`/research remove`: delete it, remember the message so catching up does not bring it back, and
-    record the removal in the episode's history. False when it was already gone."""
+    """Delete it, remember the message so catching up does not bring it back, and record the removal in
+    the episode's history. False when it was already gone."""
     async with db.transaction() as tx:
-        deleted = await tx.execute("DELETE FROM contributions WHERE id = ?", (contribution.id,))
-        if deleted != 1:
-            return False
-        if contribution.message_id is not None and contribution.origin != "form":
-            await tx.execute(
-                "INSERT OR REPLACE INTO removed_messages (episode_id, message_id, removed_by, removed_at) "
-                "VALUES (?, ?, ?, ?)",
-                (contribution.episode_id, contribution.message_id, actor_id, now_ts()),
-            )
-        await record_event_in(
-            tx,
-            contribution.episode_id,
-            "contribution_removed",
-            actor_id,
-            subject_id=contribution.author_id,
-            from_value=str(contribution.id),
-            note=excerpt(contribution.title or contribution.body, 200),
+        return await remove_in(tx, contribution, actor_id)
+
+
+async def remove_in(tx: Tx, contribution: Contribution, actor_id: int) -> bool:
+    """`remove` inside an open transaction: two statements, three for a message."""
+    deleted = await tx.execute("DELETE FROM contributions WHERE id = ?", (contribution.id,))
+    if deleted != 1:
+        return False
+    if contribution.message_id is not None and contribution.origin != "form":
+        await tx.execute(
+            "INSERT OR REPLACE INTO removed_messages (episode_id, message_id, removed_by, removed_at) "
+            "VALUES (?, ?, ?, ?)",
+            (contribution.episode_id, contribution.message_id, actor_id, now_ts()),
         )
+    await record_event_in(
+        tx,
+        contribution.episode_id,
+        "contribution_removed",
+        actor_id,
+        subject_id=contribution.author_id,
+        from_value=str(contribution.id),
+        note=excerpt(contribution.title or contribution.body, 200),
+    )
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """What `remove_announced` found and did. `found` None: the episode has no such contribution;
+    `announced` None: nothing removed (the member may not remove it)."""
+
+    found: Contribution | None
+    announced: Announced | None = None
+
+
+async def remove_announced(
+    db: Database,
+    guild_id: int,
+    episode_id: int,
+    number: int,
+    actor_id: int,
+    *,
+    host: bool,
+    note: Callable[[Contribution], NewNote],
+) -> Removal:
+    """`/research remove` in one trip to the database thread: read the contribution, and when it is the
+    episode's and the member may remove it (its contributor, or `host`), `remove_in` it and keep the note
+    `note(contribution)` for the thread with its delivery job, in the same transaction."""
+    ts = now_ts()
+
+    async def body(tx: Tx) -> Removal:
+        row = await tx.fetchone(
+            f"SELECT {COLUMNS} FROM contributions c WHERE c.guild_id = ? AND c.id = ?",
+            (keys_param(DEFAULT_KEYS), guild_id, number),
+        )
+        found = Contribution.from_row(row) if row else None
+        if found is None or found.episode_id != episode_id:
+            return Removal(None)
+        if found.author_id != actor_id and not host:
+            return Removal(found)
+        await remove_in(tx, found, actor_id)
+        return Removal(found, await announce_in(tx, episode_id, guild_id, note(found), ts))
+
+    return await db.run_transaction(body)
 
 
 @dataclass(frozen=True, slots=True)

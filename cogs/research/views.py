@@ -12,7 +12,7 @@ import discord
 from bot.core.interactions import form_values
 from bot.core.text import ts
 from cogs.episodes.store import Episode
-from cogs.research.export import Credit
+from cogs.research.credits import Listed
 from cogs.research.export_job import FORMAT_NAMES, Estimate
 from cogs.research.rules import LikeEmoji, clip, excerpt, join_within
 from cogs.research.store import HIT_END, HIT_START, Contribution, Marked, SearchHit
@@ -147,13 +147,15 @@ def credits_block(text: str) -> str:
     return "```\n" + text.replace("`", "'") + "\n```"
 
 
-def credits_embed(code: str, people: Sequence[Credit], total: int | None = None) -> discord.Embed:
+def credits_embed(code: str, listed: Sequence[Listed], total: int | None = None) -> discord.Embed:
     """Who contributed, as mentions (pinging nobody) with their number of contributions."""
-    shown = [f"<@{c.person.id}>" if c.person.id is not None else _short(c.person.plain, 80) for c in people]
     return discord.Embed(
         title=f"Research credits · {code}",
         description=join_within(
-            [f"{who} ({c.contributions})" for who, c in zip(shown, people, strict=True)],
+            [
+                f"{f'<@{p.id}>' if p.id is not None else _short(p.plain or '', 80)} ({p.contributions})"
+                for p in listed
+            ],
             4096,
             sep=" ",
             total=total,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from cogs.episodes import authors_store, posts_store
 from cogs.episodes import store as episode_store
+from cogs.research import store as research_store
 from tests.e2e.trips import Trips
 
 CODE = "1924-01"
@@ -92,3 +93,49 @@ async def test_a_withdrawal_answers_within_its_trips(world):
         w = await world.alice.click(r.response, label="Withdraw")
     assert w.response.content.startswith("You withdrew your request.")
     assert trips.before_answer <= WITHDRAW_TRIPS, trips.before_answer
+
+
+# Before: 7 before the answer (the contribution read, then a transaction of its own), the note kept after.
+REMOVE_TRIPS = 2  # read the episode (resolving the option); the contribution read, removed, its note and job
+
+
+async def _contribution_of(world, thread, author, text) -> int:
+    await author.send(thread, text)
+    found = await episode_store.get_by_code(world.bot.services.db, world.guild.id, CODE)
+    rows = await research_store.for_episode(world.bot.services.db, found.id)
+    return next(c.id for c in rows if c.body == text)
+
+
+async def test_remove_by_its_contributor_answers_within_its_trips(world):
+    thread = await world.episode(CODE)
+    number = await _contribution_of(world, thread, world.alice, "Lenin died at Gorki on 21 January 1924.")
+    trips = Trips(world.env)
+    with trips.counting():
+        r = await world.alice.slash(world.general, "research remove", episode=CODE, contribution=number)
+    assert r.response.content == f"Removed contribution **#{number}** from the research for `{CODE}`."
+    assert trips.before_answer <= REMOVE_TRIPS, trips.before_answer
+    assert trips.total > trips.before_answer  # the card and the note follow the answer
+    assert thread.history()[-1].content == (
+        f"🗑️ {world.alice.mention} removed contribution #{number} by {world.alice.mention} from the research record."
+    )
+
+
+async def test_remove_by_a_host_and_its_refusals_stay_within_its_trips(world):
+    thread = await world.episode(CODE)
+    number = await _contribution_of(world, thread, world.alice, "Krupskaya, not Krupska.")
+    for member, answer in (
+        (world.bob, "Only the contributor and hosts can remove a contribution."),
+        (world.host, f"Removed contribution **#{number}** from the research for `{CODE}`."),
+        (world.host, f"There is no contribution #{number} in `{CODE}`: see `/research list`."),
+    ):
+        trips = Trips(world.env)
+        with trips.counting():
+            r = await member.slash(world.general, "research remove", episode=CODE, contribution=number)
+        assert r.response.content == answer
+        assert trips.before_answer <= REMOVE_TRIPS, (answer, trips.before_answer)
+    # Kept with the removal, the note is posted once, never again by its job.
+    await world.env.advance_time(3600)
+    notes = [m.content for m in thread.history() if "removed contribution" in m.content]
+    assert notes == [
+        f"🗑️ {world.host.mention} removed contribution #{number} by {world.alice.mention} from the research record."
+    ]

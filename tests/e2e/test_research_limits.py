@@ -9,7 +9,7 @@ import re
 
 from bot.clock import now_ts
 from cogs.episodes import store as episode_store
-from cogs.research import store
+from cogs.research import search_store, store
 from cogs.research.store import NewContribution
 
 CODE = "1924-01"
@@ -154,3 +154,15 @@ async def test_search_pages_through_every_match(world):
     found = numbers(texts)
     assert len(found) == len(set(found)) == 75
     assert sorted(found) == sorted(ids)
+
+
+async def test_a_search_that_stops_counting_names_no_last_page(world, monkeypatch):
+    """Past its counting bound (10,000; 20 here) a search shows "20+" and pages without a last page."""
+    monkeypatch.setattr(search_store, "COUNT_MAX", 20)
+    await world.episode(CODE)
+    await seed(world, [f"Krupskaya note number {i}" for i in range(75)])
+    r = await world.bob.slash(world.general, "research search", query="krupskaya")
+    embed = r.response.embeds[0]
+    assert embed.title.endswith("(20+)") and embed.footer.text == "Page 1 of 4 or more"
+    r = await world.bob.click(r.response, label="Next")
+    assert r.response.embeds[0].footer.text == "Page 2 of 5 or more"

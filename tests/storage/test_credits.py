@@ -19,6 +19,7 @@ from cogs.episodes import store as episode_store
 from cogs.forum_import import store as forum_store
 from cogs.research import credits, export, store
 from cogs.research.dossier import Dossier, DossierEpisode, Person
+from cogs.research.views import credits_embed
 
 GUILD, INDY = 1001, 13
 FORUM = "https://forum.example.org"
@@ -57,10 +58,18 @@ async def dossier_credits(db: Database, episode_id: int, limit: int = 5000) -> t
 
 async def assert_same_credits(db: Database, episode_id: int, limit: int = 5000) -> credits.Credits:
     text, people = await dossier_credits(db, episode_id, limit)
-    got = await credits.credits_for(db, episode_id, name_of, limit)
+    got = await credits.credits_for(db, episode_id, name_of, limit, present=PRESENT.get)
     assert got.text == text
-    assert got.people == people[: credits.PEOPLE]
+    listed = tuple(
+        credits.Listed(c.person.id, None if c.person.id is not None else c.person.plain, c.contributions)
+        for c in people[: credits.PEOPLE]
+    )
+    # The first people, at least as many as the list under the credits shows: that list is the same.
+    assert got.listed == listed[: len(got.listed)]
+    shown = credits_embed("1924-01", got.listed, got.total).description
+    assert shown == credits_embed("1924-01", listed, len(people)).description
     assert got.total == len(people)
+    assert await credits.credits_for(db, episode_id, name_of, limit) == got  # every stored name read
     return got
 
 
@@ -184,8 +193,34 @@ async def test_more_people_than_the_room_holds(db, name_length):
     ]  # fmt: skip
     await store.add_many(db, rows)
     got = await assert_same_credits(db, ep)
-    assert len(got.people) == credits.PEOPLE and got.total == 1900
+    assert got.total == 1900
     await assert_same_credits(db, ep, limit=300)
+
+
+async def test_only_the_names_the_text_shows_are_read(db, monkeypatch):
+    """Of 1,900 people gone from the server, the stored names of about those the 5,000 characters hold are
+    read (a few more, in one or two reads), not of every person listed under them."""
+    ep = await new_episode(db)
+    await store.add_many(db, [
+        store.NewContribution(
+            guild_id=GUILD, episode_id=ep, author_id=1000 + n % 1900, origin="thread", body="Gorki, 1924.",
+            created_at=TS + n, channel_id=5, message_id=50_000 + n, author_name=f"Researcher {n % 1900}",
+        )
+        for n in range(2500)
+    ])  # fmt: skip
+    reads: list[int] = []
+    stored_names = credits.counts_store.stored_names
+
+    async def counted(db, episode_id, member_ids):
+        reads.append(len(member_ids))
+        return await stored_names(db, episode_id, member_ids)
+
+    monkeypatch.setattr(credits.counts_store, "stored_names", counted)
+    got = await assert_same_credits(db, ep)
+    named = got.text.count(", ") + 1
+    assert got.total == 1900
+    assert named < credits.PEOPLE and len(reads) <= 3 + 1  # (+1: assert_same_credits reads all once more)
+    assert named <= sum(reads[:-1]) <= named * 1.5, (named, reads)
 
 
 # -- any episode -----------------------------------------------------------------------------------------
