@@ -120,6 +120,13 @@ def _yes(ok: bool | None) -> str:
     return "n/a" if ok is None else ("yes" if ok else "**no**")
 
 
+def _bot_rss(e: dict) -> float:
+    """An export's peak RSS growth that is the bot's: simcord keeps a copy of every uploaded file in the
+    benchmark's process (against Discord the bytes leave through the socket), so that copy is taken out."""
+    less = _num(e.get("peak_rss_growth_less_simulator_files_mb"))
+    return less if less is not None else e["peak_rss_growth_mb"]
+
+
 def _num(value) -> float | None:
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
@@ -188,14 +195,15 @@ def targets(r: dict, small: dict | None) -> list[str]:
                     f"({e['loop_over_20ms']} steps over 20 ms; simcord reading the uploads in the bot's task, taken out: "
                     f"{e.get('simulator_in_loop_longest_ms', 'n/a')} ms); {growth} MB "
                     f"({e['peak_rss_growth_less_simulator_files_mb']} MB less the simulator's copy of the files) "
-                    f"| ≤ 20 ms; ≤ 100 MB | {_yes(None if stall is None or growth is None else stall <= 20 and growth <= 100)} |")  # fmt: skip
+                    f"| ≤ 20 ms; ≤ 100 MB (the bot's) | {_yes(None if stall is None or growth is None else stall <= 20 and _bot_rss(e) <= 100)} |")  # fmt: skip
     for fmt in ("json", "csv"):
         e = get(r, "export", fmt, default=None)
         if isinstance(e, dict):
             took = e["last_file_sent_ms"] if e["last_file_sent_ms"] != "n/a" else e["handler_ms"]
             rows.append(f"| … the same in {fmt.upper()} | {na(took, '{:,.0f}')} ms, {mb(e['bytes'])} MB in "
                         f"{e['files']} file(s); loop held {e['loop_longest_ms']} ms (simcord's part apart: {e.get('simulator_in_loop_longest_ms', 'n/a')} ms); RSS +{e['peak_rss_growth_mb']} MB "
-                        f"| as above | {_yes(e['loop_longest_ms'] <= 20 and e['peak_rss_growth_mb'] <= 100 and e['largest_file_bytes'] <= UPLOAD_LIMIT)} |")  # fmt: skip
+                        f"({e['peak_rss_growth_less_simulator_files_mb']} MB less the simulator's copy of the files) "
+                        f"| as above | {_yes(e['loop_longest_ms'] <= 20 and _bot_rss(e) <= 100 and e['largest_file_bytes'] <= UPLOAD_LIMIT)} |")  # fmt: skip
     rare, common = get(r, "search", "rare_storage", "p50_ms"), get(r, "search", "common_storage", "p50_ms")
     rows.append(f"| `/research search` over {scale['contributions']:,}: a rare word / \"the\" (storage, p50) | "
                 f"{rare} / {common} ms ({get(r, 'search', 'rare_storage', 'matches')} / "
@@ -205,7 +213,8 @@ def targets(r: dict, small: dict | None) -> list[str]:
     for key, name in (("episode_info", "/episode info"), ("research_credits", "/research credits")):
         value = get(r, "largest_episode", key, "p50_ms")
         base = get(small, "largest_episode", key, "p50_ms") if small else "n/a"
-        ok = None if _num(value) is None or _num(base) is None else value <= 2 * base + 2
+        # constant: within the noise of the smallest size's figure (half again, plus half a millisecond)
+        ok = None if _num(value) is None or _num(base) is None else value <= 1.5 * base + 0.5
         rows.append(f"| `{name}` of the largest episode, p50 | {value} ms (at {small['size'] if small else '?'}, "
                     f"{base} ms) | constant | {_yes(ok)} |")  # fmt: skip
     table = r.get("interactions") or {}
