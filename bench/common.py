@@ -280,5 +280,7 @@ def interaction_table(ping_name: str = "ping") -> dict[str, dict]:
             "handler_p99_ms": round(pct(handler, 0.99), 3),
             "db_trips_p50": counts[len(counts) // 2] if counts else None,
             "n": len(values),
+            # the three slowest answers, as [sample number (0 = first), ms]: warm-up or a periodic spike
+            "slowest": [[i, round(v, 2)] for i, v in sorted(enumerate(values), key=lambda x: -x[1])[:3]],
         }
     return table
