@@ -6,9 +6,7 @@ the full-text index in step (the page's rows indexed whole, see tests/storage/te
 from __future__ import annotations
 
 import pytest
-import pytest_asyncio
 
-from bot.core.db import Database
 from cogs.episodes import store as episode_store
 from cogs.research import likes_store, search_store, store
 from cogs.research.rules import build_fts_query
@@ -17,14 +15,6 @@ from cogs.research.store import Attachment, MessageEdit, NewContribution
 GUILD = 1001
 ALICE, BOB, HOST = 11, 12, 13
 THREAD = 5000
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "pages.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
 
 
 async def make_episode(db, code="1924-01", thread=THREAD):

@@ -4,7 +4,6 @@ the full-text index staying consistent with the table."""
 from __future__ import annotations
 
 import pytest
-import pytest_asyncio
 
 from bot.core.db import Database
 from bot.errors import InvalidInput
@@ -17,14 +16,6 @@ from cogs.research.store import Attachment, NewContribution
 GUILD, OTHER_GUILD = 1001, 2002
 ALICE, BOB, HOST = 11, 12, 13
 THREAD = 5000
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "x.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
 
 
 async def make_episode(db, code="1924-01", guild=GUILD, thread=THREAD):

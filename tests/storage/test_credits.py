@@ -9,7 +9,6 @@ import asyncio
 import json
 
 import pytest
-import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -71,14 +70,6 @@ async def assert_same_credits(db: Database, episode_id: int, limit: int = 5000) 
     assert got.total == len(people)
     assert await credits.credits_for(db, episode_id, name_of, limit) == got  # every stored name read
     return got
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "x.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
 
 
 async def new_episode(db, code="1924-01") -> int:

@@ -9,14 +9,6 @@ from cogs.config import store as settings_store
 from cogs.episodes import store
 
 
-@pytest.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "t.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
-
-
 async def test_pragmas_and_version(db):
     assert (await db.fetchval("PRAGMA journal_mode")).lower() == "wal"
     assert await db.fetchval("PRAGMA foreign_keys") == 1

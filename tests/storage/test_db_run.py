@@ -20,14 +20,6 @@ CONTRIBUTION = (
 )
 
 
-@pytest.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "t.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
-
-
 async def _episode(db: Database) -> int:
     episode = await store.create(
         db, guild_id=1, code="1924-01", title="The Death of Lenin", description=None, created_by=7,

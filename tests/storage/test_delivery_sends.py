@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bot.clock import now, now_ts
 from bot.core import outbox_store
-from bot.core.db import Database
 from cogs.reminders import store
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "d.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
 
 
 async def begin(db, items, nonce="n1", channel=7, at=None):

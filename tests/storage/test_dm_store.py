@@ -3,19 +3,8 @@ forgotten only while still the same channel, and kept across reopening the file.
 
 from __future__ import annotations
 
-import pytest
-
 from bot.core import dm_store
-from bot.core.db import Database
 from bot.core.dm_store import DmChannel
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "dms.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
 
 
 async def test_a_remembered_channel_is_read_back_and_survives_reopening(db):

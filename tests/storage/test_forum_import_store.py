@@ -4,9 +4,6 @@ whose author is a forum name not linked to a member yet."""
 
 from __future__ import annotations
 
-import pytest_asyncio
-
-from bot.core.db import Database
 from cogs.digest import store as digest_store
 from cogs.episodes import authors_store, lists_store
 from cogs.episodes import store as episode_store
@@ -19,14 +16,6 @@ from cogs.research.rules import build_fts_query
 GUILD, VELES, SPARTACUS, HOST, ADMIN = 1001, 11, 12, 13, 14
 FORUM = "https://forum.example.org"
 TS = 1_700_000_000
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "x.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
 
 
 def fields(code="1924-01", status="in_research", **kw) -> EpisodeFields:

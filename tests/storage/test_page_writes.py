@@ -6,9 +6,7 @@ segment, a page that fails leaves nothing behind, and every other write still co
 from __future__ import annotations
 
 import pytest
-import pytest_asyncio
 
-from bot.core.db import Database
 from cogs.episodes import store as episode_store
 from cogs.research import batch_store, counting, search_store, store
 from cogs.research.rules import build_fts_query
@@ -25,14 +23,6 @@ TEXTS = (
     "https://doi.org/10.1017/s0020859000001234 says so",
     "Veles is the god of the underworld in the Slavic stories.",
 )
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "pages.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
 
 
 async def episode(db, code="1924-01") -> int:

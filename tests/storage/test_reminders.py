@@ -8,7 +8,7 @@ import pytest
 
 from bot.clock import now_ts
 from bot.core import jobs as job_store
-from bot.core.db import STATEMENTS, Database
+from bot.core.db import STATEMENTS
 from cogs.deadlines import store as deadline_store
 from cogs.digest import store as digest_store
 from cogs.episodes import authors_store, lists_store
@@ -16,14 +16,6 @@ from cogs.episodes import store as episode_store
 from cogs.episodes.rules import Milestone, Status
 from cogs.reminders import store
 from cogs.reminders.store import Reminder
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "r.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
 
 
 async def make(db, guild=1, user=10, due=None, text="call Krupskaya", private=False) -> Reminder:

@@ -18,14 +18,6 @@ GUILD, USER, CHANNEL = 1, 10, 100
 KIND = "reminder"
 
 
-@pytest.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "r.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
-
-
 async def scheduled(db, text="Check the Krupskaya spelling", due=None, repetition=None):
     reminder, _ = await store.create_scheduled(
         db, guild_id=GUILD, user_id=USER, channel_id=CHANNEL, text=text, due_at=due or now_ts() + 3600,

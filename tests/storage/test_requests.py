@@ -19,14 +19,6 @@ ALICE, BOB, HOST = 1, 2, 9
 _ids = itertools.count(1000)
 
 
-@pytest.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "requests.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
-
-
 async def make_episode(db: Database, code: str = "1924-01", guild_id: int = GUILD):
     return await episode_store.create(
         db,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-import pytest_asyncio
 
 from bot.core.db import Database
 from cogs.config import store as config_store
@@ -16,14 +15,6 @@ from cogs.research.rules import like_emoji, like_key
 
 GUILD, ALICE, BOB, HOST = 1001, 11, 12, 13
 THREAD = 5000
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "x.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
 
 
 async def make_episode(db, code="1924-01", thread=THREAD):

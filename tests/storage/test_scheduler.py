@@ -8,23 +8,8 @@ import pytest
 
 from bot.clock import now
 from bot.core import jobs as job_store
-from bot.core.db import STATEMENTS, Database
+from bot.core.db import STATEMENTS
 from bot.core.scheduler import DONE, LATE_AFTER, Failed, Retry, Scheduler, backoff, is_late
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "s.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-async def scheduler(db):
-    s = Scheduler(db)
-    yield s
-    await s.stop()
 
 
 def past(seconds: float = 1.0) -> float:

@@ -12,24 +12,8 @@ import pytest
 from bot.clock import now
 from bot.core import jobs as job_store
 from bot.core import scheduler as scheduler_module
-from bot.core.db import Database
 from bot.core.jobs import Job
-from bot.core.scheduler import DONE, SLICE, Scheduler, slices
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "turns.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-async def scheduler(db):
-    s = Scheduler(db)
-    yield s
-    await s.stop()
+from bot.core.scheduler import DONE, SLICE, slices
 
 
 def past(seconds: float) -> float:

@@ -8,9 +8,7 @@ from __future__ import annotations
 import random
 
 import pytest
-import pytest_asyncio
 
-from bot.core.db import Database
 from cogs.episodes import store as episode_store
 from cogs.research import search_store, store
 from cogs.research.rules import build_fts_query
@@ -29,14 +27,6 @@ WORDS = words(
 )
 QUERIES = ["Lenin", "the", "Krupskaya widow", "Stalin OR Trotsky", '"general secretary"', "Len*", "Gorki the",
            "1924", "nothing"]  # fmt: skip
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "x.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
 
 
 async def seed(db, guild=GUILD, n=120, seed=1924) -> list[int]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -42,14 +41,6 @@ SOURCES = (
     "https://example.org/paper",
     "Service, Lenin: A Biography\nhttps://en.wikipedia.org/wiki/Nadezhda_Krupskaya",
 )
-
-
-@pytest_asyncio.fixture
-async def db(tmp_path):
-    database = Database(tmp_path / "x.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
 
 
 async def episode(db, code="1924-01", guild=GUILD) -> int:
