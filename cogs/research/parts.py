@@ -101,6 +101,12 @@ class Parts:
                 return
         if self._units:
             self._next_part()
+        self._cut_in(unit)
+
+    def _cut_in(self, unit: str) -> None:
+        """A unit larger than a part's room, from the start of a part: cut (`plan.cut`) into parts of its
+        own, its last piece beginning the part the next units join."""
+        data = unit.encode("utf-8") if len(unit) <= self.room else None
         while data is None or len(data) > self.room:
             piece, unit = self.plan.cut(unit, self.room, len(self.bodies) + 1)
             self._put(piece.encode("utf-8"))
@@ -143,14 +149,7 @@ class Parts:
             self.add(unit)
             return
         self._cutting = False
-        data = unit.encode("utf-8") if len(unit) <= self.room else None
-        while data is None or len(data) > self.room:
-            piece, unit = self.plan.cut(unit, self.room, len(self.bodies) + 1)
-            self._put(piece.encode("utf-8"))
-            self._next_part()
-            data = unit.encode("utf-8") if len(unit) <= self.room else None
-        self._put(data)
-        self._used = len(data)
+        self._cut_in(unit)
 
     def finish(self) -> int:
         """The number of parts, once every unit is in (the last part's end may need a part of its own)."""
