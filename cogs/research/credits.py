@@ -15,6 +15,7 @@ from bot.core.db import Database
 from cogs.research import counts_store
 from cogs.research.bibliography import Citation, Source, collect
 from cogs.research.counts_store import StoredCitation
+from cogs.research.dossier import plain_name
 
 # name_of(member id, stored name) -> the name members see; member id None: a forum author not linked to a
 # member, named by the stored forum name (ResearchService.name_of).
@@ -34,6 +35,7 @@ SOURCE_MAX = 300  # characters of one source line
 PEOPLE = 700  # people listed with their counts (the embed's 4,096 characters hold at most ~680)
 READ = PEOPLE  # people read at once: all of PEOPLE, and more only for names too short to fill the text
 HEAD, HEADING = "Research: ", "\n\nSources:\n"
+MORE = "… and {} more"  # the end of a list cut short (export's rule)
 LISTED = 4096  # characters of the list shown under the credits (an embed's description)
 GUESS = 10  # characters assumed for a name not resolved yet, when deciding how many to resolve
 
@@ -133,7 +135,7 @@ class _People:
         for row, name in zip(self.rows[start:end], self.known[start:end], strict=True):
             if name is None:
                 name = self.name_of(row.member_id, stored.get(row.member_id or 0))
-            self.names.append(_plain(name))
+            self.names.append(plain_name(name))
 
     def listed(self) -> tuple[Listed, ...]:
         """The first people, as many as the list under the credits (LISTED characters) can show and one
@@ -141,7 +143,7 @@ class _People:
         listed, used = [], -1
         for row, name in zip(self.rows[:PEOPLE], self.known, strict=False):
             if row.member_id is None:
-                listed.append(Listed(None, _plain(name or ""), row.credited))
+                listed.append(Listed(None, plain_name(name or ""), row.credited))
                 used += 1 + len(f"x ({row.credited})")
             else:
                 listed.append(Listed(row.member_id, None, row.credited))
@@ -149,11 +151,6 @@ class _People:
             if used > LISTED:
                 break
         return tuple(listed)
-
-
-def _plain(name: str) -> str:
-    """`Person(…, name).plain`, without making the Person."""
-    return " ".join(name.split()) or "someone"
 
 
 @overload
@@ -168,7 +165,7 @@ def fit_items(items: Sequence[str], total: int, room: int, sep: str, *, unread: 
     kept = length = 0
     for item in items:
         rest = total - kept - 1
-        tail = gap + 11 + len(str(rest)) if rest else 0  # len(sep + f"… and {rest} more")
+        tail = gap + len(MORE) - 2 + len(str(rest)) if rest else 0  # len(sep + MORE.format(rest))
         grown = length + (gap if kept else 0) + len(item)
         if grown + tail > room:
             break
@@ -178,7 +175,7 @@ def fit_items(items: Sequence[str], total: int, room: int, sep: str, *, unread: 
         if unread:
             return None
     rest = total - kept
-    return sep.join([*items[:kept], *([f"… and {rest} more"] if rest else [])])
+    return sep.join([*items[:kept], *([MORE.format(rest)] if rest else [])])
 
 
 def credit_line(source: Source) -> str:

@@ -29,7 +29,12 @@ class Person:
     @property
     def plain(self) -> str:
         """The name on one line (never empty), as the dossier prints it."""
-        return " ".join(self.name.split()) or "someone"
+        return plain_name(self.name)
+
+
+def plain_name(name: str) -> str:
+    """A name on one line (never empty), as the dossier prints it (`Person.plain`)."""
+    return " ".join(name.split()) or "someone"
 
 
 @dataclass(frozen=True, slots=True)

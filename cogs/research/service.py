@@ -301,14 +301,11 @@ class ResearchService(FeatureService):
         episode = await self.episode_by_id(guild_id, saved.episode_id) if saved.episode_id else None
         return saved.query, episode
 
-    async def credits_text(
-        self, guild: discord.Guild, episode: Episode, progress: Progress = _no_progress
-    ) -> research_credits.Credits:
+    async def credits_text(self, guild: discord.Guild, episode: Episode) -> research_credits.Credits:
         """`/research credits`: the text to paste under the video (contributors' plain names and the
         most-cited sources, within YouTube's 5,000 characters), the first contributors with their
         contributions, most first, and how many there are (excluded contributions count for neither).
         Read from the counts stored with the research: as quick for 100,000 contributions as for ten."""
-        await progress()
 
         def present(user_id: int) -> str | None:
             member = guild.get_member(user_id)
