@@ -47,6 +47,7 @@ from cogs.help.cog import Help
 from cogs.reminders import views as reminder_views
 from cogs.reminders.cog import Reminders
 from cogs.reminders.service import REMINDER, ReminderItems, ReminderService
+from cogs.research import search_store
 from cogs.research.catchup import CATCH_UP_JOB
 from cogs.research.cog import Research
 from cogs.research.posting import FORM_POST_JOB, THANKS_JOB
@@ -117,6 +118,7 @@ def register_handlers(bot: discord.Client, s: Services) -> None:
     each(DIGEST, s.digest.deliver_digest)
     each(IMPORT_POST_JOB, s.forum_import.post_job)  # the forum post of an imported episode
     s.outbox.register(REMINDER, ReminderItems(s.db, s.scheduler))
+    s.db.upkeep(search_store.merge_index_step)  # the search index's merging, between commands (0016)
     # The starter message of an episode imported from the old forum keeps saying where its research began.
     s.episodes.posts.origin_urls.append(functools.partial(import_topic_url, s.db))
     # Told after an episode's status changed, in this order.

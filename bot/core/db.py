@@ -34,6 +34,12 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 CHECKPOINT_EVERY_COMMITS = 100
 STATEMENTS = "db.statements"  # the metric every statement counts in
 CHECKPOINTS = "db.checkpoints"  # and every checkpoint completed
+UPKEEP_STEPS = "db.upkeep_steps"  # and every upkeep step run (see `Upkeep`)
+# Upkeep: work a store module leaves out of its writes for the background (the full-text index merging its
+# segments, migration 0016). One step: a bounded piece of that work on the database thread, in a transaction
+# of its own, returning whether more is left. Steps run on the bot's connection before each background
+# checkpoint, one trip at a time: whatever members asked for meanwhile goes between two steps.
+Upkeep = Callable[[sqlite3.Connection], bool]
 # Modules whose SQL_FUNCTIONS ((name, number of arguments, function), deterministic) the schema's triggers
 # call: registered on the connection before anything else runs on it, migrations included (0014's stored
 # counts are kept by triggers that read a contribution's sources through one of them).
@@ -333,6 +339,8 @@ class Database:
         self._lock = asyncio.Lock()
         self._commits_since_checkpoint = 0
         self._checkpointing: asyncio.Task[None] | None = None
+        self._upkeep: list[Upkeep] = []
+        self._closing = False
         # Read-through caches owned by store modules (see bot.core.cache), dropped when the connection closes.
         self.caches: dict[str, AnyCache] = {}
 
@@ -398,6 +406,7 @@ class Database:
             raise
 
     async def close(self) -> None:
+        self._closing = True  # upkeep stops at its next step
         if self._checkpointing is not None:
             await self._checkpointing  # a thread cannot be cancelled: let it finish
             self._checkpointing = None
@@ -481,14 +490,37 @@ class Database:
             self._commits_since_checkpoint = 0
             self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint())
 
+    def upkeep(self, step: Upkeep) -> None:
+        """Run `step` in the background (see `Upkeep`): before every background checkpoint, again and
+        again until it says nothing is left (or the database closes)."""
+        self._upkeep.append(step)
+
+    async def run_upkeep(self) -> int:
+        """Every upkeep step until each says nothing is left: how many steps ran. Between two steps the
+        event loop runs, so a command waits for one step at most (a few milliseconds)."""
+        ran = 0
+        for step in self._upkeep:
+            more = True
+            while more and not self._closing:
+                async with self._lock:
+                    if self._conn is None:
+                        return ran
+                    more = await self._conn._execute(_in_transaction, self._conn._conn, step)
+                ran += 1
+                self.metrics.count(UPKEEP_STEPS)
+                await asyncio.sleep(0)
+        return ran
+
     async def _checkpoint(self) -> None:
-        """Background checkpoints, one after another while a round of commits landed during the last:
-        a round that fell due while one was running is not left in the log until some later commit."""
+        """Background upkeep then checkpoints, one round after another while a round of commits landed
+        during the last: a round that fell due while one was running is not left in the log until some
+        later commit."""
         while True:
             try:
+                await self.run_upkeep()
                 await self.checkpoint()
             except sqlite3.Error as exc:  # the next one will catch up; SQLite also checkpoints at close
-                log.warning("background checkpoint of %s failed: %s", self.path, exc)
+                log.warning("background upkeep or checkpoint of %s failed: %s", self.path, exc)
                 return
             if self._commits_since_checkpoint < CHECKPOINT_EVERY_COMMITS:
                 return

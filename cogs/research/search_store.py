@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -17,6 +18,19 @@ COUNT_MAX = 10_000  # matches counted past the start of the page shown; more rea
 # bm25 weighs each term by reading all of its matches in the index: a search whose terms match more
 # than this many contributions between them is listed newest first instead (about 10 ms of reading).
 RANK_MAX_DOCS = 200_000
+# Pages of the full-text index merged per upkeep step (migration 0016): 2–3 ms at a million contributions.
+MERGE_PAGES = 16
+
+
+def merge_index_step(conn: sqlite3.Connection) -> bool:
+    """One step of merging the full-text index's segments (the database's upkeep, migration 0016): about
+    MERGE_PAGES pages of the levels holding the most segments. True when it merged something (there may be
+    more); FTS5 changes at most one row when it finds nothing to merge."""
+    before = conn.total_changes
+    conn.execute(
+        "INSERT INTO contributions_fts (contributions_fts, rank) VALUES ('merge', ?)", (MERGE_PAGES,)
+    ).close()
+    return conn.total_changes - before > 1
 
 
 async def page_for_episode(
