@@ -23,7 +23,7 @@ from discord.ext import commands
 
 from bot import wiring
 from bot.config import Settings
-from bot.core import ratelimit
+from bot.core import ratelimit, timezones
 from bot.core.interactions import ArchivistTree
 from cogs.config import store as settings_store
 
@@ -95,6 +95,8 @@ class Archivist(commands.Bot):
                 await self.services.db.open()
             for cog in wiring.feature_cogs(self, self.services, wiring.episode_group()):
                 await self.add_cog(cog)
+            # The time zones' table that reading a `when` needs: built here, not in a member's command.
+            await asyncio.to_thread(timezones.prepare, discord.utils.utcnow().year)
             await self.sync_commands()
         except BaseException:
             # A start that fails here must not leave the database's thread running: nothing else may

@@ -39,3 +39,14 @@ async def test_the_start_up_heap_is_frozen_for_the_garbage_collector(world, rest
         assert r.response.embeds
     finally:
         gc.unfreeze()
+
+
+async def test_start_up_builds_the_time_zone_table_a_when_needs(world, restart):
+    from bot.core import timezones
+
+    timezones.abbreviations.cache_clear()
+    await restart()
+    assert timezones.abbreviations.cache_info().currsize == 1  # built by the start, not by a member
+    r = await world.host.slash(world.general, "remind me", when="in 10 days", text="Read Service on 1924")
+    assert (r.response.content or "").startswith("⏰ Reminder #1: I'll remind you <t:")
+    assert timezones.abbreviations.cache_info().misses == 1  # the member's `when` found it ready
