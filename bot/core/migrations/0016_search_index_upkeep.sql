@@ -6,6 +6,8 @@
 -- Merging is switched off here and done in the background instead, a few pages at a time between the
 -- bot's other work (`cogs.research.search_store.merge_index_step`, run by the database's upkeep before
 -- each background checkpoint). A write still merges the newest, smallest segments when 16 of them have
--- piled up ("crisismerge", left as it is): well under a millisecond. What the index holds and what a search
--- finds do not change, only how many segments a search reads (a few more between two rounds of upkeep).
+-- piled up ("crisismerge", left as it is): on a copy of the million-contribution database, after 1,000
+-- pages of new messages, the slowest of 600 writes took 2.3–3.6 ms with it, against 22–31 ms every 64
+-- writes with automerge. What the index holds and what a search finds do not change, only how many
+-- segments a search reads (a few more between two rounds of upkeep).
 INSERT INTO contributions_fts (contributions_fts, rank) VALUES ('automerge', 0);
