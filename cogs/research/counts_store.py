@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 from dataclasses import dataclass
+from operator import itemgetter
+from typing import NamedTuple
 
 from bot.core.db import Database
 
@@ -29,8 +31,7 @@ async def figures(db: Database, episode_id: int) -> EpisodeFigures:
     return EpisodeFigures(*row) if row else EpisodeFigures(0, 0, 0, 0, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class CreditRow:
+class CreditRow(NamedTuple):
     """One person of the credits, as stored. `member_id` None: a forum name not linked to a member, whose
     name as written on its first contribution counted is `forum_name` (None for a member: see
     `stored_names`)."""
@@ -56,7 +57,11 @@ async def credit_rows(db: Database, episode_id: int, offset: int, limit: int) ->
     )
     if row is None:
         return 0, []
-    ranked = sorted(json.loads(row[1]), key=lambda p: (-p[0], p[1], p[2]))  # the order the index gave
+    ranked = json.loads(row[1])
+    # The order the index gave (an aggregate's order is not promised): most credited first, then by first
+    # contribution. Two stable sorts by C-level keys, each a single pass over rows already in order.
+    ranked.sort(key=itemgetter(1, 2))
+    ranked.sort(key=itemgetter(0), reverse=True)
     return row[0], [
         CreditRow(None if who[0] == "f" else int(who[1:]), n, name) for n, _, _, who, name in ranked
     ]

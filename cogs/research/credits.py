@@ -32,8 +32,8 @@ def _nobody_present(member_id: int) -> None:
 LIMIT = 5000  # YouTube's description limit
 SOURCES = 10  # the most-cited sources listed under the names
 SOURCE_MAX = 300  # characters of one source line
-PEOPLE = 700  # people listed with their counts (the embed's 4,096 characters hold at most ~680)
-READ = PEOPLE  # people read at once: all of PEOPLE, and more only for names too short to fill the text
+PEOPLE = 700  # people listed with their counts at most (the embed's 4,096 characters hold at most ~680)
+READ = 200  # people read at once after the first read, which is sized to the text (`_first_read`)
 HEAD, HEADING = "Research: ", "\n\nSources:\n"
 MORE = "… and {} more"  # the end of a list cut short (export's rule)
 LISTED = 4096  # characters of the list shown under the credits (an embed's description)
@@ -73,7 +73,7 @@ async def credits_for(
     room = max(limit - len(HEADING) - len(listed), limit // 2) if sources_total else limit
     room = min(room, limit) - len(HEAD)
     people = _People(db, episode_id, name_of, present)
-    await people.read()
+    await people.read(_first_read(room))
     while True:
         total = people.total
         names = people.names if total else ["no contributions yet"]
@@ -87,7 +87,13 @@ async def credits_for(
         listed = fit_items(lines, sources_total, room, "\n")
         if listed and len(listed) <= room:
             text += HEADING + listed
-    return Credits(text, people.listed(), people.total)
+    return Credits(text, await people.listed(), people.total)
+
+
+def _first_read(room: int) -> int:
+    """People read first: as many as `room` holds at GUESS characters a name (the text's names and the
+    list's mentions usually come from them; more are read only when they fall short)."""
+    return min(PEOPLE, room // (GUESS + 2) + 1)
 
 
 class _People:
@@ -100,10 +106,12 @@ class _People:
         self.names: list[str] = []  # plain names of rows[: len(names)]
         self.total = 0
 
-    async def read(self) -> bool:
-        """Read the next READ people; False when there were none (fewer than counted: removed meanwhile,
-        and then what was read is all there is)."""
-        self.total, rows = await counts_store.credit_rows(self.db, self.episode_id, len(self.rows), READ)
+    async def read(self, count: int = READ) -> bool:
+        """Read the next `count` people; False when there were none (all are read, or fewer than counted:
+        removed meanwhile, and then what was read is all there is)."""
+        if self.rows and len(self.rows) >= self.total:
+            return False
+        self.total, rows = await counts_store.credit_rows(self.db, self.episode_id, len(self.rows), count)
         if not rows:
             self.total = len(self.rows)
             return False
@@ -116,11 +124,13 @@ class _People:
 
     async def name_more(self, room: int) -> None:
         """Name the next people: about as many as the rest of `room` holds, judging by the names so far."""
-        if len(self.names) == len(self.rows) and not await self.read():
-            return
         start = len(self.names)
         used = sum(len(n) + 2 for n in self.names)
         guess = used // start if start else GUESS + 2
+        # Out of people read: about as many more as the rest of the room holds at the names' length so far.
+        wanted = min(READ, (room - used) * 11 // (10 * guess) + 2)
+        if start == len(self.rows) and not await self.read(max(wanted, 1)):
+            return
         end = start
         while end < len(self.rows) and used <= room:
             name = self.known[end]
@@ -137,20 +147,23 @@ class _People:
                 name = self.name_of(row.member_id, stored.get(row.member_id or 0))
             self.names.append(plain_name(name))
 
-    def listed(self) -> tuple[Listed, ...]:
+    async def listed(self) -> tuple[Listed, ...]:
         """The first people, as many as the list under the credits (LISTED characters) can show and one
-        more: a member takes `<@id> (n)` there, a forum name at least a character more than its count."""
-        listed, used = [], -1
-        for row, name in zip(self.rows[:PEOPLE], self.known, strict=False):
-            if row.member_id is None:
-                listed.append(Listed(None, plain_name(name or ""), row.credited))
-                used += 1 + len(f"x ({row.credited})")
-            else:
-                listed.append(Listed(row.member_id, None, row.credited))
-                used += 1 + len(f"<@{row.member_id}> ({row.credited})")
-            if used > LISTED:
-                break
-        return tuple(listed)
+        more (at most PEOPLE): a member takes `<@id> (n)` there, a forum name at least a character more
+        than its count. Reads more people when those read so far do not fill it."""
+        while True:
+            listed, used = [], -1
+            for row, name in zip(self.rows[:PEOPLE], self.known, strict=False):
+                if row.member_id is None:
+                    listed.append(Listed(None, plain_name(name or ""), row.credited))
+                    used += 1 + len(f"x ({row.credited})")
+                else:
+                    listed.append(Listed(row.member_id, None, row.credited))
+                    used += 1 + len(f"<@{row.member_id}> ({row.credited})")
+                if used > LISTED:
+                    return tuple(listed)
+            if len(self.rows) >= PEOPLE or not await self.read(min(READ, PEOPLE - len(self.rows))):
+                return tuple(listed)
 
 
 @overload

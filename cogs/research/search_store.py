@@ -72,16 +72,27 @@ class ContributionChoice:
     mark: str = "normal"
 
 
+CHOICES_WINDOW = 5000  # an episode's newest contributions the autocomplete looks through for others' numbers
+
+
 async def choices_for(
     db: Database, episode_id: int, user_id: int, typed: str, limit: int = 25
 ) -> list[ContributionChoice]:
-    """Contributions of one episode whose number starts with `typed`: the member's own first, then
-    the newest."""
+    """Contributions of one episode whose number starts with `typed` (digits, or '' for any): the member's
+    own first, then the newest. Read in time that does not grow with the episode: the member's own (any
+    age), the other ones among the episode's CHOICES_WINDOW newest, and the contribution numbered `typed`
+    exactly however old, each range of an index; only the `limit` chosen are read whole."""
     rows = await db.fetchall(
-        "SELECT id, author_id, author_name, title, body, mark FROM contributions "
-        "WHERE episode_id = ? AND (? = '' OR CAST(id AS TEXT) LIKE ? || '%') "
-        "ORDER BY author_id IS NOT ?, created_at DESC, id DESC LIMIT ?",
-        (episode_id, typed, typed, user_id, limit),
+        "SELECT id, author_id, author_name, title, body, mark FROM contributions WHERE id IN ("
+        "  SELECT id FROM (SELECT id FROM contributions INDEXED BY contributions_episode_author"
+        "    WHERE episode_id = ?1 AND author_id = ?2 AND (?3 = '' OR CAST(id AS TEXT) LIKE ?3 || '%')"
+        "    ORDER BY created_at DESC, id DESC LIMIT ?4)"
+        "  UNION ALL SELECT id FROM (SELECT id FROM (SELECT id FROM contributions INDEXED BY contributions_episode"
+        "    WHERE episode_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?5)"
+        "    WHERE ?3 = '' OR CAST(id AS TEXT) LIKE ?3 || '%' LIMIT ?4 * 2)"
+        "  UNION ALL SELECT id FROM contributions WHERE ?3 != '' AND id = CAST(?3 AS INTEGER) AND episode_id = ?1"
+        ") ORDER BY author_id IS NOT ?2, created_at DESC, id DESC LIMIT ?4",
+        (episode_id, user_id, typed, limit, CHOICES_WINDOW),
     )
     return [
         ContributionChoice(

@@ -214,6 +214,34 @@ async def test_only_the_names_the_text_shows_are_read(db, monkeypatch):
     assert named <= sum(reads[:-1]) <= named * 1.5, (named, reads)
 
 
+async def test_only_the_people_the_text_and_list_need_are_read(db, monkeypatch):
+    """Of 1,900 people, about those the 5,000 characters name are read (the first read sized to the text,
+    then READ at a time when it falls short), not PEOPLE; with one-letter names, as many as the text needs."""
+    ep = await new_episode(db)
+    await store.add_many(db, [
+        store.NewContribution(
+            guild_id=GUILD, episode_id=ep, author_id=1000 + n % 1900, origin="thread", body="Gorki, 1924.",
+            created_at=TS + n, channel_id=5, message_id=50_000 + n, author_name=f"Researcher {n % 1900}",
+        )
+        for n in range(2500)
+    ])  # fmt: skip
+    reads: list[int] = []
+    credit_rows = credits.counts_store.credit_rows
+
+    async def counted(db, episode_id, offset, limit):
+        total, rows = await credit_rows(db, episode_id, offset, limit)
+        reads.append(len(rows))
+        return total, rows
+
+    monkeypatch.setattr(credits.counts_store, "credit_rows", counted)
+    got = await credits.credits_for(db, ep, name_of, present=PRESENT.get)
+    named = got.text.count(", ") + 1
+    assert got.total == 1900 and 300 < named < 400
+    assert named <= sum(reads) <= named + credits.READ and sum(reads) < credits.PEOPLE, (named, reads)
+    assert len(got.listed) > 100  # the list under the credits is filled from the same people
+    await assert_same_credits(db, ep)
+
+
 # -- any episode -----------------------------------------------------------------------------------------
 
 BODIES = (
