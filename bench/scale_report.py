@@ -68,6 +68,8 @@ GROWTH = (
     ("slowest command p99, ms (× ping p99)", lambda r: _slowest(r)),
     ("episode info, largest episode, p50 ms", lambda r: na(get(r, "largest_episode", "episode_info", "p50_ms"))),
     ("research credits, largest episode, p50 ms", lambda r: na(get(r, "largest_episode", "research_credits", "p50_ms"))),
+    ("… of R001 in the same database (contributions), p50 ms", lambda r: f"{na(get(r, 'largest_episode', 'typical_research_credits', 'p50_ms'))} ({na(get(r, 'largest_episode', 'typical_contributions'))})"),
+    ("autocomplete research mark, largest episode, p99 ms", lambda r: na(get(r, "largest_episode", "autocomplete_research_mark", "p99_ms"))),
     ("search storage: rare / \"the\", p50 ms", lambda r: f"{na(get(r, 'search', 'rare_storage', 'p50_ms'))} / {na(get(r, 'search', 'common_storage', 'p50_ms'))}"),
     ("search command: rare / \"the\", p50 ms", lambda r: f"{na(get(r, 'search', 'rare_command', 'p50_ms'))} / {na(get(r, 'search', 'common_command', 'p50_ms'))}"),
     ("export of the largest episode (Markdown): time, MB, files", lambda r: _export(r)),
@@ -125,6 +127,15 @@ def _bot_rss(e: dict) -> float:
     benchmark's process (against Discord the bytes leave through the socket), so that copy is taken out."""
     less = _num(e.get("peak_rss_growth_less_simulator_files_mb"))
     return less if less is not None else e["peak_rss_growth_mb"]
+
+
+def _ac_ok(r: dict, *answers: dict) -> bool | None:
+    """Whether the autocomplete's p99s stay under 15 × the ping's p99."""
+    ping = _num(get(r, "interactions", "ping", "p99_ms"))
+    p99s = [_num(a.get("p99_ms")) for a in answers]
+    if ping is None or any(p is None for p in p99s):
+        return None
+    return all(p <= 15 * ping for p in p99s)  # type: ignore[operator]
 
 
 def _num(value) -> float | None:
@@ -215,8 +226,17 @@ def targets(r: dict, small: dict | None) -> list[str]:
         base = get(small, "largest_episode", key, "p50_ms") if small else "n/a"
         # constant: within the noise of the smallest size's figure (half again, plus half a millisecond)
         ok = None if _num(value) is None or _num(base) is None else value <= 1.5 * base + 0.5
+        typical = get(r, "largest_episode", f"typical_{key}", "p50_ms")
+        beside = get(r, "largest_episode", "typical_contributions")
         rows.append(f"| `{name}` of the largest episode, p50 | {value} ms (at {small['size'] if small else '?'}, "
-                    f"{base} ms) | constant | {_yes(ok)} |")  # fmt: skip
+                    f"{base} ms; in the same database, R001 of {beside} contributions: {typical} ms) | constant | "
+                    f"{_yes(ok)} |")  # fmt: skip
+    ac, typed = (get(r, "largest_episode", k, default={}) for k in ("autocomplete_research_mark",
+                                                             "autocomplete_research_mark_typed"))  # fmt: skip
+    rows.append(f"| autocomplete of `/research mark` on the largest episode, nothing / `9` typed, p50 / p99 | "
+                f"{ac.get('p50_ms', 'n/a')} / {ac.get('p99_ms', 'n/a')} ms, {typed.get('p50_ms', 'n/a')} / "
+                f"{typed.get('p99_ms', 'n/a')} ms | under 15 × the ping's p99 | "
+                f"{_yes(_ac_ok(r, ac, typed))} |")  # fmt: skip
     table = r.get("interactions") or {}
     trips = ", ".join(
         f"{n} {table[n]['db_trips_p50']}" for n in ("episode status", "episode claim") if n in table
