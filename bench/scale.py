@@ -754,17 +754,26 @@ class Run:
         out["research_list"] = await self.timed_command(
             "research list", self.alice, 20, "research list", episode="R000"
         )
-        # The same commands on a typical episode of the same database (R001: a hundredth of R000's size at
-        # 1M, as many people as the credits' text can name): "constant" compared within one database.
+        # The same commands on a typical episode of the same database (the first episode thread: about a
+        # hundredth of R000's size at 1M, with more people than the credits' text can name): whether a
+        # command's time grows with the episode's size, seen within one database.
+        typical = next(iter(self.world.threads))
         out["typical_episode_info"] = await self.timed_command(
-            "episode info", self.alice, 20, "episode info", episode="R001"
+            "episode info", self.alice, 20, "episode info", episode=typical
         )
         out["typical_research_credits"] = await self.timed_command(
-            "research credits", self.alice, 20, "research credits", episode="R001"
+            "research credits", self.alice, 20, "research credits", episode=typical
         )
-        out["typical_contributions"] = await self.count(
-            "SELECT contributions FROM episode_stats s JOIN episodes e ON e.id = s.episode_id WHERE e.code = 'R001'"
-        )
+        out["typical_code"] = typical
+        for key, what in (("typical_contributions", "contributions"), ("typical_credited", "credited")):
+            out[key] = await self.count(
+                f"SELECT s.{what} FROM episode_stats s JOIN episodes e ON e.id = s.episode_id WHERE e.code = ?",
+                (typical,),
+            )
+        for key, what in (("largest_contributions", "contributions"), ("largest_credited", "credited")):
+            out[key] = await self.count(
+                f"SELECT s.{what} FROM episode_stats s JOIN episodes e ON e.id = s.episode_id WHERE e.code = 'R000'"
+            )
         name = "autocomplete research mark"
         for typed in ("", "9"):
             before = len(ANSWER_TIME.get(name, []))
