@@ -754,10 +754,13 @@ class Run:
         out["research_list"] = await self.timed_command(
             "research list", self.alice, 20, "research list", episode="R000"
         )
-        # The same commands on a typical episode of the same database (the first episode thread: about a
-        # hundredth of R000's size at 1M, with more people than the credits' text can name): whether a
+        # The same commands on a typical episode of the same database (the median by contributions: about
+        # a hundredth of R000's size at 1M, with more people than the credits' text can name): whether a
         # command's time grows with the episode's size, seen within one database.
-        typical = next(iter(self.world.threads))
+        typical = await self.env.bot.services.db.fetchval(
+            "SELECT e.code FROM episodes e JOIN episode_stats s ON s.episode_id = e.id WHERE e.code != 'R000' "
+            "ORDER BY s.contributions, e.code LIMIT 1 OFFSET (SELECT COUNT(*) / 2 FROM episode_stats)"
+        )
         out["typical_episode_info"] = await self.timed_command(
             "episode info", self.alice, 20, "episode info", episode=typical
         )
