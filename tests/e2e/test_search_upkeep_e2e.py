@@ -4,16 +4,7 @@ index is merged by the database's upkeep, and `/research search` finds every pos
 from __future__ import annotations
 
 from bot.core import db as db_module
-from cogs.research import search_store
-
-
-def _merge_left(conn) -> bool:
-    conn.execute("SAVEPOINT probe")
-    try:
-        return search_store.merge_index_step(conn)
-    finally:
-        conn.execute("ROLLBACK TO probe")
-        conn.execute("RELEASE probe")
+from tests.storage.test_search_upkeep import merge_left
 
 
 async def test_posts_are_merged_into_the_search_index_in_the_background(world, monkeypatch):
@@ -27,7 +18,7 @@ async def test_posts_are_merged_into_the_search_index_in_the_background(world, m
     ]
     for i in range(12):  # a segment of the index each; none merged by the writes themselves
         await world.alice.send(thread, f"{posts[i % 4]} (note {i})")
-    assert await db.run(_merge_left) is True
+    assert await db.run(merge_left) is True
 
     monkeypatch.setattr(db_module, "CHECKPOINT_EVERY_COMMITS", 1)  # the next write starts a round
     r = await world.host.slash(world.general, "research search", query="frost")
@@ -35,7 +26,7 @@ async def test_posts_are_merged_into_the_search_index_in_the_background(world, m
     await world.bob.send(thread, "Krupskaya asked for no monuments.")
     await db.checkpoint()  # waits for the background round: upkeep, then the checkpoint
 
-    assert await db.run(_merge_left) is False
+    assert await db.run(merge_left) is False
     r = await world.host.slash(world.general, "research search", query="frost")
     assert r.response.embeds[0].description.count("frost") >= 3
     r = await world.host.slash(world.general, "research search", query="monuments")

@@ -188,9 +188,8 @@ async def test_more_people_than_the_room_holds(db, name_length):
     await assert_same_credits(db, ep, limit=300)
 
 
-async def test_only_the_names_the_text_shows_are_read(db, monkeypatch):
-    """Of 1,900 people gone from the server, the stored names of about those the 5,000 characters hold are
-    read (a few more, in one or two reads), not of every person listed under them."""
+async def researchers_gone(db) -> int:
+    """An episode of 2,500 contributions by 1,900 people named "Researcher N", none of them in the server."""
     ep = await new_episode(db)
     await store.add_many(db, [
         store.NewContribution(
@@ -199,6 +198,13 @@ async def test_only_the_names_the_text_shows_are_read(db, monkeypatch):
         )
         for n in range(2500)
     ])  # fmt: skip
+    return ep
+
+
+async def test_only_the_names_the_text_shows_are_read(db, monkeypatch):
+    """Of 1,900 people gone from the server, the stored names of about those the 5,000 characters hold are
+    read (a few more, in one or two reads), not of every person listed under them."""
+    ep = await researchers_gone(db)
     reads: list[int] = []
     stored_names = credits.counts_store.stored_names
 
@@ -216,15 +222,8 @@ async def test_only_the_names_the_text_shows_are_read(db, monkeypatch):
 
 async def test_only_the_people_the_text_and_list_need_are_read(db, monkeypatch):
     """Of 1,900 people, about those the 5,000 characters name are read (the first read sized to the text,
-    then READ at a time when it falls short), not PEOPLE; with one-letter names, as many as the text needs."""
-    ep = await new_episode(db)
-    await store.add_many(db, [
-        store.NewContribution(
-            guild_id=GUILD, episode_id=ep, author_id=1000 + n % 1900, origin="thread", body="Gorki, 1924.",
-            created_at=TS + n, channel_id=5, message_id=50_000 + n, author_name=f"Researcher {n % 1900}",
-        )
-        for n in range(2500)
-    ])  # fmt: skip
+    then as many as the rest of the room holds), not PEOPLE."""
+    ep = await researchers_gone(db)
     reads: list[int] = []
     credit_rows = credits.counts_store.credit_rows
 

@@ -41,7 +41,7 @@ async def _write_one_by_one(db: Database, episode_id: int, count: int) -> None:
         await db.execute(CONTRIBUTION, (episode_id, 100 + i % 7, f"Note {i}", body, 1000 + i))
 
 
-def _merge_left(conn: sqlite3.Connection) -> bool:
+def merge_left(conn: sqlite3.Connection) -> bool:
     """Whether one merge step still finds work, without keeping it (inside `Database.run`'s transaction,
     rolled back to a savepoint)."""
     conn.execute("SAVEPOINT probe")
@@ -61,7 +61,7 @@ async def test_writes_leave_the_merging_to_the_upkeep(db):
     assert await db.fetchval("SELECT v FROM contributions_fts_config WHERE k = 'automerge'") == 0
     episode_id = await _episode(db)
     await _write_one_by_one(db, episode_id, 60)
-    assert await db.run(_merge_left) is True
+    assert await db.run(merge_left) is True
     funeral, frost = await _found(db, "funeral"), await _found(db, "frost")
     assert len(funeral) == 15 and len(frost) == 15
 
@@ -70,7 +70,7 @@ async def test_writes_leave_the_merging_to_the_upkeep(db):
 
     assert steps >= 2  # at least one step merged, and the last found nothing left
     assert db.metrics.counter(UPKEEP_STEPS) == steps
-    assert await db.run(_merge_left) is False
+    assert await db.run(merge_left) is False
     assert await _found(db, "funeral") == funeral and await _found(db, "frost") == frost
     assert await db.run_upkeep() == 1  # nothing left: one step that finds so
 
