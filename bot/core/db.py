@@ -367,6 +367,7 @@ class Database:
         A file that can't be used raises DatabaseFileError before anything is written to it, and a
         failed open leaves no connection (nor its thread) behind. `read_only` connects without
         writing anything: no log mode change, no migration (for `check` and `backup`)."""
+        self._closing = False  # opened again after a close: upkeep runs again
         if self.path != ":memory:":
             p = Path(self.path)
             await asyncio.to_thread(inspect_file, p, writable=not read_only)

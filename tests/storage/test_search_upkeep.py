@@ -140,3 +140,16 @@ async def test_closing_stops_the_upkeep_between_steps(tmp_path):
     ran = await asyncio.wait_for(task, 5)
     assert ran >= 3
     assert steps == ran  # none after the close
+
+
+async def test_upkeep_runs_again_once_the_database_is_opened_again(tmp_path):
+    db = Database(tmp_path / "archivist.sqlite3")
+    await db.open()
+    ran: list[int] = []
+    db.upkeep(lambda conn: bool(ran.append(1)))  # one step, nothing left after it
+    await db.close()
+    await db.open()
+    try:
+        assert await db.run_upkeep() == 1 and ran == [1]
+    finally:
+        await db.close()
