@@ -745,38 +745,29 @@ class Run:
 
     async def largest_episode(self) -> None:
         out = self.results["largest_episode"] = {}
-        out["episode_info"] = await self.timed_command(
-            "episode info", self.alice, 20, "episode info", episode="R000"
-        )
-        out["research_credits"] = await self.timed_command(
-            "research credits", self.alice, 20, "research credits", episode="R000"
-        )
-        out["research_list"] = await self.timed_command(
-            "research list", self.alice, 20, "research list", episode="R000"
-        )
-        # The same commands on a typical episode of the same database (the median by contributions: about
-        # a hundredth of R000's size at 1M, with more people than the credits' text can name): whether a
-        # command's time grows with the episode's size, seen within one database.
-        typical = await self.env.bot.services.db.fetchval(
+        db = self.env.bot.services.db
+        # The same commands on a typical episode of the same database too (the median by contributions:
+        # about a hundredth of R000's size at 1M, with more people than the credits' text can name): whether
+        # a command's time grows with the episode's size, seen within one database.
+        typical = await db.fetchval(
             "SELECT e.code FROM episodes e JOIN episode_stats s ON s.episode_id = e.id WHERE e.code != 'R000' "
             "ORDER BY s.contributions, e.code LIMIT 1 OFFSET (SELECT COUNT(*) / 2 FROM episode_stats)"
         )
-        out["typical_episode_info"] = await self.timed_command(
-            "episode info", self.alice, 20, "episode info", episode=typical
-        )
-        out["typical_research_credits"] = await self.timed_command(
-            "research credits", self.alice, 20, "research credits", episode=typical
-        )
         out["typical_code"] = typical
-        for key, what in (("typical_contributions", "contributions"), ("typical_credited", "credited")):
-            out[key] = await self.count(
-                f"SELECT s.{what} FROM episode_stats s JOIN episodes e ON e.id = s.episode_id WHERE e.code = ?",
-                (typical,),
+        for which, key, code in (("largest", "", "R000"), ("typical", "typical_", typical)):
+            for command in ("episode info", "research credits"):
+                out[key + command.replace(" ", "_")] = await self.timed_command(
+                    command, self.alice, 20, command, episode=code
+                )
+            row = await db.fetchone(
+                "SELECT s.contributions, s.credited FROM episode_stats s JOIN episodes e ON e.id = s.episode_id "
+                "WHERE e.code = ?",
+                (code,),
             )
-        for key, what in (("largest_contributions", "contributions"), ("largest_credited", "credited")):
-            out[key] = await self.count(
-                f"SELECT s.{what} FROM episode_stats s JOIN episodes e ON e.id = s.episode_id WHERE e.code = 'R000'"
-            )
+            out[f"{which}_contributions"], out[f"{which}_credited"] = tuple(row) if row else (0, 0)
+        out["research_list"] = await self.timed_command(
+            "research list", self.alice, 20, "research list", episode="R000"
+        )
         name = "autocomplete research mark"
         for typed in ("", "9"):
             before = len(ANSWER_TIME.get(name, []))

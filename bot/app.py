@@ -96,7 +96,7 @@ class Archivist(commands.Bot):
             for cog in wiring.feature_cogs(self, self.services, wiring.episode_group()):
                 await self.add_cog(cog)
             # The time zones' table that reading a `when` needs: built here, not in a member's command.
-            await asyncio.to_thread(timezones.prepare, discord.utils.utcnow().year)
+            await asyncio.to_thread(timezones.abbreviations, discord.utils.utcnow().year)
             await self.sync_commands()
         except BaseException:
             # A start that fails here must not leave the database's thread running: nothing else may

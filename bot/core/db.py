@@ -474,14 +474,19 @@ class Database:
         return await self._on_thread(whole)
 
     async def _on_thread(self, fn: Callable[[sqlite3.Connection], tuple[_T, int]]) -> _T:
-        conn = self.conn
         async with self._lock:
-            # aiosqlite has no public way to run a function on its thread: `_execute` queues one there (as
-            # each of its own methods does). Used only here; tests/storage/test_db_run.py covers it.
-            result, statements = await conn._execute(_in_transaction, conn._conn, fn)
+            result, statements = await self._transaction_trip(fn)
             self.metrics.count(STATEMENTS, statements)
             self._committed()
             return result
+
+    async def _transaction_trip(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """`fn` in a transaction of its own (`_in_transaction`), in one trip to the database thread; the
+        caller holds the write lock."""
+        conn = self.conn
+        # aiosqlite has no public way to run a function on its thread: `_execute` queues one there (as
+        # each of its own methods does). Used only here; tests/storage/test_db_run.py covers it.
+        return await conn._execute(_in_transaction, conn._conn, fn)
 
     def _committed(self) -> None:
         self._commits_since_checkpoint += 1
@@ -506,7 +511,7 @@ class Database:
                 async with self._lock:
                     if self._conn is None:
                         return ran
-                    more = await self._conn._execute(_in_transaction, self._conn._conn, step)
+                    more = await self._transaction_trip(step)
                 ran += 1
                 self.metrics.count(UPKEEP_STEPS)
                 await asyncio.sleep(0)

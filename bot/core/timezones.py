@@ -177,17 +177,12 @@ def _ambiguous(name: str, places: tuple[tuple[str, str], ...], example: str) -> 
     return InvalidInput(f"`{name}` could be {listed}: write the zone, e.g. `{shown}`.")
 
 
-def prepare(year: int) -> None:
-    """Build the tables `zone_word` reads for `year` now (every zone's abbreviations: about 80 ms), so
-    that the first member to write a time does not wait for them (the bot's start-up calls this in a
-    thread)."""
-    abbreviations(year)
-
-
 @functools.cache
 def abbreviations(year: int) -> dict[str, dict[timedelta, tuple[str, ...]]]:
     """Every alphabetic abbreviation the tz database uses between `year - 1` and `year + 1` (plus the
-    supplement), with each offset it stands for and the zones that use it (preferred names first)."""
+    supplement), with each offset it stands for and the zones that use it (preferred names first). Built
+    once per year (about 80 ms): the bot's start-up builds this year's in a thread, before any member's
+    `when` needs it."""
     found: dict[str, dict[timedelta, set[str]]] = {}
     for name in all_zones():
         try:

@@ -106,7 +106,7 @@ class _People:
         self.names: list[str] = []  # plain names of rows[: len(names)]
         self.total = 0
 
-    async def read(self, count: int = READ) -> bool:
+    async def read(self, count: int) -> bool:
         """Read the next `count` people; False when there were none (all are read, or fewer than counted:
         removed meanwhile, and then what was read is all there is)."""
         if self.rows and len(self.rows) >= self.total:

@@ -10,9 +10,9 @@ import sqlite3
 
 from bot.core import db as db_module
 from bot.core.db import CHECKPOINTS, UPKEEP_STEPS, Database
-from cogs.episodes import store
 from cogs.research import search_store
 from cogs.research.rules import build_fts_query
+from tests.storage.test_db_run import _episode
 
 CONTRIBUTION = (
     "INSERT INTO contributions (guild_id, episode_id, author_id, author_name, origin, title, body, sources, "
@@ -24,14 +24,6 @@ BODIES = (
     "The body lay in state in the Hall of Columns; crowds queued in forty degrees of frost.",
     "Petrograd was renamed Leningrad within the week.",
 )
-
-
-async def _episode(db: Database) -> int:
-    episode = await store.create(
-        db, guild_id=1, code="1924-01", title="Lenin's Death", description=None, created_by=7,
-        forum_id=2, thread_id=3, starter_message_id=4,
-    )  # fmt: skip
-    return episode.id
 
 
 async def _write_one_by_one(db: Database, episode_id: int, count: int) -> None:
