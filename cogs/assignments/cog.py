@@ -15,12 +15,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.groups import remove_subcommands
-from bot.core.interactions import publish_after_answer, reply, thinking
+from bot.core.interactions import publish_after_answer, reply
 from bot.core.pager import PageSources, QueryPager
 from bot.core.text import ts
 from bot.core.transformers import EpisodeArg
 from cogs.assignments.service import PITCH_MAX, AssignmentService
 from cogs.assignments.views import (
+    TELLING,
     decline_submitted,
     episode_label,
     handle_decline_submission,
@@ -98,15 +99,25 @@ class Assignments(commands.Cog):
         async def assign(
             interaction: discord.Interaction, episode: EpisodeArg, member: discord.Member
         ) -> None:
-            host = member_of(interaction)
-            assigned = await service.assign(host, episode, member, thinking(interaction))
+            assigned = await service.assign(member_of(interaction), episode, member)
             label = episode_label(episode)
             done = f"{member.mention} is now an author of **{label}**."
-            if member.id != host.id:
-                done += f" {told_text(assigned.told_by_dm)}"
-            await _answer(
-                interaction, assigned.change, done, f"{member.mention} is already an author of **{label}**."
-            )
+            if assigned.tell is None:
+                await _answer(
+                    interaction,
+                    assigned.change,
+                    done,
+                    f"{member.mention} is already an author of **{label}**.",
+                )
+                return
+            # The host hears at once; how the member was told follows (the DM waits its turn).
+            await reply(interaction, f"{done} {TELLING}")
+            told = await assigned.tell()
+            try:
+                await interaction.edit_original_response(content=f"{done} {told_text(told)}")
+            except discord.HTTPException as exc:
+                log.info("could not say how the assigned member was told (%s)", exc)
+            await publish_after_answer(interaction, assigned.change.publish)
 
         @app_commands.command(name="unassign", description="Remove an author from an episode (hosts)")
         @app_commands.describe(episode="The episode's code", member="The author to remove")

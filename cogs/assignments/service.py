@@ -48,9 +48,10 @@ class Volunteered:
 @dataclass(frozen=True, slots=True)
 class Assigned:
     change: Change
-    # How the member heard of it: True by DM, False in the thread; None when they were not told (yet):
-    # nothing changed, they assigned themselves, or Discord refused for now (a job tells them later).
-    told_by_dm: bool | None = None
+    # Tells the member, after the host has their answer (a DM waits its turn behind the bot's other
+    # requests): True by DM, False in the thread, None when Discord refused for now (a job tells them
+    # later). None itself when there is no one to tell: nothing changed, or a host assigned themselves.
+    tell: Callable[[], Awaitable[bool | None]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,15 +110,9 @@ class AssignmentService(FeatureService):
         note = self.episodes.notes.new(f"✍️ <@{member.id}> is now writing this episode.")
         return self._added(episode, await store.add_author(self.db, episode, member.id, member.id, note=note))
 
-    async def assign(
-        self,
-        actor: discord.Member,
-        episode: Episode,
-        member: discord.Member,
-        defer: Callable[[], Awaitable[None]] | None = None,
-    ) -> Assigned:
-        """Make `member` an author and tell them (by DM, else in the thread) unless they are `actor`;
-        `defer` is called before Discord is asked to deliver the DM."""
+    async def assign(self, actor: discord.Member, episode: Episode, member: discord.Member) -> Assigned:
+        """Make `member` an author; unless they are `actor`, `Assigned.tell` then tells them (by DM, else
+        in the thread). The telling is stored with the assignment: it happens even if `tell` never runs."""
         await self.episodes.require_host(actor, "assign authors")
         if member.bot:
             raise InvalidInput("Bots can't write episodes: pick a member.")
@@ -138,9 +133,8 @@ class AssignmentService(FeatureService):
         change = self._added(episode, added)  # the telling posts the note in the thread
         if added is None or added.tell is None:
             return Assigned(change)
-        if defer is not None:
-            await defer()  # a DM can take Discord a moment
-        return Assigned(change, await self.telling.tell_assigned(added.tell[0]))
+        job_id = added.tell[0]
+        return Assigned(change, lambda: self.telling.tell_assigned(job_id))
 
     async def unclaim(self, member: discord.Member, episode: Episode) -> Change:
         # Only the episode's authors can unclaim; for anyone else there is simply nothing to remove.

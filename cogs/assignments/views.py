@@ -265,6 +265,9 @@ def member_of(interaction: discord.Interaction) -> discord.Member:
     return interaction.user
 
 
+TELLING = "I'm letting them know by DM…"  # until `told_text` says how they were told
+
+
 def told_text(told_by_dm: bool | None) -> str:
     """For the host: how the member heard of it (None: Discord refused for now, a job tells them)."""
     if told_by_dm is None:

@@ -163,6 +163,27 @@ async def test_an_assigned_member_is_told_by_dm(world, episode):
     assert len(thread_notes(world)) == 1
 
 
+async def test_the_host_is_answered_before_the_dm_is_sent(world, episode):
+    """The DM waits its turn behind the bot's other requests: the host's answer does not wait for it, and
+    is brought up to date once the member has been told."""
+    before = len(world.env.http_requests)
+    r = await assign(world)
+    requests = [(q.method, q.path, q.json) for q in world.env.http_requests[before:]]
+    answer = next(
+        i for i, (method, path, _) in enumerate(requests) if method == "POST" and path.startswith("/interactions/")
+    )
+    dm = next(
+        i
+        for i, (method, path, _) in enumerate(requests)
+        if method == "POST" and path == f"/channels/{world.alice.user.dm_channel.id}/messages"
+    )
+    assert answer < dm
+    first = requests[answer][2]["data"]["content"]
+    assert first.startswith(f"{world.alice.mention} is now an author of **{CODE}")
+    assert "letting them know" in first
+    assert r.response.content.endswith("I told them by DM.")
+
+
 async def test_a_host_assigning_themselves_gets_no_dm(world, episode):
     r = await assign(world, world.host)
     assert (
