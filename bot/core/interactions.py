@@ -105,6 +105,17 @@ async def reply(interaction: discord.Interaction, content: str | None = None, **
     await interaction.followup.send(content, **kwargs)
 
 
+async def update_answer(interaction: discord.Interaction, content: str) -> None:
+    """Bring the member's answer up to date (what followed it: a DM sent, a post made). Only a note: when
+    Discord refuses the edit, the answer they have stays."""
+    try:
+        await interaction.edit_original_response(
+            content=content, allowed_mentions=discord.AllowedMentions.none()
+        )
+    except discord.HTTPException as exc:
+        log.info("could not update the answer to interaction %s (%s)", interaction.id, exc)
+
+
 async def publish_after_answer(
     interaction: discord.Interaction, publish: Callable[[], Awaitable[bool]], what: str = "status card"
 ) -> None:

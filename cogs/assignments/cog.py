@@ -15,7 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.groups import remove_subcommands
-from bot.core.interactions import publish_after_answer, reply
+from bot.core.interactions import publish_after_answer, reply, update_answer
 from bot.core.pager import PageSources, QueryPager
 from bot.core.text import ts
 from bot.core.transformers import EpisodeArg
@@ -112,11 +112,7 @@ class Assignments(commands.Cog):
                 return
             # The host hears at once; how the member was told follows (the DM waits its turn).
             await reply(interaction, f"{done} {TELLING}")
-            told = await assigned.tell()
-            try:
-                await interaction.edit_original_response(content=f"{done} {told_text(told)}")
-            except discord.HTTPException as exc:
-                log.info("could not say how the assigned member was told (%s)", exc)
+            await update_answer(interaction, f"{done} {told_text(await assigned.tell())}")
             await publish_after_answer(interaction, assigned.change.publish)
 
         @app_commands.command(name="unassign", description="Remove an author from an episode (hosts)")

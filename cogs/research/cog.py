@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.interactions import handle, publish_after_answer, reply, thinking, working
+from bot.core.interactions import handle, publish_after_answer, reply, update_answer, working
 from bot.core.pager import AtLeast, PageSources, QueryPager
 from bot.core.transformers import EpisodeArg
 from cogs.episodes.store import Episode
@@ -145,12 +145,19 @@ class Research(
 
     async def _submitted(self, interaction: discord.Interaction, sent: Submission) -> None:
         found = await self.service.episode_by_id(interaction.guild_id, sent.episode_id)
-        number, posted = await self.service.submit(
-            interaction.user, found, sent.title, sent.body, sent.sources, thinking(interaction)
-        )
-        where = f" and posted in {posted.jump_url}" if posted else ""
-        note = "" if posted else " I couldn't post it in the episode's thread just now, but it is saved."
-        await reply(interaction, f"Saved as contribution **#{number}** for `{found.code}`{where}.{note}")
+        submitted = await self.service.submit(interaction.user, found, sent.title, sent.body, sent.sources)
+        saved = f"Saved as contribution **#{submitted.number}** for `{found.code}`"
+        await reply(
+            interaction, f"{saved}; posting it in the episode's thread…"
+        )  # at once: the post waits its turn
+        posted = await submitted.post()
+        if posted is not None:
+            await update_answer(interaction, f"{saved} and posted in {posted.jump_url}.")
+        else:
+            await update_answer(
+                interaction,
+                f"{saved}. I couldn't post it in the episode's thread just now: I'll post it there as soon as Discord lets me.",
+            )
 
     async def add_to_research(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Message menu **Add to research**: this thread's episode, or ask which episode."""

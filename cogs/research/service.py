@@ -18,6 +18,7 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import discord
@@ -66,6 +67,14 @@ NAMES_AT_ONCE = 500  # member names resolved for an export between two turns of 
 
 async def _no_progress() -> None:
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    number: int  # the contribution's number, stored
+    # Posts it in the episode's thread, after the member has their answer (the post waits its turn behind
+    # the bot's other requests): the post, or None when Discord refused it for now (its job posts it).
+    post: Callable[[], Awaitable[discord.Message | None]]
 
 
 class ResearchService(FeatureService):
@@ -157,9 +166,9 @@ class ResearchService(FeatureService):
         title: str,
         body: str,
         sources: str | None,
-        progress: Progress = _no_progress,
-    ) -> tuple[int, discord.Message | None]:
-        """Store a form contribution and post it in the thread, credited to its author."""
+    ) -> Submitted:
+        """Store a form contribution; `Submitted.post` then posts it in the thread, credited to its author
+        (stored with a job that posts it if that post is refused or never made)."""
         title, body, sources = title.strip(), body.strip(), (sources or "").strip() or None
         if not title:
             raise InvalidInput("Give your contribution a title.")
@@ -191,12 +200,15 @@ class ResearchService(FeatureService):
         # stops before it, the job posts it later (and finds it first if it did arrive).
         number, job_id = await store.add_with_job(self.db, new, post_job, now().timestamp())
         self.scheduler.jobs_changed([post_job(number)])
-        await progress()
-        posted = await self.posts.post_form(episode, number, member.id, title, body, sources)
-        if posted is not None:
-            await self.scheduler.cancel(job_id)
-        await self._card_later(episode.id)
-        return number, posted
+
+        async def post() -> discord.Message | None:
+            posted = await self.posts.post_form(episode, number, member.id, title, body, sources)
+            if posted is not None:
+                await self.scheduler.cancel(job_id)
+            await self._card_later(episode.id)
+            return posted
+
+        return Submitted(number, post)
 
     async def add_message(self, member: discord.Member, episode: Episode, message: discord.Message) -> Added:
         """**Add to research**: record any message for an episode (again: it says it is there)."""

@@ -170,7 +170,9 @@ async def test_the_host_is_answered_before_the_dm_is_sent(world, episode):
     r = await assign(world)
     requests = [(q.method, q.path, q.json) for q in world.env.http_requests[before:]]
     answer = next(
-        i for i, (method, path, _) in enumerate(requests) if method == "POST" and path.startswith("/interactions/")
+        i
+        for i, (method, path, _) in enumerate(requests)
+        if method == "POST" and path.startswith("/interactions/")
     )
     dm = next(
         i

@@ -177,6 +177,31 @@ async def test_submit_form_stores_posts_credits_and_is_not_collected_twice(world
     assert (await dossier(world))["contributions"][0]["likes"] == 1
 
 
+async def test_a_submitted_form_is_answered_before_it_is_posted(world):
+    """The post in the thread waits its turn behind the bot's other requests: the member's answer does not
+    wait for it, and links to the post once it is made."""
+    thread = await world.episode(CODE)
+    shown = await world.alice.slash(world.general, "research submit", episode=CODE)
+    before = len(world.env.http_requests)
+    r = await world.alice.submit_modal(
+        shown, {"title": "Queues", "body": "People queued for days in the frost."}
+    )
+    requests = world.env.http_requests[before:]
+    [answer] = [
+        i for i, q in enumerate(requests) if q.method == "POST" and q.path.startswith("/interactions/")
+    ]
+    [post] = [
+        i
+        for i, q in enumerate(requests)
+        if q.method == "POST" and q.path == f"/channels/{thread.id}/messages"
+    ]
+    assert answer < post
+    (row,) = (await dossier(world))["contributions"]
+    saved = f"Saved as contribution **#{row['id']}** for `{CODE}`"
+    assert requests[answer].json["data"]["content"] == f"{saved}; posting it in the episode's thread…"
+    assert r.response.content == f"{saved} and posted in {thread.history()[-1].jump_url}."
+
+
 async def test_submit_form_refusals(world):
     await world.episode(CODE)
     r = await world.alice.slash(world.general, "research submit", episode="1999-99")

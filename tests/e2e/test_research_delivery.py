@@ -38,7 +38,10 @@ async def submit(world, refusals: int | None):
     r = await world.alice.submit_modal(
         shown, {"title": "Mausoleum", "body": "Embalmed.", "sources": "- Service"}
     )
-    assert "couldn't post it" in r.response.content
+    assert r.response.content == (
+        f"Saved as contribution **#{(await contribution(world))['id']}** for `{CODE}`. I couldn't post it in the "
+        "episode's thread just now: I'll post it there as soon as Discord lets me."
+    )
     row = await contribution(world)
     assert row["url"] is None
     return thread, row["id"]
