@@ -8,7 +8,6 @@ member's answer was delivered can be noted; nothing else in discord.py is change
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import cProfile
 import functools
@@ -28,7 +27,7 @@ from discord import app_commands  # noqa: E402
 
 from bot import create_bot  # noqa: E402
 from bot.core import interactions as _interactions  # noqa: E402
-from bot.core.db import STATEMENTS  # noqa: E402
+from bot.core.db import TRIPS as DB_TRIPS  # noqa: E402
 
 PROCESS = psutil.Process()
 PEAK_RSS = [0]
@@ -70,7 +69,7 @@ def pct(values: list[float], q: float) -> float:
 PROFILE: dict[str, cProfile.Profile] = {}  # --profile "episode status": cProfile around those interactions
 BOT_TIME: dict[str, list[float]] = {}  # the whole handler, follow-on Discord updates included
 ANSWER_TIME: dict[str, list[float]] = {}  # until the member's answer was delivered
-TRIPS: dict[str, list[int]] = {}  # database trips (statements, BEGIN, COMMIT) during the whole handler
+TRIPS: dict[str, list[int]] = {}  # database trips (`trips`) during the whole handler
 _ANSWER: contextvars.ContextVar[list[float | None] | None] = contextvars.ContextVar("answer", default=None)
 
 # Buttons and forms do not pass through the command tree: the bench names the next one it sends
@@ -148,37 +147,20 @@ def _timing_end(interaction: discord.Interaction) -> None:
 _interactions._log_timing = _timing_end  # looked up at call time by `handle`
 
 
-TRANSACTIONS = "bench.transactions"  # counted by the bench (see `count_transactions`)
-
-
 def trips(metrics) -> int:
-    """Database trips so far: every statement, plus BEGIN and COMMIT of every transaction."""
-    return metrics.counter(STATEMENTS) + 2 * metrics.counter(TRANSACTIONS)
-
-
-def count_transactions(db) -> None:
-    """Count each transaction of the bot's database (its BEGIN and COMMIT are one trip each)."""
-    original = db.transaction
-
-    @contextlib.asynccontextmanager
-    async def counted():
-        db.metrics.count(TRANSACTIONS)
-        async with original() as tx:
-            yield tx
-
-    db.transaction = counted
+    """Database trips so far (`db.trips`: every trip to the database thread, BEGIN and COMMIT one each)."""
+    return metrics.counter(DB_TRIPS)
 
 
 def instrument(bot: discord.Client) -> None:
     """Record per interaction (1) the time until the member's answer was delivered and (2) the bot's
     whole handler time, from the tree receiving it to the handler's end, including the simulated REST
     calls it awaits after answering (cards, tags, notes), without the simulator's settling window, and
-    (3) the database trips meanwhile (statements, BEGIN and COMMIT; other work running at the same time
+    (3) the database trips meanwhile (`trips`; other work running at the same time
     counts too)."""
     original = bot.tree._call
     metrics = bot.services.metrics
     _METRICS[0] = metrics
-    count_transactions(bot.services.db)
 
     async def timed_call(interaction: discord.Interaction) -> None:
         name = _qualified(interaction.data or {})

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import aiosqlite
@@ -33,6 +33,7 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # thread, every this many commits.
 CHECKPOINT_EVERY_COMMITS = 100
 STATEMENTS = "db.statements"  # the metric every statement counts in
+TRIPS = "db.trips"  # and every trip to the database thread (one or more statements; BEGIN and COMMIT are one each)
 CHECKPOINTS = "db.checkpoints"  # and every checkpoint completed
 UPKEEP_STEPS = "db.upkeep_steps"  # and every upkeep step run (see `Upkeep`)
 # Upkeep: work a store module leaves out of its writes for the background (the full-text index merging its
@@ -222,6 +223,15 @@ class Result:
         return self.lastrowid if self.rowcount > 0 else None
 
 
+class Reader(Protocol):
+    """What reads need: `Database` itself (each read one trip), or the reader of `Database.read` (one trip
+    for all of them)."""
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None: ...
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]: ...
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+
 class Tx:
     """The statements of one open transaction.
 
@@ -245,11 +255,13 @@ class Tx:
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
         """One write statement for each of `rows`; returns the number of rows they changed."""
         self._db.metrics.count(STATEMENTS)
+        self._db.metrics.count(TRIPS)
         cur = await self._db.writer.executemany(sql, rows)
         return cur.rowcount
 
     async def _write(self, sql: str, params: Sequence[Any]) -> Result:
         self._db.metrics.count(STATEMENTS)
+        self._db.metrics.count(TRIPS)
         cur = await self._db.writer.execute(sql, params)
         return Result(cur.lastrowid, cur.rowcount)
 
@@ -259,14 +271,42 @@ class Tx:
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return await self._db.fetchall(sql, params)
 
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
 
-class _ThreadTx(Tx):
+
+class _ThreadReader:
+    """The reads of `Database.read`, each run at once on the sqlite3 connection (on the database thread):
+    a body awaiting only these never suspends."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.statements = 0
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        self.statements += 1
+        cur = self._conn.execute(sql, params)
+        try:
+            return cur.fetchall()
+        finally:
+            cur.close()
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+
+class _ThreadTx(_ThreadReader, Tx):
     """The statements of a transaction run whole on the database thread (`Database.run_transaction`):
     each runs at once on the sqlite3 connection, so a body awaiting only these never suspends."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:  # no Database: nothing here touches the loop
-        self._conn = conn
-        self.statements = 0
+        _ThreadReader.__init__(self, conn)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self._now(sql, params).rowcount
@@ -290,27 +330,16 @@ class _ThreadTx(Tx):
         finally:
             cur.close()
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
-
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        self.statements += 1
-        cur = self._conn.execute(sql, params)
-        try:
-            return cur.fetchall()
-        finally:
-            cur.close()
-
 
 def _drive(body: Coroutine[Any, Any, _T]) -> _T:
-    """Run a coroutine that never suspends (it awaits only `_ThreadTx` statements) to its end, here."""
+    """Run a coroutine that never suspends (it awaits only `_ThreadReader` / `_ThreadTx` statements) to its
+    end, here."""
     try:
         body.send(None)
     except StopIteration as done:
         return done.value
     body.close()
-    raise RuntimeError("a body given to run_transaction awaited something other than its statements")
+    raise RuntimeError("a body run on the database thread awaited something other than its statements")
 
 
 def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], _T]) -> _T:
@@ -473,6 +502,20 @@ class Database:
 
         return await self._on_thread(whole)
 
+    async def read(self, body: Callable[[Reader], Awaitable[_T]]) -> _T:
+        """`body(reader)`, an async store function of reads, run whole on the database thread in one trip
+        (a use case's reads together, rather than a trip each). No transaction of its own and no write
+        lock: like `fetchall`, each read sees what is committed. It must await nothing but `reader`'s
+        reads: when it does, RuntimeError. Each read counts in `db.statements`."""
+
+        def whole(conn: sqlite3.Connection) -> tuple[_T, int]:
+            reader = _ThreadReader(conn)
+            return _drive(body(reader)), reader.statements  # type: ignore[arg-type]
+
+        result, statements = await self._trip(whole)
+        self.metrics.count(STATEMENTS, statements)
+        return result
+
     async def _on_thread(self, fn: Callable[[sqlite3.Connection], tuple[_T, int]]) -> _T:
         async with self._lock:
             result, statements = await self._transaction_trip(fn)
@@ -483,10 +526,15 @@ class Database:
     async def _transaction_trip(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         """`fn` in a transaction of its own (`_in_transaction`), in one trip to the database thread; the
         caller holds the write lock."""
+        return await self._trip(_in_transaction, fn)
+
+    async def _trip(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """`fn(connection, *args)` on the database thread, in one trip."""
+        self.metrics.count(TRIPS)
         conn = self.conn
         # aiosqlite has no public way to run a function on its thread: `_execute` queues one there (as
         # each of its own methods does). Used only here; tests/storage/test_db_run.py covers it.
-        return await conn._execute(_in_transaction, conn._conn, fn)
+        return await conn._execute(fn, conn._conn, *args)
 
     def _committed(self) -> None:
         self._commits_since_checkpoint += 1
@@ -544,6 +592,7 @@ class Database:
             self.metrics.count(CHECKPOINTS)
 
     async def _run(self, sql: str) -> None:
+        self.metrics.count(TRIPS)
         await self.conn.execute_fetchall(sql)  # one trip to the database thread, cursor closed there
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -557,6 +606,7 @@ class Database:
     async def _write(self, sql: str, params: Sequence[Any]) -> Result:
         async with self._lock:
             self.metrics.count(STATEMENTS)
+            self.metrics.count(TRIPS)
             cur = await self.writer.execute(sql, params)
             self._committed()
             return Result(cur.lastrowid, cur.rowcount)
@@ -572,6 +622,7 @@ class Database:
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Reads make one trip to the database thread (execute, fetch and close together)."""
         self.metrics.count(STATEMENTS)
+        self.metrics.count(TRIPS)
         return list(await self.conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:

@@ -9,7 +9,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot.clock import from_ts, now_ts
-from bot.core.db import Database
+from bot.core.db import Database, Reader, Tx
 from cogs.research.likes_store import DEFAULT_KEYS, keys_param
 from cogs.research.store import COLUMNS, HIT_END, HIT_START, Contribution, SearchHit, of_episode
 
@@ -173,18 +173,21 @@ class SavedSearch:
 
 
 async def save_search(db: Database, guild_id: int, episode_id: int | None, query: str) -> int:
-    """The id of a search (the same one for the same query again), for its page buttons."""
-    async with db.transaction() as tx:
+    """The id of a search (the same one for the same query again), for its page buttons. One trip."""
+
+    async def save(tx: Tx) -> int:
         await tx.execute(
             "INSERT OR IGNORE INTO research_searches (guild_id, episode_id, query, created_at) VALUES (?, ?, ?, ?)",
             (guild_id, episode_id or 0, query, now_ts()),
         )
-        row = await tx.fetchone(
-            "SELECT id FROM research_searches WHERE guild_id = ? AND episode_id = ? AND query = ?",
-            (guild_id, episode_id or 0, query),
+        return int(
+            await tx.fetchval(
+                "SELECT id FROM research_searches WHERE guild_id = ? AND episode_id = ? AND query = ?",
+                (guild_id, episode_id or 0, query),
+            )
         )
-    assert row is not None
-    return int(row[0])
+
+    return await db.run_transaction(save)
 
 
 async def saved_search(db: Database, guild_id: int, search_id: int) -> SavedSearch | None:
@@ -199,7 +202,7 @@ async def saved_search(db: Database, guild_id: int, search_id: int) -> SavedSear
     )
 
 
-async def _scope(db: Database, guild_id: int, episode_id: int | None) -> _Scope | None:
+async def _scope(db: Reader, guild_id: int, episode_id: int | None) -> _Scope | None:
     """Where a search looks; None when the episode is not this server's."""
     if episode_id is not None:
         owner = await db.fetchval("SELECT guild_id FROM episodes WHERE id = ?", (episode_id,))
@@ -212,7 +215,7 @@ async def _scope(db: Database, guild_id: int, episode_id: int | None) -> _Scope 
     return _Scope.of(guild_id, None, not others)
 
 
-async def _nth_newest(db: Database, expression: str, n: int) -> int | None:
+async def _nth_newest(db: Reader, expression: str, n: int) -> int | None:
     """The id of the `n`th most recent contribution `expression` matches (None: fewer match)."""
     return await db.fetchval(
         "SELECT rowid FROM contributions_fts WHERE contributions_fts MATCH ? ORDER BY rowid DESC "
@@ -221,7 +224,7 @@ async def _nth_newest(db: Database, expression: str, n: int) -> int | None:
     )
 
 
-async def _weighable(db: Database, scope: _Scope, match: str, known: dict[str, int | None]) -> bool:
+async def _weighable(db: Reader, scope: _Scope, match: str, known: dict[str, int | None]) -> bool:
     """Whether bm25 may rank this search. It reads every match of each term in the whole index to weigh
     it (40–60 ns a match), so a search with terms found in more than about RANK_MAX_DOCS contributions
     between them ("the") is listed newest first instead. Each term's count is estimated from how densely
@@ -239,7 +242,7 @@ async def _weighable(db: Database, scope: _Scope, match: str, known: dict[str, i
     return True
 
 
-async def _bounded_count(db: Database, expression: str, limit: int) -> int:
+async def _bounded_count(db: Reader, expression: str, limit: int) -> int:
     return int(
         await db.fetchval(
             "SELECT COUNT(*) FROM (SELECT 1 FROM contributions_fts WHERE contributions_fts MATCH ? LIMIT ?)",
@@ -256,7 +259,7 @@ async def count_matches(db: Database, guild_id: int, match: str, *, episode_id: 
 
 
 async def _page_ids(
-    db: Database, expression: str, limit: int, offset: int, candidates: int, threshold: int | None
+    db: Reader, expression: str, limit: int, offset: int, candidates: int, threshold: int | None
 ) -> list[int]:
     """The ids of one page of matches: bm25-ranked among the `candidates` most recent (those from
     `threshold`, the oldest of them), then older ones, newest first."""
@@ -279,7 +282,7 @@ async def _page_ids(
     return ids
 
 
-async def _newest_ids(db: Database, expression: str, limit: int, offset: int) -> list[int]:
+async def _newest_ids(db: Reader, expression: str, limit: int, offset: int) -> list[int]:
     rows = await db.fetchall(
         "SELECT rowid FROM contributions_fts WHERE contributions_fts MATCH ? ORDER BY rowid DESC "
         "LIMIT ? OFFSET ?",
@@ -288,7 +291,7 @@ async def _newest_ids(db: Database, expression: str, limit: int, offset: int) ->
     return [r[0] for r in rows]
 
 
-async def _hits(db: Database, guild_id: int, match: str, ids: list[int]) -> list[SearchHit]:
+async def _hits(db: Reader, guild_id: int, match: str, ids: list[int]) -> list[SearchHit]:
     """The hits of `ids`, in that order, with a snippet each (of the member's words only, so that it
     never shows the scope column)."""
     if not ids:
@@ -357,7 +360,15 @@ async def search_page(
     matches: a word found in nearly every contribution says little about relevance, and this keeps a
     search over a large server within milliseconds. Older matches follow, newest first, so paging
     with `offset` reaches every match. A search whose terms are found in very many contributions
-    (see `_weighable`) lists every match newest first."""
+    (see `_weighable`) lists every match newest first. Its reads make one trip to the database."""
+    return await db.read(
+        lambda reader: _search_page_in(reader, guild_id, match, episode_id, limit, offset, candidates)
+    )
+
+
+async def _search_page_in(
+    db: Reader, guild_id: int, match: str, episode_id: int | None, limit: int, offset: int, candidates: int
+) -> SearchPage:
     scope = await _scope(db, guild_id, episode_id)
     if scope is None:
         return SearchPage(0, True, [])

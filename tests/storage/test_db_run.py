@@ -1,6 +1,6 @@
 """`Database.run` / `run_transaction`: a whole transaction in one trip to the database thread, on a real
 file: committed whole, or rolled back whole on any exception; the schema's triggers (0014's stored
-counts, which call Python SQL functions) fire inside it."""
+counts, which call Python SQL functions) fire inside it. `Database.read`: a use case's reads in one trip."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 
 from bot.core import db as db_module
-from bot.core.db import CHECKPOINTS, STATEMENTS, Database, Tx
+from bot.core.db import CHECKPOINTS, STATEMENTS, TRIPS, Database, Reader, Tx
 from cogs.episodes import store
 
 CONTRIBUTION = (
@@ -141,3 +141,47 @@ async def test_runs_count_towards_the_background_checkpoint(db, monkeypatch):
     await db.run(lambda conn: conn.execute(CONTRIBUTION, (episode_id,)))  # the second
     await db.checkpoint()  # waits for the background one first
     assert db.metrics.counter(CHECKPOINTS) == 2
+
+
+async def test_read_makes_one_trip_for_all_its_reads(db):
+    episode_id = await _episode(db)
+    await db.run(lambda conn: conn.execute(CONTRIBUTION, (episode_id,)))
+
+    async def both(reader: Reader) -> tuple[str, int, list[str]]:
+        title = await reader.fetchval("SELECT title FROM episodes WHERE id = ?", (episode_id,))
+        row = await reader.fetchone(
+            "SELECT contributions FROM episode_stats WHERE episode_id = ?", (episode_id,)
+        )
+        bodies = [r["body"] for r in await reader.fetchall("SELECT body FROM contributions")]
+        return title, row["contributions"], bodies
+
+    trips, statements = db.metrics.counter(TRIPS), db.metrics.counter(STATEMENTS)
+    title, count, bodies = await db.read(both)
+    assert (title, count, len(bodies)) == ("The Death of Lenin", 1, 1)
+    assert bodies[0].startswith("Lenin died")
+    assert db.metrics.counter(TRIPS) - trips == 1
+    assert db.metrics.counter(STATEMENTS) - statements == 3
+    assert await db.read(lambda reader: reader.fetchval("SELECT title FROM episodes WHERE id = 0")) is None
+
+
+async def test_a_read_that_waits_on_anything_else_is_refused(db):
+    async def waits(reader: Reader) -> None:
+        await reader.fetchval("SELECT 1")
+        await asyncio.sleep(0)
+
+    with pytest.raises(RuntimeError, match="awaited something other than its statements"):
+        await db.read(waits)
+    assert await db.fetchval("SELECT 2") == 2  # the connection is fine afterwards
+
+
+async def test_every_trip_is_counted_begin_and_commit_too(db):
+    episode_id = await _episode(db)
+    trips = db.metrics.counter(TRIPS)
+    async with db.transaction() as tx:
+        await tx.insert(CONTRIBUTION, (episode_id,))
+        await tx.fetchval("SELECT COUNT(*) FROM contributions")
+    assert db.metrics.counter(TRIPS) - trips == 4  # BEGIN, the insert, the read, COMMIT
+    trips = db.metrics.counter(TRIPS)
+    await db.run_transaction(lambda tx: tx.insert(CONTRIBUTION, (episode_id,)))
+    await db.run(lambda conn: conn.execute(CONTRIBUTION, (episode_id,)))
+    assert db.metrics.counter(TRIPS) - trips == 2
