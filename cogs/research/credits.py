@@ -91,9 +91,10 @@ async def credits_for(
 
 
 def _first_read(room: int) -> int:
-    """People read first: as many as `room` holds at GUESS characters a name (the text's names and the
-    list's mentions usually come from them; more are read only when they fall short)."""
-    return min(PEOPLE, room // (GUESS + 2) + 1)
+    """People read first: as many as `room` holds at GUESS characters a name, and a tenth more, as
+    `name_more` names (the text's names and the list's mentions usually come from them; more are read only
+    when they fall short: names longer than guessed)."""
+    return min(PEOPLE, room * 11 // (10 * (GUESS + 2)) + 2)
 
 
 class _People:

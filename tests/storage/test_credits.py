@@ -220,6 +220,38 @@ async def test_only_the_names_the_text_shows_are_read(db, monkeypatch):
     assert named <= sum(reads[:-1]) <= named * 1.5, (named, reads)
 
 
+async def test_names_a_little_shorter_than_guessed_take_one_read_of_people_and_one_of_names(db, monkeypatch):
+    """1,900 people gone from the server whose names are a little shorter than GUESS characters: the first
+    read holds everyone the text names, and the first name that does not fit."""
+    ep = await new_episode(db)
+    await store.add_many(db, [
+        store.NewContribution(
+            guild_id=GUILD, episode_id=ep, author_id=1000 + n, origin="thread", body="Moscow queued for days.",
+            created_at=TS + n, channel_id=5, message_id=60_000 + n, author_name=f"Memb{n:0{credits.GUESS - 5}d}",
+        )
+        for n in range(1900)
+    ])  # fmt: skip
+    people: list[int] = []
+    names: list[int] = []
+    credit_rows, stored_names = credits.counts_store.credit_rows, credits.counts_store.stored_names
+
+    async def counted_rows(db, episode_id, offset, limit):
+        total, rows = await credit_rows(db, episode_id, offset, limit)
+        people.append(len(rows))
+        return total, rows
+
+    async def counted_names(db, episode_id, member_ids):
+        names.append(len(member_ids))
+        return await stored_names(db, episode_id, member_ids)
+
+    monkeypatch.setattr(credits.counts_store, "credit_rows", counted_rows)
+    monkeypatch.setattr(credits.counts_store, "stored_names", counted_names)
+    got = await credits.credits_for(db, ep, name_of, present=PRESENT.get)
+    assert got.total == 1900 and got.text.endswith(" more")
+    assert len(people) == 1 and len(names) == 1, (people, names)
+    await assert_same_credits(db, ep)
+
+
 async def test_only_the_people_the_text_and_list_need_are_read(db, monkeypatch):
     """Of 1,900 people, about those the 5,000 characters name are read (the first read sized to the text,
     then as many as the rest of the room holds), not PEOPLE."""
