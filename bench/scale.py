@@ -512,6 +512,14 @@ class Run:
             reconciled += 30
         later = own_requests(self.log, at_done)
         first = own_requests(self.log)[: len(own_requests(self.log)) - len(later)]
+        background_trips = trips(metrics) - trips_done
+        # simcord's READY lists no server (each arrives after it), and after a restart discord.py then does
+        # not fill its member cache; against Discord, with the members intent, it does so before `on_ready`.
+        # Filled here (gateway requests, not REST), so that the commands measured next find the members a
+        # real server's bot would know, rather than reading every contributor's stored name.
+        guild = bot.get_guild(self.guild.id)
+        if guild is not None and not guild.chunked:
+            await guild.chunk()
         return {
             "to_ready_ms": round(1000 * (self.ready_at[0] - started), 1) if self.ready_at else "n/a",
             "to_settled_ms": round(1000 * (settled - started), 1),
@@ -529,7 +537,8 @@ class Run:
             "requests_in_background_max_per_second": pacing([t for t, _ in later])[
                 "max_requests_in_any_second"
             ],
-            "db_trips_in_background": trips(metrics) - trips_done,
+            "db_trips_in_background": background_trips,
+            "members_cached": len(guild.members) if guild is not None else 0,
         }
 
     async def start_up(self) -> None:
