@@ -6,12 +6,12 @@ An episode imported from the old forum may also have authors known only by their
 from __future__ import annotations
 
 from bot.clock import now_ts
-from bot.core.db import Database, Tx
+from bot.core.db import Database, Reader, Tx
 from cogs.episodes.posts_store import Announced, NewNote, announce_in, card_job, card_job_in
 from cogs.episodes.store import record_event_in
 
 
-async def authors(db: Database, episode_id: int) -> list[int]:
+async def authors(db: Reader, episode_id: int) -> list[int]:
     rows = await db.fetchall(
         "SELECT user_id FROM episode_authors WHERE episode_id = ? ORDER BY added_at, user_id", (episode_id,)
     )
@@ -25,7 +25,7 @@ HAS_FORUM_AUTHOR = (
 )
 
 
-async def forum_authors(db: Database, episode_id: int) -> list[str]:
+async def forum_authors(db: Reader, episode_id: int) -> list[str]:
     """The forum names of the episode's authors not linked to a member yet (imported from the forum)."""
     rows = await db.fetchall(
         "SELECT fa.username FROM episode_forum_authors f JOIN forum_authors fa ON fa.id = f.forum_author_id "

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import from_ts
-from bot.core.db import Database
+from bot.core.db import Database, Reader
 from cogs.episodes.authors_store import HAS_FORUM_AUTHOR, authors, forum_authors
 from cogs.episodes.rules import Milestone, Status
 from cogs.episodes.store import EPISODE_COLS, Episode, reload
@@ -106,6 +106,11 @@ async def list_page(
 
 
 async def card_data(db: Database, episode_id: int, contributor_limit: int = 15) -> CardData:
+    """What the status card shows; its reads make one trip to the database."""
+    return await db.read(lambda reader: _card_data_in(reader, episode_id, contributor_limit))
+
+
+async def _card_data_in(db: Reader, episode_id: int, contributor_limit: int) -> CardData:
     episode = await reload(db, episode_id)
     deadline_rows = await db.fetchall(
         "SELECT episode_id, milestone, due_at, set_by FROM deadlines WHERE episode_id = ? ORDER BY due_at",
@@ -122,7 +127,7 @@ async def card_data(db: Database, episode_id: int, contributor_limit: int = 15) 
     )
 
 
-async def contributor_figures(db: Database, episode_id: int, limit: int) -> tuple[tuple[int, int], list[Who]]:
+async def contributor_figures(db: Reader, episode_id: int, limit: int) -> tuple[tuple[int, int], list[Who]]:
     """((contributions, contributors), the `limit` contributors with the most contributions, then the
     earliest) of an episode, from the counts stored with it (migration 0014): one read, whatever the
     episode's size. A forum author not linked to a member counts as one contributor, shown by their forum

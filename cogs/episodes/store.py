@@ -9,7 +9,7 @@ from datetime import datetime
 from bot.clock import from_ts, now_ts
 from bot.core import jobs as job_store
 from bot.core.cache import CacheSlot
-from bot.core.db import Database, Tx
+from bot.core.db import Database, Reader, Tx
 from bot.errors import Conflict
 from cogs.episodes.posts_store import (
     NewNote,
@@ -131,7 +131,7 @@ async def create(
     return episode
 
 
-async def get(db: Database, episode_id: int) -> Episode | None:
+async def get(db: Reader, episode_id: int) -> Episode | None:
     row = await db.fetchone(f"SELECT {EPISODE_COLS} FROM episodes WHERE id = ?", (episode_id,))
     return Episode.from_row(row) if row else None
 
@@ -324,7 +324,7 @@ async def history(db: Database, episode_id: int) -> list[EpisodeEvent]:
     return [EpisodeEvent(*r[:8], created_at=from_ts(r[8])) for r in rows]
 
 
-async def reload(db: Database, episode_id: int) -> Episode:
+async def reload(db: Reader, episode_id: int) -> Episode:
     """The episode read again after a write; it must still exist."""
     episode = await get(db, episode_id)
     if episode is None:

@@ -11,7 +11,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.db import Database
+from bot.core.db import TRIPS, Database
 from cogs.episodes import lists_store
 from cogs.episodes import store as episode_store
 from cogs.forum_import import store as forum_store
@@ -126,7 +126,9 @@ async def test_forum_names_are_credited_until_linked_then_count_as_the_member(db
         [(2, "Ardent", BODIES[1]), (3, "Ardent", BODIES[3]), (4, "Veles", BODIES[4]), (5, " Ardent ", "x")],
     )  # fmt: skip
     await assert_counts_exact(db)
+    trips = db.metrics.counter(TRIPS)
     card = await lists_store.card_data(db, ep)
+    assert db.metrics.counter(TRIPS) - trips == 1  # the card's reads together
     # The member Veles, and three forum names (" Ardent " is a name of its own on the card; the credits
     # print it as "Ardent", and count it with Ardent).
     assert card.contribution_count == 5 and card.contributor_total == 4
