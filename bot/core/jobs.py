@@ -83,12 +83,15 @@ async def replace_group(db: Database, prefix: str, jobs: list[NewJob], created_a
 async def replace_groups(
     db: Database, groups: list[tuple[str, list[NewJob]]], created_at: float
 ) -> list[float]:
-    """`replace_group_in` for several groups in one transaction: all of them change, or none."""
-    cancelled: list[float] = []
-    async with db.transaction() as tx:
+    """`replace_group_in` for several groups in one transaction (one trip): all of them change, or none."""
+
+    async def replace(tx: Tx) -> list[float]:
+        cancelled: list[float] = []
         for prefix, jobs in groups:
             cancelled += await replace_group_in(tx, prefix, jobs, created_at)
-    return cancelled
+        return cancelled
+
+    return await db.run_transaction(replace)
 
 
 async def add(
@@ -103,22 +106,25 @@ async def add(
     replace: bool,
 ) -> tuple[int, float]:
     """Insert a pending job. With a dedupe key already pending: keep the existing one (or, with
-    `replace`, move it to the new time and payload). Returns (job id, its due time)."""
-    async with db.transaction() as conn:
+    `replace`, move it to the new time and payload). Returns (job id, its due time). One trip."""
+
+    async def add_one(tx: Tx) -> tuple[int, float]:
         if dedupe_key is not None:
-            existing = await conn.fetchone(
+            existing = await tx.fetchone(
                 "SELECT id, due_at FROM jobs WHERE dedupe_key = ? AND state = 'pending'", (dedupe_key,)
             )
             if existing is not None:
                 if not replace:
                     return existing[0], existing[1]
-                await conn.execute(
+                await tx.execute(
                     "UPDATE jobs SET due_at = ?, payload = ?, attempts = 0 WHERE id = ?",
                     (due_at, json.dumps(payload), existing[0]),
                 )
                 return existing[0], due_at
         job = NewJob(kind, due_at, payload, guild_id, dedupe_key)
-        return await add_in(conn, job, created_at), due_at
+        return await add_in(tx, job, created_at), due_at
+
+    return await db.run_transaction(add_one)
 
 
 async def add_many(

@@ -276,8 +276,7 @@ async def advance_last_seen_in(tx: Tx, episode_id: int, message_id: int) -> None
 
 
 async def advance_last_seen(db: Database, episode_id: int, message_id: int) -> None:
-    async with db.transaction() as tx:
-        await advance_last_seen_in(tx, episode_id, message_id)
+    await db.run_transaction(lambda tx: advance_last_seen_in(tx, episode_id, message_id))
 
 
 async def with_threads(db: Database, guild_id: int | None = None) -> list[Episode]:

@@ -8,7 +8,7 @@ import pytest
 
 from bot.clock import now
 from bot.core import jobs as job_store
-from bot.core.db import STATEMENTS
+from bot.core.db import STATEMENTS, TRIPS
 from bot.core.scheduler import DONE, LATE_AFTER, Failed, Retry, Scheduler, backoff, is_late
 
 
@@ -362,8 +362,14 @@ async def test_replace_groups_changes_every_group_or_none(db, scheduler, monkeyp
         await scheduler.replace_groups(new)
     assert [await state(db, i) for i in (a, b)] == ["pending", "pending"]  # the first group was rolled back
     monkeypatch.undo()
+    trips = db.metrics.counter(TRIPS)
     await scheduler.replace_groups(new)
+    assert db.metrics.counter(TRIPS) - trips == 1  # both groups in one trip to the database
     assert [await state(db, i) for i in (a, b)] == ["cancelled", "cancelled"]
+    [pending] = [j.id for j in await job_store.pending(db) if j.dedupe_key == "deadline:1:script:0"]
+    trips = db.metrics.counter(TRIPS)
+    again = await scheduler.schedule("t", future(90), dedupe_key="deadline:1:script:0")
+    assert db.metrics.counter(TRIPS) - trips == 1 and again == pending  # kept: already pending
     assert sorted(j.dedupe_key for j in await job_store.pending(db)) == [
         "deadline:1:research:60",
         "deadline:1:script:0",
