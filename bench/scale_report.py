@@ -179,8 +179,8 @@ def targets(r: dict, small: dict | None) -> list[str]:
     ing = r.get("ingest") or {}
     if ing:
         rate = _num(ing.get("messages_per_s"))
-        rows.append(f"| batched ingest of {ing['messages']:,} messages posted while away (pages of 100, stored counts "
-                    f"and sources included) | {na(rate, '{:,.0f}')} messages/s, event loop held ≤ "
+        rows.append(f"| batched ingest of {ing['messages']:,} messages posted while away (pages of 100 read, "
+                    f"{ing.get('pages_per_write', 1)} stored per transaction, stored counts and sources included) | {na(rate, '{:,.0f}')} messages/s, event loop held ≤ "
                     f"{ing.get('loop_stall_max_ms')} ms | ≥ 5,000 messages/s | {_yes(None if rate is None else rate >= 5000)} |")  # fmt: skip
     b = r.get("burst") or {}
     if b:

@@ -51,6 +51,12 @@ log = logging.getLogger(__name__)
 CATCH_UP_JOB = "research_catch_up"
 CATCH_UP_RETRY = 30.0  # seconds before a thread's failed or unfinished catch-up is tried again (then backoff)
 PAGE = 100  # messages per history request (Discord's maximum)
+# Pages of a thread's history stored in one transaction. Each commit writes every database page it touched
+# (the index leaves of up to 100 authors, a new segment of the full-text index, the stored counts), so fewer,
+# larger commits store a long catch-up faster: on a copy of the million-contribution database, 100,000
+# messages at 5,239–5,498/s a page at a time, 5,935–6,816/s five at a time, 7,072–9,832/s ten at a time. A
+# write of ten pages holds the database for about 130 ms there; a command waits for one at most.
+WRITE_PAGES = 10
 RECENT = 100  # last messages of a thread reconciled for edits, deletions and reactions made while away
 CONFIRM_LIMIT = 100  # stored messages missing from a history read that are looked up one by one
 UNKNOWN_MESSAGE = 10008  # Discord's error code: the message does not exist
@@ -106,6 +112,15 @@ class _PageChanges:
     rows: list[NewContribution]
     edits: list[MessageEdit]
     likes: dict[int, list[tuple[int, str]]]  # message id -> (user id, emoji) pairs
+
+    @classmethod
+    def joined(cls, pages: list[_PageChanges]) -> _PageChanges:
+        """The changes of consecutive pages (oldest first) as one write."""
+        return cls(
+            [r for p in pages for r in p.rows],
+            [e for p in pages for e in p.edits],
+            {m: pairs for p in pages for m, pairs in p.likes.items()},
+        )
 
 
 @dataclass
@@ -432,8 +447,9 @@ class ThreadCatchUp(FeatureService):
                 whole = True  # the read reached the thread's first message
                 present.update(m.id for m in page)
                 changes.append(await self._page_changes(episode, page, result, requests))
-            for page_changes in reversed(changes):  # oldest first: the record keeps the thread's order
-                await self._write(page_changes, result)
+            changes.reverse()  # oldest first: the record keeps the thread's order
+            for start in range(0, len(changes), WRITE_PAGES):
+                await self._write(_PageChanges.joined(changes[start : start + WRITE_PAGES]), result)
             # Messages older than the read were not looked at: their absence from it means nothing.
             await self._remove_gone(episode, thread, present, 0 if whole else min(present), result, requests)
             if result.complete:
@@ -505,7 +521,8 @@ class ThreadCatchUp(FeatureService):
         return _PageChanges(rows, edits, likes)
 
     async def _write(self, changes: _PageChanges, result: CatchUp) -> None:
-        """Store one page's changes in one transaction; live events that arrived meanwhile win."""
+        """Store the changes of up to WRITE_PAGES pages in one transaction; live events that arrived
+        meanwhile win."""
         touched = self._touched.ids
         edits = [e for e in changes.edits if e.message_id not in touched]
         written = await store.write_page(

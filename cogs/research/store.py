@@ -304,8 +304,8 @@ async def write_page(
     edits: Sequence[MessageEdit] = (),
     likes: Mapping[int, Iterable[tuple[int, str]]] | None = None,
 ) -> PageWritten:
-    """One page of a thread's history (up to 100 messages) in one transaction, in one trip to the database
-    thread:
+    """Pages of a thread's history (the catch-up writes up to ten pages of 100 messages at once) in one
+    transaction, in one trip to the database thread:
 
     - `rows`: stored as `add(..., respect_removals=True)` stores each (a message removed with
       `/research remove` is skipped, one already stored is left as it is), inserted whole

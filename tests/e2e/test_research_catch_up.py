@@ -242,6 +242,35 @@ async def test_a_restart_reads_what_is_new_and_the_recent_messages_only(world, r
     assert len(await research_texts(world)) == 151
 
 
+async def test_a_long_catch_up_is_stored_several_pages_at_a_time_in_the_threads_order(
+    world, restart, monkeypatch
+):
+    """Pages of history are stored WRITE_PAGES at a time (fewer, larger commits), oldest first: 550 messages
+    posted while away, two pages a write, are six pages in three writes, every message in its place."""
+    from cogs.research import store
+
+    monkeypatch.setattr(catchup, "WRITE_PAGES", 2)
+    writes: list[int] = []
+    write_page = store.write_page
+
+    async def counted(db, rows, **changes):
+        writes.append(len(rows))
+        return await write_page(db, rows, **changes)
+
+    monkeypatch.setattr(store, "write_page", counted)
+    thread = await world.episode(CODE)
+
+    async def offline():
+        for i in range(550):
+            await world.bob.send(thread, f"Offline note {i}")
+
+    start = len(world.env.http_requests)
+    await restart(offline)
+    assert len(history_reads(world, thread, start)) == 6
+    assert writes == [150, 200, 200]  # the oldest pages first: the last page read holds the first 50
+    assert await research_texts(world) == [f"Offline note {i}" for i in range(550)]
+
+
 async def test_live_messages_before_catching_up_do_not_hide_missed_ones(world, restart, monkeypatch):
     """A catch-up that fails leaves the mark where it was, even when live messages arrive meanwhile:
     the next start still finds what was posted while the bot was away."""
