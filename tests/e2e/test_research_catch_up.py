@@ -214,19 +214,26 @@ def history_reads(world, thread, start: int) -> list:
     ]
 
 
+async def notes_posted_while_away(world, restart, thread, n: int) -> int:
+    """Restart the bot after Bob posted `n` notes in `thread` while it was away; where the requests of the
+    restart start in simcord's log."""
+
+    async def offline():
+        for i in range(n):
+            await world.bob.send(thread, f"Offline note {i}")
+
+    start = len(world.env.http_requests)
+    await restart(offline)
+    return start
+
+
 async def test_a_restart_reads_what_is_new_and_the_recent_messages_only(world, restart):
     """More than a page posted while away is all collected, in the thread's order (read backwards to
     the last message seen, one request per 100 messages); a restart with nothing new reads nothing at
     the start, and one page of recent messages in the background, whatever the thread's size."""
     thread = await world.episode(CODE)
     await world.alice.send(thread, "Before the outage.")
-
-    async def offline():
-        for i in range(150):
-            await world.bob.send(thread, f"Offline note {i}")
-
-    start = len(world.env.http_requests)
-    await restart(offline)
+    start = await notes_posted_while_away(world, restart, thread, 150)
     assert len(history_reads(world, thread, start)) == 2
     texts = await research_texts(world)
     assert texts == ["Before the outage.", *(f"Offline note {i}" for i in range(150))]
@@ -259,13 +266,7 @@ async def test_a_long_catch_up_is_stored_several_pages_at_a_time_in_the_threads_
 
     monkeypatch.setattr(store, "write_page", counted)
     thread = await world.episode(CODE)
-
-    async def offline():
-        for i in range(550):
-            await world.bob.send(thread, f"Offline note {i}")
-
-    start = len(world.env.http_requests)
-    await restart(offline)
+    start = await notes_posted_while_away(world, restart, thread, 550)
     assert len(history_reads(world, thread, start)) == 6
     assert writes == [150, 200, 200]  # the oldest pages first: the last page read holds the first 50
     assert await research_texts(world) == [f"Offline note {i}" for i in range(550)]
