@@ -303,10 +303,8 @@ class _ThreadReader:
 
 class _ThreadTx(_ThreadReader, Tx):
     """The statements of a transaction run whole on the database thread (`Database.run_transaction`):
-    each runs at once on the sqlite3 connection, so a body awaiting only these never suspends."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:  # no Database: nothing here touches the loop
-        _ThreadReader.__init__(self, conn)
+    each runs at once on the sqlite3 connection, so a body awaiting only these never suspends. Made with
+    the connection alone (`_ThreadReader.__init__`, first in line): nothing here touches the loop."""
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self._now(sql, params).rowcount

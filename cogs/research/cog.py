@@ -38,6 +38,9 @@ from cogs.research.views import (
 )
 
 FILES_PER_MESSAGE = 10  # Discord's most attachments on one message
+POST_LATER = (
+    "I couldn't post it in the episode's thread just now: I'll post it there as soon as Discord lets me."
+)
 FORMAT_CHOICES = [
     app_commands.Choice(name="Markdown (.md)", value="markdown"),
     app_commands.Choice(name="HTML (.html, for reading and printing)", value="html"),
@@ -147,17 +150,11 @@ class Research(
         found = await self.service.episode_by_id(interaction.guild_id, sent.episode_id)
         submitted = await self.service.submit(interaction.user, found, sent.title, sent.body, sent.sources)
         saved = f"Saved as contribution **#{submitted.number}** for `{found.code}`"
-        await reply(
-            interaction, f"{saved}; posting it in the episode's thread…"
-        )  # at once: the post waits its turn
+        # The member hears at once; the post in the thread waits its turn behind the bot's other requests.
+        await reply(interaction, f"{saved}; posting it in the episode's thread…")
         posted = await submitted.post()
-        if posted is not None:
-            await update_answer(interaction, f"{saved} and posted in {posted.jump_url}.")
-        else:
-            await update_answer(
-                interaction,
-                f"{saved}. I couldn't post it in the episode's thread just now: I'll post it there as soon as Discord lets me.",
-            )
+        where = f" and posted in {posted.jump_url}." if posted is not None else f". {POST_LATER}"
+        await update_answer(interaction, saved + where)
 
     async def add_to_research(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Message menu **Add to research**: this thread's episode, or ask which episode."""

@@ -91,10 +91,16 @@ async def credits_for(
 
 
 def _first_read(room: int) -> int:
-    """People read first: as many as `room` holds at GUESS characters a name, and a tenth more, as
-    `name_more` names (the text's names and the list's mentions usually come from them; more are read only
-    when they fall short: names longer than guessed)."""
-    return min(PEOPLE, room * 11 // (10 * (GUESS + 2)) + 2)
+    """People read first: as many as `room` holds at GUESS characters a name (the text's names and the
+    list's mentions usually come from them; more are read only when they fall short: names longer than
+    guessed)."""
+    return min(PEOPLE, _to_fill(room, GUESS + 2))
+
+
+def _to_fill(room: int, per_name: int) -> int:
+    """How many names fill `room` characters at `per_name` characters each (separator included), and a
+    tenth more: the text must see the first name that does not fit, and guesses err."""
+    return room * 11 // (10 * per_name) + 2
 
 
 class _People:
@@ -129,7 +135,7 @@ class _People:
         used = sum(len(n) + 2 for n in self.names)
         guess = used // start if start else GUESS + 2
         # Out of people read: about as many more as the rest of the room holds at the names' length so far.
-        wanted = min(READ, (room - used) * 11 // (10 * guess) + 2)
+        wanted = min(READ, _to_fill(room - used, guess))
         if start == len(self.rows) and not await self.read(max(wanted, 1)):
             return
         end = start
